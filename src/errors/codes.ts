@@ -1,0 +1,42 @@
+/**
+ * Every error code Countersign can return, with its HTTP status and CLI exit code.
+ * This table is the single source: the API maps errors through it, the CLI exits with
+ * `exit`, and docs/errors.md is checked against it by a test.
+ */
+export const ERROR_CODES = {
+  // 400 — the request is malformed or outside a schema
+  BAD_REQUEST: { status: 400, exit: 2, summary: 'The request is malformed.' },
+  INVALID_JSON: { status: 400, exit: 2, summary: 'The body is not valid JSON.' },
+  VALIDATION_FAILED: { status: 400, exit: 2, summary: 'A field is missing or outside its schema.' },
+  UNKNOWN_TOOL: { status: 400, exit: 2, summary: 'A step names a tool that is not loaded.' },
+  UNKNOWN_ACTION: { status: 400, exit: 2, summary: 'A step names an action its tool does not have.' },
+  UNKNOWN_ENVIRONMENT: { status: 400, exit: 2, summary: 'The environment does not exist in this tenant.' },
+  NOT_CANONICALIZABLE: { status: 400, exit: 2, summary: 'The plan cannot be put in RFC 8785 canonical form.' },
+  CONTEXT_CONFLICT: { status: 400, exit: 2, summary: 'The request names a tenant or environment that conflicts with the server-side context.' },
+  // 401 / 403 — identity and authorization
+  UNAUTHENTICATED: { status: 401, exit: 4, summary: 'No valid credential was presented.' },
+  POLICY_DENIED: { status: 403, exit: 5, summary: 'Policy does not permit this action.' },
+  SELF_APPROVAL: { status: 403, exit: 5, summary: 'The proposer of a plan cannot review it.' },
+  // 404 / 409 / 413 / 429
+  NOT_FOUND: { status: 404, exit: 6, summary: 'No such resource in this tenant.' },
+  PLAN_INVALID_TRANSITION: { status: 409, exit: 7, summary: 'The plan cannot move to that status from its current one.' },
+  PLAN_HASH_MISMATCH: { status: 409, exit: 7, summary: 'The plan hash given, or recomputed from storage, does not match.' },
+  CONFLICT: { status: 409, exit: 7, summary: 'The resource already exists or changed concurrently.' },
+  BODY_TOO_LARGE: { status: 413, exit: 2, summary: 'The request body exceeds the configured limit.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, exit: 2, summary: 'The body must be application/json.' },
+  RATE_LIMITED: { status: 429, exit: 8, summary: 'Too many requests; retry after the given delay.' },
+  // 5xx — the server cannot do it safely
+  AUDIT_WRITE_FAILED: { status: 503, exit: 9, summary: 'The audit entry could not be written, so the action did not happen.' },
+  POLICY_UNAVAILABLE: { status: 503, exit: 9, summary: 'The policy engine could not decide, so the request is denied.' },
+  STORE_UNAVAILABLE: { status: 503, exit: 9, summary: 'The database could not be reached.' },
+  INTERNAL: { status: 500, exit: 10, summary: 'An unexpected error; details are in the server log.' },
+  // local (CLI / startup)
+  CONFIG_INVALID: { status: 500, exit: 3, summary: 'The configuration is invalid.' },
+  ALREADY_INITIALIZED: { status: 409, exit: 3, summary: 'The data directory already exists.' },
+  NOT_INITIALIZED: { status: 500, exit: 3, summary: 'The data directory has not been initialized.' },
+  MANIFEST_INVALID: { status: 500, exit: 3, summary: 'A tool manifest is invalid.' },
+  AUDIT_CHAIN_BROKEN: { status: 500, exit: 1, summary: 'The audit log failed verification.' },
+  SERVER_UNREACHABLE: { status: 503, exit: 9, summary: 'The Countersign server could not be reached.' },
+} as const satisfies Record<string, { status: number; exit: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

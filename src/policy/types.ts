@@ -1,0 +1,65 @@
+import type { Risk } from '../tools/manifest.ts';
+
+/** Who is calling, resolved by the server from a verified credential — never from a body. */
+export interface Principal {
+  tenantId: string;
+  id: string;
+  name: string;
+  kind: 'human' | 'agent';
+  groups: readonly string[];
+  /** How this identity was proven, for audit. */
+  authMethod: 'api_key' | 'oidc' | 'system';
+}
+
+/** Every action that passes through requirePrivilege. Reads are decided by policy too (invariant 1). */
+export const ACTIONS = [
+  'plan.propose',
+  'plan.read',
+  'plan.approve',
+  'plan.reject',
+  'plan.cancel',
+  'plan.execute',
+  'execution.read',
+  'audit.read',
+  'principal.create',
+  'principal.read',
+  'principal.disable',
+  'key.create',
+  'key.revoke',
+  'grant.revoke',
+  'override.issue',
+  'override.use',
+  'override.revoke',
+  'trust.change',
+  'environment.freeze',
+] as const;
+export type PrivilegedAction = (typeof ACTIONS)[number];
+
+export type ResourceType = 'Plan' | 'Execution' | 'Tenant' | 'Principal' | 'Environment' | 'Override';
+
+/** The resource an action targets, with attributes taken from stored records. */
+export interface ResourceRef {
+  type: ResourceType;
+  id: string;
+  tenantId: string;
+  environment?: string;
+  risk?: Risk;
+  source?: string;
+  /** Principal id of the plan's proposer (for separation of duties). */
+  proposerId?: string;
+}
+
+export interface AuthzRequest {
+  principal: Principal;
+  action: PrivilegedAction;
+  resource: ResourceRef;
+}
+
+export type Decision =
+  | { allow: true; policies: string[] }
+  | { allow: false; code: 'POLICY_DENIED' | 'POLICY_UNAVAILABLE'; reasons: string[] };
+
+/** Pure decision code: no I/O. Any thrown error is treated as deny by the caller. */
+export interface Authorizer {
+  authorize(request: AuthzRequest): Decision;
+}
