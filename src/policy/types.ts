@@ -57,7 +57,16 @@ export interface AuthzRequest {
 
 export type Decision =
   | { allow: true; policies: string[] }
-  | { allow: false; code: 'POLICY_DENIED' | 'POLICY_UNAVAILABLE'; reasons: string[] };
+  | {
+      allow: false;
+      code: 'POLICY_DENIED' | 'POLICY_UNAVAILABLE';
+      reasons: string[];
+      /**
+       * Ids of the forbid policies that decided a POLICY_DENIED (empty or absent when no permit
+       * matched), so a caller can map e.g. `separation-of-duties` to SELF_APPROVAL.
+       */
+      policies?: string[];
+    };
 
 /** Pure decision code: no I/O. Any thrown error is treated as deny by the caller. */
 export interface Authorizer {

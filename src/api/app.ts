@@ -1,0 +1,72 @@
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AuditService } from '../audit/service.ts';
+import type { Authenticator } from '../auth/index.ts';
+import type { PlanService } from '../plans/service.ts';
+import type { Store } from '../store/index.ts';
+import { registerAuthentication } from './auth.ts';
+import { registerErrorHandling } from './errors.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { healthRoutes } from './routes/health.ts';
+import { planRoutes } from './routes/plans.ts';
+
+export interface ApiServices {
+  store: Store;
+  authenticator: Authenticator;
+  plans: PlanService;
+  audit: AuditService;
+}
+
+export interface ApiOptions {
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  rateLimit: { enabled: boolean; perAddressPerMinute: number; perPrincipalPerMinute: number };
+  version: string;
+  logger: boolean | { level: string };
+}
+
+/** The HTTP API: plugins in a fixed order — errors, rate limits, docs, authentication, routes. */
+export async function buildApi(services: ApiServices, options: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger,
+    bodyLimit: options.bodyLimitBytes,
+    trustProxy: options.trustProxy,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    requestIdHeader: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+  });
+  // zod validates inside each service (one schema language); route JSON schemas serve the docs.
+  app.setValidatorCompiler(() => (value) => ({ value }));
+  registerErrorHandling(app);
+
+  if (options.rateLimit.enabled) {
+    await app.register(rateLimit, {
+      global: true,
+      max: options.rateLimit.perAddressPerMinute,
+      timeWindow: 60_000,
+      keyGenerator: (request) => `ip:${request.ip}`,
+      cache: 10_000,
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Countersign API', version: options.version, description: 'Propose, approve and execute privileged plans.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true };
+  });
+
+  registerAuthentication(app, services.authenticator, services.store);
+  healthRoutes(app, services.store, options.version);
+  planRoutes(app, services.plans);
+  auditRoutes(app, services.audit);
+  return app;
+}

@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { AuditAction, AuditOutcome } from './events.ts';
+
+/** prev_hash of the first entry. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** What a caller records. The chain adds seq, time and hashes. */
+export interface AuditEvent {
+  tenantId: string;
+  /** Principal id, or `system`, or `anonymous` for unauthenticated requests. */
+  actor: string;
+  action: AuditAction;
+  outcome: AuditOutcome;
+  /** `type:id`, e.g. `plan:pln_…`. */
+  resource: string;
+  /** Must already be redacted; never a secret value (invariant 12). */
+  details?: Record<string, unknown>;
+}
+
+/** A stored entry, exactly as the row holds it. */
+export interface AuditRecord {
+  seq: number;
+  ts: string;
+  tenantId: string;
+  actor: string;
+  action: string;
+  outcome: string;
+  resource: string;
+  /** Canonical JSON text of the details, hashed as text so any byte edit shows. */
+  details: string;
+  prevHash: string;
+  hash: string;
+}
+
+export function canonicalDetails(details: Record<string, unknown> | undefined): string {
+  return canonicalize(details ?? {}) ?? '{}';
+}
+
+/** The hash of an entry: SHA-256 over the RFC 8785 form of every field but the hash itself. */
+export function entryHash(e: Omit<AuditRecord, 'hash'>): string {
+  const text = canonicalize({
+    seq: e.seq,
+    ts: e.ts,
+    tenant: e.tenantId,
+    actor: e.actor,
+    action: e.action,
+    outcome: e.outcome,
+    resource: e.resource,
+    details: e.details,
+    prev: e.prevHash,
+  });
+  return createHash('sha256')
+    .update(text ?? '')
+    .digest('hex');
+}
+
+export function sealEntry(seq: number, ts: string, prevHash: string, event: AuditEvent): AuditRecord {
+  const unsealed = {
+    seq,
+    ts,
+    tenantId: event.tenantId,
+    actor: event.actor,
+    action: event.action,
+    outcome: event.outcome,
+    resource: event.resource,
+    details: canonicalDetails(event.details),
+    prevHash,
+  };
+  return { ...unsealed, hash: entryHash(unsealed) };
+}

@@ -1,0 +1,42 @@
+/**
+ * Stable audit action codes, one place. Each action is recorded with an outcome; the code
+ * pairs with the outcome's letter (I = allowed/succeeded, W = denied/failed) like `CS1001I`.
+ */
+export const AUDIT_ACTIONS = {
+  'system.init': 'CS0001',
+  'system.start': 'CS0002',
+  'system.stop': 'CS0003',
+  'auth.authenticate': 'CS0101',
+  'plan.propose': 'CS1001',
+  'plan.read': 'CS1002',
+  'plan.approve': 'CS1003',
+  'plan.reject': 'CS1004',
+  'plan.cancel': 'CS1005',
+  'plan.expire': 'CS1006',
+  'plan.execute': 'CS1007',
+  'plan.status': 'CS1008',
+  'execution.read': 'CS2001',
+  'execution.step': 'CS2002',
+  'audit.read': 'CS3001',
+  'principal.create': 'CS4001',
+  'principal.read': 'CS4002',
+  'principal.disable': 'CS4003',
+  'key.create': 'CS4101',
+  'key.revoke': 'CS4102',
+  'grant.revoke': 'CS5001',
+  'override.issue': 'CS6001',
+  'override.use': 'CS6002',
+  'override.revoke': 'CS6003',
+  'trust.change': 'CS7001',
+  'environment.freeze': 'CS8001',
+  'tenant.create': 'CS9001',
+  'environment.create': 'CS9002',
+} as const;
+export type AuditAction = keyof typeof AUDIT_ACTIONS;
+
+export const AUDIT_OUTCOMES = ['allowed', 'denied', 'succeeded', 'failed'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+export function auditCode(action: AuditAction, outcome: AuditOutcome): string {
+  return `${AUDIT_ACTIONS[action]}${outcome === 'allowed' || outcome === 'succeeded' ? 'I' : 'W'}`;
+}

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { CountersignError } from '../errors/index.ts';
+import { type Config, ConfigSchema } from './schema.ts';
+
+export const CONFIG_FILE = 'countersign.yaml';
+
+/**
+ * Replaces `${env:NAME}` in string values. An unset variable is an error, never an empty
+ * string: a missing database password must not turn into a silent default.
+ */
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path = ''): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const v = env[name];
+      if (v === undefined) throw new CountersignError('CONFIG_INVALID', `${path || 'config'}: environment variable ${name} is not set`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, `${path}[${i}]`));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, path ? `${path}.${k}` : k)]));
+  }
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, file = CONFIG_FILE): Readonly<Config> {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new CountersignError('CONFIG_INVALID', `${file}: not valid YAML: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = ConfigSchema.safeParse(interpolateEnv(raw, env));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CountersignError('CONFIG_INVALID', `${file}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return deepFreeze(parsed.data);
+}
+
+export function loadConfig(dir: string, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const file = join(dir, CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new CountersignError('NOT_INITIALIZED', `${dir} is not a Countersign data directory; run \`countersign init --dir ${dir}\` first`);
+    }
+    throw new CountersignError('CONFIG_INVALID', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return parseConfig(text, env, file);
+}
+
+export const DEFAULT_CONFIG_YAML = `# Countersign configuration. Every key is optional; shown here with its default.
+# Values may reference environment variables as \${env:NAME} (an unset variable is an error).
+server:
+  host: 127.0.0.1
+  port: 7400
+  bodyLimitBytes: 1048576
+  trustProxy: false
+database:
+  # postgres://user:pass@host:5432/db for scale-out; empty = embedded SQLite in this directory.
+  # COUNTERSIGN_DATABASE_URL or --database-url override this.
+  url: ""
+  sqliteSynchronous: full
+  maxConnections: 10
+audit:
+  checkpointEvery: 100
+plans:
+  pendingTtlHours: 72
+rateLimit:
+  enabled: true
+  perPrincipalPerMinute: 6000
+  perAddressPerMinute: 12000
+# Never true in production: allows unsandboxed execution and unsigned tools, loudly.
+developmentMode: false
+`;

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { CountersignError } from '../errors/index.ts';
+import { assessRisk } from '../policy/risk.ts';
+import { type PrivilegeDeps, requirePrivilege, requireRead } from '../policy/require-privilege.ts';
+import type { Principal } from '../policy/types.ts';
+import type { Runtime } from '../runtime.ts';
+import type { ToolRegistry } from '../tools/index.ts';
+import { canonicalJson, type PlanDocument, type PlanSource, ProposeBodySchema, sha256Hex } from './document.ts';
+import { PLAN_STATUSES } from './status.ts';
+import { validateSteps } from './validate.ts';
+import { type PlanView, toPlanView } from './view.ts';
+
+export interface PlanServiceDeps extends PrivilegeDeps {
+  tools: ToolRegistry;
+  runtime: Runtime;
+  pendingTtlHours: number;
+}
+
+export const ListPlansQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().max(512).optional(),
+    status: z.enum(PLAN_STATUSES).optional(),
+    environment: z.string().max(64).optional(),
+  })
+  .strict();
+
+/** Turns a zod failure into a 400 naming the first bad field. */
+export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const path = issue?.path.map(String).join('.') || what;
+  const message = issue?.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : (issue?.message ?? 'invalid');
+  throw new CountersignError('VALIDATION_FAILED', `${path}: ${message}`, { details: { field: path } });
+}
+
+/** Propose, read and list plans. Every path goes through requirePrivilege / requireRead. */
+export class PlanService {
+  constructor(private readonly deps: PlanServiceDeps) {}
+
+  /**
+   * authorize (on the environment) → validate steps against manifests → risk from steps →
+   * canonical document and hash → store with its audit entry, in one transaction.
+   */
+  async propose(principal: Principal, body: unknown, interfaceSource: PlanSource): Promise<PlanView> {
+    const req = parseOrThrow(ProposeBodySchema, body, 'body');
+    if (req.tenant !== undefined && req.tenant !== principal.tenantId) {
+      throw new CountersignError('CONTEXT_CONFLICT', 'body.tenant names another tenant than the caller belongs to; omit it');
+    }
+    // An API caller may declare a less-trusted source (planner), never a more trusted one.
+    const source: PlanSource = interfaceSource === 'api' && req.source ? req.source : interfaceSource;
+    const resource = { type: 'Environment' as const, id: req.environment, tenantId: principal.tenantId, environment: req.environment };
+    return requirePrivilege(this.deps, principal, 'plan.propose', resource, async (scope) => {
+      if (!(await scope.directory.getEnvironment(req.environment))) {
+        throw new CountersignError('UNKNOWN_ENVIRONMENT', `environment: "${req.environment}" does not exist in this tenant`, {
+          details: { field: 'environment' },
+        });
+      }
+      const steps = validateSteps(this.deps.tools, req.steps, 'steps');
+      const rollback = validateSteps(this.deps.tools, req.rollback, 'rollback');
+      const risk = assessRisk(
+        req.environment,
+        steps.steps.map((s, i) => ({ manifest: steps.manifests[i]!, action: s.action, input: s.input })),
+      );
+      const document: PlanDocument = {
+        v: 1,
+        tenant: principal.tenantId,
+        environment: req.environment,
+        intent: req.intent,
+        proposer: principal.id,
+        source,
+        steps: steps.steps,
+        rollback: rollback.steps,
+      };
+      const text = canonicalJson(document);
+      const hash = sha256Hex(text);
+      const now = this.deps.runtime.now();
+      const record = {
+        tenantId: principal.tenantId,
+        id: this.deps.runtime.newId('pln'),
+        environment: req.environment,
+        intent: req.intent,
+        document: text,
+        hash,
+        risk: risk.risk,
+        riskReasons: risk.reasons,
+        status: 'pending_approval' as const,
+        statusReason: null,
+        source,
+        proposerId: principal.id,
+        createdAt: now.toISOString(),
+        updatedAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + this.deps.pendingTtlHours * 3_600_000).toISOString(),
+      };
+      await scope.plans.insert(record);
+      return {
+        result: toPlanView(record),
+        resource: `plan:${record.id}`,
+        details: { hash, risk: risk.risk, environment: req.environment, source, steps: steps.steps.length },
+      };
+    });
+  }
+
+  async get(principal: Principal, id: string): Promise<PlanView> {
+    const plan = await this.deps.store.scope(principal.tenantId).plans.get(id);
+    if (!plan) throw new CountersignError('NOT_FOUND', `plan ${id} not found`);
+    await requireRead(this.deps, principal, 'plan.read', {
+      type: 'Plan',
+      id,
+      tenantId: plan.tenantId,
+      environment: plan.environment,
+      risk: plan.risk,
+      source: plan.source,
+      proposerId: plan.proposerId,
+    });
+    return toPlanView(plan);
+  }
+
+  async list(principal: Principal, query: unknown): Promise<{ plans: PlanView[]; nextCursor: string | null }> {
+    const q = parseOrThrow(ListPlansQuerySchema, query, 'query');
+    await requireRead(this.deps, principal, 'plan.read', { type: 'Tenant', id: principal.tenantId, tenantId: principal.tenantId });
+    try {
+      const page = await this.deps.store.scope(principal.tenantId).plans.list(q);
+      return { plans: page.plans.map(toPlanView), nextCursor: page.nextCursor };
+    } catch (err) {
+      if (err instanceof RangeError) throw new CountersignError('VALIDATION_FAILED', 'cursor: invalid cursor', { details: { field: 'cursor' } });
+      throw err;
+    }
+  }
+}

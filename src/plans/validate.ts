@@ -1,0 +1,47 @@
+import { CountersignError } from '../errors/index.ts';
+import type { ToolRegistry } from '../tools/index.ts';
+import type { ToolManifest } from '../tools/manifest.ts';
+import type { PlanStep } from './document.ts';
+
+export interface SubmittedStep {
+  tool: string;
+  action: string;
+  input: Record<string, unknown>;
+}
+
+/**
+ * Checks each step against its signed-in tool manifest: known tool, known action, input inside
+ * the action's closed schema. The first problem is a 400 naming the exact field.
+ */
+export function validateSteps(
+  tools: ToolRegistry,
+  steps: readonly SubmittedStep[],
+  field: 'steps' | 'rollback',
+): { steps: PlanStep[]; manifests: ToolManifest[] } {
+  const out: PlanStep[] = [];
+  const manifests: ToolManifest[] = [];
+  steps.forEach((s, i) => {
+    const where = `${field}[${i}]`;
+    const tool = tools.get(s.tool);
+    if (!tool) {
+      throw new CountersignError('UNKNOWN_TOOL', `${where}.tool: no tool named "${s.tool}" is loaded`, { details: { field: `${where}.tool` } });
+    }
+    const validator = tool.validators.get(s.action);
+    if (!validator) {
+      const known = Object.keys(tool.manifest.actions).join(', ');
+      throw new CountersignError('UNKNOWN_ACTION', `${where}.action: tool "${s.tool}" has no action "${s.action}" (it has: ${known})`, {
+        details: { field: `${where}.action` },
+      });
+    }
+    const parsed = validator.safeParse(s.input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const path = [`${where}.input`, ...(issue?.path ?? []).map(String)].join('.');
+      const message = issue?.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : (issue?.message ?? 'invalid');
+      throw new CountersignError('VALIDATION_FAILED', `${path}: ${message}`, { details: { field: path } });
+    }
+    out.push({ tool: s.tool, action: s.action, input: parsed.data, toolDigest: tool.digest });
+    manifests.push(tool.manifest);
+  });
+  return { steps: out, manifests };
+}

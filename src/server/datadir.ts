@@ -1,0 +1,89 @@
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+
+/** Where everything of one installation lives. Created by `countersign init`, mode 0700. */
+export interface DataDirPaths {
+  dir: string;
+  config: string;
+  database: string;
+  keys: string;
+  auditKey: string;
+  auditPublicKey: string;
+  tools: string;
+  policies: string;
+}
+
+export function dataDirPaths(dir: string): DataDirPaths {
+  const d = resolve(dir);
+  return {
+    dir: d,
+    config: join(d, 'countersign.yaml'),
+    database: join(d, 'countersign.db'),
+    keys: join(d, 'keys'),
+    auditKey: join(d, 'keys', 'audit.key'),
+    auditPublicKey: join(d, 'keys', 'audit.pub'),
+    tools: join(d, 'tools'),
+    policies: join(d, 'policies'),
+  };
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.COUNTERSIGN_DIR ?? '.countersign';
+}
+
+export function isInitialized(dir: string): boolean {
+  return existsSync(dataDirPaths(dir).config);
+}
+
+/** True when the directory is absent or empty: the only state `init` writes into. */
+export function isEmptyOrAbsent(dir: string): boolean {
+  if (!existsSync(dir)) return true;
+  return statSync(dir).isDirectory() && readdirSync(dir).length === 0;
+}
+
+export function writePrivateFile(path: string, content: string): void {
+  writeFileSync(path, content, { mode: 0o600, flag: 'wx' });
+  chmodSync(path, 0o600);
+}
+
+export function makePrivateDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  chmodSync(path, 0o700);
+}
+
+export function readText(path: string): string {
+  return readFileSync(path, 'utf8');
+}
+
+export function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(realpathSync(path))).digest('hex');
+}
+
+/** The example tool installed by init: `echo say --message …` renders `/bin/echo <message>`. */
+export function echoToolManifest(): string {
+  const sha = sha256File('/bin/echo');
+  return `# Example tool installed by \`countersign init\`. Steps name a tool and an action;
+# argv is rendered from the template below with validated input, never through a shell.
+apiVersion: countersign/v1
+kind: Tool
+name: echo
+version: 1.0.0
+description: Print a message. Harmless; used by the README walk-through.
+type: exec
+executable:
+  path: /bin/echo
+  # Pinned: a different binary at this path is refused.
+  sha256: ${sha}
+actions:
+  say:
+    description: Print one message to standard output.
+    argv: ["{{message}}"]
+    input:
+      properties:
+        message: { type: string, maxLength: 200 }
+      required: [message]
+    risk: low
+    idempotent: true
+`;
+}

@@ -1,0 +1,103 @@
+import type { Kysely } from 'kysely';
+import { type AuditEvent, type AuditRecord, type Checkpoint, type CheckpointSigner, GENESIS_HASH, sealEntry } from '../../audit/index.ts';
+import type { Runtime } from '../../runtime.ts';
+import type { Database } from '../schema.ts';
+
+export interface AuditWriterOptions {
+  signer: CheckpointSigner | null;
+  checkpointEvery: number;
+  engine: 'sqlite' | 'postgres';
+  runtime: Runtime;
+}
+
+type Row = Database['audit_log'];
+
+export function rowToRecord(r: Row): AuditRecord {
+  return {
+    seq: Number(r.seq),
+    ts: r.ts,
+    tenantId: r.tenant_id,
+    actor: r.actor,
+    action: r.action,
+    outcome: r.outcome,
+    resource: r.resource,
+    details: r.details,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
+/**
+ * Appends to the chain inside the caller's transaction, so the entry and the change it records
+ * commit or roll back together (invariant 11). The head row lock serializes appenders on
+ * PostgreSQL; on SQLite the transaction already holds the write lock (BEGIN IMMEDIATE).
+ */
+export async function appendAudit(trx: Kysely<Database>, options: AuditWriterOptions, event: AuditEvent): Promise<AuditRecord> {
+  let headQuery = trx.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1);
+  if (options.engine === 'postgres') headQuery = headQuery.forUpdate();
+  const head = await headQuery.executeTakeFirst();
+  const prevSeq = head ? Number(head.seq) : 0;
+  const prevHash = head ? head.hash : GENESIS_HASH;
+  const record = sealEntry(prevSeq + 1, options.runtime.now().toISOString(), prevHash, event);
+  await trx
+    .insertInto('audit_log')
+    .values({
+      seq: record.seq,
+      ts: record.ts,
+      tenant_id: record.tenantId,
+      actor: record.actor,
+      action: record.action,
+      outcome: record.outcome,
+      resource: record.resource,
+      details: record.details,
+      prev_hash: record.prevHash,
+      hash: record.hash,
+    })
+    .execute();
+  if (head) {
+    await trx.updateTable('audit_head').set({ seq: record.seq, hash: record.hash }).where('id', '=', 1).execute();
+  } else {
+    await trx.insertInto('audit_head').values({ id: 1, seq: record.seq, hash: record.hash }).execute();
+  }
+  if (options.signer && record.seq % options.checkpointEvery === 0) {
+    await insertCheckpoint(trx, options.signer.sign(record.seq, record.hash, record.ts));
+  }
+  return record;
+}
+
+async function insertCheckpoint(trx: Kysely<Database>, cp: Checkpoint): Promise<void> {
+  await trx
+    .insertInto('audit_checkpoints')
+    .values({ seq: cp.seq, head_hash: cp.headHash, ts: cp.ts, key_id: cp.keyId, signature: cp.signature })
+    .onConflict((oc) => oc.column('seq').doNothing())
+    .execute();
+}
+
+/** Signs the current head (on shutdown and on demand), unless it is already checkpointed. */
+export async function checkpointHead(trx: Kysely<Database>, options: AuditWriterOptions): Promise<Checkpoint | null> {
+  if (!options.signer) return null;
+  let q = trx.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1);
+  if (options.engine === 'postgres') q = q.forUpdate();
+  const head = await q.executeTakeFirst();
+  if (!head) return null;
+  const cp = options.signer.sign(Number(head.seq), head.hash, options.runtime.now().toISOString());
+  await insertCheckpoint(trx, cp);
+  return cp;
+}
+
+export async function listCheckpoints(db: Kysely<Database>): Promise<Checkpoint[]> {
+  const rows = await db.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute();
+  return rows.map((r) => ({ seq: Number(r.seq), headHash: r.head_hash, ts: r.ts, keyId: r.key_id, signature: r.signature }));
+}
+
+/** Streams the whole chain in pages, in seq order, for verification and export. */
+export async function* iterateAudit(db: Kysely<Database>, pageSize = 5000): AsyncGenerator<AuditRecord> {
+  let after = 0;
+  for (;;) {
+    const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(pageSize).execute();
+    for (const r of rows) yield rowToRecord(r);
+    const last = rows.at(-1);
+    if (!last || rows.length < pageSize) return;
+    after = Number(last.seq);
+  }
+}

@@ -1,0 +1,134 @@
+import type { Kysely } from 'kysely';
+import type { PlanSource } from '../../plans/document.ts';
+import type { PlanStatus } from '../../plans/status.ts';
+import type { Risk } from '../../tools/manifest.ts';
+import type { Database } from '../schema.ts';
+
+export interface PlanRecord {
+  tenantId: string;
+  id: string;
+  environment: string;
+  intent: string;
+  /** The canonical JSON text that was hashed. */
+  document: string;
+  hash: string;
+  risk: Risk;
+  riskReasons: string[];
+  status: PlanStatus;
+  statusReason: string | null;
+  source: PlanSource;
+  proposerId: string;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string | null;
+}
+
+function toRecord(r: Database['plans']): PlanRecord {
+  return {
+    tenantId: r.tenant_id,
+    id: r.id,
+    environment: r.environment,
+    intent: r.intent,
+    document: r.document,
+    hash: r.hash,
+    risk: r.risk as Risk,
+    riskReasons: JSON.parse(r.risk_reasons) as string[],
+    status: r.status as PlanStatus,
+    statusReason: r.status_reason,
+    source: r.source as PlanSource,
+    proposerId: r.proposer_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    expiresAt: r.expires_at,
+  };
+}
+
+export interface PlanPage {
+  plans: PlanRecord[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** Plans of one tenant. Every query carries `tenant_id` (invariant 18). */
+export class PlansRepo {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly tenantId: string,
+  ) {}
+
+  async insert(p: PlanRecord): Promise<void> {
+    await this.db
+      .insertInto('plans')
+      .values({
+        tenant_id: this.tenantId,
+        id: p.id,
+        environment: p.environment,
+        intent: p.intent,
+        document: p.document,
+        hash: p.hash,
+        risk: p.risk,
+        risk_reasons: JSON.stringify(p.riskReasons),
+        status: p.status,
+        status_reason: p.statusReason,
+        source: p.source,
+        proposer_id: p.proposerId,
+        created_at: p.createdAt,
+        updated_at: p.updatedAt,
+        expires_at: p.expiresAt,
+      })
+      .execute();
+  }
+
+  async get(id: string): Promise<PlanRecord | undefined> {
+    const row = await this.db.selectFrom('plans').selectAll().where('tenant_id', '=', this.tenantId).where('id', '=', id).executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Newest first, keyset-paged on (created_at, id). */
+  async list(options: { limit: number; cursor?: string; status?: PlanStatus; environment?: string }): Promise<PlanPage> {
+    let q = this.db.selectFrom('plans').selectAll().where('tenant_id', '=', this.tenantId);
+    if (options.status) q = q.where('status', '=', options.status);
+    if (options.environment) q = q.where('environment', '=', options.environment);
+    if (options.cursor) {
+      const [createdAt, id] = decodeCursor(options.cursor);
+      q = q.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));
+    }
+    const rows = await q
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(options.limit + 1)
+      .execute();
+    const page = rows.slice(0, options.limit).map(toRecord);
+    const last = page.at(-1);
+    return { plans: page, nextCursor: rows.length > options.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  /**
+   * Compare-and-set on status: the update applies only if the plan is still in `from`, so two
+   * racing transitions cannot both win. Content columns are never updated (plans are immutable).
+   */
+  async setStatus(id: string, from: PlanStatus, to: PlanStatus, at: string, reason: string | null = null): Promise<boolean> {
+    const res = await this.db
+      .updateTable('plans')
+      .set({ status: to, status_reason: reason, updated_at: at })
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', '=', id)
+      .where('status', '=', from)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+}
+
+export function encodeCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): [string, string] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return [v[0], v[1]];
+  } catch {
+    // fall through to the refusal below
+  }
+  throw new RangeError('invalid cursor');
+}

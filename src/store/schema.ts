@@ -1,0 +1,58 @@
+/**
+ * The database schema as types: a wrong column is a compile error. Times are ISO-8601 UTC text
+ * and JSON is text, so both engines store and compare them identically.
+ */
+export interface Database {
+  tenants: { id: string; name: string; created_at: string };
+  environments: { tenant_id: string; name: string; frozen: number; created_at: string };
+  principals: {
+    tenant_id: string;
+    id: string;
+    name: string;
+    kind: 'human' | 'agent';
+    groups: string;
+    disabled: number;
+    created_at: string;
+  };
+  api_keys: {
+    id: string;
+    tenant_id: string;
+    principal_id: string;
+    secret_hash: string;
+    description: string;
+    created_at: string;
+    last_used_at: string | null;
+    revoked_at: string | null;
+  };
+  plans: {
+    tenant_id: string;
+    id: string;
+    environment: string;
+    intent: string;
+    document: string;
+    hash: string;
+    risk: string;
+    risk_reasons: string;
+    status: string;
+    status_reason: string | null;
+    source: string;
+    proposer_id: string;
+    created_at: string;
+    updated_at: string;
+    expires_at: string | null;
+  };
+  audit_log: {
+    seq: number;
+    ts: string;
+    tenant_id: string;
+    actor: string;
+    action: string;
+    outcome: string;
+    resource: string;
+    details: string;
+    prev_hash: string;
+    hash: string;
+  };
+  audit_head: { id: number; seq: number; hash: string };
+  audit_checkpoints: { seq: number; head_hash: string; ts: string; key_id: string; signature: string };
+}

@@ -1,0 +1,168 @@
+import { Kysely, type Transaction } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import type { AuditEvent, AuditRecord, Checkpoint, CheckpointSigner } from '../audit/index.ts';
+import { CountersignError } from '../errors/index.ts';
+import type { Runtime } from '../runtime.ts';
+import { migrationProvider } from './migrations.ts';
+import { createPostgresDialect } from './postgres/dialect.ts';
+import { type AuditWriterOptions, appendAudit, checkpointHead, iterateAudit, listCheckpoints, rowToRecord } from './repos/audit.ts';
+import { PlansRepo } from './repos/plans.ts';
+import { type ApiKeyRecord, DirectoryRepo, type PrincipalRecord, toApiKey } from './repos/principals.ts';
+import type { Database } from './schema.ts';
+import { createSqliteDialect } from './sqlite/dialect.ts';
+
+export interface StoreOptions {
+  /** `postgres://…` selects PostgreSQL; otherwise `sqlitePath` is used. */
+  databaseUrl?: string;
+  sqlitePath?: string;
+  sqliteSynchronous?: 'full' | 'normal';
+  runtime: Runtime;
+  /** Null only for read-only tools (verify/export); a writer without a signer makes no checkpoints. */
+  signer: CheckpointSigner | null;
+  checkpointEvery?: number;
+  maxConnections?: number;
+}
+
+/** The data of one tenant. Nothing here can read or write another tenant's rows (invariant 18). */
+export class TenantScope {
+  readonly plans: PlansRepo;
+  readonly directory: DirectoryRepo;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly tenantId: string,
+    private readonly auditOptions: AuditWriterOptions,
+    private readonly inTransaction: boolean,
+  ) {
+    if (!tenantId) throw new CountersignError('INTERNAL', 'a tenant scope needs a tenant id');
+    this.plans = new PlansRepo(db, tenantId);
+    this.directory = new DirectoryRepo(db, tenantId);
+  }
+
+  /** Appends an audit entry for this tenant, in the current transaction when there is one. */
+  async audit(event: Omit<AuditEvent, 'tenantId'>): Promise<AuditRecord> {
+    const full = { ...event, tenantId: this.tenantId };
+    try {
+      if (this.inTransaction) return await appendAudit(this.db, this.auditOptions, full);
+      return await this.db.transaction().execute((trx) => appendAudit(trx, this.auditOptions, full));
+    } catch (err) {
+      throw new CountersignError('AUDIT_WRITE_FAILED', 'the audit entry could not be written, so the action was not taken', { cause: err });
+    }
+  }
+
+  /** This tenant's audit entries after `afterSeq`, ascending. */
+  async listAudit(afterSeq: number, limit: number): Promise<AuditRecord[]> {
+    const rows = await this.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('tenant_id', '=', this.tenantId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map(rowToRecord);
+  }
+}
+
+export class Store {
+  readonly engine: 'sqlite' | 'postgres';
+  readonly #db: Kysely<Database>;
+  readonly #auditOptions: AuditWriterOptions;
+  readonly #runtime: Runtime;
+
+  private constructor(engine: 'sqlite' | 'postgres', db: Kysely<Database>, options: StoreOptions) {
+    this.engine = engine;
+    this.#db = db;
+    this.#runtime = options.runtime;
+    this.#auditOptions = { signer: options.signer, checkpointEvery: options.checkpointEvery ?? 100, engine, runtime: options.runtime };
+  }
+
+  static async open(options: StoreOptions): Promise<Store> {
+    const url = options.databaseUrl;
+    if (url && /^postgres(ql)?:\/\//.test(url)) {
+      const { dialect } = createPostgresDialect({ url, maxConnections: options.maxConnections });
+      const store = new Store('postgres', new Kysely<Database>({ dialect }), options);
+      await store.ping();
+      return store;
+    }
+    if (url) throw new CountersignError('CONFIG_INVALID', 'the database URL must start with postgres:// (leave it unset for the embedded SQLite store)');
+    if (!options.sqlitePath) throw new CountersignError('CONFIG_INVALID', 'no database configured');
+    const { dialect } = createSqliteDialect({ path: options.sqlitePath, synchronous: options.sqliteSynchronous });
+    return new Store('sqlite', new Kysely<Database>({ dialect }), options);
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.#db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
+    } catch (err) {
+      throw new CountersignError('STORE_UNAVAILABLE', `the database is unreachable: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Runs pending migrations; the Migrator takes a lock so concurrent replicas do not race. */
+  async migrate(): Promise<string[]> {
+    const migrator = new Migrator({ db: this.#db, provider: migrationProvider });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw new CountersignError('STORE_UNAVAILABLE', `database migration failed: ${(error as Error).message}`, { cause: error });
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  }
+
+  scope(tenantId: string): TenantScope {
+    return new TenantScope(this.#db, tenantId, this.#auditOptions, false);
+  }
+
+  /** One transaction bound to one tenant: every change and its audit entry commit together. */
+  async transaction<T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>): Promise<T> {
+    return this.#db.transaction().execute((trx: Transaction<Database>) => fn(new TenantScope(trx, tenantId, this.#auditOptions, true)));
+  }
+
+  // ---- cross-tenant operations, each named for why it may cross ----
+
+  async createTenant(id: string, name: string): Promise<void> {
+    await this.#db.insertInto('tenants').values({ id, name, created_at: this.#runtime.now().toISOString() }).execute();
+  }
+
+  async findTenantByName(name: string): Promise<{ id: string; name: string } | undefined> {
+    return this.#db.selectFrom('tenants').select(['id', 'name']).where('name', '=', name).executeTakeFirst();
+  }
+
+  /** Authentication must find a key before the tenant is known; the key row names its tenant. */
+  async findApiKeyForAuthentication(keyId: string): Promise<{ key: ApiKeyRecord; principal: PrincipalRecord } | undefined> {
+    const key = await this.#db.selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst();
+    if (!key) return undefined;
+    const principal = await this.scope(key.tenant_id).directory.getPrincipal(key.principal_id);
+    return principal ? { key: toApiKey(key), principal } : undefined;
+  }
+
+  async touchApiKey(keyId: string, at: string): Promise<void> {
+    await this.#db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', keyId).execute();
+  }
+
+  /** The whole chain, for `audit verify` and `audit export` (operator tools on the data directory). */
+  iterateAuditForVerification(): AsyncGenerator<AuditRecord> {
+    return iterateAudit(this.#db);
+  }
+
+  async listAuditCheckpoints(): Promise<Checkpoint[]> {
+    return listCheckpoints(this.#db);
+  }
+
+  async auditHead(): Promise<{ seq: number; hash: string } | null> {
+    const r = await this.#db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
+    return r ? { seq: Number(r.seq), hash: r.hash } : null;
+  }
+
+  /** Signs the current head; called on shutdown so a truncated tail shows. */
+  async checkpoint(): Promise<Checkpoint | null> {
+    return this.#db.transaction().execute((trx) => checkpointHead(trx, this.#auditOptions));
+  }
+
+  /** For tests and operator tooling that must touch rows directly (tamper tests). Never used by services. */
+  get kyselyForOperatorTooling(): Kysely<Database> {
+    return this.#db;
+  }
+
+  async close(): Promise<void> {
+    await this.#db.destroy();
+  }
+}
