@@ -40,6 +40,8 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   });
   // zod validates inside each service (one schema language); route JSON schemas serve the docs.
   app.setValidatorCompiler(() => (value) => ({ value }));
+  // JSON only: a text/plain body must be a 415, not a string that reaches a handler.
+  app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
 
   if (options.rateLimit.enabled) {
@@ -59,10 +61,11 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
       security: [{ bearer: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  // The API reference is public; every other route authenticates.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true };
   });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 
   registerAuthentication(app, services.authenticator, services.store);
   healthRoutes(app, services.store, options.version);

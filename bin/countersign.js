@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// Runs the compiled CLI (built by `npm ci` / `npm run build` into dist/).
+import { existsSync } from 'node:fs';
+
+const entry = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('countersign: dist/ is missing; run `npm run build` (npm ci runs it for you).\n');
+  process.exit(3);
+}
+await import(entry.href);

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+import { main } from './cli/main.ts';
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`fatal: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 10;
+  },
+);

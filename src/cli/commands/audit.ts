@@ -1,0 +1,89 @@
+import { createWriteStream, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { publicKeyMap, verifyAuditChain } from '../../audit/index.ts';
+import { loadConfig } from '../../config/index.ts';
+import { CountersignError } from '../../errors/index.ts';
+import { openStore } from '../../server/context.ts';
+import { dataDirPaths, defaultDataDir, readText } from '../../server/datadir.ts';
+import { emit, type Io } from '../output.ts';
+
+interface LocalOptions {
+  dir: string;
+  databaseUrl?: string;
+  json?: boolean;
+}
+
+/** Every audit public key in keys/ (audit.pub and rotated audit-*.pub) verifies checkpoints. */
+function auditPublicKeys(dir: string) {
+  const keysDir = dataDirPaths(dir).keys;
+  const pems = readdirSync(keysDir)
+    .filter((n) => /^audit.*\.pub$/.test(n))
+    .map((n) => readText(join(keysDir, n)));
+  return publicKeyMap(pems);
+}
+
+async function openReadOnly(opts: LocalOptions) {
+  const config = loadConfig(dataDirPaths(opts.dir).dir);
+  return openStore(opts.dir, config, { databaseUrl: opts.databaseUrl }, false);
+}
+
+export function registerAudit(program: Command, io: Io): void {
+  const audit = program.command('audit').description('Verify and export the tamper-evident audit log (reads the data directory).');
+
+  audit
+    .command('verify')
+    .description('Walk the hash chain and signed checkpoints; exit 1 naming the first bad sequence number.')
+    .option('--dir <dir>', 'data directory (env COUNTERSIGN_DIR)', defaultDataDir())
+    .option('--database-url <url>', 'PostgreSQL URL (env COUNTERSIGN_DATABASE_URL)')
+    .option('--json', 'machine-readable report')
+    .addHelpText('after', '\nDetects modified, deleted, inserted and reordered entries, and truncation behind the last checkpoint.\n')
+    .action(async (opts: LocalOptions) => {
+      const store = await openReadOnly(opts);
+      try {
+        const report = await verifyAuditChain({
+          entries: store.iterateAuditForVerification(),
+          checkpoints: await store.listAuditCheckpoints(),
+          head: await store.auditHead(),
+          publicKeys: auditPublicKeys(opts.dir),
+        });
+        emit(io, Boolean(opts.json), report, () =>
+          report.ok
+            ? `OK: ${report.message}; last checkpoint at seq ${report.lastCheckpoint?.seq ?? '-'} (${report.lastCheckpoint?.ts ?? 'none'})`
+            : `FAILED at seq ${report.firstBadSeq}: ${report.message}`,
+        );
+        if (!report.ok) process.exitCode = 1;
+      } finally {
+        await store.close();
+      }
+    });
+
+  audit
+    .command('export')
+    .description('Write the audit log as JSON lines (entries, then signed checkpoints), exactly as stored.')
+    .option('--dir <dir>', 'data directory (env COUNTERSIGN_DIR)', defaultDataDir())
+    .option('--database-url <url>', 'PostgreSQL URL (env COUNTERSIGN_DATABASE_URL)')
+    .option('--output <file>', 'write to a file instead of standard output')
+    .action(async (opts: LocalOptions & { output?: string }) => {
+      const store = await openReadOnly(opts);
+      const out = opts.output ? createWriteStream(opts.output, { flags: 'wx', mode: 0o600 }) : process.stdout;
+      const write = (line: string) =>
+        new Promise<void>((resolve, reject) => {
+          if (out.write(`${line}\n`)) resolve();
+          else out.once('drain', resolve).once('error', reject);
+        });
+      let n = 0;
+      try {
+        for await (const e of store.iterateAuditForVerification()) {
+          await write(JSON.stringify({ type: 'entry', ...e }));
+          n++;
+        }
+        for (const cp of await store.listAuditCheckpoints()) await write(JSON.stringify({ type: 'checkpoint', ...cp }));
+      } finally {
+        await store.close();
+        if (opts.output) await new Promise<void>((r) => (out as ReturnType<typeof createWriteStream>).end(r));
+      }
+      if (opts.output) io.err(`exported ${n} entries to ${opts.output}`);
+      if (n === 0 && !opts.output) throw new CountersignError('NOT_FOUND', 'the audit log is empty');
+    });
+}

@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { defaultDataDir } from '../../server/datadir.ts';
+import { initDataDir, type InitResult } from '../../server/init.ts';
+import { emit, type Io } from '../output.ts';
+
+export function describeInit(r: InitResult): string {
+  return [
+    `Initialized Countersign in ${r.dir} (${r.store} store).`,
+    '',
+    'Admin API key (shown once — store it in your secret manager now):',
+    '',
+    `  ${r.adminKey}`,
+    '',
+    'Next:',
+    `  countersign serve --dir ${r.dir}`,
+    `  export COUNTERSIGN_TOKEN=${r.adminKey.slice(0, 12)}…   # the key above`,
+  ].join('\n');
+}
+
+export function registerInit(program: Command, io: Io): void {
+  program
+    .command('init')
+    .description('Create a data directory: config, keys, database, default tenant, environments and an admin key.')
+    .option('--dir <dir>', 'data directory (env COUNTERSIGN_DIR)', defaultDataDir())
+    .option('--database-url <url>', 'use PostgreSQL instead of the embedded SQLite file (env COUNTERSIGN_DATABASE_URL)')
+    .option('--json', 'print a JSON object with dir and adminKey')
+    .addHelpText('after', '\nExamples:\n  countersign init\n  countersign init --dir /var/lib/countersign --json\n')
+    .action(async (opts: { dir: string; databaseUrl?: string; json?: boolean }) => {
+      const r = await initDataDir(opts.dir, { databaseUrl: opts.databaseUrl });
+      emit(io, Boolean(opts.json), r, () => describeInit(r));
+    });
+}

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import type { PlanView } from '../../client/index.ts';
+import { CountersignError } from '../../errors/index.ts';
+import { emit, type Io, table } from '../output.ts';
+import { clientFrom, type RemoteOptions } from '../remote.ts';
+
+export function remoteOptions(cmd: Command): Command {
+  return cmd
+    .option('--server <url>', 'Countersign server (env COUNTERSIGN_SERVER, default http://127.0.0.1:7400)')
+    .option('--token <key>', 'API key (env COUNTERSIGN_TOKEN; prefer the env var: flags show in ps)')
+    .option('--json', 'machine-readable output');
+}
+
+function readPlanFile(file: string): unknown {
+  let text: string;
+  try {
+    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CountersignError('BAD_REQUEST', `cannot read ${file === '-' ? 'standard input' : file}: ${(err as Error).message}`);
+  }
+  try {
+    return file.endsWith('.json') || text.trimStart().startsWith('{') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new CountersignError('INVALID_JSON', `${file}: not valid JSON or YAML: ${(err as Error).message}`);
+  }
+}
+
+export function describePlan(p: PlanView): string {
+  const lines = [
+    `Plan ${p.id}`,
+    `  status:      ${p.status}${p.statusReason ? ` (${p.statusReason})` : ''}`,
+    `  environment: ${p.environment}`,
+    `  risk:        ${p.risk}`,
+    ...p.riskReasons.map((r) => `               ${r}`),
+    `  intent:      ${p.intent}`,
+    `  source:      ${p.source}    proposer: ${p.proposer}`,
+    `  hash:        ${p.hash}`,
+    `  created:     ${p.createdAt}${p.expiresAt ? `    expires: ${p.expiresAt}` : ''}`,
+    '  steps:',
+    ...p.steps.map((s, i) => `    ${i + 1}. ${s.tool}.${s.action} ${JSON.stringify(s.input)}`),
+  ];
+  if (p.rollback.length > 0) lines.push('  rollback:', ...p.rollback.map((s, i) => `    ${i + 1}. ${s.tool}.${s.action} ${JSON.stringify(s.input)}`));
+  return lines.join('\n');
+}
+
+export function registerPlan(program: Command, io: Io): void {
+  const plan = program.command('plan').description('Propose, show and list plans on a Countersign server.');
+
+  remoteOptions(plan.command('propose <file>'))
+    .description('Propose a plan from a JSON or YAML file ("-" reads standard input).')
+    .addHelpText(
+      'after',
+      `
+Plan file:
+  intent: Say hello
+  environment: dev
+  steps:
+    - { tool: echo, action: say, input: { message: hello } }
+
+Examples:
+  countersign plan propose plan.yaml
+  echo '{"intent":"hi","environment":"dev","steps":[{"tool":"echo","action":"say","input":{"message":"hi"}}]}' | countersign plan propose - --json
+`,
+    )
+    .action(async (file: string, opts: RemoteOptions & { json?: boolean }) => {
+      const body = readPlanFile(file);
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new CountersignError('VALIDATION_FAILED', 'the plan file must hold an object');
+      const withSource = { source: 'cli', ...(body as Record<string, unknown>) };
+      const p = await clientFrom(opts).proposePlan(withSource as never);
+      emit(io, Boolean(opts.json), p, () => `Proposed.\n${describePlan(p)}`);
+    });
+
+  remoteOptions(plan.command('show <id>'))
+    .description('Show one plan: status, risk and why, steps and hash.')
+    .action(async (id: string, opts: RemoteOptions & { json?: boolean }) => {
+      const p = await clientFrom(opts).getPlan(id);
+      emit(io, Boolean(opts.json), p, () => describePlan(p));
+    });
+
+  remoteOptions(plan.command('list'))
+    .description('List plans, newest first.')
+    .option('--status <status>', 'only plans in this status (e.g. pending_approval)')
+    .option('--environment <env>', 'only plans in this environment')
+    .option('--limit <n>', 'page size (1-200)', '50')
+    .option('--cursor <cursor>', 'continue from a previous page')
+    .action(async (opts: RemoteOptions & { json?: boolean; status?: string; environment?: string; limit: string; cursor?: string }) => {
+      const page = await clientFrom(opts).listPlans({ status: opts.status, environment: opts.environment, limit: Number(opts.limit), cursor: opts.cursor });
+      emit(io, Boolean(opts.json), page, () => {
+        if (page.plans.length === 0) return 'No plans.';
+        const rows = [['ID', 'STATUS', 'ENV', 'RISK', 'CREATED', 'INTENT']];
+        for (const p of page.plans) rows.push([p.id, p.status, p.environment, p.risk, p.createdAt, p.intent.slice(0, 60)]);
+        return table(rows) + (page.nextCursor ? `\n\nMore: --cursor ${page.nextCursor}` : '');
+      });
+    });
+}

@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import { buildApi } from '../../api/app.ts';
+import { openServerContext } from '../../server/context.ts';
+import { defaultDataDir, isInitialized } from '../../server/datadir.ts';
+import { initDataDir } from '../../server/init.ts';
+import { VERSION } from '../../server/version.ts';
+import { emit, type Io } from '../output.ts';
+import { describeInit } from './init.ts';
+
+interface ServeOptions {
+  dir: string;
+  host?: string;
+  port?: string;
+  databaseUrl?: string;
+  json?: boolean;
+  logLevel: string;
+}
+
+function parsePort(p: string | undefined, fallback: number): number {
+  if (p === undefined) return fallback;
+  const n = Number(p);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be a number from 0 to 65535, got "${p}"`);
+  return n;
+}
+
+/** Starts the API and keeps it up until SIGINT/SIGTERM, then drains and checkpoints the audit log. */
+export async function serve(opts: ServeOptions, io: Io): Promise<void> {
+  const ctx = await openServerContext(opts.dir, { databaseUrl: opts.databaseUrl });
+  const host = opts.host ?? ctx.config.server.host;
+  const port = parsePort(opts.port, ctx.config.server.port);
+  const app = await buildApi(ctx, {
+    bodyLimitBytes: ctx.config.server.bodyLimitBytes,
+    trustProxy: ctx.config.server.trustProxy,
+    rateLimit: ctx.config.rateLimit,
+    version: VERSION,
+    logger: { level: opts.logLevel },
+  });
+  if (ctx.config.developmentMode) io.err('WARNING: developmentMode is ON — not for production. See countersign.yaml.');
+  await ctx.store.scope('-').audit({ actor: 'system', action: 'system.start', outcome: 'succeeded', resource: 'server:api', details: { version: VERSION } });
+  const address = await app.listen({ host, port });
+  const url = address.replace('[::1]', 'localhost');
+  emit(io, Boolean(opts.json), { url, dir: ctx.dir, store: ctx.store.engine, version: VERSION }, () =>
+    [`Countersign ${VERSION} listening on ${url}`, `  data dir: ${ctx.dir}`, `  store:    ${ctx.store.engine}`, `  API docs: ${url}/docs`].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      io.err(`received ${signal}: draining`);
+      try {
+        await app.close();
+        await ctx.store.scope('-').audit({ actor: 'system', action: 'system.stop', outcome: 'succeeded', resource: 'server:api', details: { signal } });
+        await ctx.store.checkpoint();
+      } finally {
+        await ctx.close();
+        resolve();
+      }
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+}
+
+function serveOptions(cmd: Command): Command {
+  return cmd
+    .option('--dir <dir>', 'data directory (env COUNTERSIGN_DIR)', defaultDataDir())
+    .option('--host <host>', 'address to listen on (default from config: 127.0.0.1)')
+    .option('--port <port>', 'port to listen on (default from config: 7400)')
+    .option('--database-url <url>', 'PostgreSQL URL (env COUNTERSIGN_DATABASE_URL)')
+    .option('--log-level <level>', 'server log level: fatal, error, warn, info, debug', 'warn')
+    .option('--json', 'print the start banner as JSON');
+}
+
+export function registerServe(program: Command, io: Io): void {
+  serveOptions(program.command('serve'))
+    .description('Start the API server on an initialized data directory.')
+    .addHelpText('after', '\nExamples:\n  countersign serve\n  countersign serve --dir /var/lib/countersign --host 0.0.0.0 --port 7400\n')
+    .action(async (opts: ServeOptions) => serve(opts, io));
+
+  serveOptions(program.command('up'))
+    .description('Initialize the data directory if needed (printing the admin key once), then serve. What `npm start` runs.')
+    .action(async (opts: ServeOptions) => {
+      if (!isInitialized(opts.dir)) {
+        const r = await initDataDir(opts.dir, { databaseUrl: opts.databaseUrl });
+        emit(io, Boolean(opts.json), r, () => `${describeInit(r)}\n`);
+      } else if (!opts.json) {
+        io.out(`Using existing data directory ${opts.dir} (its admin key was printed by init).`);
+      }
+      await serve(opts, io);
+    });
+}

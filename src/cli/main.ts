@@ -1,0 +1,46 @@
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../server/version.ts';
+import { registerAudit } from './commands/audit.ts';
+import { registerInit } from './commands/init.ts';
+import { registerPlan } from './commands/plan.ts';
+import { registerServe } from './commands/serve.ts';
+import { EXIT_CODES_HELP, type Io, processIo, reportError } from './output.ts';
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('countersign')
+    .description('Countersign: agents propose, humans countersign, a sandboxed executor runs exactly what was approved.')
+    .version(VERSION, '-v, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .addHelpText(
+      'after',
+      `
+Environment:
+  COUNTERSIGN_DIR           data directory for local commands (default ./.countersign)
+  COUNTERSIGN_DATABASE_URL  postgres://… to use PostgreSQL instead of embedded SQLite
+  COUNTERSIGN_SERVER        server URL for remote commands (default http://127.0.0.1:7400)
+  COUNTERSIGN_TOKEN         API key for remote commands
+${EXIT_CODES_HELP}`,
+    );
+  registerInit(program, io);
+  registerServe(program, io);
+  registerPlan(program, io);
+  registerAudit(program, io);
+  return program;
+}
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const program = buildProgram(io);
+  const json = argv.includes('--json');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; usage errors exit 2 (commander already printed why).
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    return reportError(io, json, err);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The baseline policy set written by `init`: deny by default, roles as groups, and guardrail
+ * forbids that no permit can undo (in Cedar a matching forbid always wins).
+ *
+ * Policy ids come from `@id("...")` annotations (see policy-dir.ts); `@reason("...")` is the
+ * sentence a denial carries back to the caller.
+ */
+const GUARDRAILS = `// Guardrails: forbids that hold whatever the permits say. Countersign refuses to load a policy
+// set that lets any of these through (see the canaries in src/policy/canaries.ts).
+
+// Tenant isolation (invariant 18): nothing crosses a tenant boundary, admins included.
+@id("tenant-isolation")
+@reason("The principal and the resource belong to different tenants.")
+forbid (principal, action, resource)
+when { principal.tenant != resource.tenant };
+
+// Agents never review (invariants 5 and 6): an agent's approval is not a human countersignature.
+// Written as "only humans review" so a principal whose kind is missing or new is refused too.
+@id("only-humans-review")
+@reason("Only a human can approve or reject a plan.")
+forbid (
+  principal,
+  action in [Countersign::Action::"plan.approve", Countersign::Action::"plan.reject"],
+  resource
+)
+unless { principal has kind && principal.kind == "human" };
+
+// Separation of duties (invariant 5): the proposer never reviews its own plan. A plan whose
+// proposer is unknown cannot be reviewed at all, so a missing attribute fails closed.
+@id("separation-of-duties")
+@reason("The proposer of a plan cannot review it.")
+forbid (
+  principal,
+  action in [Countersign::Action::"plan.approve", Countersign::Action::"plan.reject"],
+  resource
+)
+unless { resource has proposer && resource.proposer != principal };
+`;
+
+const ROLES = `// Roles are groups: each of a principal's groups is a parent Countersign::Group::"<name>".
+// Nothing is allowed unless one of these permits matches (deny by default, invariant 1), and
+// every permit is still subject to the guardrails: tenant isolation, only humans review, and
+// separation of duties.
+
+// Admins may do everything inside their own tenant.
+@id("role-admin")
+permit (principal in Countersign::Group::"admin", action, resource);
+
+// Operators run day-to-day work but do not review plans or issue overrides.
+@id("role-operator")
+permit (
+  principal in Countersign::Group::"operator",
+  action in [
+    Countersign::Action::"plan.propose",
+    Countersign::Action::"plan.read",
+    Countersign::Action::"execution.read",
+    Countersign::Action::"plan.cancel",
+    Countersign::Action::"plan.execute",
+    Countersign::Action::"environment.freeze",
+    Countersign::Action::"grant.revoke",
+    Countersign::Action::"override.revoke"
+  ],
+  resource
+);
+
+// Approvers read and review plans; whether enough of them agreed is the approval rules' job.
+@id("role-approver")
+permit (
+  principal in Countersign::Group::"approver",
+  action in [
+    Countersign::Action::"plan.read",
+    Countersign::Action::"execution.read",
+    Countersign::Action::"plan.approve",
+    Countersign::Action::"plan.reject"
+  ],
+  resource
+);
+
+// Agents propose and run approved work; they never review (see only-humans-review).
+@id("role-agent")
+permit (
+  principal in Countersign::Group::"agent",
+  action in [
+    Countersign::Action::"plan.propose",
+    Countersign::Action::"plan.read",
+    Countersign::Action::"execution.read",
+    Countersign::Action::"plan.execute"
+  ],
+  resource
+);
+
+// Auditors read everything that leaves a record, and change nothing.
+@id("role-auditor")
+permit (
+  principal in Countersign::Group::"auditor",
+  action in [
+    Countersign::Action::"plan.read",
+    Countersign::Action::"execution.read",
+    Countersign::Action::"audit.read"
+  ],
+  resource
+);
+`;
+
+/** File name → Cedar text, as written to `<dir>/policies/`. */
+export const BASELINE_POLICIES: Readonly<Record<string, string>> = Object.freeze({
+  'guardrails.cedar': GUARDRAILS,
+  'roles.cedar': ROLES,
+});

@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { CountersignError } from '../errors/index.ts';
+import { CedarAuthorizer, DenyAllAuthorizer } from './cedar.ts';
+import { baselinePolicySet } from './policy-dir.ts';
+import type { CedarEngine } from './policy-set.ts';
+import { BASELINE_SCHEMA } from './schema.ts';
+import type { AuthzRequest, Decision } from './types.ts';
+
+const approve: AuthzRequest = {
+  principal: { id: 'alice', tenantId: 't1', name: 'Alice', kind: 'human', groups: ['approver'], authMethod: 'oidc' },
+  action: 'plan.approve',
+  resource: { type: 'Plan', id: 'plan-1', tenantId: 't1', environment: 'prod', risk: 'high', source: 'api', proposerId: 'bob' },
+};
+
+function assertUnavailable(decision: Decision, pattern?: RegExp): void {
+  assert.equal(decision.allow, false, JSON.stringify(decision));
+  assert.ok(!decision.allow && decision.code === 'POLICY_UNAVAILABLE', JSON.stringify(decision));
+  if (pattern) assert.match(decision.reasons.join(' '), pattern);
+}
+
+function assertConfigInvalid(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof CountersignError, String(err));
+    assert.equal(err.code, 'CONFIG_INVALID');
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+/** The real engine, whose authorization call can be swapped after construction. */
+function switchableEngine(): { engine: CedarEngine; breakWith: (fn: CedarEngine['statefulIsAuthorized']) => void } {
+  let authorize: CedarEngine['statefulIsAuthorized'] = cedar.statefulIsAuthorized;
+  const engine: CedarEngine = { ...cedar, statefulIsAuthorized: (call) => authorize(call) };
+  return { engine, breakWith: (fn) => (authorize = fn) };
+}
+
+describe('CedarAuthorizer decisions', () => {
+  const authorizer = new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA);
+
+  it('allows naming the determining policy ids', () => {
+    assert.deepEqual(authorizer.authorize(approve), { allow: true, policies: ['role-approver'] });
+  });
+
+  it('denies with POLICY_DENIED and a reason when no policy permits', () => {
+    const d = authorizer.authorize({ ...approve, action: 'trust.change', resource: { type: 'Tenant', id: 't1', tenantId: 't1' } });
+    assert.deepEqual(d, { allow: false, code: 'POLICY_DENIED', reasons: ['No policy permits trust.change on Tenant "t1".'], policies: [] });
+  });
+
+  it('fails closed on a resource type the action does not apply to', () => {
+    assertUnavailable(authorizer.authorize({ ...approve, resource: { type: 'Tenant', id: 't1', tenantId: 't1' } }), /not valid/);
+  });
+
+  it('fails closed on an action the schema does not know', () => {
+    assertUnavailable(authorizer.authorize({ ...approve, action: 'plan.delete' as AuthzRequest['action'] }), /does not exist/);
+  });
+
+  it('fails closed on an empty tenant or id instead of judging missing facts', () => {
+    assertUnavailable(authorizer.authorize({ ...approve, principal: { ...approve.principal, tenantId: '' } }), /tenantId is missing/);
+    assertUnavailable(authorizer.authorize({ ...approve, resource: { ...approve.resource, tenantId: '' } }), /tenantId is missing/);
+    assertUnavailable(authorizer.authorize({ ...approve, resource: { ...approve.resource, proposerId: '' } }), /proposerId is missing/);
+  });
+
+  it('fails closed on a risk that is not a risk level', () => {
+    const resource = { ...approve.resource, risk: 'negligible' as unknown as 'low' };
+    assertUnavailable(authorizer.authorize({ ...approve, resource }), /risk/);
+  });
+
+  it('fails closed when the caller is also the resource but in another tenant', () => {
+    const p = { ...approve.principal, groups: ['admin'] };
+    const d = authorizer.authorize({ principal: p, action: 'principal.read', resource: { type: 'Principal', id: p.id, tenantId: 't2' } });
+    assertUnavailable(d, /another tenant/);
+  });
+
+  it('names the policy ids and reasons of the forbids that denied', () => {
+    const d = authorizer.authorize({ ...approve, principal: { ...approve.principal, id: 'bob' } });
+    assert.deepEqual(d, {
+      allow: false,
+      code: 'POLICY_DENIED',
+      reasons: ['The proposer of a plan cannot review it.'],
+      policies: ['separation-of-duties'],
+    });
+  });
+});
+
+describe('CedarAuthorizer fails closed when the engine fails', () => {
+  it('denies POLICY_UNAVAILABLE when the engine throws', () => {
+    const { engine, breakWith } = switchableEngine();
+    const authorizer = new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA, { engine });
+    assert.equal(authorizer.authorize(approve).allow, true);
+    breakWith(() => {
+      throw new Error('wasm trap: unreachable');
+    });
+    assertUnavailable(authorizer.authorize(approve), /wasm trap/);
+  });
+
+  it('denies POLICY_UNAVAILABLE when the engine answers failure', () => {
+    const { engine, breakWith } = switchableEngine();
+    const authorizer = new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA, { engine });
+    breakWith(() => ({
+      type: 'failure',
+      errors: [{ message: 'preparsed policy set lost', help: null, code: null, url: null, severity: null }],
+      warnings: [],
+    }));
+    assertUnavailable(authorizer.authorize(approve), /preparsed policy set lost/);
+  });
+
+  it('denies when an allow comes with a policy evaluation error (a skipped forbid)', () => {
+    const { engine, breakWith } = switchableEngine();
+    const authorizer = new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA, { engine });
+    breakWith(() => ({
+      type: 'success',
+      warnings: [],
+      response: {
+        decision: 'allow',
+        diagnostics: {
+          reason: ['role-approver'],
+          errors: [
+            {
+              policyId: 'tenant-isolation',
+              error: { message: 'entity does not exist', help: null, code: null, url: null, severity: null },
+            },
+          ],
+        },
+      },
+    }));
+    assertUnavailable(authorizer.authorize(approve), /tenant-isolation/);
+  });
+
+  it('denies on an allow that names no policy, or a corrupt answer', () => {
+    const { engine, breakWith } = switchableEngine();
+    const authorizer = new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA, { engine });
+    breakWith(() => ({ type: 'success', warnings: [], response: { decision: 'allow', diagnostics: { reason: [], errors: [] } } }));
+    assertUnavailable(authorizer.authorize(approve));
+    breakWith(() => ({ type: 'success', warnings: [], response: null }) as unknown as ReturnType<CedarEngine['statefulIsAuthorized']>);
+    assertUnavailable(authorizer.authorize(approve), /unreadable/);
+    breakWith(
+      () => ({ type: 'success', warnings: [], response: { decision: 'maybe', diagnostics: { reason: ['x'], errors: [] } } }) as never,
+    );
+    assertUnavailable(authorizer.authorize(approve), /maybe/);
+  });
+
+  it('refuses to load when the engine throws during loading', () => {
+    const engine: CedarEngine = {
+      ...cedar,
+      preparsePolicySet: () => {
+        throw new Error('out of memory');
+      },
+    };
+    assertConfigInvalid(() => new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA, { engine }), /out of memory/);
+  });
+});
+
+describe('CedarAuthorizer refuses an invalid policy set at construction', () => {
+  it('refuses a policy that does not parse, naming it', () => {
+    assertConfigInvalid(() => new CedarAuthorizer({ broken: 'permit(principal, action, resource' }, BASELINE_SCHEMA), /broken/);
+  });
+
+  it('refuses a policy failing strict validation, naming the policy, its file and the attribute', () => {
+    const policies = { ...baselinePolicySet(), typo: 'permit(principal, action, resource) when { resource.tennant == "t1" };' };
+    assertConfigInvalid(
+      () => new CedarAuthorizer(policies, BASELINE_SCHEMA, { policyFiles: { typo: 'local.cedar' } }),
+      /policy "typo" \(local\.cedar\).*tennant/,
+    );
+  });
+
+  it('refuses an optional attribute read without `has` (it could error and skip a forbid)', () => {
+    const policies = { guard: 'forbid(principal, action, resource) when { principal.kind == "agent" };' };
+    assertConfigInvalid(() => new CedarAuthorizer(policies, BASELINE_SCHEMA), /optional attribute `kind`/);
+  });
+
+  it('refuses two policies under one id, and an @id that disagrees with its key', () => {
+    assertConfigInvalid(
+      () => new CedarAuthorizer({ two: 'permit(principal, action, resource); permit(principal, action, resource);' }, BASELINE_SCHEMA),
+      /two/,
+    );
+    assertConfigInvalid(() => new CedarAuthorizer({ a: '@id("b") permit(principal, action, resource);' }, BASELINE_SCHEMA), /@id\("b"\)/);
+  });
+
+  it('refuses a schema that does not parse', () => {
+    assertConfigInvalid(() => new CedarAuthorizer(baselinePolicySet(), 'namespace Countersign { entity }'), /policy schema/);
+  });
+
+  it('refuses a schema missing an action Countersign asks about', () => {
+    const schema = BASELINE_SCHEMA.replace(/\n\s*action "trust\.change"[^\n]*/, '');
+    assertConfigInvalid(() => new CedarAuthorizer(baselinePolicySet(), schema), /"trust\.change" is not declared/);
+  });
+
+  it('refuses a schema that does not accept the entities Countersign sends', () => {
+    const schema = BASELINE_SCHEMA.replace('source?: String,', 'source?: Long,');
+    assertConfigInvalid(() => new CedarAuthorizer(baselinePolicySet(), schema), /does not accept/);
+  });
+
+  it('accepts an empty policy set, which denies everything', () => {
+    const authorizer = new CedarAuthorizer({}, BASELINE_SCHEMA);
+    const d = authorizer.authorize(approve);
+    assert.ok(!d.allow && d.code === 'POLICY_DENIED');
+  });
+});
+
+describe('DenyAllAuthorizer', () => {
+  it('denies everything with POLICY_UNAVAILABLE and its reason', () => {
+    assert.deepEqual(new DenyAllAuthorizer('policies/roles.cedar failed to load').authorize(approve), {
+      allow: false,
+      code: 'POLICY_UNAVAILABLE',
+      reasons: ['policies/roles.cedar failed to load'],
+    });
+    assertUnavailable(new DenyAllAuthorizer().authorize(approve), /No policy set/);
+  });
+});

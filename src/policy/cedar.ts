@@ -1,0 +1,130 @@
+import type { AuthorizationAnswer } from '@cedar-policy/cedar-wasm/nodejs';
+import { CountersignError } from '../errors/index.ts';
+import { toCedarRequest } from './entities.ts';
+import { type CedarEngine, type CompiledPolicySet, compilePolicySet, defaultCedarEngine, describeCedarErrors } from './policy-set.ts';
+import type { Authorizer, AuthzRequest, Decision, PrivilegedAction, ResourceType } from './types.ts';
+
+export interface CedarAuthorizerOptions {
+  /** policy id → the file it was loaded from, so load errors name the file. */
+  policyFiles?: Readonly<Record<string, string>>;
+  /** The Cedar engine. Defaults to cedar-wasm; tests pass one that fails. */
+  engine?: CedarEngine;
+}
+
+function unavailable(reason: string): Decision {
+  return { allow: false, code: 'POLICY_UNAVAILABLE', reasons: [reason] };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Cedar authorization over one validated policy set. Deny by default; fails closed: any engine
+ * failure, request validation error, policy evaluation error or exception is a
+ * POLICY_UNAVAILABLE deny (invariant 1), never an allow.
+ *
+ * Policies and schema are preparsed once at construction (~67 µs a decision instead of
+ * ~690 µs), under names derived from their content, so the engine's cache grows only with the
+ * number of distinct policy sets ever loaded, not with reloads of the same one.
+ */
+export class CedarAuthorizer implements Authorizer {
+  /** Every policy id in the set, sorted. */
+  readonly policyIds: readonly string[];
+  /** Strict-validation warnings (e.g. a policy that can never match), worth logging at load. */
+  readonly warnings: readonly string[];
+  readonly #engine: CedarEngine;
+  readonly #compiled: CompiledPolicySet;
+
+  /**
+   * @param policies policy id → the Cedar text of exactly one static policy
+   * @param schema Cedar schema text (see BASELINE_SCHEMA)
+   * @throws CountersignError CONFIG_INVALID naming the policy (and file) and the engine's error
+   */
+  constructor(policies: Readonly<Record<string, string>>, schema: string, options: CedarAuthorizerOptions = {}) {
+    this.#engine = options.engine ?? defaultCedarEngine;
+    try {
+      this.#compiled = compilePolicySet(this.#engine, policies, schema, options.policyFiles);
+    } catch (err) {
+      if (err instanceof CountersignError) throw err;
+      throw new CountersignError('CONFIG_INVALID', `policy engine failed while loading the policy set: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
+    this.policyIds = Object.freeze([...this.#compiled.policyIds]);
+    this.warnings = Object.freeze([...this.#compiled.warnings]);
+  }
+
+  /** The resource types the schema lets `action` be asked about; any other type is refused. */
+  resourceTypesFor(action: PrivilegedAction): readonly ResourceType[] {
+    return [...(this.#compiled.appliesTo.get(action) ?? [])];
+  }
+
+  authorize(request: AuthzRequest): Decision {
+    let answer: AuthorizationAnswer;
+    try {
+      answer = this.#engine.statefulIsAuthorized({
+        ...toCedarRequest(request),
+        context: {},
+        preparsedSchemaName: this.#compiled.schemaName,
+        preparsedPolicySetId: this.#compiled.policySetId,
+        // Checks the action exists and applies to this resource type, and the entities conform.
+        validateRequest: true,
+      });
+    } catch (err) {
+      return unavailable(`policy engine error: ${errorMessage(err)}`);
+    }
+    try {
+      return this.#decide(request, answer);
+    } catch (err) {
+      // A malformed answer (an engine upgrade, a corrupt result) is still a deny.
+      return unavailable(`policy engine returned an unreadable answer: ${errorMessage(err)}`);
+    }
+  }
+
+  #decide(request: AuthzRequest, answer: AuthorizationAnswer): Decision {
+    if (answer.type !== 'success') return unavailable(`policy engine error: ${describeCedarErrors(answer.errors)}`);
+    const { decision, diagnostics } = answer.response;
+    // Cedar skips a policy whose evaluation errors. A skipped forbid could turn a deny into an
+    // allow, so any evaluation error denies the whole request, whatever the decision was.
+    if (diagnostics.errors.length > 0) {
+      const lines = diagnostics.errors.map((e) => `policy "${e.policyId}" could not be evaluated: ${e.error.message}`);
+      return { allow: false, code: 'POLICY_UNAVAILABLE', reasons: lines };
+    }
+    const ids = [...diagnostics.reason];
+    if (decision === 'allow') {
+      // Cedar names the permits behind every allow; an allow without one is not trusted.
+      return ids.length > 0 ? { allow: true, policies: ids } : unavailable('policy engine allowed without naming a policy');
+    }
+    if (decision !== 'deny') return unavailable(`policy engine returned decision "${String(decision)}"`);
+    if (ids.length === 0) {
+      const { action, resource } = request;
+      return {
+        allow: false,
+        code: 'POLICY_DENIED',
+        reasons: [`No policy permits ${action} on ${resource.type} "${resource.id}".`],
+        policies: [],
+      };
+    }
+    // A deny with reasons names the forbids that matched: Cedar's diagnostics for a deny list only
+    // the determining forbid policies.
+    const reasons = ids.map((id) => this.#compiled.reasons.get(id) ?? `Forbidden by policy "${id}".`);
+    return { allow: false, code: 'POLICY_DENIED', reasons, policies: ids };
+  }
+}
+
+/**
+ * The authorizer used when no policy set could be loaded: it denies everything, reads included
+ * (invariant 1), and says why.
+ */
+export class DenyAllAuthorizer implements Authorizer {
+  readonly #reason: string;
+
+  constructor(reason = 'No policy set is loaded.') {
+    this.#reason = reason;
+  }
+
+  authorize(_request: AuthzRequest): Decision {
+    return unavailable(this.#reason);
+  }
+}

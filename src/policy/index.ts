@@ -1,0 +1,38 @@
+// The policy domain's public surface: Cedar authorization, the baseline policy set, canaries,
+// policy tests, the requirePrivilege chokepoint and risk classification. Other domains import from here, never from the files behind it.
+export { BASELINE_POLICIES } from './baseline.ts';
+export { CANARIES, type Canary, type CanaryResult, checkCanaries } from './canaries.ts';
+export { CedarAuthorizer, type CedarAuthorizerOptions, DenyAllAuthorizer } from './cedar.ts';
+export {
+  baselinePolicySet,
+  loadCedarAuthorizer,
+  loadPolicyDir,
+  POLICY_ID,
+  type PolicyDir,
+  policiesPath,
+  splitPolicyFile,
+  writeBaselinePolicies,
+} from './policy-dir.ts';
+export type { CedarEngine } from './policy-set.ts';
+export {
+  diffPolicies,
+  type PolicyDiffEntry,
+  type PolicyOutcome,
+  type PolicyTestCase,
+  type PolicyTestResult,
+  parsePolicyTests,
+  runPolicyTests,
+} from './policy-test.ts';
+export { type ActOutcome, decide, type PrivilegeDeps, requirePrivilege, requireRead } from './require-privilege.ts';
+export { assessRisk, MANY_TARGETS, type RiskAssessment, type RiskStep } from './risk.ts';
+export { BASELINE_SCHEMA, SCHEMA_FILE } from './schema.ts';
+export {
+  ACTIONS,
+  type Authorizer,
+  type AuthzRequest,
+  type Decision,
+  type Principal,
+  type PrivilegedAction,
+  type ResourceRef,
+  type ResourceType,
+} from './types.ts';

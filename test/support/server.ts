@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../../src/api/app.ts';
+import { type ContextOverrides, openServerContext, type ServerContext } from '../../src/server/context.ts';
+import { initDataDir, type InitResult } from '../../src/server/init.ts';
+import type { Engine } from './engines.ts';
+
+export interface TestServer {
+  url: string;
+  dir: string;
+  init: InitResult;
+  ctx: ServerContext;
+  app: FastifyInstance;
+  databaseUrl: string | undefined;
+  request(method: string, path: string, options?: { key?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{
+    status: number;
+    body: any;
+    headers: Headers;
+  }>;
+  close(): Promise<void>;
+}
+
+export function tempDir(prefix = 'cs-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A real server: a fresh data dir and database, the real API on a free loopback port. */
+export async function startTestServer(engine: Engine, overrides: ContextOverrides & { bodyLimitBytes?: number; rateLimit?: boolean } = {}): Promise<TestServer> {
+  const db = await engine.fresh();
+  const dir = join(tempDir(), 'data');
+  const init = await initDataDir(dir, { databaseUrl: db.databaseUrl });
+  const ctx = await openServerContext(dir, { ...overrides, databaseUrl: db.databaseUrl });
+  const app = await buildApi(ctx, {
+    bodyLimitBytes: overrides.bodyLimitBytes ?? ctx.config.server.bodyLimitBytes,
+    trustProxy: false,
+    rateLimit: { ...ctx.config.rateLimit, enabled: overrides.rateLimit ?? false },
+    version: 'test',
+    logger: false,
+  });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url: address,
+    dir,
+    init,
+    ctx,
+    app,
+    databaseUrl: db.databaseUrl,
+    async request(method, path, options = {}) {
+      const headers: Record<string, string> = { ...(options.headers ?? {}) };
+      const key = options.key === undefined ? init.adminKey : options.key;
+      if (key) headers.authorization = `Bearer ${key}`;
+      let body: string | undefined = options.raw;
+      if (options.body !== undefined) body = JSON.stringify(options.body);
+      if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+      const res = await fetch(`${address}${path}`, { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // keep the text
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async close() {
+      await app.close();
+      await ctx.close();
+      await db.drop();
+      rmSync(join(dir, '..'), { recursive: true, force: true });
+    },
+  };
+}
+
+export const echoPlan = (message = 'hello', environment = 'dev') => ({
+  intent: 'Say hello',
+  environment,
+  steps: [{ tool: 'echo', action: 'say', input: { message } }],
+});
