@@ -1,2 +1,2 @@
-export { CountersignClient, type ClientOptions, type ProposePlanInput } from './client/index.ts';
+export { type ClientOptions, CountersignClient, type ProposePlanInput } from './client/index.ts';
 export { CountersignError, ERROR_CODES, type ErrorCode } from './errors/index.ts';

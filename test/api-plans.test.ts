@@ -47,7 +47,9 @@ for (const engine of ENGINES) {
       const calm = await s.request('POST', '/v1/plans', { body: { ...echoPlan('hi', 'prod'), intent: 'harmless, trivial, low risk' } });
       assert.equal(calm.status, 201);
       assert.equal(calm.body.risk, 'medium');
-      const scary = await s.request('POST', '/v1/plans', { body: { ...echoPlan('hi', 'dev'), intent: 'DELETE PROD DATABASE critical!!!' } });
+      const scary = await s.request('POST', '/v1/plans', {
+        body: { ...echoPlan('hi', 'dev'), intent: 'DELETE PROD DATABASE critical!!!' },
+      });
       assert.equal(scary.body.risk, 'low');
     });
 
@@ -72,7 +74,9 @@ for (const engine of ENGINES) {
       assert.equal(page.body.entries.length, 3);
       const next = await s.request('GET', `/v1/audit?after=${page.body.next}&limit=3`);
       assert.ok(next.body.entries[0].seq > page.body.entries[2].seq);
-      const propose = (await s.request('GET', '/v1/audit?limit=1000')).body.entries.find((e: { action: string }) => e.action === 'plan.propose');
+      const propose = (await s.request('GET', '/v1/audit?limit=1000')).body.entries.find(
+        (e: { action: string }) => e.action === 'plan.propose',
+      );
       assert.equal(propose.outcome, 'allowed');
       assert.match(propose.code, /^CS1001I$/);
     });

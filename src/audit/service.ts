@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { requireRead, type PrivilegeDeps } from '../policy/require-privilege.ts';
-import type { Principal } from '../policy/types.ts';
 import { parseOrThrow } from '../plans/service.ts';
+import { type PrivilegeDeps, requireRead } from '../policy/require-privilege.ts';
+import type { Principal } from '../policy/types.ts';
 import type { AuditRecord } from './chain.ts';
-import { auditCode, type AuditAction, type AuditOutcome } from './events.ts';
+import { type AuditAction, type AuditOutcome, auditCode } from './events.ts';
 
 export const ListAuditQuerySchema = z
   .object({

@@ -57,7 +57,11 @@ export async function verifyAuditChain(input: VerifyInput): Promise<VerifyReport
 
   for (const cp of input.checkpoints) {
     if (!verifyCheckpoint(cp, input.publicKeys)) {
-      return fail('bad_checkpoint_signature', cp.seq, `checkpoint at seq ${cp.seq} has no valid signature from a trusted audit key (key ${cp.keyId})`);
+      return fail(
+        'bad_checkpoint_signature',
+        cp.seq,
+        `checkpoint at seq ${cp.seq} has no valid signature from a trusted audit key (key ${cp.keyId})`,
+      );
     }
   }
 
@@ -68,14 +72,19 @@ export async function verifyAuditChain(input: VerifyInput): Promise<VerifyReport
     const { hash, ...rest } = e;
     if (entryHash(rest) !== hash) return fail('modified', e.seq, `entry ${e.seq} was modified (its hash does not match its content)`);
     const cp = bySeq.get(e.seq);
-    if (cp && cp.headHash !== e.hash) return fail('checkpoint_mismatch', e.seq, `entry ${e.seq} differs from the signed checkpoint at that seq`);
+    if (cp && cp.headHash !== e.hash)
+      return fail('checkpoint_mismatch', e.seq, `entry ${e.seq} differs from the signed checkpoint at that seq`);
     prev = e.hash;
     expected++;
     count++;
   }
   const lastSeq = expected - 1;
   if (lastCp && lastCp.seq > lastSeq) {
-    return fail('truncated', lastSeq + 1, `the log ends at ${lastSeq} but a signed checkpoint covers up to ${lastCp.seq}: entries were removed`);
+    return fail(
+      'truncated',
+      lastSeq + 1,
+      `the log ends at ${lastSeq} but a signed checkpoint covers up to ${lastCp.seq}: entries were removed`,
+    );
   }
   if (input.head && (input.head.seq !== lastSeq || (lastSeq > 0 && input.head.hash !== prev))) {
     const seq = Math.min(input.head.seq, lastSeq) + 1;

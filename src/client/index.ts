@@ -58,9 +58,13 @@ export class CountersignClient {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch (err) {
-      throw new CountersignError('SERVER_UNREACHABLE', `cannot reach ${this.#server}: ${(err as Error).message}. Is \`countersign serve\` running? Set --server or COUNTERSIGN_SERVER.`, {
-        cause: err,
-      });
+      throw new CountersignError(
+        'SERVER_UNREACHABLE',
+        `cannot reach ${this.#server}: ${(err as Error).message}. Is \`countersign serve\` running? Set --server or COUNTERSIGN_SERVER.`,
+        {
+          cause: err,
+        },
+      );
     }
     const text = await res.text();
     let parsed: unknown;

@@ -12,14 +12,22 @@ export const ERROR_CODES = {
   UNKNOWN_ACTION: { status: 400, exit: 2, summary: 'A step names an action its tool does not have.' },
   UNKNOWN_ENVIRONMENT: { status: 400, exit: 2, summary: 'The environment does not exist in this tenant.' },
   NOT_CANONICALIZABLE: { status: 400, exit: 2, summary: 'The plan cannot be put in RFC 8785 canonical form.' },
-  CONTEXT_CONFLICT: { status: 400, exit: 2, summary: 'The request names a tenant or environment that conflicts with the server-side context.' },
-  ARGUMENT_REFUSED: { status: 400, exit: 2, summary: 'An input value cannot be rendered into argv safely (a leading dash, a NUL byte, or outside the schema).' },
+  CONTEXT_CONFLICT: {
+    status: 400,
+    exit: 2,
+    summary: 'The request names a tenant or environment that conflicts with the server-side context.',
+  },
+  ARGUMENT_REFUSED: {
+    status: 400,
+    exit: 2,
+    summary: 'An input value cannot be rendered into argv safely (a leading dash, a NUL byte, or outside the schema).',
+  },
   PATH_OUTSIDE_ROOTS: { status: 400, exit: 2, summary: 'A path input resolves outside the roots its sandbox profile allows.' },
   // 401 / 403 — identity and authorization
   UNAUTHENTICATED: { status: 401, exit: 4, summary: 'No valid credential was presented.' },
   POLICY_DENIED: { status: 403, exit: 5, summary: 'Policy does not permit this action.' },
   SELF_APPROVAL: { status: 403, exit: 5, summary: 'The proposer of a plan cannot review it.' },
-  EGRESS_DENIED: { status: 403, exit: 5, summary: 'A network destination is not in the step\'s egress allowlist.' },
+  EGRESS_DENIED: { status: 403, exit: 5, summary: "A network destination is not in the step's egress allowlist." },
   // 404 / 409 / 413 / 429
   NOT_FOUND: { status: 404, exit: 6, summary: 'No such resource in this tenant.' },
   PLAN_INVALID_TRANSITION: { status: 409, exit: 7, summary: 'The plan cannot move to that status from its current one.' },
@@ -33,7 +41,11 @@ export const ERROR_CODES = {
   POLICY_UNAVAILABLE: { status: 503, exit: 9, summary: 'The policy engine could not decide, so the request is denied.' },
   STORE_UNAVAILABLE: { status: 503, exit: 9, summary: 'The database could not be reached.' },
   SANDBOX_UNAVAILABLE: { status: 503, exit: 9, summary: 'The sandbox is missing or could not be set up, so the step did not run.' },
-  TOOL_INTEGRITY: { status: 409, exit: 7, summary: 'The tool executable does not match the sha256 its manifest pins, so the step did not run.' },
+  TOOL_INTEGRITY: {
+    status: 409,
+    exit: 7,
+    summary: 'The tool executable does not match the sha256 its manifest pins, so the step did not run.',
+  },
   SECRET_UNAVAILABLE: { status: 503, exit: 9, summary: 'A secret the step needs could not be read, so the step did not run.' },
   INTERNAL: { status: 500, exit: 10, summary: 'An unexpected error; details are in the server log.' },
   // local (CLI / startup)

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CountersignError } from '../errors/index.ts';
-import { assessRisk } from '../policy/risk.ts';
 import { type PrivilegeDeps, requirePrivilege, requireRead } from '../policy/require-privilege.ts';
+import { assessRisk } from '../policy/risk.ts';
 import type { Principal } from '../policy/types.ts';
 import type { Runtime } from '../runtime.ts';
 import type { ToolRegistry } from '../tools/index.ts';
@@ -124,7 +124,8 @@ export class PlanService {
       const page = await this.deps.store.scope(principal.tenantId).plans.list(q);
       return { plans: page.plans.map(toPlanView), nextCursor: page.nextCursor };
     } catch (err) {
-      if (err instanceof RangeError) throw new CountersignError('VALIDATION_FAILED', 'cursor: invalid cursor', { details: { field: 'cursor' } });
+      if (err instanceof RangeError)
+        throw new CountersignError('VALIDATION_FAILED', 'cursor: invalid cursor', { details: { field: 'cursor' } });
       throw err;
     }
   }

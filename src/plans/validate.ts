@@ -24,7 +24,9 @@ export function validateSteps(
     const where = `${field}[${i}]`;
     const tool = tools.get(s.tool);
     if (!tool) {
-      throw new CountersignError('UNKNOWN_TOOL', `${where}.tool: no tool named "${s.tool}" is loaded`, { details: { field: `${where}.tool` } });
+      throw new CountersignError('UNKNOWN_TOOL', `${where}.tool: no tool named "${s.tool}" is loaded`, {
+        details: { field: `${where}.tool` },
+      });
     }
     const validator = tool.validators.get(s.action);
     if (!validator) {

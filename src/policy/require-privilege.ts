@@ -1,7 +1,7 @@
 import type { AuditAction } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import type { Store, TenantScope } from '../store/index.ts';
-import type { Authorizer, AuthzRequest, Decision, PrivilegedAction, Principal, ResourceRef } from './types.ts';
+import type { Authorizer, AuthzRequest, Decision, Principal, PrivilegedAction, ResourceRef } from './types.ts';
 
 export interface PrivilegeDeps {
   store: Store;
@@ -86,7 +86,12 @@ export async function requirePrivilege<T>(
  * Reads are decided by the same policy and fail closed the same way; a denied read is audited,
  * an allowed one is not (it changes nothing and would flood the log).
  */
-export async function requireRead(deps: PrivilegeDeps, principal: Principal, action: PrivilegedAction, resource: ResourceRef): Promise<void> {
+export async function requireRead(
+  deps: PrivilegeDeps,
+  principal: Principal,
+  action: PrivilegedAction,
+  resource: ResourceRef,
+): Promise<void> {
   checkContext(principal, resource);
   const request: AuthzRequest = { principal, action, resource };
   const decision = decide(deps.authorizer, request);

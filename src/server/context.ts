@@ -1,5 +1,5 @@
-import { AuditService } from '../audit/service.ts';
 import { CheckpointSigner } from '../audit/index.ts';
+import { AuditService } from '../audit/service.ts';
 import { Authenticator } from '../auth/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
 import { PlanService } from '../plans/service.ts';

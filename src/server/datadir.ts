@@ -1,5 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** Where everything of one installation lives. Created by `countersign init`, mode 0700. */
@@ -57,7 +57,9 @@ export function readText(path: string): string {
 }
 
 export function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(realpathSync(path))).digest('hex');
+  return createHash('sha256')
+    .update(readFileSync(realpathSync(path)))
+    .digest('hex');
 }
 
 /** The example tool installed by init: `echo say --message …` renders `/bin/echo <message>`. */

@@ -5,8 +5,8 @@ import { CountersignError } from '../errors/index.ts';
 import { writeBaselinePolicies } from '../policy/policy-dir.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { type ContextOverrides, openStore } from './context.ts';
-import { provisionTenant } from './tenants.ts';
 import { type DataDirPaths, dataDirPaths, echoToolManifest, isEmptyOrAbsent, makePrivateDir, writePrivateFile } from './datadir.ts';
+import { provisionTenant } from './tenants.ts';
 
 export const DEFAULT_TENANT = 'default';
 
@@ -55,12 +55,24 @@ async function createDataDir(paths: DataDirPaths, runtime: Runtime, overrides: C
   try {
     await store.migrate();
     if (await store.findTenantByName(DEFAULT_TENANT)) {
-      throw new CountersignError('ALREADY_INITIALIZED', `the database already holds a tenant named "${DEFAULT_TENANT}"; use an empty database`);
+      throw new CountersignError(
+        'ALREADY_INITIALIZED',
+        `the database already holds a tenant named "${DEFAULT_TENANT}"; use an empty database`,
+      );
     }
-    await store.scope('-').audit({ actor: 'system', action: 'system.init', outcome: 'succeeded', resource: 'server:init', details: { dir: paths.dir } });
+    await store
+      .scope('-')
+      .audit({ actor: 'system', action: 'system.init', outcome: 'succeeded', resource: 'server:init', details: { dir: paths.dir } });
     const t = await provisionTenant(store, runtime, DEFAULT_TENANT);
     await store.checkpoint();
-    return { dir: paths.dir, tenantId: t.tenantId, adminPrincipalId: t.adminPrincipalId, adminKey: t.adminKey, auditKeyId: auditKey.keyId, store: store.engine };
+    return {
+      dir: paths.dir,
+      tenantId: t.tenantId,
+      adminPrincipalId: t.adminPrincipalId,
+      adminKey: t.adminKey,
+      auditKeyId: auditKey.keyId,
+      store: store.engine,
+    };
   } finally {
     await store.close();
   }

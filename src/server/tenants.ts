@@ -27,7 +27,13 @@ export async function provisionTenant(
   const at = runtime.now().toISOString();
   await store.transaction(tenantId, async (scope) => {
     await scope.directory.insertTenant(name, at);
-    await scope.audit({ actor: 'system', action: 'tenant.create', outcome: 'succeeded', resource: `tenant:${tenantId}`, details: { name } });
+    await scope.audit({
+      actor: 'system',
+      action: 'tenant.create',
+      outcome: 'succeeded',
+      resource: `tenant:${tenantId}`,
+      details: { name },
+    });
     for (const env of environments) {
       await scope.directory.insertEnvironment(env, at);
       await scope.audit({ actor: 'system', action: 'environment.create', outcome: 'succeeded', resource: `environment:${env}` });
@@ -49,7 +55,13 @@ export async function provisionTenant(
       lastUsedAt: null,
       revokedAt: null,
     });
-    await scope.audit({ actor: 'system', action: 'key.create', outcome: 'succeeded', resource: `key:${key.id}`, details: { principal: adminId } });
+    await scope.audit({
+      actor: 'system',
+      action: 'key.create',
+      outcome: 'succeeded',
+      resource: `key:${key.id}`,
+      details: { principal: adminId },
+    });
   });
   return { tenantId, adminPrincipalId: adminId, adminKey: key.token };
 }

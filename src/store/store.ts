@@ -85,7 +85,11 @@ export class Store {
       await store.ping();
       return store;
     }
-    if (url) throw new CountersignError('CONFIG_INVALID', 'the database URL must start with postgres:// (leave it unset for the embedded SQLite store)');
+    if (url)
+      throw new CountersignError(
+        'CONFIG_INVALID',
+        'the database URL must start with postgres:// (leave it unset for the embedded SQLite store)',
+      );
     if (!options.sqlitePath) throw new CountersignError('CONFIG_INVALID', 'no database configured');
     const { dialect } = createSqliteDialect({ path: options.sqlitePath, synchronous: options.sqliteSynchronous });
     return new Store('sqlite', new Kysely<Database>({ dialect }), options);

@@ -22,7 +22,8 @@ function compileField(field: InputField): z.ZodType {
       if (field.pattern !== undefined) s = s.regex(new RegExp(field.pattern, 'u'));
       // NUL can truncate an argv element in the kernel; never a legitimate value.
       s = s.refine((v) => !v.includes('\0'), 'NUL characters are not allowed');
-      if (!field.allowLeadingDash) s = s.refine((v) => !v.startsWith('-'), 'values starting with "-" are not allowed (they could add flags)');
+      if (!field.allowLeadingDash)
+        s = s.refine((v) => !v.startsWith('-'), 'values starting with "-" are not allowed (they could add flags)');
       if (field.enum !== undefined) {
         const allowed = field.enum;
         return s.refine((v) => allowed.includes(v), `expected one of: ${allowed.join(', ')}`);

@@ -21,7 +21,10 @@ export class ToolRegistry {
     const map = new Map<string, LoadedTool>();
     for (const t of tools) {
       if (map.has(t.manifest.name)) {
-        throw new CountersignError('MANIFEST_INVALID', `tool "${t.manifest.name}" is defined twice (${map.get(t.manifest.name)?.file} and ${t.file})`);
+        throw new CountersignError(
+          'MANIFEST_INVALID',
+          `tool "${t.manifest.name}" is defined twice (${map.get(t.manifest.name)?.file} and ${t.file})`,
+        );
       }
       map.set(t.manifest.name, t);
     }

@@ -19,26 +19,118 @@ for (const engine of ENGINES) {
       ['malformed JSON', () => s.request('POST', '/v1/plans', { raw: '{"intent": "x",' }), 400, 'INVALID_JSON'],
       ['an empty JSON body', () => s.request('POST', '/v1/plans', { raw: '' }), 400, 'INVALID_JSON'],
       ['a JSON array', () => s.request('POST', '/v1/plans', { raw: '[]' }), 400, 'VALIDATION_FAILED'],
-      ['an oversized body', () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), intent: 'x'.repeat(100 * 1024) } }), 413, 'BODY_TOO_LARGE'],
-      ['a non-JSON content type', () => s.request('POST', '/v1/plans', { raw: 'intent=x', headers: { 'content-type': 'text/plain' } }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
-      ['prototype pollution', () => s.request('POST', '/v1/plans', { raw: `{"__proto__":{"admin":true},${JSON.stringify(echoPlan()).slice(1)}` }), 400, 'INVALID_JSON'],
-      ['an unknown tool', () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), steps: [{ tool: 'rm', action: 'rf', input: {} }] } }), 400, 'UNKNOWN_TOOL'],
-      ['an unknown action', () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), steps: [{ tool: 'echo', action: 'shout', input: {} }] } }), 400, 'UNKNOWN_ACTION'],
-      ['input longer than the schema allows', () => s.request('POST', '/v1/plans', { body: echoPlan('x'.repeat(201)) }), 400, 'VALIDATION_FAILED'],
-      ['an input field the schema does not declare', () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), steps: [{ tool: 'echo', action: 'say', input: { message: 'a', extra: '--rf' } }] } }), 400, 'VALIDATION_FAILED'],
-      ['input of the wrong type', () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), steps: [{ tool: 'echo', action: 'say', input: { message: ['a'] } }] } }), 400, 'VALIDATION_FAILED'],
+      [
+        'an oversized body',
+        () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), intent: 'x'.repeat(100 * 1024) } }),
+        413,
+        'BODY_TOO_LARGE',
+      ],
+      [
+        'a non-JSON content type',
+        () => s.request('POST', '/v1/plans', { raw: 'intent=x', headers: { 'content-type': 'text/plain' } }),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
+      [
+        'prototype pollution',
+        () => s.request('POST', '/v1/plans', { raw: `{"__proto__":{"admin":true},${JSON.stringify(echoPlan()).slice(1)}` }),
+        400,
+        'INVALID_JSON',
+      ],
+      [
+        'an unknown tool',
+        () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), steps: [{ tool: 'rm', action: 'rf', input: {} }] } }),
+        400,
+        'UNKNOWN_TOOL',
+      ],
+      [
+        'an unknown action',
+        () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), steps: [{ tool: 'echo', action: 'shout', input: {} }] } }),
+        400,
+        'UNKNOWN_ACTION',
+      ],
+      [
+        'input longer than the schema allows',
+        () => s.request('POST', '/v1/plans', { body: echoPlan('x'.repeat(201)) }),
+        400,
+        'VALIDATION_FAILED',
+      ],
+      [
+        'an input field the schema does not declare',
+        () =>
+          s.request('POST', '/v1/plans', {
+            body: { ...echoPlan(), steps: [{ tool: 'echo', action: 'say', input: { message: 'a', extra: '--rf' } }] },
+          }),
+        400,
+        'VALIDATION_FAILED',
+      ],
+      [
+        'input of the wrong type',
+        () =>
+          s.request('POST', '/v1/plans', { body: { ...echoPlan(), steps: [{ tool: 'echo', action: 'say', input: { message: ['a'] } }] } }),
+        400,
+        'VALIDATION_FAILED',
+      ],
       ['a value that would add a flag', () => s.request('POST', '/v1/plans', { body: echoPlan('--help') }), 400, 'VALIDATION_FAILED'],
-      ['a lone surrogate', () => s.request('POST', '/v1/plans', { raw: JSON.stringify(echoPlan()).replace('"hello"', '"\\ud800"') }), 400, 'NOT_CANONICALIZABLE'],
-      ['an unknown top-level field', () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), status: 'approved' } }), 400, 'VALIDATION_FAILED'],
-      ['a raw command line', () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), steps: [{ tool: 'echo', action: 'say', input: { message: 'x' }, argv: ['/bin/sh', '-c', 'id'] }] } }), 400, 'VALIDATION_FAILED'],
+      [
+        'a lone surrogate',
+        () => s.request('POST', '/v1/plans', { raw: JSON.stringify(echoPlan()).replace('"hello"', '"\\ud800"') }),
+        400,
+        'NOT_CANONICALIZABLE',
+      ],
+      [
+        'an unknown top-level field',
+        () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), status: 'approved' } }),
+        400,
+        'VALIDATION_FAILED',
+      ],
+      [
+        'a raw command line',
+        () =>
+          s.request('POST', '/v1/plans', {
+            body: { ...echoPlan(), steps: [{ tool: 'echo', action: 'say', input: { message: 'x' }, argv: ['/bin/sh', '-c', 'id'] }] },
+          }),
+        400,
+        'VALIDATION_FAILED',
+      ],
       ['an unknown environment', () => s.request('POST', '/v1/plans', { body: echoPlan('x', 'moon') }), 400, 'UNKNOWN_ENVIRONMENT'],
-      ['another tenant in the body', () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), tenant: 'ten_someoneelse' } }), 400, 'CONTEXT_CONFLICT'],
-      ['a self-declared trusted source', () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), source: 'mcp' } }), 400, 'VALIDATION_FAILED'],
+      [
+        'another tenant in the body',
+        () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), tenant: 'ten_someoneelse' } }),
+        400,
+        'CONTEXT_CONFLICT',
+      ],
+      [
+        'a self-declared trusted source',
+        () => s.request('POST', '/v1/plans', { body: { ...echoPlan(), source: 'mcp' } }),
+        400,
+        'VALIDATION_FAILED',
+      ],
       ['no API key', () => s.request('POST', '/v1/plans', { key: null, body: echoPlan() }), 401, 'UNAUTHENTICATED'],
       ['a malformed API key', () => s.request('POST', '/v1/plans', { key: 'letmein', body: echoPlan() }), 401, 'UNAUTHENTICATED'],
-      ['a well-formed key with the wrong secret', () => s.request('POST', '/v1/plans', { key: `${s.init.adminKey.slice(0, -5)}AAAAA`, body: echoPlan() }), 401, 'UNAUTHENTICATED'],
-      ['an unknown key id', () => s.request('POST', '/v1/plans', { key: `csk_${'0'.repeat(26)}_${'A'.repeat(43)}`, body: echoPlan() }), 401, 'UNAUTHENTICATED'],
-      ['a Basic credential', () => s.request('POST', '/v1/plans', { key: null, headers: { authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` }, body: echoPlan() }), 401, 'UNAUTHENTICATED'],
+      [
+        'a well-formed key with the wrong secret',
+        () => s.request('POST', '/v1/plans', { key: `${s.init.adminKey.slice(0, -5)}AAAAA`, body: echoPlan() }),
+        401,
+        'UNAUTHENTICATED',
+      ],
+      [
+        'an unknown key id',
+        () => s.request('POST', '/v1/plans', { key: `csk_${'0'.repeat(26)}_${'A'.repeat(43)}`, body: echoPlan() }),
+        401,
+        'UNAUTHENTICATED',
+      ],
+      [
+        'a Basic credential',
+        () =>
+          s.request('POST', '/v1/plans', {
+            key: null,
+            headers: { authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` },
+            body: echoPlan(),
+          }),
+        401,
+        'UNAUTHENTICATED',
+      ],
     ];
 
     for (const [name, send, status, code] of cases) {

@@ -6,7 +6,11 @@ import pg from 'pg';
  * Direct SQL on a server's database, bypassing Countersign entirely — what an attacker with
  * database access (or a careless operator) can do. `?` placeholders work on both engines.
  */
-export async function rawSql(target: { dir: string; databaseUrl: string | undefined }, sql: string, params: unknown[] = []): Promise<any[]> {
+export async function rawSql(
+  target: { dir: string; databaseUrl: string | undefined },
+  sql: string,
+  params: unknown[] = [],
+): Promise<any[]> {
   if (target.databaseUrl) {
     let i = 0;
     const pgSql = sql.replace(/\?/g, () => `$${++i}`);
@@ -21,7 +25,9 @@ export async function rawSql(target: { dir: string; databaseUrl: string | undefi
   const db = new Database(join(target.dir, 'countersign.db'));
   try {
     const stmt = db.prepare(sql);
-    return stmt.reader ? stmt.all(...params) : (stmt.run(...params), []);
+    if (stmt.reader) return stmt.all(...params);
+    stmt.run(...params);
+    return [];
   } finally {
     db.close();
   }

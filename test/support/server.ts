@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../../src/api/app.ts';
 import { type ContextOverrides, openServerContext, type ServerContext } from '../../src/server/context.ts';
-import { initDataDir, type InitResult } from '../../src/server/init.ts';
+import { type InitResult, initDataDir } from '../../src/server/init.ts';
 import type { Engine } from './engines.ts';
 
 export interface TestServer {
@@ -14,7 +14,11 @@ export interface TestServer {
   ctx: ServerContext;
   app: FastifyInstance;
   databaseUrl: string | undefined;
-  request(method: string, path: string, options?: { key?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{
+  request(
+    method: string,
+    path: string,
+    options?: { key?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<{
     status: number;
     body: any;
     headers: Headers;
@@ -27,7 +31,10 @@ export function tempDir(prefix = 'cs-test-'): string {
 }
 
 /** A real server: a fresh data dir and database, the real API on a free loopback port. */
-export async function startTestServer(engine: Engine, overrides: ContextOverrides & { bodyLimitBytes?: number; rateLimit?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(
+  engine: Engine,
+  overrides: ContextOverrides & { bodyLimitBytes?: number; rateLimit?: boolean } = {},
+): Promise<TestServer> {
   const db = await engine.fresh();
   const dir = join(tempDir(), 'data');
   const init = await initDataDir(dir, { databaseUrl: db.databaseUrl });

@@ -26,7 +26,13 @@ export function planRoutes(app: FastifyInstance, plans: PlanService): void {
   );
   app.get(
     '/v1/plans',
-    { schema: { tags: ['plans'], summary: 'Plans of the caller’s tenant, newest first, paged by cursor.', querystring: jsonSchema(ListPlansQuerySchema) } },
+    {
+      schema: {
+        tags: ['plans'],
+        summary: 'Plans of the caller’s tenant, newest first, paged by cursor.',
+        querystring: jsonSchema(ListPlansQuerySchema),
+      },
+    },
     async (request) => plans.list(principalOf(request), request.query),
   );
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { defaultDataDir } from '../../server/datadir.ts';
-import { initDataDir, type InitResult } from '../../server/init.ts';
+import { type InitResult, initDataDir } from '../../server/init.ts';
 import { emit, type Io } from '../output.ts';
 
 export function describeInit(r: InitResult): string {

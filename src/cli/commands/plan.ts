@@ -41,7 +41,8 @@ export function describePlan(p: PlanView): string {
     '  steps:',
     ...p.steps.map((s, i) => `    ${i + 1}. ${s.tool}.${s.action} ${JSON.stringify(s.input)}`),
   ];
-  if (p.rollback.length > 0) lines.push('  rollback:', ...p.rollback.map((s, i) => `    ${i + 1}. ${s.tool}.${s.action} ${JSON.stringify(s.input)}`));
+  if (p.rollback.length > 0)
+    lines.push('  rollback:', ...p.rollback.map((s, i) => `    ${i + 1}. ${s.tool}.${s.action} ${JSON.stringify(s.input)}`));
   return lines.join('\n');
 }
 
@@ -66,7 +67,8 @@ Examples:
     )
     .action(async (file: string, opts: RemoteOptions & { json?: boolean }) => {
       const body = readPlanFile(file);
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new CountersignError('VALIDATION_FAILED', 'the plan file must hold an object');
+      if (body === null || typeof body !== 'object' || Array.isArray(body))
+        throw new CountersignError('VALIDATION_FAILED', 'the plan file must hold an object');
       const withSource = { source: 'cli', ...(body as Record<string, unknown>) };
       const p = await clientFrom(opts).proposePlan(withSource as never);
       emit(io, Boolean(opts.json), p, () => `Proposed.\n${describePlan(p)}`);
@@ -86,7 +88,12 @@ Examples:
     .option('--limit <n>', 'page size (1-200)', '50')
     .option('--cursor <cursor>', 'continue from a previous page')
     .action(async (opts: RemoteOptions & { json?: boolean; status?: string; environment?: string; limit: string; cursor?: string }) => {
-      const page = await clientFrom(opts).listPlans({ status: opts.status, environment: opts.environment, limit: Number(opts.limit), cursor: opts.cursor });
+      const page = await clientFrom(opts).listPlans({
+        status: opts.status,
+        environment: opts.environment,
+        limit: Number(opts.limit),
+        cursor: opts.cursor,
+      });
       emit(io, Boolean(opts.json), page, () => {
         if (page.plans.length === 0) return 'No plans.';
         const rows = [['ID', 'STATUS', 'ENV', 'RISK', 'CREATED', 'INTENT']];

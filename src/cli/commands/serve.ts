@@ -36,11 +36,18 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
     logger: { level: opts.logLevel },
   });
   if (ctx.config.developmentMode) io.err('WARNING: developmentMode is ON — not for production. See countersign.yaml.');
-  await ctx.store.scope('-').audit({ actor: 'system', action: 'system.start', outcome: 'succeeded', resource: 'server:api', details: { version: VERSION } });
+  await ctx.store
+    .scope('-')
+    .audit({ actor: 'system', action: 'system.start', outcome: 'succeeded', resource: 'server:api', details: { version: VERSION } });
   const address = await app.listen({ host, port });
   const url = address.replace('[::1]', 'localhost');
   emit(io, Boolean(opts.json), { url, dir: ctx.dir, store: ctx.store.engine, version: VERSION }, () =>
-    [`Countersign ${VERSION} listening on ${url}`, `  data dir: ${ctx.dir}`, `  store:    ${ctx.store.engine}`, `  API docs: ${url}/docs`].join('\n'),
+    [
+      `Countersign ${VERSION} listening on ${url}`,
+      `  data dir: ${ctx.dir}`,
+      `  store:    ${ctx.store.engine}`,
+      `  API docs: ${url}/docs`,
+    ].join('\n'),
   );
   await new Promise<void>((resolve) => {
     let stopping = false;
@@ -50,7 +57,9 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
       io.err(`received ${signal}: draining`);
       try {
         await app.close();
-        await ctx.store.scope('-').audit({ actor: 'system', action: 'system.stop', outcome: 'succeeded', resource: 'server:api', details: { signal } });
+        await ctx.store
+          .scope('-')
+          .audit({ actor: 'system', action: 'system.stop', outcome: 'succeeded', resource: 'server:api', details: { signal } });
         await ctx.store.checkpoint();
       } finally {
         await ctx.close();

@@ -80,7 +80,12 @@ export class PlansRepo {
   }
 
   async get(id: string): Promise<PlanRecord | undefined> {
-    const row = await this.db.selectFrom('plans').selectAll().where('tenant_id', '=', this.tenantId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('plans')
+      .selectAll()
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? toRecord(row) : undefined;
   }
 

@@ -75,7 +75,12 @@ export class DirectoryRepo {
   }
 
   async getPrincipal(id: string): Promise<PrincipalRecord | undefined> {
-    const r = await this.db.selectFrom('principals').selectAll().where('tenant_id', '=', this.tenantId).where('id', '=', id).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('principals')
+      .selectAll()
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return r ? toPrincipal(r) : undefined;
   }
 
@@ -152,7 +157,12 @@ export class DirectoryRepo {
   }
 
   async listEnvironments(): Promise<{ name: string; frozen: boolean }[]> {
-    const rows = await this.db.selectFrom('environments').select(['name', 'frozen']).where('tenant_id', '=', this.tenantId).orderBy('name').execute();
+    const rows = await this.db
+      .selectFrom('environments')
+      .select(['name', 'frozen'])
+      .where('tenant_id', '=', this.tenantId)
+      .orderBy('name')
+      .execute();
     return rows.map((r) => ({ name: r.name, frozen: r.frozen === 1 }));
   }
 }

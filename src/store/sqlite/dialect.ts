@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { CompiledQuery, type DatabaseConnection, SqliteDialect, SqliteDriver, type SqliteDialectConfig } from 'kysely';
+import { CompiledQuery, type DatabaseConnection, SqliteDialect, type SqliteDialectConfig, SqliteDriver } from 'kysely';
 
 /**
  * SQLite transactions start with BEGIN IMMEDIATE: the write lock is taken up front, so two
