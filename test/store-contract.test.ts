@@ -1,0 +1,142 @@
+// One contract suite, looped over both engines: the store behaves the same on SQLite and PostgreSQL.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CheckpointSigner, generateAuditKeyPair, publicKeyMap, verifyAuditChain } from '../src/audit/index.ts';
+import { systemRuntime } from '../src/runtime.ts';
+import { provisionTenant } from '../src/server/tenants.ts';
+import { type PlanRecord, Store } from '../src/store/index.ts';
+import { ENGINES } from './support/engines.ts';
+import { tempDir } from './support/server.ts';
+
+const keys = generateAuditKeyPair();
+
+function plan(tenantId: string, id: string, createdAt: string): PlanRecord {
+  return {
+    tenantId,
+    id,
+    environment: 'dev',
+    intent: 'contract',
+    document: '{}',
+    hash: 'h'.repeat(64),
+    risk: 'low',
+    riskReasons: ['r'],
+    status: 'pending_approval',
+    statusReason: null,
+    source: 'api',
+    proposerId: 'prn_x',
+    createdAt,
+    updatedAt: createdAt,
+    expiresAt: null,
+  };
+}
+
+for (const engine of ENGINES) {
+  describe(`store contract on ${engine.name}`, { skip: engine.skip }, () => {
+    let store: Store;
+    let drop: () => Promise<void>;
+    let a: string;
+    let b: string;
+    before(async () => {
+      const db = await engine.fresh();
+      drop = db.drop;
+      store = await Store.open({
+        databaseUrl: db.databaseUrl,
+        sqlitePath: join(tempDir(), 'contract.db'),
+        runtime: systemRuntime,
+        signer: new CheckpointSigner(keys.privateKeyPem),
+        checkpointEvery: 10,
+      });
+      assert.deepEqual(await store.migrate(), ['0001_foundation']);
+      assert.deepEqual(await store.migrate(), [], 'migrations are idempotent');
+      a = (await provisionTenant(store, systemRuntime, 'a')).tenantId;
+      b = (await provisionTenant(store, systemRuntime, 'b')).tenantId;
+    });
+    after(async () => {
+      await store?.close();
+      await drop?.();
+    });
+
+    test('a plan is visible in its tenant only', async () => {
+      await store.transaction(a, (s) => s.plans.insert(plan(a, 'pln_a1', '2026-01-01T00:00:00.000Z')));
+      assert.equal((await store.scope(a).plans.get('pln_a1'))?.id, 'pln_a1');
+      assert.equal(await store.scope(b).plans.get('pln_a1'), undefined);
+      assert.equal((await store.scope(b).plans.list({ limit: 10 })).plans.length, 0);
+      assert.equal(await store.scope(b).plans.setStatus('pln_a1', 'pending_approval', 'approved', 'now'), false);
+    });
+
+    test('a tenant scope cannot be made without a tenant', () => {
+      assert.throws(() => store.scope(''), { code: 'INTERNAL' });
+    });
+
+    test('status changes are compare-and-set', async () => {
+      const s = store.scope(a);
+      assert.equal(await s.plans.setStatus('pln_a1', 'pending_approval', 'approved', 't1'), true);
+      assert.equal(await s.plans.setStatus('pln_a1', 'pending_approval', 'rejected', 't2'), false);
+      assert.equal((await s.plans.get('pln_a1'))?.status, 'approved');
+    });
+
+    test('keyset paging returns each plan once, newest first', async () => {
+      for (let i = 0; i < 7; i++) {
+        await store.transaction(a, (s) => s.plans.insert(plan(a, `pln_p${i}`, `2026-02-01T00:00:0${i}.000Z`)));
+      }
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (;;) {
+        const page = await store.scope(a).plans.list({ limit: 3, cursor });
+        seen.push(...page.plans.map((p) => p.id));
+        if (!page.nextCursor) break;
+        cursor = page.nextCursor;
+      }
+      assert.equal(new Set(seen).size, seen.length);
+      assert.equal(seen[0], 'pln_p6');
+      assert.ok(seen.includes('pln_a1'));
+    });
+
+    test('a failed transaction leaves neither the change nor its audit entry', async () => {
+      const head = await store.auditHead();
+      await assert.rejects(
+        store.transaction(a, async (s) => {
+          await s.plans.insert(plan(a, 'pln_rollback', '2026-03-01T00:00:00.000Z'));
+          await s.audit({ actor: 'x', action: 'plan.propose', outcome: 'allowed', resource: 'plan:pln_rollback' });
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      assert.equal(await store.scope(a).plans.get('pln_rollback'), undefined);
+      assert.deepEqual(await store.auditHead(), head);
+    });
+
+    test('concurrent appends form one gap-free chain with signed checkpoints', async () => {
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          store.scope(i % 2 ? a : b).audit({ actor: 'c', action: 'plan.read', outcome: 'denied', resource: `plan:${i}` }),
+        ),
+      );
+      const report = await verifyAuditChain({
+        entries: store.iterateAuditForVerification(),
+        checkpoints: await store.listAuditCheckpoints(),
+        head: await store.auditHead(),
+        publicKeys: publicKeyMap([keys.publicKeyPem]),
+      });
+      assert.equal(report.ok, true, report.message);
+      assert.ok(report.checkpoints >= 4);
+      const mine = await store.scope(a).listAudit(0, 1000);
+      assert.ok(mine.every((e) => e.tenantId === a));
+    });
+
+    test('duplicate principal names in one tenant are refused; across tenants allowed', async () => {
+      await assert.rejects(
+        store.transaction(a, (s) =>
+          s.directory.insertPrincipal({ id: 'prn_dup', name: 'admin', kind: 'human', groups: [], disabled: false, createdAt: 'now' }),
+        ),
+      );
+      await store.transaction(b, (s) =>
+        s.directory.insertPrincipal({ id: 'prn_ok', name: 'alice', kind: 'human', groups: [], disabled: false, createdAt: 'now' }),
+      );
+      await store.transaction(a, (s) =>
+        s.directory.insertPrincipal({ id: 'prn_ok2', name: 'alice', kind: 'human', groups: [], disabled: false, createdAt: 'now' }),
+      );
+    });
+  });
+}
