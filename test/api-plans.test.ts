@@ -23,8 +23,13 @@ for (const engine of ENGINES) {
       assert.equal(res.status, 201);
       assert.match(res.body.id, /^pln_/);
       assert.match(res.body.hash, /^[0-9a-f]{64}$/);
-      assert.equal(res.body.status, 'pending_approval');
+      // The baseline approval rules auto-approve low-risk dev plans from the API.
+      assert.equal(res.body.status, 'approved');
+      assert.match(res.body.statusReason, /auto-approved by rule dev-low-auto/);
       assert.equal(res.body.risk, 'low');
+      const staging = await s.request('POST', '/v1/plans', { body: echoPlan('x', 'staging') });
+      assert.equal(staging.body.status, 'pending_approval');
+      assert.deepEqual(staging.body.approval.require, [{ group: 'approvers', count: 1 }]);
       assert.equal(res.headers.get('location'), `/v1/plans/${res.body.id}`);
       const got = await s.request('GET', `/v1/plans/${res.body.id}`);
       assert.equal(got.status, 200);

@@ -62,7 +62,7 @@ describe('countersign CLI end to end (SQLite)', () => {
     assert.equal(proposed.code, 0, proposed.stderr);
     const plan = JSON.parse(proposed.stdout);
     assert.equal(plan.source, 'cli');
-    assert.equal(plan.status, 'pending_approval');
+    assert.equal(plan.status, 'approved');
     const shown = await runCli(['plan', 'show', plan.id], { env: env() });
     assert.equal(shown.code, 0);
     assert.match(shown.stdout, new RegExp(plan.hash));

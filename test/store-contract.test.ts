@@ -28,6 +28,7 @@ function plan(tenantId: string, id: string, createdAt: string): PlanRecord {
     createdAt,
     updatedAt: createdAt,
     expiresAt: null,
+    approval: { rules: ['r'], autoApproved: false, require: [{ group: 'approvers', count: 1 }], ttlHours: 24 },
   };
 }
 
@@ -47,7 +48,7 @@ for (const engine of ENGINES) {
         signer: new CheckpointSigner(keys.privateKeyPem),
         checkpointEvery: 10,
       });
-      assert.deepEqual(await store.migrate(), ['0001_foundation']);
+      assert.deepEqual(await store.migrate(), ['0001_foundation', '0002_approvals']);
       assert.deepEqual(await store.migrate(), [], 'migrations are idempotent');
       a = (await provisionTenant(store, systemRuntime, 'a')).tenantId;
       b = (await provisionTenant(store, systemRuntime, 'b')).tenantId;

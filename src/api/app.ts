@@ -2,20 +2,26 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { ApprovalService } from '../approvals/service.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { Authenticator } from '../auth/index.ts';
 import type { PlanService } from '../plans/service.ts';
+import type { PrincipalService } from '../principals/service.ts';
 import type { Store } from '../store/index.ts';
 import { registerAuthentication } from './auth.ts';
 import { registerErrorHandling } from './errors.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { healthRoutes } from './routes/health.ts';
 import { planRoutes } from './routes/plans.ts';
+import { principalRoutes } from './routes/principals.ts';
 
 export interface ApiServices {
   store: Store;
   authenticator: Authenticator;
   plans: PlanService;
+  approvals: ApprovalService;
+  principals: PrincipalService;
   audit: AuditService;
 }
 
@@ -70,6 +76,8 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   registerAuthentication(app, services.authenticator, services.store);
   healthRoutes(app, services.store, options.version);
   planRoutes(app, services.plans);
+  approvalRoutes(app, services.approvals);
+  principalRoutes(app, services.principals);
   auditRoutes(app, services.audit);
   return app;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type ApprovalRules, requirementFor } from '../approvals/rules.ts';
 import { CountersignError } from '../errors/index.ts';
 import { type PrivilegeDeps, requirePrivilege, requireRead } from '../policy/require-privilege.ts';
 import { assessRisk } from '../policy/risk.ts';
@@ -12,6 +13,7 @@ import { type PlanView, toPlanView } from './view.ts';
 
 export interface PlanServiceDeps extends PrivilegeDeps {
   tools: ToolRegistry;
+  approvalRules: ApprovalRules;
   runtime: Runtime;
   pendingTtlHours: number;
 }
@@ -73,6 +75,18 @@ export class PlanService {
         steps: steps.steps,
         rollback: rollback.steps,
       };
+      const approval = requirementFor(this.deps.approvalRules, {
+        environment: req.environment,
+        risk: risk.risk,
+        source,
+        tools: [...steps.steps, ...rollback.steps].map((s) => s.tool),
+      });
+      if (!approval) {
+        throw new CountersignError(
+          'POLICY_DENIED',
+          `no approval rule covers a ${risk.risk}-risk plan in ${req.environment} from ${source}; add a rule to approvals.yaml`,
+        );
+      }
       const text = canonicalJson(document);
       const hash = sha256Hex(text);
       const now = this.deps.runtime.now();
@@ -85,19 +99,28 @@ export class PlanService {
         hash,
         risk: risk.risk,
         riskReasons: risk.reasons,
-        status: 'pending_approval' as const,
-        statusReason: null,
+        status: approval.autoApproved ? ('approved' as const) : ('pending_approval' as const),
+        statusReason: approval.autoApproved ? `auto-approved by rule ${approval.rules.join(', ')}` : null,
         source,
         proposerId: principal.id,
         createdAt: now.toISOString(),
         updatedAt: now.toISOString(),
         expiresAt: new Date(now.getTime() + this.deps.pendingTtlHours * 3_600_000).toISOString(),
+        approval,
       };
       await scope.plans.insert(record);
       return {
-        result: toPlanView(record),
+        result: toPlanView(record, [], now),
         resource: `plan:${record.id}`,
-        details: { hash, risk: risk.risk, environment: req.environment, source, steps: steps.steps.length },
+        details: {
+          hash,
+          risk: risk.risk,
+          environment: req.environment,
+          source,
+          steps: steps.steps.length,
+          status: record.status,
+          rules: approval.rules,
+        },
       };
     });
   }
@@ -114,7 +137,8 @@ export class PlanService {
       source: plan.source,
       proposerId: plan.proposerId,
     });
-    return toPlanView(plan);
+    const votes = await this.deps.store.scope(principal.tenantId).approvals.forPlan(id);
+    return toPlanView(plan, votes, this.deps.runtime.now());
   }
 
   async list(principal: Principal, query: unknown): Promise<{ plans: PlanView[]; nextCursor: string | null }> {
@@ -122,7 +146,8 @@ export class PlanService {
     await requireRead(this.deps, principal, 'plan.read', { type: 'Tenant', id: principal.tenantId, tenantId: principal.tenantId });
     try {
       const page = await this.deps.store.scope(principal.tenantId).plans.list(q);
-      return { plans: page.plans.map(toPlanView), nextCursor: page.nextCursor };
+      const now = this.deps.runtime.now();
+      return { plans: page.plans.map((p) => toPlanView(p, null, now)), nextCursor: page.nextCursor };
     } catch (err) {
       if (err instanceof RangeError)
         throw new CountersignError('VALIDATION_FAILED', 'cursor: invalid cursor', { details: { field: 'cursor' } });

@@ -1,5 +1,15 @@
-import type { PlanRecord } from '../store/index.ts';
+import { type Tally, tally } from '../approvals/tally.ts';
+import type { ApprovalRecord, PlanRecord, StoredApprovalRequirement } from '../store/index.ts';
 import { type PlanDocument, parseStoredDocument } from './document.ts';
+
+export interface ApprovalView {
+  reviewer: string;
+  decision: 'approve' | 'reject';
+  planHash: string;
+  comment: string;
+  channel: string;
+  createdAt: string;
+}
 
 /** What the API and CLI show of a plan. */
 export interface PlanView {
@@ -18,11 +28,32 @@ export interface PlanView {
   createdAt: string;
   updatedAt: string;
   expiresAt: string | null;
+  approval: StoredApprovalRequirement;
+  /** Present when votes were loaded (single-plan reads): approvals so far and what is missing. */
+  approvals?: ApprovalView[];
+  tally?: Tally;
 }
 
-export function toPlanView(p: PlanRecord): PlanView {
+export function tallyFor(p: PlanRecord, votes: readonly ApprovalRecord[], now: Date): Tally {
+  return tally({
+    votes: votes.map((v) => ({
+      reviewerId: v.reviewerId,
+      decision: v.decision,
+      planHash: v.planHash,
+      groups: v.reviewerGroups,
+      createdAt: v.createdAt,
+    })),
+    require: p.approval.require,
+    planHash: p.hash,
+    proposerId: p.proposerId,
+    now,
+    ttlHours: p.approval.ttlHours,
+  });
+}
+
+export function toPlanView(p: PlanRecord, votes: readonly ApprovalRecord[] | null, now: Date): PlanView {
   const doc = parseStoredDocument(p.document);
-  return {
+  const view: PlanView = {
     id: p.id,
     hash: p.hash,
     status: p.status,
@@ -38,5 +69,18 @@ export function toPlanView(p: PlanRecord): PlanView {
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,
     expiresAt: p.expiresAt,
+    approval: p.approval,
   };
+  if (votes) {
+    view.approvals = votes.map((v) => ({
+      reviewer: v.reviewerId,
+      decision: v.decision,
+      planHash: v.planHash,
+      comment: v.comment,
+      channel: v.channel,
+      createdAt: v.createdAt,
+    }));
+    view.tally = tallyFor(p, votes, now);
+  }
+  return view;
 }

@@ -20,7 +20,7 @@ const ROLE_ACTIONS: Record<string, readonly PrivilegedAction[]> = {
     'grant.revoke',
     'override.revoke',
   ],
-  approver: ['plan.read', 'execution.read', 'plan.approve', 'plan.reject'],
+  approvers: ['plan.read', 'execution.read', 'plan.approve', 'plan.reject'],
   agent: ['plan.propose', 'plan.read', 'execution.read', 'plan.execute'],
   auditor: ['plan.read', 'execution.read', 'audit.read'],
   none: [],
@@ -82,7 +82,7 @@ describe('baseline policy set: each role × each action × each resource type', 
 
 describe('baseline guardrails', () => {
   it('refuses an agent approving or rejecting, even an agent in every group', () => {
-    const a = principal('agent', { groups: ['agent', 'approver', 'admin', 'operator'] });
+    const a = principal('agent', { groups: ['agent', 'approvers', 'admin', 'operator'] });
     for (const action of ['plan.approve', 'plan.reject'] as const) {
       const d = baseline.authorize(request(a, action, resource('Plan')));
       assert.equal(d.allow, false);
@@ -93,7 +93,7 @@ describe('baseline guardrails', () => {
   });
 
   it('refuses the proposer approving or rejecting its own plan, admins included', () => {
-    const p = principal('approver', { groups: ['approver', 'admin'] });
+    const p = principal('approvers', { groups: ['approvers', 'admin'] });
     for (const action of ['plan.approve', 'plan.reject'] as const) {
       const d = baseline.authorize(request(p, action, resource('Plan', { proposerId: p.id })));
       assert.equal(d.allow, false);
@@ -110,14 +110,14 @@ describe('baseline guardrails', () => {
       },
       BASELINE_SCHEMA,
     );
-    const p = principal('approver');
+    const p = principal('approvers');
     const d = permissive.authorize(request(p, 'plan.approve', resource('Plan', { proposerId: p.id })));
     assert.equal(d.allow, false);
     assert.deepEqual(!d.allow && d.policies, ['separation-of-duties']);
   });
 
   it('refuses approving a plan whose proposer is unknown', () => {
-    const d = baseline.authorize(request(principal('approver'), 'plan.approve', resource('Plan', { proposerId: undefined })));
+    const d = baseline.authorize(request(principal('approvers'), 'plan.approve', resource('Plan', { proposerId: undefined })));
     assert.equal(d.allow, false);
     assert.deepEqual(!d.allow && d.policies, ['separation-of-duties']);
   });

@@ -64,9 +64,9 @@ permit (
 );
 
 // Approvers read and review plans; whether enough of them agreed is the approval rules' job.
-@id("role-approver")
+@id("role-approvers")
 permit (
-  principal in Countersign::Group::"approver",
+  principal in Countersign::Group::"approvers",
   action in [
     Countersign::Action::"plan.read",
     Countersign::Action::"execution.read",

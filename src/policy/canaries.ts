@@ -9,7 +9,7 @@ export interface Canary {
 export type CanaryResult = { ok: true } | { ok: false; failed: string[] };
 
 // Every role at once: a canary must hold even for a principal that has been given everything.
-const ALL_ROLES = ['admin', 'operator', 'approver', 'agent', 'auditor'];
+const ALL_ROLES = ['admin', 'operator', 'approvers', 'agent', 'auditor'];
 
 function human(id: string, tenantId: string, groups: readonly string[]): Principal {
   return { id, tenantId, name: id, kind: 'human', groups, authMethod: 'oidc' };

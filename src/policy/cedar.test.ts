@@ -9,7 +9,7 @@ import { BASELINE_SCHEMA } from './schema.ts';
 import type { AuthzRequest, Decision } from './types.ts';
 
 const approve: AuthzRequest = {
-  principal: { id: 'alice', tenantId: 't1', name: 'Alice', kind: 'human', groups: ['approver'], authMethod: 'oidc' },
+  principal: { id: 'alice', tenantId: 't1', name: 'Alice', kind: 'human', groups: ['approvers'], authMethod: 'oidc' },
   action: 'plan.approve',
   resource: { type: 'Plan', id: 'plan-1', tenantId: 't1', environment: 'prod', risk: 'high', source: 'api', proposerId: 'bob' },
 };
@@ -40,7 +40,7 @@ describe('CedarAuthorizer decisions', () => {
   const authorizer = new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA);
 
   it('allows naming the determining policy ids', () => {
-    assert.deepEqual(authorizer.authorize(approve), { allow: true, policies: ['role-approver'] });
+    assert.deepEqual(authorizer.authorize(approve), { allow: true, policies: ['role-approvers'] });
   });
 
   it('denies with POLICY_DENIED and a reason when no policy permits', () => {
@@ -115,7 +115,7 @@ describe('CedarAuthorizer fails closed when the engine fails', () => {
       response: {
         decision: 'allow',
         diagnostics: {
-          reason: ['role-approver'],
+          reason: ['role-approvers'],
           errors: [
             {
               policyId: 'tenant-isolation',

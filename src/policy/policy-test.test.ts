@@ -16,7 +16,7 @@ tests:
     resource: {type: Plan, id: x, tenant: t1, environment: prod, risk: high, proposer: p2}
     expect: deny
   - name: approver approves someone else's plan
-    principal: {id: p3, tenant: t1, kind: human, groups: [approver]}
+    principal: {id: p3, tenant: t1, kind: human, groups: [approvers]}
     action: plan.approve
     resource: {type: Plan, id: x, tenant: t1, environment: prod, risk: high, proposer: p2}
     expect: allow
@@ -48,7 +48,7 @@ describe('runPolicyTests', () => {
       ],
     );
     assert.deepEqual(results[0]?.reasons, ['POLICY_DENIED: Only a human can approve or reject a plan.']);
-    assert.deepEqual(results[1]?.reasons, ['role-approver']);
+    assert.deepEqual(results[1]?.reasons, ['role-approvers']);
   });
 
   it('marks a test whose expectation is not met as failing', () => {

@@ -25,7 +25,7 @@ export const BASELINE_SCHEMA = `// Countersign's Cedar schema. Policies are vali
 // attribute or a wrong type is refused at startup instead of silently never matching.
 namespace Countersign {
   // A role. A principal's groups become its parents, so a role check reads
-  // \`principal in Countersign::Group::"approver"\`. Groups are not per tenant: tenant
+  // \`principal in Countersign::Group::"approvers"\`. Groups are not per tenant: tenant
   // isolation is the job of the \`tenant-isolation\` forbid.
   entity Group;
 

@@ -1,10 +1,13 @@
+import { loadApprovalRules } from '../approvals/rules.ts';
+import { ApprovalService } from '../approvals/service.ts';
 import { CheckpointSigner } from '../audit/index.ts';
 import { AuditService } from '../audit/service.ts';
-import { Authenticator } from '../auth/index.ts';
+import { type Authenticator, createAuthenticator } from '../auth/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
 import { PlanService } from '../plans/service.ts';
 import { loadCedarAuthorizer } from '../policy/policy-dir.ts';
 import type { Authorizer } from '../policy/types.ts';
+import { PrincipalService } from '../principals/service.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { Store } from '../store/index.ts';
 import { loadToolDir, type ToolRegistry } from '../tools/index.ts';
@@ -27,6 +30,8 @@ export interface ServerContext {
   authorizer: Authorizer;
   authenticator: Authenticator;
   plans: PlanService;
+  approvals: ApprovalService;
+  principals: PrincipalService;
   audit: AuditService;
   runtime: Runtime;
   close(): Promise<void>;
@@ -61,6 +66,7 @@ export async function openServerContext(dir: string, overrides: ContextOverrides
   const config = loadConfig(paths.dir, overrides.env ?? process.env);
   const runtime = overrides.runtime ?? systemRuntime;
   const tools = loadToolDir(paths.tools);
+  const approvalRules = loadApprovalRules(paths.approvals);
   const authorizer = overrides.authorizer ?? loadCedarAuthorizer(paths.dir);
   const store = await openStore(paths.dir, config, overrides, true);
   try {
@@ -76,8 +82,14 @@ export async function openServerContext(dir: string, overrides: ContextOverrides
     store,
     tools,
     authorizer,
-    authenticator: new Authenticator(store, runtime),
-    plans: new PlanService({ ...deps, tools, runtime, pendingTtlHours: config.plans.pendingTtlHours }),
+    // Checks the OIDC JWKS URL (DNS included); a refusal stops the start and closes the store.
+    authenticator: await createAuthenticator({ store, runtime, oidc: config.oidc }).catch(async (err: unknown) => {
+      await store.close();
+      throw err;
+    }),
+    plans: new PlanService({ ...deps, tools, approvalRules, runtime, pendingTtlHours: config.plans.pendingTtlHours }),
+    approvals: new ApprovalService({ ...deps, runtime }),
+    principals: new PrincipalService({ ...deps, runtime }),
     audit: new AuditService(deps),
     runtime,
     close: () => store.close(),

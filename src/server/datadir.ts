@@ -12,6 +12,7 @@ export interface DataDirPaths {
   auditPublicKey: string;
   tools: string;
   policies: string;
+  approvals: string;
 }
 
 export function dataDirPaths(dir: string): DataDirPaths {
@@ -25,6 +26,7 @@ export function dataDirPaths(dir: string): DataDirPaths {
     auditPublicKey: join(d, 'keys', 'audit.pub'),
     tools: join(d, 'tools'),
     policies: join(d, 'policies'),
+    approvals: join(d, 'approvals.yaml'),
   };
 }
 

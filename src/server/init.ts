@@ -1,4 +1,5 @@
 import { rmSync, writeFileSync } from 'node:fs';
+import { BASELINE_APPROVAL_RULES } from '../approvals/rules.ts';
 import { generateAuditKeyPair } from '../audit/index.ts';
 import { DEFAULT_CONFIG_YAML, loadConfig } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
@@ -49,6 +50,7 @@ async function createDataDir(paths: DataDirPaths, runtime: Runtime, overrides: C
   writeFileSync(paths.auditPublicKey, auditKey.publicKeyPem, { mode: 0o644, flag: 'wx' });
   writeFileSync(`${paths.tools}/echo.yaml`, echoToolManifest(), { flag: 'wx' });
   writeBaselinePolicies(paths.dir);
+  writeFileSync(paths.approvals, BASELINE_APPROVAL_RULES, { mode: 0o600, flag: 'wx' });
 
   const config = loadConfig(paths.dir, overrides.env ?? process.env);
   const store = await openStore(paths.dir, config, overrides, true);

@@ -1,4 +1,5 @@
-export type { PlanPage, PlanRecord } from './repos/plans.ts';
+export type { ApprovalRecord } from './repos/approvals.ts';
+export type { PlanPage, PlanRecord, StoredApprovalRequirement } from './repos/plans.ts';
 export type { ApiKeyRecord, PrincipalRecord } from './repos/principals.ts';
 export type { Database } from './schema.ts';
 export { Store, type StoreOptions, TenantScope } from './store.ts';

@@ -96,6 +96,29 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_approvals': {
+    async up(db: Kysely<unknown>) {
+      // What the plan needs (rules matched, groups and counts), fixed at proposal.
+      await db.schema
+        .alterTable('plans')
+        .addColumn('approval', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+      await db.schema
+        .createTable('approvals')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('plan_id', 'text', (c) => c.notNull().references('plans.id'))
+        .addColumn('reviewer_id', 'text', (c) => c.notNull())
+        .addColumn('reviewer_groups', 'text', (c) => c.notNull())
+        .addColumn('decision', 'text', (c) => c.notNull().check(sql`decision in ('approve', 'reject')`))
+        .addColumn('plan_hash', 'text', (c) => c.notNull())
+        .addColumn('comment', 'text', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('approvals_plan').on('approvals').columns(['tenant_id', 'plan_id', 'created_at']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -40,6 +40,19 @@ export interface Database {
     created_at: string;
     updated_at: string;
     expires_at: string | null;
+    approval: string;
+  };
+  approvals: {
+    id: string;
+    tenant_id: string;
+    plan_id: string;
+    reviewer_id: string;
+    reviewer_groups: string;
+    decision: 'approve' | 'reject';
+    plan_hash: string;
+    comment: string;
+    channel: string;
+    created_at: string;
   };
   audit_log: {
     seq: number;

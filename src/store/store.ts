@@ -5,6 +5,7 @@ import { CountersignError } from '../errors/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { migrationProvider } from './migrations.ts';
 import { createPostgresDialect } from './postgres/dialect.ts';
+import { ApprovalsRepo } from './repos/approvals.ts';
 import { type AuditWriterOptions, appendAudit, checkpointHead, iterateAudit, listCheckpoints, rowToRecord } from './repos/audit.ts';
 import { PlansRepo } from './repos/plans.ts';
 import { type ApiKeyRecord, DirectoryRepo, type PrincipalRecord, toApiKey } from './repos/principals.ts';
@@ -27,6 +28,7 @@ export interface StoreOptions {
 export class TenantScope {
   readonly plans: PlansRepo;
   readonly directory: DirectoryRepo;
+  readonly approvals: ApprovalsRepo;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -37,6 +39,7 @@ export class TenantScope {
     if (!tenantId) throw new CountersignError('INTERNAL', 'a tenant scope needs a tenant id');
     this.plans = new PlansRepo(db, tenantId);
     this.directory = new DirectoryRepo(db, tenantId);
+    this.approvals = new ApprovalsRepo(db, tenantId);
   }
 
   /** Appends an audit entry for this tenant, in the current transaction when there is one. */
@@ -124,6 +127,11 @@ export class Store {
 
   async createTenant(id: string, name: string): Promise<void> {
     await this.#db.insertInto('tenants').values({ id, name, created_at: this.#runtime.now().toISOString() }).execute();
+  }
+
+  /** Background sweeps (plan expiry) visit every tenant, each then through its own scope. */
+  async listTenantIdsForSweeps(): Promise<string[]> {
+    return (await this.#db.selectFrom('tenants').select('id').orderBy('id').execute()).map((r) => r.id);
   }
 
   async findTenantByName(name: string): Promise<{ id: string; name: string } | undefined> {

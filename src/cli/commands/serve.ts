@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { buildApi } from '../../api/app.ts';
-import { openServerContext } from '../../server/context.ts';
+import { openServerContext, type ServerContext } from '../../server/context.ts';
 import { defaultDataDir, isInitialized } from '../../server/datadir.ts';
 import { initDataDir } from '../../server/init.ts';
 import { VERSION } from '../../server/version.ts';
@@ -14,6 +14,21 @@ interface ServeOptions {
   databaseUrl?: string;
   json?: boolean;
   logLevel: string;
+}
+
+/** Pending plans past their expiry move to `expired` once a minute, each audited. */
+function startExpirySweeper(ctx: ServerContext, io: Io): NodeJS.Timeout {
+  const sweep = async () => {
+    try {
+      for (const tenantId of await ctx.store.listTenantIdsForSweeps()) await ctx.approvals.expireDue(tenantId);
+    } catch (err) {
+      io.err(`expiry sweep failed (will retry): ${(err as Error).message}`);
+    }
+  };
+  const timer = setInterval(() => void sweep(), 60_000);
+  timer.unref();
+  void sweep();
+  return timer;
 }
 
 function parsePort(p: string | undefined, fallback: number): number {
@@ -40,6 +55,7 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
     .scope('-')
     .audit({ actor: 'system', action: 'system.start', outcome: 'succeeded', resource: 'server:api', details: { version: VERSION } });
   const address = await app.listen({ host, port });
+  const sweeper = startExpirySweeper(ctx, io);
   const url = address.replace('[::1]', 'localhost');
   emit(io, Boolean(opts.json), { url, dir: ctx.dir, store: ctx.store.engine, version: VERSION }, () =>
     [
@@ -56,6 +72,7 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
       stopping = true;
       io.err(`received ${signal}: draining`);
       try {
+        clearInterval(sweeper);
         await app.close();
         await ctx.store
           .scope('-')

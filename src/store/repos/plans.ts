@@ -21,6 +21,15 @@ export interface PlanRecord {
   createdAt: string;
   updatedAt: string;
   expiresAt: string | null;
+  /** What the plan needs before it may run, fixed at proposal (rules matched, groups, counts). */
+  approval: StoredApprovalRequirement;
+}
+
+export interface StoredApprovalRequirement {
+  rules: string[];
+  autoApproved: boolean;
+  require: { group: string; count: number }[];
+  ttlHours: number;
 }
 
 function toRecord(r: Database['plans']): PlanRecord {
@@ -40,6 +49,7 @@ function toRecord(r: Database['plans']): PlanRecord {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     expiresAt: r.expires_at,
+    approval: JSON.parse(r.approval) as StoredApprovalRequirement,
   };
 }
 
@@ -75,6 +85,7 @@ export class PlansRepo {
         created_at: p.createdAt,
         updated_at: p.updatedAt,
         expires_at: p.expiresAt,
+        approval: JSON.stringify(p.approval),
       })
       .execute();
   }
@@ -106,6 +117,19 @@ export class PlansRepo {
     const page = rows.slice(0, options.limit).map(toRecord);
     const last = page.at(-1);
     return { plans: page, nextCursor: rows.length > options.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  /** Pending plans whose time is up (for the expiry sweeper). */
+  async listExpired(now: string, limit: number): Promise<PlanRecord[]> {
+    const rows = await this.db
+      .selectFrom('plans')
+      .selectAll()
+      .where('tenant_id', '=', this.tenantId)
+      .where('status', '=', 'pending_approval')
+      .where('expires_at', '<', now)
+      .limit(limit)
+      .execute();
+    return rows.map(toRecord);
   }
 
   /**
