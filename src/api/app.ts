@@ -10,6 +10,7 @@ import type { PrincipalService } from '../principals/service.ts';
 import type { Store } from '../store/index.ts';
 import { registerAuthentication } from './auth.ts';
 import { registerErrorHandling } from './errors.ts';
+import { PrincipalRateLimiter } from './rate-limit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -73,7 +74,8 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 
-  registerAuthentication(app, services.authenticator, services.store);
+  const limiter = options.rateLimit.enabled ? new PrincipalRateLimiter(options.rateLimit.perPrincipalPerMinute) : null;
+  registerAuthentication(app, services.authenticator, services.store, limiter);
   healthRoutes(app, services.store, options.version);
   planRoutes(app, services.plans);
   approvalRoutes(app, services.approvals);

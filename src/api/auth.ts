@@ -3,6 +3,7 @@ import type { Authenticator } from '../auth/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import type { Principal } from '../policy/types.ts';
 import type { Store } from '../store/index.ts';
+import type { PrincipalRateLimiter } from './rate-limit.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,28 +22,35 @@ export const NO_TENANT = '-';
  * Authentication as a hook so no route can forget it: every route is private unless its config
  * says public. Failures are audited with their reason and answered with one uniform 401.
  */
-export function registerAuthentication(app: FastifyInstance, authenticator: Authenticator, store: Store): void {
+export function registerAuthentication(
+  app: FastifyInstance,
+  authenticator: Authenticator,
+  store: Store,
+  limiter: PrincipalRateLimiter | null,
+): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (request.routeOptions.config?.public) return;
     try {
       request.principal = await authenticator.authenticate(request.headers.authorization);
     } catch (err) {
+      // Failed authentication is audited (once per request; the per-address limit bounds it).
       if (err instanceof CountersignError && err.code === 'UNAUTHENTICATED') {
         await store.scope(NO_TENANT).audit({
           actor: 'anonymous',
           action: 'auth.authenticate',
           outcome: 'denied',
           resource: `route:${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
-          details: { reason: err.details?.reason ?? 'unknown', ip: request.ip, method: 'api_key' },
+          details: { reason: err.details?.reason ?? 'unknown', ip: request.ip, method: err.details?.method ?? 'api_key' },
         });
       }
       throw err;
     }
+    limiter?.take(request.principal.id);
   });
 }
 
 export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new CountersignError('UNAUTHENTICATED', 'a valid API key is required');
+  if (!request.principal) throw new CountersignError('UNAUTHENTICATED', 'a valid credential is required (API key or OIDC token)');
   return request.principal;
 }

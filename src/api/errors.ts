@@ -45,9 +45,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const { status, body, internal } = toErrorResponse(err);
     if (internal || status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: body.error.code }, 'request refused');
-    if (status === 429) {
-      const retry = reply.getHeader('retry-after');
-      if (retry === undefined) reply.header('retry-after', '60');
+    if (status === 429 && reply.getHeader('retry-after') === undefined) {
+      const seconds = err instanceof CountersignError ? Number(err.details?.retryAfterSeconds ?? 60) : 60;
+      reply.header('retry-after', String(seconds));
     }
     return reply.status(status).send(body);
   });

@@ -55,7 +55,10 @@ export function loadConfig(dir: string, env: NodeJS.ProcessEnv = process.env): R
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new CountersignError('NOT_INITIALIZED', `${dir} is not a Countersign data directory; run \`countersign init --dir ${dir}\` first`);
+      throw new CountersignError(
+        'NOT_INITIALIZED',
+        `${dir} is not a Countersign data directory; run \`countersign init --dir ${dir}\` first`,
+      );
     }
     throw new CountersignError('CONFIG_INVALID', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
@@ -85,4 +88,19 @@ rateLimit:
   perAddressPerMinute: 12000
 # Never true in production: allows unsandboxed execution and unsigned tools, loudly.
 developmentMode: false
+# OIDC bearer JWTs (access tokens from your identity provider). Absent = no JWT login at all.
+# A token's \`sub\` must name an existing principal of \`tenant\`; unknown subjects are refused.
+# oidc:
+#   issuer: https://login.example.com/
+#   audience: https://countersign.example.com
+#   jwksUrl: https://login.example.com/.well-known/jwks.json
+#   jwksAllowlist: [login.example.com]      # exact hosts; private/loopback addresses refused
+#   algorithms: [EdDSA, ES256, RS256]       # asymmetric only; HS* and none are refused
+#   clockSkewSeconds: 30                    # at most 300
+#   tenant: default
+#   groupsClaim: groups
+#   delegatedGroups: []                     # groups the IdP decides (others come from the principal)
+#   principalKindClaim: kind                # optional claim that can lower human to agent
+#   requiredTokenType: at+jwt               # optional JOSE typ (RFC 9068 access tokens)
+#   allowPrivateAddresses: false            # development only: http and loopback JWKS
 `;

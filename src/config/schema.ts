@@ -1,4 +1,77 @@
 import { z } from 'zod';
+// The pure JWT policy pieces of auth (no I/O, no store), imported directly so loading config
+// does not load the database drivers behind src/auth/index.ts.
+import { ASYMMETRIC_JWS_ALGORITHMS, isAsymmetricJwsAlgorithm } from '../auth/algorithms.ts';
+import { jwksUrlProblem } from '../auth/jwks-url.ts';
+
+const HostName = z
+  .string()
+  .regex(
+    /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.?)$/,
+    'must be an exact host name or IP literal (no scheme, port or wildcard)',
+  );
+
+const GroupName = z.string().min(1).max(128);
+const ClaimName = z.string().min(1).max(128);
+
+/**
+ * OIDC bearer JWTs. Absent means no JWT login at all (invariant 15: no JWKS, no JWT login).
+ * A verified token's `sub` is looked up as a principal *name* in `tenant`; unknown subjects are
+ * refused (no auto-provisioning). See src/auth/oidc.ts for the groups rule.
+ */
+export const OidcConfigSchema = z
+  .object({
+    /** Compared exactly with the token's `iss`. https, unless allowPrivateAddresses. */
+    issuer: z.url(),
+    /** The token's `aud` must contain this (the resource indicator of this Countersign). */
+    audience: z.string().min(1),
+    /** https, host on jwksAllowlist, never a private/loopback/link-local address. */
+    jwksUrl: z.url(),
+    jwksAllowlist: z.array(HostName).min(1),
+    algorithms: z
+      .array(
+        z.string().refine(isAsymmetricJwsAlgorithm, {
+          message: `only asymmetric algorithms are allowed (${ASYMMETRIC_JWS_ALGORITHMS.join(', ')}); HS* and none are refused`,
+        }),
+      )
+      .min(1)
+      .default(['EdDSA', 'ES256', 'RS256']),
+    /** Leeway for exp/nbf/iat between our clock and the IdP's; bounded so an expired token stays expired. */
+    clockSkewSeconds: z.number().int().min(0).max(300).default(30),
+    /** Name of the tenant the IdP's identities belong to. */
+    tenant: z.string().min(1).default('default'),
+    /** Claim holding the caller's groups (an array of strings). */
+    groupsClaim: ClaimName.default('groups'),
+    /**
+     * Groups whose membership the IdP decides. For these, the token's groups claim is the truth
+     * (added and removed); every other group comes only from the stored principal. Empty (the
+     * default) means the claim grants nothing.
+     */
+    delegatedGroups: z.array(GroupName).default([]),
+    /**
+     * Optional claim saying `human` or `agent`. It can only lower a stored human to agent, never
+     * raise an agent: the stored principal's kind is the ceiling.
+     */
+    principalKindClaim: ClaimName.optional(),
+    /** Required JOSE `typ` header, e.g. `at+jwt` (RFC 9068) so an ID token is not taken for an access token. */
+    requiredTokenType: z.string().min(1).optional(),
+    /** Development only: allows http and loopback/private addresses for a local provider. */
+    allowPrivateAddresses: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((oidc, ctx) => {
+    if (!oidc.allowPrivateAddresses && !oidc.issuer.startsWith('https://')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['issuer'],
+        message: 'must be an https URL (http only with allowPrivateAddresses, development)',
+      });
+    }
+    const problem = jwksUrlProblem(oidc.jwksUrl, { allowlist: oidc.jwksAllowlist, allowPrivateAddresses: oidc.allowPrivateAddresses });
+    if (problem) ctx.addIssue({ code: 'custom', path: ['jwksUrl'], message: problem });
+  });
+
+export type OidcConfig = z.infer<typeof OidcConfigSchema>;
 
 /** The configuration file `<dir>/countersign.yaml`. Validated once at start, then frozen. */
 export const ConfigSchema = z
@@ -8,7 +81,12 @@ export const ConfigSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(7400),
         /** Largest request body accepted, in bytes; larger gets 413 before parsing. */
-        bodyLimitBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+        bodyLimitBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(1024 * 1024),
         /** Trust X-Forwarded-For from a proxy in front (affects per-address rate limits). */
         trustProxy: z.boolean().default(false),
       })
@@ -33,7 +111,11 @@ export const ConfigSchema = z
     plans: z
       .object({
         /** A plan still pending after this long expires. */
-        pendingTtlHours: z.number().min(0.01).max(24 * 90).default(72),
+        pendingTtlHours: z
+          .number()
+          .min(0.01)
+          .max(24 * 90)
+          .default(72),
       })
       .strict()
       .default({ pendingTtlHours: 72 }),
@@ -50,6 +132,7 @@ export const ConfigSchema = z
      * loudly at every start; production deployments keep it false.
      */
     developmentMode: z.boolean().default(false),
+    oidc: OidcConfigSchema.optional(),
   })
   .strict();
 

@@ -8,8 +8,8 @@ import type { Runtime } from '../runtime.ts';
 import type { ToolRegistry } from '../tools/index.ts';
 import { canonicalJson, type PlanDocument, type PlanSource, ProposeBodySchema, sha256Hex } from './document.ts';
 import { PLAN_STATUSES } from './status.ts';
-import { validateSteps } from './validate.ts';
-import { type PlanView, toPlanView } from './view.ts';
+import { renderedCommand, validateSteps } from './validate.ts';
+import { type PlanView, type StepView, toPlanView } from './view.ts';
 
 export interface PlanServiceDeps extends PrivilegeDeps {
   tools: ToolRegistry;
@@ -110,7 +110,7 @@ export class PlanService {
       };
       await scope.plans.insert(record);
       return {
-        result: toPlanView(record, [], now),
+        result: this.#withArgv(toPlanView(record, [], now)),
         resource: `plan:${record.id}`,
         details: {
           hash,
@@ -138,7 +138,16 @@ export class PlanService {
       proposerId: plan.proposerId,
     });
     const votes = await this.deps.store.scope(principal.tenantId).approvals.forPlan(id);
-    return toPlanView(plan, votes, this.deps.runtime.now());
+    return this.#withArgv(toPlanView(plan, votes, this.deps.runtime.now()));
+  }
+
+  /** Adds the rendered command line of every step so reviewers see exactly what would run. */
+  #withArgv(view: PlanView): PlanView {
+    const render = (s: StepView): StepView => {
+      const r = renderedCommand(this.deps.tools, s);
+      return r.note ? { ...s, argv: r.argv, argvNote: r.note } : { ...s, argv: r.argv };
+    };
+    return { ...view, steps: view.steps.map(render), rollback: view.rollback.map(render) };
   }
 
   async list(principal: Principal, query: unknown): Promise<{ plans: PlanView[]; nextCursor: string | null }> {

@@ -1,4 +1,5 @@
 import { CountersignError } from '../errors/index.ts';
+import { renderArgv } from '../tools/argv.ts';
 import type { ToolRegistry } from '../tools/index.ts';
 import type { ToolManifest } from '../tools/manifest.ts';
 import type { PlanStep } from './document.ts';
@@ -42,8 +43,27 @@ export function validateSteps(
       const message = issue?.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : (issue?.message ?? 'invalid');
       throw new CountersignError('VALIDATION_FAILED', `${path}: ${message}`, { details: { field: path } });
     }
+    try {
+      // Proposal renders argv once so a template the input cannot fill is refused now, not at run time.
+      renderArgv(tool.manifest, s.action, parsed.data);
+    } catch (err) {
+      const message = err instanceof CountersignError ? err.message : String(err);
+      throw new CountersignError('VALIDATION_FAILED', `${where}.input: ${message}`, { details: { field: `${where}.input` } });
+    }
     out.push({ tool: s.tool, action: s.action, input: parsed.data, toolDigest: tool.digest });
     manifests.push(tool.manifest);
   });
   return { steps: out, manifests };
+}
+
+/** The command line each step would run, for reviewers; null where the manifest changed since proposal. */
+export function renderedCommand(tools: ToolRegistry, step: PlanStep): { argv: string[] | null; note?: string } {
+  const tool = tools.get(step.tool);
+  if (!tool || tool.digest !== step.toolDigest)
+    return { argv: null, note: 'the tool manifest changed since this plan was proposed; it cannot run' };
+  try {
+    return { argv: [tool.manifest.executable.path, ...renderArgv(tool.manifest, step.action, step.input)] };
+  } catch (err) {
+    return { argv: null, note: (err as Error).message };
+  }
 }

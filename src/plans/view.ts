@@ -11,6 +11,9 @@ export interface ApprovalView {
   createdAt: string;
 }
 
+/** A step as stored, plus the command line it renders to (filled in by the plan service). */
+export type StepView = PlanDocument['steps'][number] & { argv?: string[] | null; argvNote?: string };
+
 /** What the API and CLI show of a plan. */
 export interface PlanView {
   id: string;
@@ -23,8 +26,8 @@ export interface PlanView {
   intent: string;
   source: string;
   proposer: string;
-  steps: PlanDocument['steps'];
-  rollback: PlanDocument['rollback'];
+  steps: StepView[];
+  rollback: StepView[];
   createdAt: string;
   updatedAt: string;
   expiresAt: string | null;
