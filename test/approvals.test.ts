@@ -4,19 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import { systemRuntime } from '../src/runtime.ts';
 import { provisionTenant } from '../src/server/tenants.ts';
 import { ENGINES } from './support/engines.ts';
+import { addPrincipal } from './support/principals.ts';
 import { rawSql } from './support/raw-db.ts';
 import { echoPlan, startTestServer, type TestServer } from './support/server.ts';
-
-export async function addPrincipal(
-  s: TestServer,
-  name: string,
-  kind: 'human' | 'agent',
-  groups: string[],
-): Promise<{ id: string; key: string }> {
-  const res = await s.request('POST', '/v1/principals', { body: { name, kind, groups } });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return { id: res.body.id, key: res.body.key };
-}
 
 for (const engine of ENGINES) {
   describe(`approvals on ${engine.name}`, { skip: engine.skip }, () => {

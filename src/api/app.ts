@@ -1,4 +1,3 @@
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -51,13 +50,12 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
 
+  // Per-address budget first, before authentication, so unauthenticated floods are cut off
+  // before they cost a key lookup or an audit write (invariant 17).
   if (options.rateLimit.enabled) {
-    await app.register(rateLimit, {
-      global: true,
-      max: options.rateLimit.perAddressPerMinute,
-      timeWindow: 60_000,
-      keyGenerator: (request) => `ip:${request.ip}`,
-      cache: 10_000,
+    const byAddress = new PrincipalRateLimiter(options.rateLimit.perAddressPerMinute);
+    app.addHook('onRequest', async (request) => {
+      if (!request.routeOptions.config?.public) byAddress.take(`ip:${request.ip}`);
     });
   }
 

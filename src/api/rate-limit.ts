@@ -1,7 +1,8 @@
 import { CountersignError } from '../errors/index.ts';
 
 /**
- * Per-principal request budget (invariant 17): a fixed one-minute window per principal id.
+ * A request budget (invariant 17): a fixed one-minute window per key (a principal id, or an
+ * address as `ip:…`).
  * The map is bounded — when full, the oldest windows are dropped — so a flood of distinct
  * identities cannot grow memory without limit.
  */
@@ -15,7 +16,8 @@ export class PrincipalRateLimiter {
   ) {}
 
   /** Counts one request; throws RATE_LIMITED with the seconds to wait when over budget. */
-  take(principalId: string): void {
+  take(key: string): void {
+    const principalId = key;
     const t = this.now();
     let w = this.#windows.get(principalId);
     if (!w || t - w.start >= 60_000) {

@@ -28,6 +28,7 @@ export const AUDIT_ACTIONS = {
   'override.use': 'CS6002',
   'override.revoke': 'CS6003',
   'trust.change': 'CS7001',
+  'policy.reload': 'CS7101',
   'environment.freeze': 'CS8001',
   'tenant.create': 'CS9001',
   'environment.create': 'CS9002',

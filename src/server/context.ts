@@ -6,6 +6,7 @@ import { type Authenticator, createAuthenticator } from '../auth/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
 import { PlanService } from '../plans/service.ts';
 import { loadCedarAuthorizer } from '../policy/policy-dir.ts';
+import { ReloadableAuthorizer } from '../policy/reloadable.ts';
 import type { Authorizer } from '../policy/types.ts';
 import { PrincipalService } from '../principals/service.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
@@ -67,7 +68,7 @@ export async function openServerContext(dir: string, overrides: ContextOverrides
   const runtime = overrides.runtime ?? systemRuntime;
   const tools = loadToolDir(paths.tools);
   const approvalRules = loadApprovalRules(paths.approvals);
-  const authorizer = overrides.authorizer ?? loadCedarAuthorizer(paths.dir);
+  const authorizer = overrides.authorizer ?? new ReloadableAuthorizer(() => loadCedarAuthorizer(paths.dir));
   const store = await openStore(paths.dir, config, overrides, true);
   try {
     await store.migrate();

@@ -33,11 +33,12 @@ export function tempDir(prefix = 'cs-test-'): string {
 /** A real server: a fresh data dir and database, the real API on a free loopback port. */
 export async function startTestServer(
   engine: Engine,
-  overrides: ContextOverrides & { bodyLimitBytes?: number; rateLimit?: boolean } = {},
+  overrides: ContextOverrides & { bodyLimitBytes?: number; rateLimit?: boolean; configure?: (dir: string) => void } = {},
 ): Promise<TestServer> {
   const db = await engine.fresh();
   const dir = join(tempDir(), 'data');
   const init = await initDataDir(dir, { databaseUrl: db.databaseUrl });
+  overrides.configure?.(dir);
   const ctx = await openServerContext(dir, { ...overrides, databaseUrl: db.databaseUrl });
   const app = await buildApi(ctx, {
     bodyLimitBytes: overrides.bodyLimitBytes ?? ctx.config.server.bodyLimitBytes,

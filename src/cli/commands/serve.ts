@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { buildApi } from '../../api/app.ts';
+import { ReloadableAuthorizer } from '../../policy/reloadable.ts';
 import { openServerContext, type ServerContext } from '../../server/context.ts';
 import { defaultDataDir, isInitialized } from '../../server/datadir.ts';
 import { initDataDir } from '../../server/init.ts';
@@ -14,6 +15,24 @@ interface ServeOptions {
   databaseUrl?: string;
   json?: boolean;
   logLevel: string;
+}
+
+/** SIGHUP reloads the policy set; a set that fails validation or canaries is refused, the old one stays. */
+async function reloadPolicies(ctx: ServerContext, io: Io): Promise<void> {
+  if (!(ctx.authorizer instanceof ReloadableAuthorizer)) return;
+  const r = ctx.authorizer.reload();
+  if (r.ok) io.err('policies reloaded');
+  else io.err(`policy reload REFUSED, previous policy set kept: ${r.error}`);
+  await ctx.store
+    .scope('-')
+    .audit({
+      actor: 'system',
+      action: 'policy.reload',
+      outcome: r.ok ? 'succeeded' : 'failed',
+      resource: 'policies',
+      details: r.ok ? {} : { error: r.error },
+    })
+    .catch((err: Error) => io.err(`could not audit the policy reload: ${err.message}`));
 }
 
 /** Pending plans past their expiry move to `expired` once a minute, each audited. */
@@ -83,6 +102,7 @@ export async function serve(opts: ServeOptions, io: Io): Promise<void> {
         resolve();
       }
     };
+    process.on('SIGHUP', () => void reloadPolicies(ctx, io));
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
   });
