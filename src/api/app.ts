@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApprovalService } from '../approvals/service.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { Authenticator } from '../auth/index.ts';
+import type { ExecutionService } from '../executions/service.ts';
 import type { PlanService } from '../plans/service.ts';
 import type { PrincipalService } from '../principals/service.ts';
 import type { Store } from '../store/index.ts';
@@ -12,6 +13,7 @@ import { registerErrorHandling } from './errors.ts';
 import { PrincipalRateLimiter } from './rate-limit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { executionRoutes } from './routes/executions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { planRoutes } from './routes/plans.ts';
 import { principalRoutes } from './routes/principals.ts';
@@ -22,6 +24,7 @@ export interface ApiServices {
   plans: PlanService;
   approvals: ApprovalService;
   principals: PrincipalService;
+  executions: ExecutionService;
   audit: AuditService;
 }
 
@@ -78,6 +81,7 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   planRoutes(app, services.plans);
   approvalRoutes(app, services.approvals);
   principalRoutes(app, services.principals);
+  executionRoutes(app, services.executions);
   auditRoutes(app, services.audit);
   return app;
 }

@@ -1,8 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../server/version.ts';
+import { registerApprovals } from './commands/approvals.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerExecutor } from './commands/executor.ts';
 import { registerInit } from './commands/init.ts';
+import { registerKey } from './commands/key.ts';
 import { registerPlan } from './commands/plan.ts';
+import { registerPolicy } from './commands/policy.ts';
+import { registerPrincipal } from './commands/principal.ts';
 import { registerServe } from './commands/serve.ts';
 import { EXIT_CODES_HELP, type Io, processIo, reportError } from './output.ts';
 
@@ -25,7 +30,12 @@ ${EXIT_CODES_HELP}`,
     );
   registerInit(program, io);
   registerServe(program, io);
+  registerExecutor(program, io);
   registerPlan(program, io);
+  registerApprovals(program, io);
+  registerPrincipal(program, io);
+  registerKey(program, io);
+  registerPolicy(program, io);
   registerAudit(program, io);
   return program;
 }

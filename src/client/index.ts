@@ -1,5 +1,8 @@
+import type { Tally } from '../approvals/tally.ts';
 import { CountersignError, ERROR_CODES, type ErrorCode } from '../errors/index.ts';
 import type { PlanView } from '../plans/view.ts';
+import type { Principal } from '../policy/types.ts';
+import type { KeyView, PrincipalView } from '../principals/service.ts';
 
 export interface ClientOptions {
   /** Base URL, e.g. http://127.0.0.1:7400 */
@@ -8,6 +11,11 @@ export interface ClientOptions {
   /** Per-request timeout in milliseconds. */
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /**
+   * Sent as `x-countersign-client` so the server can record the channel a review came through
+   * (e.g. "cli"). A label for the audit trail, not a credential: it grants nothing.
+   */
+  clientName?: string;
 }
 
 export interface AuditEntry {
@@ -31,23 +39,45 @@ export interface ProposePlanInput {
   source?: 'api' | 'cli' | 'planner';
 }
 
+/** The answer to an approve or reject: the plan as it now is, and the tally after this vote. */
+export interface DecisionResult {
+  plan: PlanView;
+  tally: Tally;
+}
+
+export interface ReviewInput {
+  /** The full hash of the plan as the reviewer saw it; the server refuses any other. */
+  planHash: string;
+  comment?: string;
+}
+
+export interface CreatePrincipalInput {
+  name: string;
+  kind: 'human' | 'agent';
+  groups?: string[];
+  description?: string;
+}
+
 /** A small typed client for the REST API; the CLI uses it for every remote command. */
 export class CountersignClient {
   readonly #server: string;
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
+  readonly #clientName: string | undefined;
 
   constructor(options: ClientOptions) {
     this.#server = options.server.replace(/\/+$/, '');
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#fetch = options.fetch ?? fetch;
+    this.#clientName = options.clientName;
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+    if (this.#clientName) headers['x-countersign-client'] = this.#clientName;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     try {
@@ -100,6 +130,67 @@ export class CountersignClient {
     return this.request('GET', `/v1/plans${queryString(query)}`);
   }
 
+  /** Approves a plan at the hash the reviewer saw. Agents and the proposer are always refused. */
+  approve(planId: string, review: ReviewInput): Promise<DecisionResult> {
+    return this.#review(planId, 'approve', review);
+  }
+
+  /** Rejects a plan; one rejection by a required reviewer rejects it. */
+  reject(planId: string, review: ReviewInput): Promise<DecisionResult> {
+    return this.#review(planId, 'reject', review);
+  }
+
+  #review(planId: string, decision: 'approve' | 'reject', review: ReviewInput): Promise<DecisionResult> {
+    return this.request('POST', `/v1/plans/${encodeURIComponent(planId)}/approvals`, {
+      decision,
+      planHash: review.planHash,
+      comment: review.comment ?? '',
+    });
+  }
+
+  cancelPlan(planId: string, reason = ''): Promise<PlanView> {
+    return this.request('POST', `/v1/plans/${encodeURIComponent(planId)}/cancel`, { reason });
+  }
+
+  /** The caller's review inbox: pending plans they may review and have not voted on yet. */
+  inbox(query: { limit?: number } = {}): Promise<{ plans: PlanView[] }> {
+    return this.request('GET', `/v1/approvals${queryString({ status: 'pending', ...query })}`);
+  }
+
+  whoami(): Promise<Principal> {
+    return this.request('GET', '/v1/whoami');
+  }
+
+  /** Creates a principal; the answer carries its first API key, which is never shown again. */
+  createPrincipal(input: CreatePrincipalInput): Promise<PrincipalView & { key: string; keyId: string }> {
+    return this.request('POST', '/v1/principals', input);
+  }
+
+  listPrincipals(): Promise<{ principals: PrincipalView[] }> {
+    return this.request('GET', '/v1/principals');
+  }
+
+  disablePrincipal(principalId: string): Promise<PrincipalView> {
+    return this.request('POST', `/v1/principals/${encodeURIComponent(principalId)}/disable`);
+  }
+
+  enablePrincipal(principalId: string): Promise<PrincipalView> {
+    return this.request('POST', `/v1/principals/${encodeURIComponent(principalId)}/enable`);
+  }
+
+  /** Creates an API key for a principal; the key is shown once. */
+  createKey(principalId: string, input: { description?: string } = {}): Promise<{ id: string; key: string; principal: string }> {
+    return this.request('POST', `/v1/principals/${encodeURIComponent(principalId)}/keys`, input);
+  }
+
+  listKeys(principalId: string): Promise<{ keys: KeyView[] }> {
+    return this.request('GET', `/v1/principals/${encodeURIComponent(principalId)}/keys`);
+  }
+
+  revokeKey(keyId: string): Promise<KeyView> {
+    return this.request('POST', `/v1/keys/${encodeURIComponent(keyId)}/revoke`);
+  }
+
   listAudit(query: { after?: number; limit?: number } = {}): Promise<{ entries: AuditEntry[]; next: number | null }> {
     return this.request('GET', `/v1/audit${queryString(query)}`);
   }
@@ -112,4 +203,4 @@ function queryString(q: Record<string, string | number | undefined>): string {
   return s ? `?${s}` : '';
 }
 
-export type { PlanView };
+export type { KeyView, PlanView, Principal, PrincipalView, Tally };

@@ -88,6 +88,15 @@ rateLimit:
   perAddressPerMinute: 12000
 # Never true in production: allows unsandboxed execution and unsigned tools, loudly.
 developmentMode: false
+grants:
+  ttlSeconds: 300
+executor:
+  leaseSeconds: 30
+  pollMilliseconds: 500
+  retryAttempts: 2
+  retryBaseMilliseconds: 500
+  workDir: ""
+  drainSeconds: 30
 # OIDC bearer JWTs (access tokens from your identity provider). Absent = no JWT login at all.
 # A token's \`sub\` must name an existing principal of \`tenant\`; unknown subjects are refused.
 # oidc:

@@ -132,6 +132,28 @@ export const ConfigSchema = z
      * loudly at every start; production deployments keep it false.
      */
     developmentMode: z.boolean().default(false),
+    grants: z
+      .object({
+        /** Lifetime of a grant; the executor must claim the execution before it expires. */
+        ttlSeconds: z.number().int().min(10).max(3600).default(300),
+      })
+      .strict()
+      .default({ ttlSeconds: 300 }),
+    executor: z
+      .object({
+        /** A claim lasts this long without a heartbeat; then another executor may take over. */
+        leaseSeconds: z.number().min(1).max(3600).default(30),
+        pollMilliseconds: z.number().int().min(10).max(60_000).default(500),
+        /** Retries of a failing idempotent step, with exponential backoff from baseMilliseconds. */
+        retryAttempts: z.number().int().min(0).max(10).default(2),
+        retryBaseMilliseconds: z.number().int().min(1).max(60_000).default(500),
+        /** Where per-execution work directories are made (never inside the data directory); empty = a private dir under the system temp dir. */
+        workDir: z.string().default(''),
+        /** On SIGTERM, how long the current step may take before the executor releases it. */
+        drainSeconds: z.number().int().min(1).max(3600).default(30),
+      })
+      .strict()
+      .default({ leaseSeconds: 30, pollMilliseconds: 500, retryAttempts: 2, retryBaseMilliseconds: 500, workDir: '', drainSeconds: 30 }),
     oidc: OidcConfigSchema.optional(),
   })
   .strict();

@@ -28,6 +28,10 @@ export const ERROR_CODES = {
   POLICY_DENIED: { status: 403, exit: 5, summary: 'Policy does not permit this action.' },
   SELF_APPROVAL: { status: 403, exit: 5, summary: 'The proposer of a plan cannot review it.' },
   EGRESS_DENIED: { status: 403, exit: 5, summary: "A network destination is not in the step's egress allowlist." },
+  GRANT_INVALID: { status: 403, exit: 5, summary: 'The grant is forged, expired, for another plan, or not signed by a trusted grant key.' },
+  GRANT_REPLAYED: { status: 409, exit: 7, summary: 'The grant was already used; a grant runs one execution once.' },
+  GRANT_REVOKED: { status: 403, exit: 5, summary: 'The grant was revoked.' },
+  FROZEN: { status: 423, exit: 7, summary: 'A kill switch freezes this tenant or environment; nothing runs until unfrozen.' },
   // 404 / 409 / 413 / 429
   NOT_FOUND: { status: 404, exit: 6, summary: 'No such resource in this tenant.' },
   PLAN_INVALID_TRANSITION: { status: 409, exit: 7, summary: 'The plan cannot move to that status from its current one.' },

@@ -4,6 +4,8 @@ import { CheckpointSigner } from '../audit/index.ts';
 import { AuditService } from '../audit/service.ts';
 import { type Authenticator, createAuthenticator } from '../auth/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
+import { ExecutionService } from '../executions/service.ts';
+import { loadGrantSigningKey, loadGrantVerificationKeys } from '../grants/index.ts';
 import { PlanService } from '../plans/service.ts';
 import { loadCedarAuthorizer } from '../policy/policy-dir.ts';
 import { ReloadableAuthorizer } from '../policy/reloadable.ts';
@@ -33,6 +35,7 @@ export interface ServerContext {
   plans: PlanService;
   approvals: ApprovalService;
   principals: PrincipalService;
+  executions: ExecutionService;
   audit: AuditService;
   runtime: Runtime;
   close(): Promise<void>;
@@ -77,6 +80,8 @@ export async function openServerContext(dir: string, overrides: ContextOverrides
     throw err;
   }
   const deps = { store, authorizer };
+  const grantKey = loadGrantSigningKey(paths.keys);
+  const grantKeys = loadGrantVerificationKeys(paths.keys);
   return {
     dir: paths.dir,
     config,
@@ -91,6 +96,7 @@ export async function openServerContext(dir: string, overrides: ContextOverrides
     plans: new PlanService({ ...deps, tools, approvalRules, runtime, pendingTtlHours: config.plans.pendingTtlHours }),
     approvals: new ApprovalService({ ...deps, runtime }),
     principals: new PrincipalService({ ...deps, runtime }),
+    executions: new ExecutionService({ ...deps, runtime, tools, grantKey, grantKeys, grantTtlSeconds: config.grants.ttlSeconds }),
     audit: new AuditService(deps),
     runtime,
     close: () => store.close(),

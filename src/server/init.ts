@@ -3,6 +3,7 @@ import { BASELINE_APPROVAL_RULES } from '../approvals/rules.ts';
 import { generateAuditKeyPair } from '../audit/index.ts';
 import { DEFAULT_CONFIG_YAML, loadConfig } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
+import { createGrantKey } from '../grants/index.ts';
 import { writeBaselinePolicies } from '../policy/policy-dir.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { type ContextOverrides, openStore } from './context.ts';
@@ -48,6 +49,7 @@ async function createDataDir(paths: DataDirPaths, runtime: Runtime, overrides: C
   const auditKey = generateAuditKeyPair();
   writePrivateFile(paths.auditKey, auditKey.privateKeyPem);
   writeFileSync(paths.auditPublicKey, auditKey.publicKeyPem, { mode: 0o644, flag: 'wx' });
+  createGrantKey(paths.keys);
   writeFileSync(`${paths.tools}/echo.yaml`, echoToolManifest(), { flag: 'wx' });
   writeBaselinePolicies(paths.dir);
   writeFileSync(paths.approvals, BASELINE_APPROVAL_RULES, { mode: 0o600, flag: 'wx' });

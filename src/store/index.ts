@@ -1,4 +1,12 @@
 export type { ApprovalRecord } from './repos/approvals.ts';
+export {
+  ACTIVE_EXECUTION,
+  type EventRecord,
+  EXECUTION_STATUSES,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  type StepRecord,
+} from './repos/executions.ts';
 export type { PlanPage, PlanRecord, StoredApprovalRequirement } from './repos/plans.ts';
 export type { ApiKeyRecord, PrincipalRecord } from './repos/principals.ts';
 export type { Database } from './schema.ts';

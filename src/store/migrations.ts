@@ -119,6 +119,84 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('approvals_plan').on('approvals').columns(['tenant_id', 'plan_id', 'created_at']).execute();
     },
   },
+  '0003_executions': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('executions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        // One execution per plan, ever: a plan runs at most once (invariant 10).
+        .addColumn('plan_id', 'text', (c) => c.notNull().unique().references('plans.id'))
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('grant_jti', 'text', (c) => c.notNull().unique())
+        .addColumn('grant_token', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('requested_by', 'text', (c) => c.notNull())
+        .addColumn('override_id', 'text')
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_expires_at', 'text')
+        .addColumn('attempt', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .execute();
+      await db.schema.createIndex('executions_claim').on('executions').columns(['status', 'lease_expires_at', 'created_at']).execute();
+      await db.schema
+        .createTable('execution_steps')
+        .addColumn('execution_id', 'text', (c) => c.notNull().references('executions.id'))
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('phase', 'text', (c) => c.notNull())
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('tool', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('exit_code', 'integer')
+        .addColumn('stdout', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('stderr', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('truncated', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('error', 'text')
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .addPrimaryKeyConstraint('execution_steps_pk', ['execution_id', 'phase', 'idx'])
+        .execute();
+      await db.schema
+        .createTable('execution_events')
+        .addColumn('execution_id', 'text', (c) => c.notNull().references('executions.id'))
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('ts', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('execution_events_pk', ['execution_id', 'seq'])
+        .execute();
+      // Every grant ever minted: single use (consumed_at), revocable (revoked_at).
+      await db.schema
+        .createTable('grants')
+        .addColumn('jti', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('plan_id', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('issued_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('consumed_at', 'text')
+        .addColumn('execution_id', 'text')
+        .addColumn('revoked_at', 'text')
+        .addColumn('revoke_reason', 'text')
+        .execute();
+      // Kill switches: scope '*' freezes a whole tenant, otherwise one environment.
+      await db.schema
+        .createTable('freezes')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('freezes_pk', ['tenant_id', 'scope'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -54,6 +54,55 @@ export interface Database {
     channel: string;
     created_at: string;
   };
+  executions: {
+    id: string;
+    tenant_id: string;
+    plan_id: string;
+    environment: string;
+    grant_jti: string;
+    grant_token: string;
+    status: string;
+    reason: string | null;
+    requested_by: string;
+    override_id: string | null;
+    lease_owner: string | null;
+    lease_expires_at: string | null;
+    attempt: number;
+    created_at: string;
+    started_at: string | null;
+    finished_at: string | null;
+  };
+  execution_steps: {
+    execution_id: string;
+    tenant_id: string;
+    phase: string;
+    idx: number;
+    tool: string;
+    action: string;
+    status: string;
+    attempts: number;
+    exit_code: number | null;
+    stdout: string;
+    stderr: string;
+    truncated: number;
+    error: string | null;
+    started_at: string | null;
+    finished_at: string | null;
+  };
+  execution_events: { execution_id: string; tenant_id: string; seq: number; ts: string; type: string; data: string };
+  grants: {
+    jti: string;
+    tenant_id: string;
+    plan_id: string;
+    key_id: string;
+    issued_at: string;
+    expires_at: string;
+    consumed_at: string | null;
+    execution_id: string | null;
+    revoked_at: string | null;
+    revoke_reason: string | null;
+  };
+  freezes: { tenant_id: string; scope: string; reason: string; actor: string; created_at: string };
   audit_log: {
     seq: number;
     ts: string;

@@ -7,6 +7,7 @@ import { migrationProvider } from './migrations.ts';
 import { createPostgresDialect } from './postgres/dialect.ts';
 import { ApprovalsRepo } from './repos/approvals.ts';
 import { type AuditWriterOptions, appendAudit, checkpointHead, iterateAudit, listCheckpoints, rowToRecord } from './repos/audit.ts';
+import { type ExecutionRecord, ExecutionsRepo, toExecution } from './repos/executions.ts';
 import { PlansRepo } from './repos/plans.ts';
 import { type ApiKeyRecord, DirectoryRepo, type PrincipalRecord, toApiKey } from './repos/principals.ts';
 import type { Database } from './schema.ts';
@@ -29,6 +30,7 @@ export class TenantScope {
   readonly plans: PlansRepo;
   readonly directory: DirectoryRepo;
   readonly approvals: ApprovalsRepo;
+  readonly executions: ExecutionsRepo;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -40,6 +42,7 @@ export class TenantScope {
     this.plans = new PlansRepo(db, tenantId);
     this.directory = new DirectoryRepo(db, tenantId);
     this.approvals = new ApprovalsRepo(db, tenantId);
+    this.executions = new ExecutionsRepo(db, tenantId);
   }
 
   /** Appends an audit entry for this tenant, in the current transaction when there is one. */
@@ -167,6 +170,55 @@ export class Store {
   /** Signs the current head; called on shutdown so a truncated tail shows. */
   async checkpoint(): Promise<Checkpoint | null> {
     return this.#db.transaction().execute((trx) => checkpointHead(trx, this.#auditOptions));
+  }
+
+  /**
+   * Executors serve every tenant: claiming work is the one query that looks across tenants. It
+   * takes the oldest queued execution, or a running one whose lease expired (its worker died),
+   * and leases it to `owner`. PostgreSQL: FOR UPDATE SKIP LOCKED so workers never block or
+   * double-claim; SQLite: the BEGIN IMMEDIATE transaction holds the write lock.
+   */
+  async claimExecutionForExecutor(owner: string, leaseMs: number): Promise<ExecutionRecord | undefined> {
+    const now = this.#runtime.now();
+    const nowIso = now.toISOString();
+    const until = new Date(now.getTime() + leaseMs).toISOString();
+    return this.#db.transaction().execute(async (trx) => {
+      let q = trx
+        .selectFrom('executions')
+        .select('id')
+        .where((eb) => eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('lease_expires_at', '<', nowIso)])]))
+        .orderBy('created_at')
+        .limit(1);
+      if (this.engine === 'postgres') q = q.forUpdate().skipLocked();
+      const next = await q.executeTakeFirst();
+      if (!next) return undefined;
+      const row = await trx
+        .updateTable('executions')
+        .set((eb) => ({
+          status: 'running',
+          lease_owner: owner,
+          lease_expires_at: until,
+          attempt: eb('attempt', '+', 1),
+          started_at: eb.fn.coalesce('started_at', eb.val(nowIso)),
+        }))
+        .where('id', '=', next.id)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toExecution(row) : undefined;
+    });
+  }
+
+  /** Extends a lease the owner still holds; false means the lease was lost (stop working). */
+  async renewExecutionLease(id: string, owner: string, leaseMs: number): Promise<boolean> {
+    const until = new Date(this.#runtime.now().getTime() + leaseMs).toISOString();
+    const res = await this.#db
+      .updateTable('executions')
+      .set({ lease_expires_at: until })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
   }
 
   /** For tests and operator tooling that must touch rows directly (tamper tests). Never used by services. */

@@ -4,6 +4,7 @@ import { ReloadableAuthorizer } from '../../policy/reloadable.ts';
 import { openServerContext, type ServerContext } from '../../server/context.ts';
 import { defaultDataDir, isInitialized } from '../../server/datadir.ts';
 import { initDataDir } from '../../server/init.ts';
+import { superviseApiAndExecutor } from '../../server/supervisor.ts';
 import { VERSION } from '../../server/version.ts';
 import { emit, type Io } from '../output.ts';
 import { describeInit } from './init.ts';
@@ -58,7 +59,7 @@ function parsePort(p: string | undefined, fallback: number): number {
 }
 
 /** Starts the API and keeps it up until SIGINT/SIGTERM, then drains and checkpoints the audit log. */
-export async function serve(opts: ServeOptions, io: Io): Promise<void> {
+export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
   const ctx = await openServerContext(opts.dir, { databaseUrl: opts.databaseUrl });
   const host = opts.host ?? ctx.config.server.host;
   const port = parsePort(opts.port, ctx.config.server.port);
@@ -118,11 +119,35 @@ function serveOptions(cmd: Command): Command {
     .option('--json', 'print the start banner as JSON');
 }
 
+/** Flags the supervisor passes on to the API child. */
+function apiArgs(opts: ServeOptions): string[] {
+  const a = ['--log-level', opts.logLevel];
+  if (opts.host) a.push('--host', opts.host);
+  if (opts.port) a.push('--port', opts.port);
+  if (opts.databaseUrl) a.push('--database-url', opts.databaseUrl);
+  if (opts.json) a.push('--json');
+  return a;
+}
+
+async function serveBoth(opts: ServeOptions, io: Io): Promise<void> {
+  const code = await superviseApiAndExecutor({
+    dir: opts.dir,
+    apiArgs: apiArgs(opts),
+    executorArgs: opts.databaseUrl ? ['--database-url', opts.databaseUrl] : [],
+    log: (l) => io.err(l),
+  });
+  if (code !== 0) process.exitCode = code;
+}
+
 export function registerServe(program: Command, io: Io): void {
   serveOptions(program.command('serve'))
-    .description('Start the API server on an initialized data directory.')
+    .description('Start Countersign: the API server and one executor, as two processes (the API holds no tool credentials).')
     .addHelpText('after', '\nExamples:\n  countersign serve\n  countersign serve --dir /var/lib/countersign --host 0.0.0.0 --port 7400\n')
-    .action(async (opts: ServeOptions) => serve(opts, io));
+    .action(async (opts: ServeOptions) => serveBoth(opts, io));
+
+  serveOptions(program.command('api'))
+    .description('Run only the API server (scale-out: many API replicas and executors share one PostgreSQL).')
+    .action(async (opts: ServeOptions) => serveApi(opts, io));
 
   serveOptions(program.command('up'))
     .description('Initialize the data directory if needed (printing the admin key once), then serve. What `npm start` runs.')
@@ -133,6 +158,6 @@ export function registerServe(program: Command, io: Io): void {
       } else if (!opts.json) {
         io.out(`Using existing data directory ${opts.dir} (its admin key was printed by init).`);
       }
-      await serve(opts, io);
+      await serveBoth(opts, io);
     });
 }

@@ -1,0 +1,151 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { ExecuteBodySchema, type ExecutionService, FreezeBodySchema } from '../../executions/service.ts';
+import { parseOrThrow } from '../../plans/service.ts';
+import type { Principal } from '../../policy/types.ts';
+import { principalOf } from '../auth.ts';
+import { IdParams, jsonSchema } from '../schema.ts';
+
+const TERMINAL = new Set(['succeeded', 'failed', 'rolled_back', 'needs_attention']);
+const RevokeBodySchema = z.object({ reason: z.string().min(1).max(2000) }).strict();
+const EventsQuerySchema = z.object({ after: z.coerce.number().int().min(0).optional() }).strict();
+/** A stream ends by itself after this long; clients resume with Last-Event-ID. */
+const MAX_STREAM_MS = 60 * 60 * 1000;
+
+export function executionRoutes(app: FastifyInstance, executions: ExecutionService): void {
+  const id = (p: unknown) => (p as { id: string }).id;
+
+  app.post(
+    '/v1/plans/:id/grants',
+    { schema: { tags: ['executions'], summary: 'Mint a single-use grant for an approved plan (two-phase execution).', params: IdParams } },
+    async (request, reply) => reply.status(201).send(await executions.requestGrant(principalOf(request), id(request.params))),
+  );
+  app.post(
+    '/v1/plans/:id/executions',
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Run an approved plan: 201 with the new execution, or 200 with the existing one (a plan runs once).',
+        params: IdParams,
+        body: jsonSchema(ExecuteBodySchema),
+      },
+    },
+    async (request, reply) => {
+      const r = await executions.execute(principalOf(request), id(request.params), request.body);
+      return reply
+        .status(r.created ? 201 : 200)
+        .header('location', `/v1/executions/${r.execution.id}`)
+        .send(r.execution);
+    },
+  );
+  app.get('/v1/executions', { schema: { tags: ['executions'], summary: 'Recent executions of the caller’s tenant.' } }, async (request) =>
+    executions.list(principalOf(request), Number((request.query as { limit?: string }).limit ?? 50)),
+  );
+  app.get(
+    '/v1/executions/:id',
+    { schema: { tags: ['executions'], summary: 'An execution with its steps and redacted output.', params: IdParams } },
+    async (request) => executions.get(principalOf(request), id(request.params)),
+  );
+  app.get(
+    '/v1/executions/:id/events',
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Execution events. With Accept: text/event-stream, a live Server-Sent Events stream resumable with Last-Event-ID.',
+        params: IdParams,
+        querystring: jsonSchema(EventsQuerySchema),
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const execId = id(request.params);
+      const q = parseOrThrow(EventsQuerySchema, request.query, 'query');
+      await executions.authorizeEvents(principal, execId);
+      const lastId = Number(request.headers['last-event-id'] ?? q.after ?? 0);
+      const after = Number.isInteger(lastId) && lastId >= 0 ? lastId : 0;
+      if (!String(request.headers.accept ?? '').includes('text/event-stream')) {
+        const { events, execution } = await executions.eventsAfter(principal, execId, after);
+        return { status: execution.status, events };
+      }
+      return stream(reply, executions, principal, execId, after);
+    },
+  );
+  app.post(
+    '/v1/executions/:id/revoke-grant',
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Revoke the execution’s grant: the executor stops before its next step.',
+        params: IdParams,
+        body: jsonSchema(RevokeBodySchema),
+      },
+    },
+    async (request) => {
+      const body = parseOrThrow(RevokeBodySchema, request.body ?? {}, 'body');
+      return executions.revokeGrant(principalOf(request), id(request.params), body.reason);
+    },
+  );
+  app.post(
+    '/v1/freeze',
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Kill switch: freeze an environment (or the whole tenant without one).',
+        body: jsonSchema(FreezeBodySchema),
+      },
+    },
+    async (request) => executions.setFreeze(principalOf(request), request.body, true),
+  );
+  app.post(
+    '/v1/unfreeze',
+    { schema: { tags: ['executions'], summary: 'Lift a freeze.', body: jsonSchema(FreezeBodySchema.partial({ reason: true })) } },
+    async (request) => executions.setFreeze(principalOf(request), request.body, false),
+  );
+  app.get('/v1/freezes', { schema: { tags: ['executions'], summary: 'Active kill switches.' } }, async (request) =>
+    executions.freezes(principalOf(request)),
+  );
+}
+
+/** Server-Sent Events from the stored event log, polled, so any API replica can serve any stream. */
+async function stream(
+  reply: FastifyReply,
+  executions: ExecutionService,
+  principal: Principal,
+  execId: string,
+  after: number,
+): Promise<FastifyReply> {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  let closed = false;
+  raw.on('close', () => {
+    closed = true;
+  });
+  const started = Date.now();
+  let cursor = after;
+  let lastBeat = Date.now();
+  try {
+    while (!closed && Date.now() - started < MAX_STREAM_MS) {
+      const { events, execution } = await executions.eventsAfter(principal, execId, cursor);
+      for (const e of events) {
+        raw.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, ts: e.ts })}\n\n`);
+        cursor = e.seq;
+      }
+      if (events.length === 0 && TERMINAL.has(execution.status)) break;
+      if (Date.now() - lastBeat > 15_000) {
+        raw.write(': keep-alive\n\n');
+        lastBeat = Date.now();
+      }
+      if (events.length === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+  } catch (err) {
+    raw.write(`event: error\ndata: ${JSON.stringify({ message: (err as Error).message })}\n\n`);
+  }
+  raw.end();
+  return reply;
+}

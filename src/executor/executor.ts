@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../config/index.ts';
+import { loadGrantVerificationKeys } from '../grants/index.ts';
+import { type Runtime, systemRuntime } from '../runtime.ts';
+import { BubblewrapRunner, type Runner, runUnsandboxedForDevelopment } from '../sandbox/index.ts';
+import { type ContextOverrides, openStore } from '../server/context.ts';
+import { dataDirPaths } from '../server/datadir.ts';
+import type { Store } from '../store/index.ts';
+import { loadToolDir } from '../tools/index.ts';
+import { ExecutionWorker } from './worker.ts';
+
+export interface ExecutorOptions extends ContextOverrides {
+  /** Tests only: substitute a runner (the production path always builds the sandbox runner). */
+  runner?: Runner;
+  log?: (line: string) => void;
+  owner?: string;
+}
+
+export interface RunningExecutor {
+  owner: string;
+  runner: Runner['kind'];
+  /** Stop claiming; finish (or, past the drain deadline, abort) the current step; checkpoint; close. */
+  stop(): Promise<void>;
+  done: Promise<void>;
+  store: Store;
+}
+
+/**
+ * Builds the runner: the sandbox, or — only when the config's single development switch is on —
+ * the unsandboxed development runner, loudly, auditing every run (invariant 9). No sandbox and
+ * no development mode: refuse to start (fail closed).
+ */
+async function buildRunner(
+  store: Store,
+  developmentMode: boolean,
+  dataDir: string,
+  owner: string,
+  log: (l: string) => void,
+): Promise<Runner> {
+  if (!developmentMode) return BubblewrapRunner.create({ protectedPaths: [dataDir] });
+  log('WARNING: developmentMode is ON — steps run WITHOUT the sandbox, with the executor’s own rights. Never in production.');
+  return runUnsandboxedForDevelopment({
+    iUnderstandThisIsUnsandboxed: true,
+    onUnsandboxedRun: async (run) => {
+      await store.scope('-').audit({
+        actor: owner,
+        action: 'execution.step',
+        outcome: 'allowed',
+        resource: 'runner:unsandboxed-development',
+        details: { warning: 'UNSANDBOXED development-mode run', executable: run.executable, workDir: run.workDir },
+      });
+    },
+  });
+}
+
+/**
+ * Work directories live outside the data directory (steps must never reach keys or the
+ * database), one root per data directory so two installations on a host never share.
+ */
+export function defaultWorkRoot(dataDir: string): string {
+  return join(tmpdir(), 'countersign-work', createHash('sha256').update(dataDir).digest('hex').slice(0, 12));
+}
+
+export async function startExecutor(dir: string, options: ExecutorOptions = {}): Promise<RunningExecutor> {
+  const paths = dataDirPaths(dir);
+  const env = options.env ?? process.env;
+  const config = loadConfig(paths.dir, env);
+  const runtime: Runtime = options.runtime ?? systemRuntime;
+  const log = options.log ?? ((line: string) => process.stderr.write(`executor: ${line}\n`));
+  const owner = options.owner ?? `${hostname()}:${process.pid}:${runtime.newId('wkr').slice(-8)}`;
+  const tools = loadToolDir(paths.tools);
+  const grantKeys = loadGrantVerificationKeys(paths.keys);
+  const store = await openStore(paths.dir, config, options, true);
+  let runner: Runner;
+  try {
+    await store.migrate();
+    runner = options.runner ?? (await buildRunner(store, config.developmentMode, paths.dir, owner, log));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const worker = new ExecutionWorker({
+    store,
+    tools,
+    runner,
+    grantKeys,
+    runtime,
+    owner,
+    leaseMs: config.executor.leaseSeconds * 1000,
+    retry: { attempts: config.executor.retryAttempts, baseMs: config.executor.retryBaseMilliseconds },
+    workRoot: config.executor.workDir || defaultWorkRoot(paths.dir),
+    secretEnv: env,
+    log,
+  });
+  let stopping = false;
+  const idle = new AbortController();
+  const done = (async () => {
+    while (!stopping) {
+      let worked = false;
+      try {
+        worked = await worker.runOnce();
+      } catch (err) {
+        log(`claim failed (will retry): ${(err as Error).message}`);
+      }
+      if (!worked && !stopping) await sleep(config.executor.pollMilliseconds, undefined, { signal: idle.signal }).catch(() => undefined);
+    }
+  })();
+  return {
+    owner,
+    runner: runner.kind,
+    store,
+    async stop() {
+      if (stopping) return done;
+      stopping = true;
+      idle.abort();
+      const deadline = setTimeout(() => worker.abortCurrent(), config.executor.drainSeconds * 1000);
+      await done;
+      clearTimeout(deadline);
+      await store.checkpoint().catch(() => undefined);
+      await store.close();
+    },
+    done,
+  };
+}

@@ -1,0 +1,394 @@
+import type { KeyObject } from 'node:crypto';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuditAction, AuditOutcome } from '../audit/index.ts';
+import { CountersignError } from '../errors/index.ts';
+import { type GrantClaims, verifyGrant } from '../grants/index.ts';
+import { type PlanDocument, parseStoredDocument, sha256Hex } from '../plans/document.ts';
+import type { PlanStatus } from '../plans/status.ts';
+import type { Runtime } from '../runtime.ts';
+import type { Runner } from '../sandbox/index.ts';
+import { createRedactor, resolveSecrets } from '../secrets/index.ts';
+import type { ExecutionRecord, ExecutionStatus, StepRecord, Store, TenantScope } from '../store/index.ts';
+import { renderArgv } from '../tools/argv.ts';
+import type { ToolRegistry } from '../tools/index.ts';
+import { profileFor } from '../tools/manifest.ts';
+import { type RetryPolicy, runWithRetry } from './step-runner.ts';
+
+export interface WorkerDeps {
+  store: Store;
+  tools: ToolRegistry;
+  runner: Runner;
+  grantKeys: ReadonlyMap<string, KeyObject>;
+  runtime: Runtime;
+  /** This worker's identity in leases. */
+  owner: string;
+  leaseMs: number;
+  retry: RetryPolicy;
+  workRoot: string;
+  /** Where `env:NAME` secrets are read from: the executor's own environment. */
+  secretEnv: Readonly<Record<string, string | undefined>>;
+  log: (line: string) => void;
+}
+
+class Stop extends Error {
+  constructor(
+    readonly status: ExecutionStatus,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const PLAN_OUTCOME: Partial<Record<ExecutionStatus, PlanStatus>> = {
+  succeeded: 'succeeded',
+  failed: 'failed',
+  rolled_back: 'rolled_back',
+  needs_attention: 'needs_attention',
+};
+
+/**
+ * The privileged worker: claims one execution at a time with a lease, re-validates everything
+ * before every step (invariant 8), audits each step before running it (invariant 11), runs it
+ * through the runner (the sandbox), rolls back on failure, and never runs a non-idempotent step
+ * twice after a crash (invariant 10).
+ */
+export class ExecutionWorker {
+  #aborter = new AbortController();
+
+  constructor(private readonly deps: WorkerDeps) {}
+
+  /** Stops the current step (used when the lease is lost or on a hard stop). */
+  abortCurrent(): void {
+    this.#aborter.abort();
+  }
+
+  /** Claims and processes one execution; false when there was nothing to do. */
+  async runOnce(): Promise<boolean> {
+    const exec = await this.deps.store.claimExecutionForExecutor(this.deps.owner, this.deps.leaseMs);
+    if (!exec) return false;
+    this.#aborter = new AbortController();
+    const heartbeat = setInterval(
+      () => {
+        void this.deps.store.renewExecutionLease(exec.id, this.deps.owner, this.deps.leaseMs).then(
+          (ok) => {
+            if (!ok) {
+              this.deps.log(`lost the lease on ${exec.id}; stopping it here`);
+              this.#aborter.abort();
+            }
+          },
+          () => undefined,
+        );
+      },
+      Math.max(50, Math.floor(this.deps.leaseMs / 3)),
+    );
+    try {
+      await this.#process(exec);
+    } catch (err) {
+      this.deps.log(`execution ${exec.id} crashed in the worker: ${(err as Error).stack ?? String(err)}`);
+      await this.#finish(this.deps.store.scope(exec.tenantId), exec, 'needs_attention', `executor error: ${(err as Error).message}`).catch(
+        () => undefined,
+      );
+    } finally {
+      clearInterval(heartbeat);
+    }
+    return true;
+  }
+
+  async #process(exec: ExecutionRecord): Promise<void> {
+    const scope = this.deps.store.scope(exec.tenantId);
+    const plan = await scope.plans.get(exec.planId);
+    if (!plan) return this.#finish(scope, exec, 'failed', 'the plan is gone');
+    let claims: GrantClaims;
+    let doc: PlanDocument;
+    try {
+      // Expiry is judged at the first claim; a worker resuming after a crash judges at that time.
+      const at = exec.attempt > 1 && exec.startedAt ? new Date(exec.startedAt) : this.deps.runtime.now();
+      claims = await verifyGrant(exec.grantToken, this.deps.grantKeys, at);
+      this.#checkBinding(exec, claims, plan.hash, plan.document);
+      doc = parseStoredDocument(plan.document);
+    } catch (err) {
+      await this.#audit(scope, exec, 'plan.execute', 'denied', {
+        stage: 'claim',
+        error: (err as Error).message,
+        code: (err as CountersignError).code,
+      });
+      return this.#finish(scope, exec, 'failed', `refused at claim: ${(err as Error).message}`);
+    }
+    await scope.executions.appendEvent(exec.id, this.#now(), 'execution.started', { attempt: exec.attempt, owner: this.deps.owner });
+    const workDir = join(this.deps.workRoot, exec.id);
+    mkdirSync(workDir, { recursive: true, mode: 0o700 });
+    chmodSync(workDir, 0o700);
+
+    let steps = await scope.executions.steps(exec.id);
+    if (exec.attempt > 1) {
+      const lost = steps.filter((s) => s.status === 'running');
+      for (const s of lost) {
+        const action = this.deps.tools.get(s.tool)?.manifest.actions[s.action];
+        if (!action?.idempotent) {
+          const reason = `executor lost during ${s.phase} step ${s.idx + 1} (${s.tool}.${s.action}); the action is not idempotent, so it was not run again`;
+          await scope.executions.updateStep(exec.id, s.phase, s.idx, { status: 'failed', error: reason, finished_at: this.#now() });
+          return this.#finish(scope, exec, 'needs_attention', reason);
+        }
+        await scope.executions.updateStep(exec.id, s.phase, s.idx, {
+          status: 'pending',
+          error: 'retried after the executor was lost (idempotent)',
+        });
+        await scope.executions.appendEvent(exec.id, this.#now(), 'step.retry', {
+          phase: s.phase,
+          index: s.idx,
+          reason: 'executor lost; idempotent',
+        });
+      }
+      steps = await scope.executions.steps(exec.id);
+    }
+
+    try {
+      for (const step of steps.filter((s) => s.phase === 'main')) {
+        if (step.status === 'succeeded') continue;
+        const ok = await this.#runStep(scope, exec, claims, doc, step, workDir);
+        if (!ok)
+          return this.#rollback(scope, exec, claims, doc, steps, workDir, `step ${step.idx + 1} (${step.tool}.${step.action}) failed`);
+      }
+      return this.#finish(scope, exec, 'succeeded', null);
+    } catch (err) {
+      if (err instanceof Stop) return this.#finish(scope, exec, err.status, err.message);
+      throw err;
+    }
+  }
+
+  async #rollback(
+    scope: TenantScope,
+    exec: ExecutionRecord,
+    claims: GrantClaims,
+    doc: PlanDocument,
+    steps: StepRecord[],
+    workDir: string,
+    why: string,
+  ): Promise<void> {
+    const rollback = steps.filter((s) => s.phase === 'rollback').sort((a, b) => b.idx - a.idx);
+    if (rollback.length === 0) return this.#finish(scope, exec, 'failed', why);
+    await scope.executions.appendEvent(exec.id, this.#now(), 'rollback.started', { reason: why });
+    try {
+      for (const step of rollback) {
+        if (step.status === 'succeeded') continue;
+        if (!(await this.#runStep(scope, exec, claims, doc, step, workDir))) {
+          return this.#finish(
+            scope,
+            exec,
+            'needs_attention',
+            `${why}; rollback step ${step.idx + 1} (${step.tool}.${step.action}) failed too`,
+          );
+        }
+      }
+    } catch (err) {
+      if (err instanceof Stop) return this.#finish(scope, exec, 'needs_attention', `${why}; rollback stopped: ${err.message}`);
+      throw err;
+    }
+    return this.#finish(scope, exec, 'rolled_back', `${why}; rolled back`);
+  }
+
+  /** Re-checks everything the grant promised, right before the step (invariant 8). Throws Stop. */
+  async #revalidate(scope: TenantScope, exec: ExecutionRecord, claims: GrantClaims, step: StepRecord): Promise<void> {
+    const fail = async (reason: string, status: ExecutionStatus = 'failed') => {
+      await this.#audit(scope, exec, 'execution.step', 'denied', { phase: step.phase, index: step.idx, reason });
+      throw new Stop(status, reason);
+    };
+    const grant = await scope.executions.getGrant(claims.jti);
+    if (!grant || grant.revoked_at) await fail(`grant ${claims.jti} was revoked${grant?.revoke_reason ? `: ${grant.revoke_reason}` : ''}`);
+    if (grant && grant.execution_id !== exec.id) await fail('the grant is not bound to this execution');
+    const plan = await scope.plans.get(exec.planId);
+    if (!plan || sha256Hex(plan.document) !== claims.planHash || plan.hash !== claims.planHash)
+      await fail('the plan no longer matches the approved hash');
+    const frozen = await scope.executions.freezeFor(exec.environment);
+    if (frozen) await fail(`kill switch: ${frozen.scope === '*' ? 'tenant' : frozen.scope} frozen (${frozen.reason})`);
+    const inScope = step.phase === 'main' ? claims.scope.steps.includes(step.idx) : claims.scope.rollback.includes(step.idx);
+    if (!inScope) await fail(`${step.phase} step ${step.idx + 1} is outside the grant's scope`);
+    if (!(await this.deps.store.renewExecutionLease(exec.id, this.deps.owner, this.deps.leaseMs)))
+      throw new Stop('needs_attention', 'lease lost before the step');
+  }
+
+  async #runStep(
+    scope: TenantScope,
+    exec: ExecutionRecord,
+    claims: GrantClaims,
+    doc: PlanDocument,
+    step: StepRecord,
+    workDir: string,
+  ): Promise<boolean> {
+    await this.#revalidate(scope, exec, claims, step);
+    const planStep = (step.phase === 'main' ? doc.steps : doc.rollback)[step.idx];
+    const tool = planStep ? this.deps.tools.get(planStep.tool) : undefined;
+    if (!planStep || !tool || tool.digest !== planStep.toolDigest) {
+      await this.#audit(scope, exec, 'execution.step', 'denied', {
+        phase: step.phase,
+        index: step.idx,
+        reason: 'tool manifest changed since approval',
+      });
+      throw new Stop('failed', `tool ${step.tool} changed since the plan was approved`);
+    }
+    const action = tool.manifest.actions[planStep.action];
+    if (!action) throw new Stop('failed', `tool ${step.tool} has no action ${step.action}`);
+    const profile = profileFor(tool.manifest, planStep.action);
+    const argv = renderArgv(tool.manifest, planStep.action, planStep.input);
+    let secrets: Record<string, string>;
+    try {
+      secrets = await resolveSecrets(profile.secrets, { env: this.deps.secretEnv });
+    } catch (err) {
+      await this.#audit(scope, exec, 'execution.step', 'denied', { phase: step.phase, index: step.idx, reason: (err as Error).message });
+      throw new Stop('failed', (err as Error).message);
+    }
+    const redact = createRedactor(Object.values(secrets));
+    // Audit before effect (invariant 11): the entry and the `running` mark commit before the run.
+    const started = this.#now();
+    await this.deps.store.transaction(exec.tenantId, async (tx) => {
+      await tx.audit({
+        actor: this.deps.owner,
+        action: 'execution.step',
+        outcome: 'allowed',
+        resource: `execution:${exec.id}`,
+        details: {
+          phase: step.phase,
+          index: step.idx,
+          tool: step.tool,
+          action: step.action,
+          argv: argv.map(redact),
+          runner: this.deps.runner.kind,
+        },
+      });
+      await tx.executions.updateStep(exec.id, step.phase, step.idx, {
+        status: 'running',
+        started_at: started,
+        attempts: step.attempts + 1,
+      });
+      await tx.executions.appendEvent(exec.id, started, 'step.started', {
+        phase: step.phase,
+        index: step.idx,
+        tool: step.tool,
+        action: step.action,
+      });
+    });
+    const outcome = await runWithRetry(
+      this.deps.runner,
+      { executable: tool.manifest.executable.path, expectedSha256: tool.manifest.executable.sha256, argv, profile, workDir, secrets },
+      action.idempotent,
+      this.deps.retry,
+      {
+        signal: this.#aborter.signal,
+        onOutput: (stream, chunk) =>
+          void scope.executions
+            .appendEvent(exec.id, this.#now(), 'output', { phase: step.phase, index: step.idx, stream, chunk: redact(chunk) })
+            .catch(() => undefined),
+        onAttempt: (n) => {
+          if (n > 1)
+            void scope.executions
+              .appendEvent(exec.id, this.#now(), 'step.retry', { phase: step.phase, index: step.idx, attempt: n })
+              .catch(() => undefined);
+        },
+        onEgressDenied: (d) =>
+          void this.#audit(scope, exec, 'execution.step', 'denied', {
+            phase: step.phase,
+            index: step.idx,
+            egress: `${d.host}:${d.port}`,
+            reason: d.reason,
+          }).catch(() => undefined),
+      },
+    );
+    const r = outcome.result;
+    const ok = Boolean(r && r.exitCode === 0 && !r.timedOut);
+    const error = outcome.error
+      ? outcome.error.message
+      : r?.timedOut
+        ? 'timed out'
+        : r && r.exitCode !== 0
+          ? `exit code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}`
+          : null;
+    const finished = this.#now();
+    await this.deps.store.transaction(exec.tenantId, async (tx) => {
+      await tx.executions.updateStep(exec.id, step.phase, step.idx, {
+        status: ok ? 'succeeded' : 'failed',
+        attempts: step.attempts + outcome.attempts,
+        exit_code: r?.exitCode ?? null,
+        stdout: redact(r?.stdout ?? ''),
+        stderr: redact(r?.stderr ?? ''),
+        truncated: r?.truncated ? 1 : 0,
+        error,
+        finished_at: finished,
+      });
+      await tx.executions.appendEvent(exec.id, finished, 'step.finished', {
+        phase: step.phase,
+        index: step.idx,
+        status: ok ? 'succeeded' : 'failed',
+        exitCode: r?.exitCode ?? null,
+        error,
+      });
+      await tx.audit({
+        actor: this.deps.owner,
+        action: 'execution.step',
+        outcome: ok ? 'succeeded' : 'failed',
+        resource: `execution:${exec.id}`,
+        details: {
+          phase: step.phase,
+          index: step.idx,
+          exitCode: r?.exitCode ?? null,
+          attempts: outcome.attempts,
+          error,
+          durationMs: r?.durationMs ?? null,
+        },
+      });
+    });
+    if (this.#aborter.signal.aborted) throw new Stop('needs_attention', 'the step was stopped (lease lost or executor stopping)');
+    return ok;
+  }
+
+  #checkBinding(exec: ExecutionRecord, claims: GrantClaims, planHash: string, document: string): void {
+    const bad = (reason: string) => {
+      throw new CountersignError('GRANT_INVALID', reason, { details: { reason } });
+    };
+    if (claims.jti !== exec.grantJti) bad('the grant is not the one this execution consumed');
+    if (claims.planId !== exec.planId) bad('the grant is for another plan');
+    if (claims.tenant !== exec.tenantId) bad('the grant is for another tenant');
+    if (claims.environment !== exec.environment) bad('the grant is for another environment');
+    if (claims.planHash !== planHash || sha256Hex(document) !== claims.planHash) bad('the plan no longer matches the approved hash');
+  }
+
+  async #finish(scope: TenantScope, exec: ExecutionRecord, status: ExecutionStatus, reason: string | null): Promise<void> {
+    const at = this.#now();
+    await this.deps.store.transaction(exec.tenantId, async (tx) => {
+      const owned = await tx.executions.updateOwned(exec.id, this.deps.owner, {
+        status,
+        reason,
+        finished_at: at,
+        lease_owner: null,
+        lease_expires_at: null,
+      });
+      if (!owned) return; // another worker took over: it decides the outcome
+      const planStatus = PLAN_OUTCOME[status];
+      if (planStatus) await tx.plans.setStatus(exec.planId, 'executing', planStatus, at, reason);
+      await tx.executions.appendEvent(exec.id, at, 'execution.finished', { status, reason });
+      await tx.audit({
+        actor: this.deps.owner,
+        action: 'plan.status',
+        outcome: status === 'succeeded' ? 'succeeded' : 'failed',
+        resource: `execution:${exec.id}`,
+        details: { plan: exec.planId, status, reason },
+      });
+    });
+    void scope;
+    this.deps.log(`execution ${exec.id}: ${status}${reason ? ` (${reason})` : ''}`);
+  }
+
+  async #audit(
+    scope: TenantScope,
+    exec: ExecutionRecord,
+    action: AuditAction,
+    outcome: AuditOutcome,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    await scope.audit({ actor: this.deps.owner, action, outcome, resource: `execution:${exec.id}`, details });
+  }
+
+  #now(): string {
+    return this.deps.runtime.now().toISOString();
+  }
+}

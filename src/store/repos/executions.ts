@@ -1,0 +1,305 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../schema.ts';
+
+export const EXECUTION_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'rolled_back', 'needs_attention'] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export const ACTIVE_EXECUTION: readonly ExecutionStatus[] = ['queued', 'running'];
+
+export interface ExecutionRecord {
+  id: string;
+  tenantId: string;
+  planId: string;
+  environment: string;
+  grantJti: string;
+  grantToken: string;
+  status: ExecutionStatus;
+  reason: string | null;
+  requestedBy: string;
+  overrideId: string | null;
+  leaseOwner: string | null;
+  leaseExpiresAt: string | null;
+  attempt: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface StepRecord {
+  executionId: string;
+  phase: 'main' | 'rollback';
+  idx: number;
+  tool: string;
+  action: string;
+  status: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+  attempts: number;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  error: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface EventRecord {
+  seq: number;
+  ts: string;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export function toExecution(r: Database['executions']): ExecutionRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    planId: r.plan_id,
+    environment: r.environment,
+    grantJti: r.grant_jti,
+    grantToken: r.grant_token,
+    status: r.status as ExecutionStatus,
+    reason: r.reason,
+    requestedBy: r.requested_by,
+    overrideId: r.override_id,
+    leaseOwner: r.lease_owner,
+    leaseExpiresAt: r.lease_expires_at,
+    attempt: Number(r.attempt),
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+function toStep(r: Database['execution_steps']): StepRecord {
+  return {
+    executionId: r.execution_id,
+    phase: r.phase as StepRecord['phase'],
+    idx: Number(r.idx),
+    tool: r.tool,
+    action: r.action,
+    status: r.status as StepRecord['status'],
+    attempts: Number(r.attempts),
+    exitCode: r.exit_code === null ? null : Number(r.exit_code),
+    stdout: r.stdout,
+    stderr: r.stderr,
+    truncated: Number(r.truncated) === 1,
+    error: r.error,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+/** Executions, their steps, events, grants and kill switches of one tenant. */
+export class ExecutionsRepo {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly tenantId: string,
+  ) {}
+
+  /** Inserts unless the plan already has an execution; returns whether this call created it. */
+  async insertIfAbsent(e: ExecutionRecord, steps: Omit<StepRecord, 'executionId'>[]): Promise<boolean> {
+    const res = await this.db
+      .insertInto('executions')
+      .values({
+        id: e.id,
+        tenant_id: this.tenantId,
+        plan_id: e.planId,
+        environment: e.environment,
+        grant_jti: e.grantJti,
+        grant_token: e.grantToken,
+        status: e.status,
+        reason: e.reason,
+        requested_by: e.requestedBy,
+        override_id: e.overrideId,
+        lease_owner: null,
+        lease_expires_at: null,
+        attempt: 0,
+        created_at: e.createdAt,
+        started_at: null,
+        finished_at: null,
+      })
+      .onConflict((oc) => oc.column('plan_id').doNothing())
+      .executeTakeFirst();
+    if (Number(res.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
+    if (steps.length > 0) {
+      await this.db
+        .insertInto('execution_steps')
+        .values(
+          steps.map((s) => ({
+            execution_id: e.id,
+            tenant_id: this.tenantId,
+            phase: s.phase,
+            idx: s.idx,
+            tool: s.tool,
+            action: s.action,
+            status: s.status,
+            attempts: 0,
+            exit_code: null,
+            stdout: '',
+            stderr: '',
+            truncated: 0,
+            error: null,
+            started_at: null,
+            finished_at: null,
+          })),
+        )
+        .execute();
+    }
+    return true;
+  }
+
+  async get(id: string): Promise<ExecutionRecord | undefined> {
+    const r = await this.db
+      .selectFrom('executions')
+      .selectAll()
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r ? toExecution(r) : undefined;
+  }
+
+  async forPlan(planId: string): Promise<ExecutionRecord | undefined> {
+    const r = await this.db
+      .selectFrom('executions')
+      .selectAll()
+      .where('tenant_id', '=', this.tenantId)
+      .where('plan_id', '=', planId)
+      .executeTakeFirst();
+    return r ? toExecution(r) : undefined;
+  }
+
+  async list(limit: number, status?: ExecutionStatus): Promise<ExecutionRecord[]> {
+    let q = this.db.selectFrom('executions').selectAll().where('tenant_id', '=', this.tenantId);
+    if (status) q = q.where('status', '=', status);
+    return (await q.orderBy('created_at', 'desc').limit(limit).execute()).map(toExecution);
+  }
+
+  async steps(executionId: string): Promise<StepRecord[]> {
+    const rows = await this.db
+      .selectFrom('execution_steps')
+      .selectAll()
+      .where('tenant_id', '=', this.tenantId)
+      .where('execution_id', '=', executionId)
+      .orderBy('phase')
+      .orderBy('idx')
+      .execute();
+    return rows.map(toStep);
+  }
+
+  async updateStep(executionId: string, phase: string, idx: number, patch: Partial<Database['execution_steps']>): Promise<void> {
+    await this.db
+      .updateTable('execution_steps')
+      .set(patch)
+      .where('tenant_id', '=', this.tenantId)
+      .where('execution_id', '=', executionId)
+      .where('phase', '=', phase)
+      .where('idx', '=', idx)
+      .execute();
+  }
+
+  /** Updates an execution only while `owner` holds its lease: a worker that lost it changes nothing. */
+  async updateOwned(id: string, owner: string, patch: Partial<Database['executions']>): Promise<boolean> {
+    const res = await this.db
+      .updateTable('executions')
+      .set(patch)
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async appendEvent(executionId: string, ts: string, type: string, data: Record<string, unknown>): Promise<number> {
+    const last = await this.db
+      .selectFrom('execution_events')
+      .select((eb) => eb.fn.max('seq').as('max'))
+      .where('execution_id', '=', executionId)
+      .executeTakeFirst();
+    const seq = Number(last?.max ?? 0) + 1;
+    await this.db
+      .insertInto('execution_events')
+      .values({ execution_id: executionId, tenant_id: this.tenantId, seq, ts, type, data: JSON.stringify(data) })
+      .execute();
+    return seq;
+  }
+
+  async eventsAfter(executionId: string, afterSeq: number, limit = 500): Promise<EventRecord[]> {
+    const rows = await this.db
+      .selectFrom('execution_events')
+      .selectAll()
+      .where('tenant_id', '=', this.tenantId)
+      .where('execution_id', '=', executionId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ seq: Number(r.seq), ts: r.ts, type: r.type, data: JSON.parse(r.data) as Record<string, unknown> }));
+  }
+
+  // ---- grants ----
+
+  async insertGrant(g: Omit<Database['grants'], 'tenant_id'>): Promise<void> {
+    await this.db
+      .insertInto('grants')
+      .values({ ...g, tenant_id: this.tenantId })
+      .execute();
+  }
+
+  async getGrant(jti: string): Promise<Database['grants'] | undefined> {
+    return this.db.selectFrom('grants').selectAll().where('tenant_id', '=', this.tenantId).where('jti', '=', jti).executeTakeFirst();
+  }
+
+  /** Single use: marks the grant consumed by this execution only if nobody consumed it before. */
+  async consumeGrant(jti: string, executionId: string, at: string): Promise<boolean> {
+    const res = await this.db
+      .updateTable('grants')
+      .set({ consumed_at: at, execution_id: executionId })
+      .where('tenant_id', '=', this.tenantId)
+      .where('jti', '=', jti)
+      .where('consumed_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async revokeGrant(jti: string, at: string, reason: string): Promise<boolean> {
+    const res = await this.db
+      .updateTable('grants')
+      .set({ revoked_at: at, revoke_reason: reason })
+      .where('tenant_id', '=', this.tenantId)
+      .where('jti', '=', jti)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  // ---- kill switches ----
+
+  async freezes(): Promise<{ scope: string; reason: string; actor: string; createdAt: string }[]> {
+    const rows = await this.db.selectFrom('freezes').selectAll().where('tenant_id', '=', this.tenantId).orderBy('scope').execute();
+    return rows.map((r) => ({ scope: r.scope, reason: r.reason, actor: r.actor, createdAt: r.created_at }));
+  }
+
+  /** The freeze that stops `environment` (its own or the tenant-wide one), if any. */
+  async freezeFor(environment: string): Promise<{ scope: string; reason: string } | undefined> {
+    return this.db
+      .selectFrom('freezes')
+      .select(['scope', 'reason'])
+      .where('tenant_id', '=', this.tenantId)
+      .where('scope', 'in', ['*', environment])
+      .executeTakeFirst();
+  }
+
+  async freeze(scope: string, reason: string, actor: string, at: string): Promise<boolean> {
+    const res = await this.db
+      .insertInto('freezes')
+      .values({ tenant_id: this.tenantId, scope, reason, actor, created_at: at })
+      .onConflict((oc) => oc.columns(['tenant_id', 'scope']).doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async unfreeze(scope: string): Promise<boolean> {
+    const res = await this.db.deleteFrom('freezes').where('tenant_id', '=', this.tenantId).where('scope', '=', scope).executeTakeFirst();
+    return Number(res.numDeletedRows) === 1;
+  }
+}
