@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { AuditAction, AuditOutcome } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { type GrantClaims, verifyGrant } from '../grants/index.ts';
@@ -29,6 +30,22 @@ export interface WorkerDeps {
   /** Where `env:NAME` secrets are read from: the executor's own environment. */
   secretEnv: Readonly<Record<string, string | undefined>>;
   log: (line: string) => void;
+}
+
+/**
+ * The work root is traverse-only (0711) so the sandbox's unprivileged host user can reach its
+ * own work directory (which the runner hands over to it) but cannot list anyone else's.
+ */
+function prepareWorkDir(workRoot: string, executionId: string): string {
+  mkdirSync(workRoot, { recursive: true, mode: 0o711 });
+  for (let dir = workRoot; dir !== dirname(dir) && dir !== tmpdir(); dir = dirname(dir)) {
+    if (!dir.includes('countersign')) break;
+    chmodSync(dir, 0o711);
+  }
+  const workDir = join(workRoot, executionId);
+  mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  chmodSync(workDir, 0o700);
+  return workDir;
 }
 
 class Stop extends Error {
@@ -116,9 +133,7 @@ export class ExecutionWorker {
       return this.#finish(scope, exec, 'failed', `refused at claim: ${(err as Error).message}`);
     }
     await scope.executions.appendEvent(exec.id, this.#now(), 'execution.started', { attempt: exec.attempt, owner: this.deps.owner });
-    const workDir = join(this.deps.workRoot, exec.id);
-    mkdirSync(workDir, { recursive: true, mode: 0o700 });
-    chmodSync(workDir, 0o700);
+    const workDir = prepareWorkDir(this.deps.workRoot, exec.id);
 
     let steps = await scope.executions.steps(exec.id);
     if (exec.attempt > 1) {
