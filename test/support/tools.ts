@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const sha = (path: string) => createHash('sha256').update(readFileSync(realpathSync(path))).digest('hex');
+const sha = (path: string) =>
+  createHash('sha256')
+    .update(readFileSync(realpathSync(path)))
+    .digest('hex');
 
 /**
  * Extra tool manifests for execution tests, written into a data dir's tools/ before the server
