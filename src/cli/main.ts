@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../server/version.ts';
 import { registerApprovals } from './commands/approvals.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerExecute } from './commands/execute.ts';
 import { registerExecutor } from './commands/executor.ts';
 import { registerInit } from './commands/init.ts';
 import { registerKey } from './commands/key.ts';
@@ -31,6 +32,7 @@ ${EXIT_CODES_HELP}`,
   registerInit(program, io);
   registerServe(program, io);
   registerExecutor(program, io);
+  registerExecute(program, io);
   registerPlan(program, io);
   registerApprovals(program, io);
   registerPrincipal(program, io);

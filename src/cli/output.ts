@@ -41,6 +41,7 @@ Exit codes:
   8  rate limited
   9  server or database unavailable
   10 internal error
+  11 execution needs attention (execute --wait, logs --follow)
 `;
 
 export function reportError(io: Io, json: boolean, err: unknown): number {

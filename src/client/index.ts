@@ -1,5 +1,6 @@
 import type { Tally } from '../approvals/tally.ts';
 import { CountersignError, ERROR_CODES, type ErrorCode } from '../errors/index.ts';
+import type { ExecutionView } from '../executions/view.ts';
 import type { PlanView } from '../plans/view.ts';
 import type { Principal } from '../policy/types.ts';
 import type { KeyView, PrincipalView } from '../principals/service.ts';
@@ -191,6 +192,89 @@ export class CountersignClient {
     return this.request('POST', `/v1/keys/${encodeURIComponent(keyId)}/revoke`);
   }
 
+  requestGrant(planId: string): Promise<{ grant: string; jti: string; expiresAt: string }> {
+    return this.request('POST', `/v1/plans/${encodeURIComponent(planId)}/grants`, {});
+  }
+
+  /** Runs an approved plan; a repeated call returns the same execution (a plan runs once). */
+  execute(planId: string, grant?: string): Promise<ExecutionView> {
+    return this.request('POST', `/v1/plans/${encodeURIComponent(planId)}/executions`, grant ? { grant } : {});
+  }
+
+  getExecution(id: string): Promise<ExecutionView> {
+    return this.request('GET', `/v1/executions/${encodeURIComponent(id)}`);
+  }
+
+  listExecutions(limit = 50): Promise<{ executions: ExecutionView[] }> {
+    return this.request('GET', `/v1/executions?limit=${limit}`);
+  }
+
+  events(id: string, after = 0): Promise<{ status: string; events: ExecutionEvent[] }> {
+    return this.request('GET', `/v1/executions/${encodeURIComponent(id)}/events?after=${after}`);
+  }
+
+  /**
+   * Follows an execution's Server-Sent Events until it finishes, resuming with Last-Event-ID
+   * when the connection drops. Resolves with the final execution.
+   */
+  async followEvents(
+    id: string,
+    onEvent: (e: ExecutionEvent) => void,
+    options: { after?: number; signal?: AbortSignal } = {},
+  ): Promise<ExecutionView> {
+    let last = options.after ?? 0;
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const headers: Record<string, string> = { accept: 'text/event-stream', 'last-event-id': String(last) };
+      if (this.#token) headers.authorization = `Bearer ${this.#token}`;
+      let res: Response;
+      try {
+        res = await this.#fetch(`${this.#server}/v1/executions/${encodeURIComponent(id)}/events`, { headers, signal: options.signal });
+      } catch (err) {
+        if (options.signal?.aborted) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      if (!res.ok || !res.body) {
+        await this.request('GET', `/v1/executions/${encodeURIComponent(id)}/events?after=${last}`); // surfaces the error as CountersignError
+        throw new CountersignError('INTERNAL', `event stream failed with HTTP ${res.status}`);
+      }
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let cut = buffer.indexOf('\n\n');
+        while (cut >= 0) {
+          const frame = parseFrame(buffer.slice(0, cut));
+          buffer = buffer.slice(cut + 2);
+          if (frame) {
+            last = frame.seq;
+            onEvent(frame);
+          }
+          cut = buffer.indexOf('\n\n');
+        }
+      }
+      const execution = await this.getExecution(id);
+      if (['succeeded', 'failed', 'rolled_back', 'needs_attention'].includes(execution.status)) return execution;
+    }
+    throw new CountersignError('INTERNAL', 'gave up following the event stream');
+  }
+
+  revokeGrant(executionId: string, reason: string): Promise<{ jti: string; revokedAt: string }> {
+    return this.request('POST', `/v1/executions/${encodeURIComponent(executionId)}/revoke-grant`, { reason });
+  }
+
+  freeze(input: { environment?: string; reason: string }): Promise<{ scope: string; frozen: boolean }> {
+    return this.request('POST', '/v1/freeze', input);
+  }
+
+  unfreeze(input: { environment?: string }): Promise<{ scope: string; frozen: boolean }> {
+    return this.request('POST', '/v1/unfreeze', input);
+  }
+
+  freezes(): Promise<{ freezes: { scope: string; reason: string; actor: string; createdAt: string }[] }> {
+    return this.request('GET', '/v1/freezes');
+  }
+
   listAudit(query: { after?: number; limit?: number } = {}): Promise<{ entries: AuditEntry[]; next: number | null }> {
     return this.request('GET', `/v1/audit${queryString(query)}`);
   }
@@ -204,3 +288,32 @@ function queryString(q: Record<string, string | number | undefined>): string {
 }
 
 export type { KeyView, PlanView, Principal, PrincipalView, Tally };
+
+export interface ExecutionEvent {
+  seq: number;
+  ts: string;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+function parseFrame(frame: string): ExecutionEvent | null {
+  let id: number | null = null;
+  let type = 'message';
+  let data = '';
+  for (const line of frame.split('\n')) {
+    if (line.startsWith('id: ')) id = Number(line.slice(4));
+    else if (line.startsWith('event: ')) type = line.slice(7);
+    else if (line.startsWith('data: ')) data += line.slice(6);
+  }
+  if (id === null || !Number.isFinite(id)) return null;
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(data) as Record<string, unknown>;
+  } catch {
+    parsed = { raw: data };
+  }
+  const { ts, ...rest } = parsed;
+  return { seq: id, ts: String(ts ?? ''), type, data: rest };
+}
+
+export type { ExecutionView } from '../executions/view.ts';
