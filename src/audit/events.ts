@@ -24,6 +24,7 @@ export const AUDIT_ACTIONS = {
   'key.create': 'CS4101',
   'key.revoke': 'CS4102',
   'grant.revoke': 'CS5001',
+  'grant.rotate': 'CS5002',
   'override.issue': 'CS6001',
   'override.use': 'CS6002',
   'override.revoke': 'CS6003',

@@ -1,9 +1,8 @@
-import type { KeyObject } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { assertPlanIntact, planResource } from '../approvals/service.ts';
 import { CountersignError } from '../errors/index.ts';
-import { type GrantSigningKey, mintGrant, verifyGrant } from '../grants/index.ts';
+import { type GrantKeyring, mintGrant, verifyGrant } from '../grants/index.ts';
 import { parseStoredDocument } from '../plans/document.ts';
 import { parseOrThrow } from '../plans/service.ts';
 import { type PrivilegeDeps, requirePrivilege, requireRead } from '../policy/require-privilege.ts';
@@ -28,8 +27,7 @@ export const FreezeBodySchema = z
 export interface ExecutionServiceDeps extends PrivilegeDeps {
   runtime: Runtime;
   tools: ToolRegistry;
-  grantKey: GrantSigningKey;
-  grantKeys: ReadonlyMap<string, KeyObject>;
+  grantKeys: GrantKeyring;
   grantTtlSeconds: number;
 }
 
@@ -246,7 +244,7 @@ export class ExecutionService {
   async #mint(plan: PlanRecord) {
     const doc = parseStoredDocument(plan.document);
     return mintGrant(
-      this.deps.grantKey,
+      this.deps.grantKeys.signingKey(),
       {
         jti: randomUUID(),
         tenant: plan.tenantId,

@@ -3,7 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../config/index.ts';
-import { loadGrantVerificationKeys } from '../grants/index.ts';
+import { GrantKeyring } from '../grants/index.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { BubblewrapRunner, type Runner, runUnsandboxedForDevelopment } from '../sandbox/index.ts';
 import { type ContextOverrides, openStore } from '../server/context.ts';
@@ -72,7 +72,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   const log = options.log ?? ((line: string) => process.stderr.write(`executor: ${line}\n`));
   const owner = options.owner ?? `${hostname()}:${process.pid}:${runtime.newId('wkr').slice(-8)}`;
   const tools = loadToolDir(paths.tools);
-  const grantKeys = loadGrantVerificationKeys(paths.keys);
+  const grantKeys = new GrantKeyring(paths.keys, false);
   const store = await openStore(paths.dir, config, options, true);
   let runner: Runner;
   try {

@@ -1,10 +1,9 @@
-import type { KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { AuditAction, AuditOutcome } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
-import { type GrantClaims, verifyGrant } from '../grants/index.ts';
+import { type GrantClaims, type GrantKeyLookup, verifyGrant } from '../grants/index.ts';
 import { type PlanDocument, parseStoredDocument, sha256Hex } from '../plans/document.ts';
 import type { PlanStatus } from '../plans/status.ts';
 import type { Runtime } from '../runtime.ts';
@@ -20,7 +19,7 @@ export interface WorkerDeps {
   store: Store;
   tools: ToolRegistry;
   runner: Runner;
-  grantKeys: ReadonlyMap<string, KeyObject>;
+  grantKeys: GrantKeyLookup;
   runtime: Runtime;
   /** This worker's identity in leases. */
   owner: string;

@@ -61,7 +61,7 @@ const isIndexList = (v: unknown): v is number[] => Array.isArray(v) && v.every((
  * any key not in the pinned set are refused. Binding to a plan and single use are checked by
  * the caller against stored records.
  */
-export async function verifyGrant(token: string, keys: ReadonlyMap<string, KeyObject>, now: Date): Promise<GrantClaims> {
+export async function verifyGrant(token: string, keys: { get(kid: string): KeyObject | undefined }, now: Date): Promise<GrantClaims> {
   let kid: string | undefined;
   try {
     const header = decodeProtectedHeader(token);

@@ -5,7 +5,7 @@ import { AuditService } from '../audit/service.ts';
 import { type Authenticator, createAuthenticator } from '../auth/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
 import { ExecutionService } from '../executions/service.ts';
-import { loadGrantSigningKey, loadGrantVerificationKeys } from '../grants/index.ts';
+import { GrantKeyring } from '../grants/index.ts';
 import { PlanService } from '../plans/service.ts';
 import { loadCedarAuthorizer } from '../policy/policy-dir.ts';
 import { ReloadableAuthorizer } from '../policy/reloadable.ts';
@@ -80,8 +80,7 @@ export async function openServerContext(dir: string, overrides: ContextOverrides
     throw err;
   }
   const deps = { store, authorizer };
-  const grantKey = loadGrantSigningKey(paths.keys);
-  const grantKeys = loadGrantVerificationKeys(paths.keys);
+  const grantKeys = new GrantKeyring(paths.keys, true);
   return {
     dir: paths.dir,
     config,
@@ -96,7 +95,7 @@ export async function openServerContext(dir: string, overrides: ContextOverrides
     plans: new PlanService({ ...deps, tools, approvalRules, runtime, pendingTtlHours: config.plans.pendingTtlHours }),
     approvals: new ApprovalService({ ...deps, runtime }),
     principals: new PrincipalService({ ...deps, runtime }),
-    executions: new ExecutionService({ ...deps, runtime, tools, grantKey, grantKeys, grantTtlSeconds: config.grants.ttlSeconds }),
+    executions: new ExecutionService({ ...deps, runtime, tools, grantKeys, grantTtlSeconds: config.grants.ttlSeconds }),
     audit: new AuditService(deps),
     runtime,
     close: () => store.close(),

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import type { ExecutionEvent, ExecutionView } from '../../client/index.ts';
+import { defaultDataDir } from '../../server/datadir.ts';
+import { rotateGrantKey } from '../../server/keys.ts';
 import { emit, type Io, table } from '../output.ts';
 import { clientFrom, type RemoteOptions } from '../remote.ts';
 import { remoteOptions } from './plan.ts';
@@ -108,6 +110,21 @@ export function registerExecute(program: Command, io: Io): void {
     .action(async (id: string, opts: RemoteOptions & { json?: boolean; reason: string }) => {
       const r = await clientFrom(opts).revokeGrant(id, opts.reason);
       emit(io, Boolean(opts.json), r, () => `Revoked grant ${r.jti} at ${r.revokedAt}.`);
+    });
+
+  grant
+    .command('rotate-key')
+    .description('Start signing grants with a new Ed25519 key. Old public keys stay, so grants already minted verify until they expire.')
+    .option('--dir <dir>', 'data directory (env COUNTERSIGN_DIR)', defaultDataDir())
+    .option('--database-url <url>', 'PostgreSQL URL (env COUNTERSIGN_DATABASE_URL)')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nA host-operator command on the data directory (like init): the running API picks the new key up on its next grant; executors re-read public keys when they meet a new key id. Recorded in the audit log.\n',
+    )
+    .action(async (opts: { dir: string; databaseUrl?: string; json?: boolean }) => {
+      const r = await rotateGrantKey(opts.dir, { databaseUrl: opts.databaseUrl });
+      emit(io, Boolean(opts.json), r, () => `Grants are now signed with key ${r.kid} (previous: ${r.previous}).`);
     });
 
   remoteOptions(program.command('freeze'))
