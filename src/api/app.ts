@@ -36,6 +36,18 @@ export interface ApiOptions {
   logger: boolean | { level: string };
 }
 
+export interface RouteInfo {
+  method: string;
+  url: string;
+  public: boolean;
+}
+const ROUTES = new WeakMap<FastifyInstance, RouteInfo[]>();
+
+/** Every route the app registered: the chokepoint test enumerates these (invariant 2). */
+export function routesOf(app: FastifyInstance): RouteInfo[] {
+  return [...(ROUTES.get(app) ?? [])];
+}
+
 /** The HTTP API: plugins in a fixed order — errors, rate limits, docs, authentication, routes. */
 export async function buildApi(services: ApiServices, options: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -47,6 +59,12 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   });
+  const routes: RouteInfo[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat())
+      routes.push({ method: String(method), url: route.url, public: Boolean(route.config?.public) || route.url.startsWith('/docs') });
+  });
+  ROUTES.set(app, routes);
   // zod validates inside each service (one schema language); route JSON schemas serve the docs.
   app.setValidatorCompiler(() => (value) => ({ value }));
   // JSON only: a text/plain body must be a 415, not a string that reaches a handler.

@@ -1,0 +1,156 @@
+// Invariant 2: every privileged action passes through requirePrivilege. The route table and the
+// CLI command tree are enumerated; anything new and unclassified fails this test.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Command } from 'commander';
+import { routesOf } from '../../src/api/app.ts';
+import { buildProgram } from '../../src/cli/main.ts';
+import type { Authorizer, AuthzRequest, Decision } from '../../src/policy/types.ts';
+import { ENGINES } from '../support/engines.ts';
+import { addPrincipal } from '../support/principals.ts';
+import { rawSql } from '../support/raw-db.ts';
+import { echoPlan, startTestServer, type TestServer } from '../support/server.ts';
+
+class SwitchableAuthorizer implements Authorizer {
+  mode: 'allow' | 'deny' = 'allow';
+  calls: AuthzRequest['action'][] = [];
+  authorize(request: AuthzRequest): Decision {
+    this.calls.push(request.action);
+    return this.mode === 'allow'
+      ? { allow: true, policies: ['test-allow'] }
+      : { allow: false, code: 'POLICY_DENIED', reasons: ['chokepoint probe'] };
+  }
+}
+
+describe('one chokepoint', () => {
+  const authz = new SwitchableAuthorizer();
+  let s: TestServer;
+  const ids: Record<string, string> = {};
+  let reviewerKey = '';
+
+  before(async () => {
+    s = await startTestServer(ENGINES[0]!, { authorizer: authz });
+    const reviewer = await addPrincipal(s, 'reviewer', 'human', ['approvers']);
+    reviewerKey = reviewer.key;
+    ids.principal = reviewer.id;
+    ids.key = (await s.request('POST', `/v1/principals/${reviewer.id}/keys`, { body: {} })).body.id;
+    ids.pending = (await s.request('POST', '/v1/plans', { body: echoPlan('pending', 'staging') })).body.id;
+    ids.approved = (await s.request('POST', '/v1/plans', { body: echoPlan('approved', 'dev') })).body.id;
+    const ran = (await s.request('POST', '/v1/plans', { body: echoPlan('ran', 'dev') })).body.id;
+    ids.execution = (await s.request('POST', `/v1/plans/${ran}/executions`, { body: {} })).body.id;
+    authz.mode = 'deny';
+  });
+  after(async () => s?.close());
+
+  /** Every authenticated route, with the policy action it must be decided by (null: identity only). */
+  const ROUTES: Record<string, { action: AuthzRequest['action'] | null; path: () => string; body?: () => unknown; key?: () => string }> = {
+    'POST /v1/plans': { action: 'plan.propose', path: () => '/v1/plans', body: () => echoPlan() },
+    'GET /v1/plans/:id': { action: 'plan.read', path: () => `/v1/plans/${ids.pending}` },
+    'GET /v1/plans': { action: 'plan.read', path: () => '/v1/plans' },
+    'POST /v1/plans/:id/approvals': {
+      action: 'plan.approve',
+      path: () => `/v1/plans/${ids.pending}/approvals`,
+      body: () => ({ decision: 'approve', planHash: 'a'.repeat(64) }),
+      key: () => reviewerKey,
+    },
+    'POST /v1/plans/:id/cancel': { action: 'plan.cancel', path: () => `/v1/plans/${ids.pending}/cancel`, body: () => ({}) },
+    'GET /v1/approvals': { action: 'plan.read', path: () => '/v1/approvals' },
+    'GET /v1/whoami': { action: null, path: () => '/v1/whoami' },
+    'POST /v1/principals': {
+      action: 'principal.create',
+      path: () => '/v1/principals',
+      body: () => ({ name: 'mallory', kind: 'human', groups: ['admin'] }),
+    },
+    'GET /v1/principals': { action: 'principal.read', path: () => '/v1/principals' },
+    'POST /v1/principals/:id/disable': { action: 'principal.disable', path: () => `/v1/principals/${ids.principal}/disable` },
+    'POST /v1/principals/:id/enable': { action: 'principal.disable', path: () => `/v1/principals/${ids.principal}/enable` },
+    'GET /v1/principals/:id/keys': { action: 'principal.read', path: () => `/v1/principals/${ids.principal}/keys` },
+    'POST /v1/principals/:id/keys': { action: 'key.create', path: () => `/v1/principals/${ids.principal}/keys`, body: () => ({}) },
+    'POST /v1/keys/:id/revoke': { action: 'key.revoke', path: () => `/v1/keys/${ids.key}/revoke` },
+    'POST /v1/plans/:id/grants': { action: 'plan.execute', path: () => `/v1/plans/${ids.approved}/grants` },
+    'POST /v1/plans/:id/executions': { action: 'plan.execute', path: () => `/v1/plans/${ids.approved}/executions`, body: () => ({}) },
+    'GET /v1/executions': { action: 'execution.read', path: () => '/v1/executions' },
+    'GET /v1/executions/:id': { action: 'execution.read', path: () => `/v1/executions/${ids.execution}` },
+    'GET /v1/executions/:id/events': { action: 'execution.read', path: () => `/v1/executions/${ids.execution}/events` },
+    'POST /v1/executions/:id/revoke-grant': {
+      action: 'grant.revoke',
+      path: () => `/v1/executions/${ids.execution}/revoke-grant`,
+      body: () => ({ reason: 'probe' }),
+    },
+    'POST /v1/freeze': { action: 'environment.freeze', path: () => '/v1/freeze', body: () => ({ reason: 'probe' }) },
+    'POST /v1/unfreeze': { action: 'environment.freeze', path: () => '/v1/unfreeze', body: () => ({}) },
+    'GET /v1/freezes': { action: 'execution.read', path: () => '/v1/freezes' },
+    'GET /v1/audit': { action: 'audit.read', path: () => '/v1/audit' },
+  };
+
+  test('the route table is exactly the classified list (a new route must be added here)', () => {
+    const actual = routesOf(s.app)
+      .filter((r) => r.method !== 'HEAD' && !r.public)
+      .map((r) => `${r.method} ${r.url}`)
+      .sort();
+    assert.deepEqual(actual, Object.keys(ROUTES).sort());
+  });
+
+  test('every authenticated route is decided by policy, and a denial changes nothing', async () => {
+    const tables = ['plans', 'approvals', 'principals', 'api_keys', 'executions', 'grants', 'freezes'];
+    // api_keys.last_used_at moves on every authenticated request: compare what matters there.
+    const columns = (t: string) => (t === 'api_keys' ? 'id, principal_id, revoked_at' : '*');
+    const snapshot = async () =>
+      Promise.all(tables.map(async (t) => JSON.stringify(await rawSql(s, `select ${columns(t)} from ${t} order by 1`))));
+    const before = await snapshot();
+    for (const [route, spec] of Object.entries(ROUTES)) {
+      const [method] = route.split(' ');
+      authz.calls = [];
+      const res = await s.request(method!, spec.path(), { body: spec.body?.(), key: spec.key?.() });
+      if (spec.action === null) {
+        assert.equal(res.status, 200, route);
+        assert.deepEqual(authz.calls, [], `${route} reads only the caller's identity`);
+        continue;
+      }
+      assert.equal(res.status, 403, `${route}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.error.code, 'POLICY_DENIED', route);
+      assert.ok(authz.calls.includes(spec.action), `${route} must be decided as ${spec.action}, saw ${authz.calls.join(',')}`);
+    }
+    assert.deepEqual(await snapshot(), before, 'denied requests wrote nothing but audit entries');
+    const denied = await rawSql(s, "select action from audit_log where outcome = 'denied' and details like '%chokepoint probe%'");
+    const privileged = Object.values(ROUTES).filter((r) => r.action !== null).length;
+    assert.equal(denied.length, privileged, 'every denial was audited once');
+  });
+});
+
+describe('CLI commands are either remote (gated by the server) or local operator tools', () => {
+  /** Local commands act on the data directory with the host operator's rights; each is reviewed here. */
+  const LOCAL = new Set([
+    'init',
+    'serve',
+    'api',
+    'up',
+    'executor',
+    'sandbox check',
+    'audit verify',
+    'audit export',
+    'policy validate',
+    'policy test',
+    'policy diff',
+    'grant rotate-key',
+  ]);
+
+  function leaves(cmd: Command, prefix = ''): { name: string; cmd: Command }[] {
+    const subs = cmd.commands as Command[];
+    if (subs.length === 0) return [{ name: prefix.trim(), cmd }];
+    return subs.flatMap((c) => leaves(c, `${prefix} ${c.name()}`));
+  }
+
+  test('every leaf command is classified; remote ones carry --server and no --dir', () => {
+    const io = { out: () => {}, err: () => {}, isTty: false };
+    for (const { name, cmd } of leaves(buildProgram(io))) {
+      const flags = cmd.options.map((o) => o.long);
+      if (LOCAL.has(name)) {
+        assert.ok(!flags.includes('--server'), `${name} is local and must not talk to a server`);
+      } else {
+        assert.ok(flags.includes('--server'), `${name} is neither a reviewed local command nor a remote one`);
+        assert.ok(!flags.includes('--dir'), `${name} is remote and must not touch the data directory`);
+      }
+    }
+  });
+});
