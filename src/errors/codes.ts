@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   // 401 / 403 — identity and authorization
   UNAUTHENTICATED: { status: 401, exit: 4, summary: 'No valid credential was presented.' },
   POLICY_DENIED: { status: 403, exit: 5, summary: 'Policy does not permit this action.' },
+  SCRIPT_REFUSED: { status: 403, exit: 5, summary: 'Static analysis of a script step found a construct that is refused; see the findings.' },
   SELF_APPROVAL: { status: 403, exit: 5, summary: 'The proposer of a plan cannot review it.' },
   EGRESS_DENIED: { status: 403, exit: 5, summary: "A network destination is not in the step's egress allowlist." },
   GRANT_INVALID: { status: 403, exit: 5, summary: 'The grant is forged, expired, for another plan, or not signed by a trusted grant key.' },

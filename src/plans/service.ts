@@ -7,6 +7,7 @@ import type { Principal } from '../policy/types.ts';
 import type { Runtime } from '../runtime.ts';
 import type { ToolRegistry } from '../tools/index.ts';
 import { canonicalJson, type PlanDocument, type PlanSource, ProposeBodySchema, sha256Hex } from './document.ts';
+import { analyzePlanScripts } from './findings.ts';
 import { PLAN_STATUSES } from './status.ts';
 import { renderedCommand, validateSteps } from './validate.ts';
 import { type PlanView, type StepView, toPlanView } from './view.ts';
@@ -53,6 +54,9 @@ export class PlanService {
     // An API caller may declare a less-trusted source (planner), never a more trusted one.
     const source: PlanSource = interfaceSource === 'api' && req.source ? req.source : interfaceSource;
     const resource = { type: 'Environment' as const, id: req.environment, tenantId: principal.tenantId, environment: req.environment };
+    // Analysis reads only the request; its verdict is applied inside the privileged action below,
+    // so an unauthorized caller learns nothing from it and no write lock is held while it runs.
+    const analysis = await analyzePlanScripts(this.deps.tools, req.steps, req.rollback);
     return requirePrivilege(this.deps, principal, 'plan.propose', resource, async (scope) => {
       if (!(await scope.directory.getEnvironment(req.environment))) {
         throw new CountersignError('UNKNOWN_ENVIRONMENT', `environment: "${req.environment}" does not exist in this tenant`, {
@@ -61,9 +65,20 @@ export class PlanService {
       }
       const steps = validateSteps(this.deps.tools, req.steps, 'steps');
       const rollback = validateSteps(this.deps.tools, req.rollback, 'rollback');
+      if (analysis.deny) {
+        const worst = analysis.findings.filter((f) => f.severity === 'deny');
+        throw new CountersignError(
+          'SCRIPT_REFUSED',
+          `script analysis refused the plan: ${worst.map((f) => `${f.phase}[${f.step}] line ${f.line}: ${f.message}`).join('; ')}`,
+          {
+            details: { findings: analysis.findings },
+          },
+        );
+      }
       const risk = assessRisk(
         req.environment,
         steps.steps.map((s, i) => ({ manifest: steps.manifests[i]!, action: s.action, input: s.input })),
+        analysis.floors,
       );
       const document: PlanDocument = {
         v: 1,
@@ -110,7 +125,7 @@ export class PlanService {
       };
       await scope.plans.insert(record);
       return {
-        result: this.#withArgv(toPlanView(record, [], now)),
+        result: { ...this.#withArgv(toPlanView(record, [], now)), findings: analysis.findings },
         resource: `plan:${record.id}`,
         details: {
           hash,
@@ -120,6 +135,7 @@ export class PlanService {
           steps: steps.steps.length,
           status: record.status,
           rules: approval.rules,
+          findings: analysis.findings.map((f) => `${f.phase}[${f.step}]:${f.rule}:${f.severity}`),
         },
       };
     });
@@ -138,7 +154,10 @@ export class PlanService {
       proposerId: plan.proposerId,
     });
     const votes = await this.deps.store.scope(principal.tenantId).approvals.forPlan(id);
-    return this.#withArgv(toPlanView(plan, votes, this.deps.runtime.now()));
+    const view = this.#withArgv(toPlanView(plan, votes, this.deps.runtime.now()));
+    // Findings are recomputed from the stored steps so reviewers always see the current analysis.
+    const analysis = await analyzePlanScripts(this.deps.tools, view.steps, view.rollback);
+    return { ...view, findings: analysis.findings };
   }
 
   /** Adds the rendered command line of every step so reviewers see exactly what would run. */

@@ -1,6 +1,7 @@
 import { type Tally, tally } from '../approvals/tally.ts';
 import type { ApprovalRecord, PlanRecord, StoredApprovalRequirement } from '../store/index.ts';
 import { type PlanDocument, parseStoredDocument } from './document.ts';
+import type { StepFinding } from './findings.ts';
 
 export interface ApprovalView {
   reviewer: string;
@@ -35,6 +36,8 @@ export interface PlanView {
   /** Present when votes were loaded (single-plan reads): approvals so far and what is missing. */
   approvals?: ApprovalView[];
   tally?: Tally;
+  /** Static-analysis findings of script steps (single-plan reads and proposal answers). */
+  findings?: StepFinding[];
 }
 
 export function tallyFor(p: PlanRecord, votes: readonly ApprovalRecord[], now: Date): Tally {

@@ -1,3 +1,4 @@
+import { closeAnalysis } from '../analysis/index.ts';
 import { loadApprovalRules } from '../approvals/rules.ts';
 import { ApprovalService } from '../approvals/service.ts';
 import { CheckpointSigner } from '../audit/index.ts';
@@ -98,6 +99,9 @@ export async function openServerContext(dir: string, overrides: ContextOverrides
     executions: new ExecutionService({ ...deps, runtime, tools, grantKeys, grantTtlSeconds: config.grants.ttlSeconds }),
     audit: new AuditService(deps),
     runtime,
-    close: () => store.close(),
+    close: async () => {
+      await closeAnalysis();
+      await store.close();
+    },
   };
 }

@@ -91,3 +91,35 @@ actions:
     idempotent: true
 `;
 }
+
+/**
+ * The example script tool installed by init: runs a bash script body from the plan. Scripts are
+ * statically analysed before they may be proposed, start at high risk, and run in the sandbox
+ * with no network like any other step.
+ */
+export function shellToolManifest(): string {
+  const sha = sha256File('/bin/bash');
+  return `# Example script tool installed by \`countersign init\`. The script body is analysed when the
+# plan is proposed (findings are shown to reviewers; dangerous constructs are refused).
+apiVersion: countersign/v1
+kind: Tool
+name: shell
+version: 1.0.0
+description: Run a short bash script in the sandbox (no network, work directory only).
+type: script
+executable:
+  path: /bin/bash
+  sha256: ${sha}
+actions:
+  run:
+    description: Run a bash script.
+    language: bash
+    # The script is the argument of -c, never parsed as options of bash itself.
+    argv: ["--noprofile", "--norc", "-c", "{{script}}"]
+    input:
+      properties:
+        script: { type: string, maxLength: 16384, allowLeadingDash: true }
+      required: [script]
+    risk: high
+`;
+}

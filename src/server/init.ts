@@ -7,7 +7,15 @@ import { createGrantKey } from '../grants/index.ts';
 import { writeBaselinePolicies } from '../policy/policy-dir.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { type ContextOverrides, openStore } from './context.ts';
-import { type DataDirPaths, dataDirPaths, echoToolManifest, isEmptyOrAbsent, makePrivateDir, writePrivateFile } from './datadir.ts';
+import {
+  type DataDirPaths,
+  dataDirPaths,
+  echoToolManifest,
+  isEmptyOrAbsent,
+  makePrivateDir,
+  shellToolManifest,
+  writePrivateFile,
+} from './datadir.ts';
 import { provisionTenant } from './tenants.ts';
 
 export const DEFAULT_TENANT = 'default';
@@ -51,6 +59,7 @@ async function createDataDir(paths: DataDirPaths, runtime: Runtime, overrides: C
   writeFileSync(paths.auditPublicKey, auditKey.publicKeyPem, { mode: 0o644, flag: 'wx' });
   createGrantKey(paths.keys);
   writeFileSync(`${paths.tools}/echo.yaml`, echoToolManifest(), { flag: 'wx' });
+  writeFileSync(`${paths.tools}/shell.yaml`, shellToolManifest(), { flag: 'wx' });
   writeBaselinePolicies(paths.dir);
   writeFileSync(paths.approvals, BASELINE_APPROVAL_RULES, { mode: 0o600, flag: 'wx' });
 

@@ -60,6 +60,11 @@ export function reviewSummary(p: PlanView): string {
   ];
   if (p.rollback.length > 0) lines.push(`  rollback (${p.rollback.length}):`, ...p.rollback.map(stepLine));
   else lines.push('  rollback:    none');
+  const findings = p.findings ?? [];
+  if (findings.length > 0) {
+    lines.push(`  script findings (${findings.length}):`);
+    for (const f of findings) lines.push(`    [${f.severity}] ${f.phase} ${f.step + 1}, line ${f.line}: ${f.message} (${f.rule})`);
+  }
   const votes = p.approvals ?? [];
   lines.push(votes.length === 0 ? '  reviews:     none yet' : `  reviews (${votes.length}):`);
   for (const v of votes) {

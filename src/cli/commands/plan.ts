@@ -5,6 +5,7 @@ import type { PlanView } from '../../client/index.ts';
 import { CountersignError } from '../../errors/index.ts';
 import { emit, type Io, table } from '../output.ts';
 import { clientFrom, type RemoteOptions } from '../remote.ts';
+import { reviewSummary } from './approvals.ts';
 
 export function remoteOptions(cmd: Command): Command {
   return cmd
@@ -27,23 +28,9 @@ function readPlanFile(file: string): unknown {
   }
 }
 
+/** The same full summary reviewers see before they decide. */
 export function describePlan(p: PlanView): string {
-  const lines = [
-    `Plan ${p.id}`,
-    `  status:      ${p.status}${p.statusReason ? ` (${p.statusReason})` : ''}`,
-    `  environment: ${p.environment}`,
-    `  risk:        ${p.risk}`,
-    ...p.riskReasons.map((r) => `               ${r}`),
-    `  intent:      ${p.intent}`,
-    `  source:      ${p.source}    proposer: ${p.proposer}`,
-    `  hash:        ${p.hash}`,
-    `  created:     ${p.createdAt}${p.expiresAt ? `    expires: ${p.expiresAt}` : ''}`,
-    '  steps:',
-    ...p.steps.map((s, i) => `    ${i + 1}. ${s.tool}.${s.action} ${JSON.stringify(s.input)}`),
-  ];
-  if (p.rollback.length > 0)
-    lines.push('  rollback:', ...p.rollback.map((s, i) => `    ${i + 1}. ${s.tool}.${s.action} ${JSON.stringify(s.input)}`));
-  return lines.join('\n');
+  return reviewSummary(p);
 }
 
 export function registerPlan(program: Command, io: Io): void {
