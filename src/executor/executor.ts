@@ -120,6 +120,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
       await done;
       clearTimeout(deadline);
       await store.checkpoint().catch(() => undefined);
+      await (runner as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
       await store.close();
     },
     done,

@@ -7,7 +7,7 @@ import { type GrantClaims, type GrantKeyLookup, verifyGrant } from '../grants/in
 import { type PlanDocument, parseStoredDocument, sha256Hex } from '../plans/document.ts';
 import type { PlanStatus } from '../plans/status.ts';
 import type { Runtime } from '../runtime.ts';
-import type { Runner } from '../sandbox/index.ts';
+import { canonicalizePathInputs, pathRootsFor, type Runner } from '../sandbox/index.ts';
 import { createRedactor, resolveSecrets } from '../secrets/index.ts';
 import type { ExecutionRecord, ExecutionStatus, StepRecord, Store, TenantScope } from '../store/index.ts';
 import { renderArgv } from '../tools/argv.ts';
@@ -244,7 +244,16 @@ export class ExecutionWorker {
     const action = tool.manifest.actions[planStep.action];
     if (!action) throw new Stop('failed', `tool ${step.tool} has no action ${step.action}`);
     const profile = profileFor(tool.manifest, planStep.action);
-    const argv = renderArgv(tool.manifest, planStep.action, planStep.input);
+    let argv: string[];
+    try {
+      // Path inputs are resolved on the host now (symlinks, `..`, mounts) and must stay inside the
+      // profile's roots as laid out in the sandbox: a check on the strings alone is not enough.
+      const input = canonicalizePathInputs(tool.manifest, planStep.action, planStep.input, pathRootsFor(profile, workDir));
+      argv = renderArgv(tool.manifest, planStep.action, input);
+    } catch (err) {
+      await this.#audit(scope, exec, 'execution.step', 'denied', { phase: step.phase, index: step.idx, reason: (err as Error).message });
+      throw new Stop('failed', (err as Error).message);
+    }
     let secrets: Record<string, string>;
     try {
       secrets = await resolveSecrets(profile.secrets, { env: this.deps.secretEnv });
