@@ -11,6 +11,7 @@ import { canonicalizePathInputs, pathRootsFor, type Runner } from '../sandbox/in
 import { createRedactor, resolveSecrets } from '../secrets/index.ts';
 import type { ExecutionRecord, ExecutionStatus, StepRecord, Store, TenantScope } from '../store/index.ts';
 import { renderArgv } from '../tools/argv.ts';
+import { assertArgvAllowed } from '../tools/deny.ts';
 import type { ToolRegistry } from '../tools/index.ts';
 import { profileFor } from '../tools/manifest.ts';
 import { type RetryPolicy, runWithRetry } from './step-runner.ts';
@@ -250,6 +251,7 @@ export class ExecutionWorker {
       // profile's roots as laid out in the sandbox: a check on the strings alone is not enough.
       const input = canonicalizePathInputs(tool.manifest, planStep.action, planStep.input, pathRootsFor(profile, workDir));
       argv = renderArgv(tool.manifest, planStep.action, input);
+      assertArgvAllowed(tool.manifest, planStep.action, argv);
     } catch (err) {
       await this.#audit(scope, exec, 'execution.step', 'denied', { phase: step.phase, index: step.idx, reason: (err as Error).message });
       throw new Stop('failed', (err as Error).message);

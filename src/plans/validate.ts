@@ -1,5 +1,6 @@
 import { CountersignError } from '../errors/index.ts';
 import { renderArgv } from '../tools/argv.ts';
+import { assertArgvAllowed } from '../tools/deny.ts';
 import type { ToolRegistry } from '../tools/index.ts';
 import type { ToolManifest } from '../tools/manifest.ts';
 import type { PlanStep } from './document.ts';
@@ -45,7 +46,7 @@ export function validateSteps(
     }
     try {
       // Proposal renders argv once so a template the input cannot fill is refused now, not at run time.
-      renderArgv(tool.manifest, s.action, parsed.data);
+      assertArgvAllowed(tool.manifest, s.action, renderArgv(tool.manifest, s.action, parsed.data));
     } catch (err) {
       const message = err instanceof CountersignError ? err.message : String(err);
       throw new CountersignError('VALIDATION_FAILED', `${where}.input: ${message}`, { details: { field: `${where}.input` } });

@@ -115,6 +115,34 @@ export const SandboxProfileSchema = z
   .strict();
 export type SandboxProfile = z.infer<typeof SandboxProfileSchema>;
 
+/**
+ * A destructive pattern refused for a tool (e.g. `delete namespace`, `--force`): a contiguous run
+ * of argv tokens, each a literal or `/regex/`, matched after `--flag=value` is split in two.
+ */
+export const DenyArgvSchema = z
+  .object({
+    sequence: z
+      .array(z.string().min(1).max(200))
+      .min(1)
+      .max(16)
+      .refine(
+        (seq) => seq.every((t) => !(t.startsWith('/') && t.endsWith('/') && t.length > 2) || isValidRegex(t.slice(1, -1))),
+        'invalid /regex/ token',
+      ),
+    reason: z.string().min(1).max(500),
+  })
+  .strict();
+export type DenyArgv = z.infer<typeof DenyArgvSchema>;
+
+function isValidRegex(source: string): boolean {
+  try {
+    new RegExp(source, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const ActionSchema = z
   .object({
     description: z.string().max(1000).default(''),
@@ -131,6 +159,7 @@ export const ActionSchema = z
     /** For `script` tools: the language of the `script` input. */
     language: z.enum(['bash', 'sh', 'python']).optional(),
     sandbox: SandboxProfileSchema.optional(),
+    denyArgv: z.array(DenyArgvSchema).max(100).default([]),
   })
   .strict();
 export type Action = z.infer<typeof ActionSchema>;
@@ -150,6 +179,8 @@ export const ToolManifestSchema = z
       })
       .strict(),
     sandbox: SandboxProfileSchema.default(SandboxProfileSchema.parse({})),
+    /** Patterns refused in every action's rendered argv. */
+    denyArgv: z.array(DenyArgvSchema).max(100).default([]),
     actions: z.record(z.string().regex(NAME), ActionSchema).refine((a) => Object.keys(a).length > 0, 'a tool needs at least one action'),
   })
   .strict()
