@@ -2,10 +2,13 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../server/version.ts';
 import { registerApprovals } from './commands/approvals.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerCompletion } from './commands/completion.ts';
+import { registerStatus } from './commands/status.ts';
 import { registerExecute } from './commands/execute.ts';
 import { registerExecutor } from './commands/executor.ts';
 import { registerInit } from './commands/init.ts';
 import { registerKey } from './commands/key.ts';
+import { registerMcp } from './commands/mcp.ts';
 import { registerPlan } from './commands/plan.ts';
 import { registerPolicy } from './commands/policy.ts';
 import { registerPrincipal } from './commands/principal.ts';
@@ -39,6 +42,9 @@ ${EXIT_CODES_HELP}`,
   registerKey(program, io);
   registerPolicy(program, io);
   registerAudit(program, io);
+  registerMcp(program, io);
+  registerStatus(program, io);
+  registerCompletion(program, io);
   return program;
 }
 

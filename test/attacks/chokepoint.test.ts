@@ -133,6 +133,7 @@ describe('CLI commands are either remote (gated by the server) or local operator
     'policy test',
     'policy diff',
     'grant rotate-key',
+    'completion',
   ]);
 
   function leaves(cmd: Command, prefix = ''): { name: string; cmd: Command }[] {
