@@ -5,9 +5,14 @@ import type { ApprovalService } from '../approvals/service.ts';
 import type { AuditService } from '../audit/service.ts';
 import type { Authenticator } from '../auth/index.ts';
 import type { ExecutionService } from '../executions/service.ts';
+import type { OverrideService } from '../overrides/index.ts';
 import type { PlanService } from '../plans/service.ts';
+import type { Authorizer } from '../policy/types.ts';
 import type { PrincipalService } from '../principals/service.ts';
 import type { Store } from '../store/index.ts';
+import { ToolCatalogService } from '../tools/catalog.ts';
+import type { ToolRegistry } from '../tools/index.ts';
+import type { TrustService } from '../trust/index.ts';
 import { registerAuthentication } from './auth.ts';
 import { registerErrorHandling } from './errors.ts';
 import { PrincipalRateLimiter } from './rate-limit.ts';
@@ -15,8 +20,12 @@ import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { healthRoutes } from './routes/health.ts';
+import { mcpRoutes } from './routes/mcp.ts';
+import { overrideRoutes } from './routes/overrides.ts';
 import { planRoutes } from './routes/plans.ts';
 import { principalRoutes } from './routes/principals.ts';
+import { toolRoutes } from './routes/tools.ts';
+import { trustRoutes } from './routes/trust.ts';
 
 export interface ApiServices {
   store: Store;
@@ -26,6 +35,11 @@ export interface ApiServices {
   principals: PrincipalService;
   executions: ExecutionService;
   audit: AuditService;
+  trust: TrustService;
+  overrides: OverrideService;
+  /** The loaded tool manifests and the policy engine, for the tool catalog (GET /v1/tools, MCP list_tools). */
+  tools: ToolRegistry;
+  authorizer: Authorizer;
 }
 
 export interface ApiOptions {
@@ -101,5 +115,10 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   principalRoutes(app, services.principals);
   executionRoutes(app, services.executions);
   auditRoutes(app, services.audit);
+  trustRoutes(app, services.trust);
+  overrideRoutes(app, services.overrides);
+  const toolCatalog = new ToolCatalogService(services);
+  toolRoutes(app, toolCatalog);
+  mcpRoutes(app, { plans: services.plans, executions: services.executions, toolCatalog });
   return app;
 }

@@ -37,22 +37,44 @@ export function canonicalDetails(details: Record<string, unknown> | undefined): 
   return canonicalize(details ?? {}) ?? '{}';
 }
 
-/** The hash of an entry: SHA-256 over the RFC 8785 form of every field but the hash itself. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** RFC 8785 form of a string: ECMAScript JSON string serialization, refusing lone surrogates. */
+function jcsString(value: string): string {
+  if (LONE_SURROGATE.test(value)) throw new Error('an audit field holds a lone surrogate and cannot be canonicalized');
+  return JSON.stringify(value);
+}
+
+/**
+ * The hash of an entry: SHA-256 over the RFC 8785 form of every field but the hash itself.
+ * The entry has a fixed shape, so its canonical form is written out directly — keys in JCS
+ * order, integers as JCS prints them — which equals `canonicalize()` of the same object
+ * (a unit test keeps the two equal) at a fraction of the cost on the verify path.
+ */
 export function entryHash(e: Omit<AuditRecord, 'hash'>): string {
-  const text = canonicalize({
-    seq: e.seq,
-    ts: e.ts,
-    tenant: e.tenantId,
-    actor: e.actor,
-    action: e.action,
-    outcome: e.outcome,
-    resource: e.resource,
-    details: e.details,
-    prev: e.prevHash,
-  });
-  return createHash('sha256')
-    .update(text ?? '')
-    .digest('hex');
+  if (!Number.isSafeInteger(e.seq)) throw new Error('an audit sequence number must be a safe integer');
+  const text =
+    `{"action":${jcsString(e.action)},"actor":${jcsString(e.actor)},"details":${jcsString(e.details)},` +
+    `"outcome":${jcsString(e.outcome)},"prev":${jcsString(e.prevHash)},"resource":${jcsString(e.resource)},` +
+    `"seq":${e.seq},"tenant":${jcsString(e.tenantId)},"ts":${jcsString(e.ts)}}`;
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The reference form of the entry hash input, through the general RFC 8785 implementation. */
+export function canonicalEntryText(e: Omit<AuditRecord, 'hash'>): string {
+  return (
+    canonicalize({
+      seq: e.seq,
+      ts: e.ts,
+      tenant: e.tenantId,
+      actor: e.actor,
+      action: e.action,
+      outcome: e.outcome,
+      resource: e.resource,
+      details: e.details,
+      prev: e.prevHash,
+    }) ?? ''
+  );
 }
 
 export function sealEntry(seq: number, ts: string, prevHash: string, event: AuditEvent): AuditRecord {

@@ -3,16 +3,20 @@ import { VERSION } from '../server/version.ts';
 import { registerApprovals } from './commands/approvals.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerCompletion } from './commands/completion.ts';
-import { registerStatus } from './commands/status.ts';
+import { registerDoctor } from './commands/doctor.ts';
 import { registerExecute } from './commands/execute.ts';
 import { registerExecutor } from './commands/executor.ts';
 import { registerInit } from './commands/init.ts';
 import { registerKey } from './commands/key.ts';
 import { registerMcp } from './commands/mcp.ts';
+import { registerOverride } from './commands/override.ts';
 import { registerPlan } from './commands/plan.ts';
 import { registerPolicy } from './commands/policy.ts';
 import { registerPrincipal } from './commands/principal.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerTool } from './commands/tool.ts';
+import { registerTrust } from './commands/trust.ts';
 import { EXIT_CODES_HELP, type Io, processIo, reportError } from './output.ts';
 
 export function buildProgram(io: Io): Command {
@@ -42,6 +46,10 @@ ${EXIT_CODES_HELP}`,
   registerKey(program, io);
   registerPolicy(program, io);
   registerAudit(program, io);
+  registerTool(program, io);
+  registerTrust(program, io);
+  registerOverride(program, io);
+  registerDoctor(program, io);
   registerMcp(program, io);
   registerStatus(program, io);
   registerCompletion(program, io);

@@ -4,6 +4,7 @@ import type { ExecutionView } from '../executions/view.ts';
 import type { PlanView } from '../plans/view.ts';
 import type { Principal } from '../policy/types.ts';
 import type { KeyView, PrincipalView } from '../principals/service.ts';
+import type { ToolCatalog } from '../tools/catalog.ts';
 
 export interface ClientOptions {
   /** Base URL, e.g. http://127.0.0.1:7400 */
@@ -118,6 +119,11 @@ export class CountersignClient {
 
   proposePlan(input: ProposePlanInput): Promise<PlanView> {
     return this.request('POST', '/v1/plans', input);
+  }
+
+  /** The tenant's environments and the tools the caller may propose with, each action's input schema included. */
+  listTools(): Promise<ToolCatalog> {
+    return this.request('GET', '/v1/tools');
   }
 
   getPlan(id: string): Promise<PlanView> {
@@ -287,7 +293,7 @@ function queryString(q: Record<string, string | number | undefined>): string {
   return s ? `?${s}` : '';
 }
 
-export type { KeyView, PlanView, Principal, PrincipalView, Tally };
+export type { KeyView, PlanView, Principal, PrincipalView, Tally, ToolCatalog };
 
 export interface ExecutionEvent {
   seq: number;

@@ -76,7 +76,9 @@ database:
   # postgres://user:pass@host:5432/db for scale-out; empty = embedded SQLite in this directory.
   # COUNTERSIGN_DATABASE_URL or --database-url override this.
   url: ""
-  sqliteSynchronous: full
+  # normal: atomic, never corrupts; an OS crash may lose the last commits (a change together with
+  # its audit entry). full: every commit synced to disk, several times slower.
+  sqliteSynchronous: normal
   maxConnections: 10
 audit:
   checkpointEvery: 100
@@ -97,6 +99,18 @@ executor:
   retryBaseMilliseconds: 500
   workDir: ""
   drainSeconds: 30
+# Signed tools: a manifest loads only with K valid signatures (tools/<name>.yaml.sig) from keys
+# in the trust store (\`countersign trust add|list|remove\`). K is \`required\`, or the
+# environment's own value; never 0. developmentMode alone lets unsigned manifests load, marked.
+trust:
+  required: 1
+  environments: {}                          # e.g. {prod: 2}
+  adminTenant: default                      # the tenant whose admins may change the trust store
+# Break-glass overrides raise a notification: a JSON POST to this URL (https; http only to
+# loopback with developmentMode). A failed delivery is logged; the audit entry is written anyway.
+notifications:
+  webhookUrl: ""
+  timeoutMilliseconds: 5000
 # OIDC bearer JWTs (access tokens from your identity provider). Absent = no JWT login at all.
 # A token's \`sub\` must name an existing principal of \`tenant\`; unknown subjects are refused.
 # oidc:

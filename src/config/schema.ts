@@ -73,6 +73,44 @@ export const OidcConfigSchema = z
 
 export type OidcConfig = z.infer<typeof OidcConfigSchema>;
 
+const EnvironmentName = z.string().min(1).max(64);
+/** K in "K valid signatures from the N trusted keys". Never 0: that would be a bypass. */
+const SignatureCount = z.number().int().min(1).max(16);
+
+/**
+ * Signed tools (invariant 13). The trust store (publisher keys) is installation-wide and lives in
+ * the database; how many of its keys must have signed a manifest is set here, per environment.
+ */
+export const TrustConfigSchema = z
+  .object({
+    /** Valid signatures from trusted keys a manifest needs in an environment not listed below. */
+    required: SignatureCount.default(1),
+    /** Per-environment K, e.g. `{prod: 2}`. */
+    environments: z.record(EnvironmentName, SignatureCount).default({}),
+    /** The tenant (by name) whose principals may change the installation-wide trust store. */
+    adminTenant: z.string().min(1).max(128).default('default'),
+  })
+  .strict();
+export type TrustConfig = z.infer<typeof TrustConfigSchema>;
+
+/** True for a URL whose host is a loopback address or name. */
+export function isLoopbackUrl(url: URL): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+export const NotificationsConfigSchema = z
+  .object({
+    /**
+     * Break-glass notifications (override issue, use, revoke) are POSTed here as JSON. https;
+     * http only to a loopback address and only with developmentMode. Empty: none are sent (the
+     * audit entries are written either way).
+     */
+    webhookUrl: z.string().max(2048).default(''),
+    timeoutMilliseconds: z.number().int().min(100).max(60_000).default(5000),
+  })
+  .strict();
+
 /** The configuration file `<dir>/countersign.yaml`. Validated once at start, then frozen. */
 export const ConfigSchema = z
   .object({
@@ -96,11 +134,11 @@ export const ConfigSchema = z
       .object({
         /** `postgres://…`; empty means the embedded SQLite file `<dir>/countersign.db`. */
         url: z.string().default(''),
-        sqliteSynchronous: z.enum(['full', 'normal']).default('full'),
+        sqliteSynchronous: z.enum(['full', 'normal']).default('normal'),
         maxConnections: z.number().int().min(1).max(200).default(10),
       })
       .strict()
-      .default({ url: '', sqliteSynchronous: 'full', maxConnections: 10 }),
+      .default({ url: '', sqliteSynchronous: 'normal', maxConnections: 10 }),
     audit: z
       .object({
         /** A signed checkpoint every N entries (and on shutdown). */
@@ -155,7 +193,27 @@ export const ConfigSchema = z
       .strict()
       .default({ leaseSeconds: 30, pollMilliseconds: 500, retryAttempts: 2, retryBaseMilliseconds: 500, workDir: '', drainSeconds: 30 }),
     oidc: OidcConfigSchema.optional(),
+    trust: TrustConfigSchema.default({ required: 1, environments: {}, adminTenant: 'default' }),
+    notifications: NotificationsConfigSchema.default({ webhookUrl: '', timeoutMilliseconds: 5000 }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const hook = c.notifications.webhookUrl;
+    if (hook === '') return;
+    let url: URL;
+    try {
+      url = new URL(hook);
+    } catch {
+      ctx.addIssue({ code: 'custom', path: ['notifications', 'webhookUrl'], message: 'must be an absolute https URL' });
+      return;
+    }
+    if (url.protocol === 'https:') return;
+    if (url.protocol === 'http:' && isLoopbackUrl(url) && c.developmentMode) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['notifications', 'webhookUrl'],
+      message: 'must be an https URL (http only to a loopback address, and only with developmentMode)',
+    });
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -1,6 +1,7 @@
 // Invariant 2: every privileged action passes through requirePrivilege. The route table and the
 // CLI command tree are enumerated; anything new and unclassified fails this test.
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Command } from 'commander';
 import { routesOf } from '../../src/api/app.ts';
@@ -22,6 +23,9 @@ class SwitchableAuthorizer implements Authorizer {
   }
 }
 
+const overrideBody = () => ({ scope: { environment: 'staging', tools: ['echo'], actions: ['say'] }, ttlSeconds: 600, reason: 'probe' });
+const freshPublicKey = () => generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
 describe('one chokepoint', () => {
   const authz = new SwitchableAuthorizer();
   let s: TestServer;
@@ -38,12 +42,47 @@ describe('one chokepoint', () => {
     ids.approved = (await s.request('POST', '/v1/plans', { body: echoPlan('approved', 'dev') })).body.id;
     const ran = (await s.request('POST', '/v1/plans', { body: echoPlan('ran', 'dev') })).body.id;
     ids.execution = (await s.request('POST', `/v1/plans/${ran}/executions`, { body: {} })).body.id;
+    ids.override = (await s.request('POST', '/v1/overrides', { body: overrideBody() })).body.id;
+    ids.trustedKey = s.init.publisherKeyId;
     authz.mode = 'deny';
   });
   after(async () => s?.close());
 
+  /**
+   * MCP over HTTP answers JSON-RPC, not REST statuses: its probe calls a tool through /mcp (stateless,
+   * so one POST suffices) and expects the tool to be refused by policy. test/mcp-http.test.ts
+   * enumerates every MCP tool the same way.
+   */
+  const mcpProbe = async () => {
+    const res = await s.request('POST', '/mcp', {
+      headers: { accept: 'application/json, text/event-stream' },
+      body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'propose_plan', arguments: echoPlan('via mcp') } },
+    });
+    assert.equal(res.status, 200, String(res.body));
+    // The answer is a Server-Sent Events stream whose data line is the JSON-RPC response.
+    const text = typeof res.body === 'string' ? res.body : JSON.stringify(res.body);
+    const data = text.split('\n').find((l) => l.startsWith('data: '));
+    const message = JSON.parse(data ? data.slice(6) : text);
+    assert.equal(message.result?.isError, true, JSON.stringify(message));
+    assert.match(message.result.content[0].text, /\[POLICY_DENIED\]/);
+  };
+  const mcpNotAllowed = async (method: string) => {
+    const res = await s.request(method, '/mcp', { headers: { accept: 'application/json, text/event-stream' } });
+    assert.equal(res.status, 405, `${method} /mcp`);
+  };
+
   /** Every authenticated route, with the policy action it must be decided by (null: identity only). */
-  const ROUTES: Record<string, { action: AuthzRequest['action'] | null; path: () => string; body?: () => unknown; key?: () => string }> = {
+  const ROUTES: Record<
+    string,
+    {
+      action: AuthzRequest['action'] | null;
+      path: () => string;
+      body?: () => unknown;
+      key?: () => string;
+      /** For routes that do not answer REST statuses: checks the refusal itself. */
+      probe?: () => Promise<void>;
+    }
+  > = {
     'POST /v1/plans': { action: 'plan.propose', path: () => '/v1/plans', body: () => echoPlan() },
     'GET /v1/plans/:id': { action: 'plan.read', path: () => `/v1/plans/${ids.pending}` },
     'GET /v1/plans': { action: 'plan.read', path: () => '/v1/plans' },
@@ -81,6 +120,20 @@ describe('one chokepoint', () => {
     'POST /v1/unfreeze': { action: 'environment.freeze', path: () => '/v1/unfreeze', body: () => ({}) },
     'GET /v1/freezes': { action: 'execution.read', path: () => '/v1/freezes' },
     'GET /v1/audit': { action: 'audit.read', path: () => '/v1/audit' },
+    'GET /v1/trust': { action: 'trust.change', path: () => '/v1/trust' },
+    'POST /v1/trust': { action: 'trust.change', path: () => '/v1/trust', body: () => ({ publicKey: freshPublicKey() }) },
+    'DELETE /v1/trust/:keyId': { action: 'trust.change', path: () => `/v1/trust/${ids.trustedKey}`, body: () => ({}) },
+    'POST /v1/overrides': { action: 'override.issue', path: () => '/v1/overrides', body: overrideBody },
+    'POST /v1/overrides/:id/revoke': {
+      action: 'override.revoke',
+      path: () => `/v1/overrides/${ids.override}/revoke`,
+      body: () => ({ reason: 'probe' }),
+    },
+    'GET /v1/overrides': { action: 'audit.read', path: () => '/v1/overrides' },
+    'GET /v1/tools': { action: 'plan.propose', path: () => '/v1/tools' },
+    'POST /mcp': { action: 'plan.propose', path: () => '/mcp', probe: mcpProbe },
+    'GET /mcp': { action: null, path: () => '/mcp', probe: () => mcpNotAllowed('GET') },
+    'DELETE /mcp': { action: null, path: () => '/mcp', probe: () => mcpNotAllowed('DELETE') },
   };
 
   test('the route table is exactly the classified list (a new route must be added here)', () => {
@@ -92,7 +145,7 @@ describe('one chokepoint', () => {
   });
 
   test('every authenticated route is decided by policy, and a denial changes nothing', async () => {
-    const tables = ['plans', 'approvals', 'principals', 'api_keys', 'executions', 'grants', 'freezes'];
+    const tables = ['plans', 'approvals', 'principals', 'api_keys', 'executions', 'grants', 'freezes', 'trusted_keys', 'overrides'];
     // api_keys.last_used_at moves on every authenticated request: compare what matters there.
     const columns = (t: string) => (t === 'api_keys' ? 'id, principal_id, revoked_at' : '*');
     const snapshot = async () =>
@@ -101,6 +154,12 @@ describe('one chokepoint', () => {
     for (const [route, spec] of Object.entries(ROUTES)) {
       const [method] = route.split(' ');
       authz.calls = [];
+      if (spec.probe) {
+        await spec.probe();
+        if (spec.action === null) assert.deepEqual(authz.calls, [], `${route} reaches no service`);
+        else assert.ok(authz.calls.includes(spec.action), `${route} must be decided as ${spec.action}, saw ${authz.calls.join(',')}`);
+        continue;
+      }
       const res = await s.request(method!, spec.path(), { body: spec.body?.(), key: spec.key?.() });
       if (spec.action === null) {
         assert.equal(res.status, 200, route);
@@ -116,7 +175,19 @@ describe('one chokepoint', () => {
     const privileged = Object.values(ROUTES).filter((r) => r.action !== null).length;
     assert.equal(denied.length, privileged, 'every denial was audited once');
   });
+
+  test('an execute request carrying an override is decided as override.use, and a denial consumes nothing', async () => {
+    authz.calls = [];
+    const res = await s.request('POST', `/v1/plans/${ids.pending}/executions`, { body: { override: ids.override } });
+    assert.equal(res.status, 403, JSON.stringify(res.body));
+    assert.equal(res.body.error.code, 'POLICY_DENIED');
+    assert.deepEqual(authz.calls, ['override.use']);
+    const [o] = await rawSql(s, 'select consumed_at, revoked_at from overrides where id = ?', [ids.override]);
+    assert.equal(o.consumed_at, null);
+    assert.equal(o.revoked_at, null);
+  });
 });
+
 
 describe('CLI commands are either remote (gated by the server) or local operator tools', () => {
   /** Local commands act on the data directory with the host operator's rights; each is reviewed here. */
@@ -134,6 +205,10 @@ describe('CLI commands are either remote (gated by the server) or local operator
     'policy diff',
     'grant rotate-key',
     'completion',
+    'tool keygen',
+    'tool sign',
+    'tool verify',
+    'doctor',
   ]);
 
   function leaves(cmd: Command, prefix = ''): { name: string; cmd: Command }[] {

@@ -24,15 +24,48 @@ class ImmediateSqliteDialect extends SqliteDialect {
 
 export interface SqliteOptions {
   path: string;
-  /** `full` survives power loss with every commit; `normal` (WAL) may lose the last commits but never corrupts. */
+  /**
+   * `normal` (the default, with WAL): a commit is atomic and the database never corrupts, but an
+   * OS crash or power loss may lose the last commits — a change and its audit entry are lost
+   * together, never one without the other. `full` syncs every commit to disk (slower).
+   */
   synchronous?: 'full' | 'normal';
+}
+
+/** Most distinct SQL texts kept prepared; queries are built from a small fixed set of shapes. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely prepares every query anew; preparing is a large share of a small query's cost. The
+ * database handed to Kysely reuses prepared statements by SQL text (bounded LRU). Safe because
+ * Kysely's SQLite driver runs one query at a time on the single connection.
+ */
+function withStatementCache(db: Database.Database): SqliteDialectConfig['database'] {
+  const cache = new Map<string, Database.Statement>();
+  return {
+    close: () => db.close(),
+    prepare: (sql: string) => {
+      let stmt = cache.get(sql);
+      if (stmt) {
+        cache.delete(sql);
+      } else {
+        stmt = db.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE_SIZE) {
+          const oldest = cache.keys().next().value;
+          if (oldest !== undefined) cache.delete(oldest);
+        }
+      }
+      cache.set(sql, stmt);
+      return stmt as never;
+    },
+  };
 }
 
 export function createSqliteDialect(options: SqliteOptions): { dialect: SqliteDialect; close: () => void } {
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 10000');
-  return { dialect: new ImmediateSqliteDialect({ database: db }), close: () => db.close() };
+  return { dialect: new ImmediateSqliteDialect({ database: withStatementCache(db) }), close: () => db.close() };
 }

@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { IssueOverrideSchema, type OverrideService, RevokeOverrideSchema } from '../../overrides/index.ts';
+import { parseOrThrow } from '../../plans/service.ts';
+import { principalOf } from '../auth.ts';
+import { IdParams, jsonSchema } from '../schema.ts';
+
+const ListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
+
+/**
+ * Break-glass overrides (invariant 14). Using one is `POST /v1/plans/:id/executions` with
+ * `{override}`; these routes issue, revoke and list them.
+ */
+export function overrideRoutes(app: FastifyInstance, overrides: OverrideService): void {
+  app.post(
+    '/v1/overrides',
+    {
+      schema: {
+        tags: ['overrides'],
+        summary:
+          'Issue a break-glass override: a signed document letting plans within its scope run without approvals, once, for at most an hour. Needs override.issue.',
+        body: jsonSchema(IssueOverrideSchema),
+      },
+    },
+    async (request, reply) => reply.status(201).send(await overrides.issue(principalOf(request), request.body)),
+  );
+  app.post(
+    '/v1/overrides/:id/revoke',
+    {
+      schema: {
+        tags: ['overrides'],
+        summary: 'Revoke an override: unused, it can no longer be accepted; in use, the executor stops before the next step.',
+        params: IdParams,
+        body: jsonSchema(RevokeOverrideSchema),
+      },
+    },
+    async (request) => overrides.revoke(principalOf(request), (request.params as { id: string }).id, request.body),
+  );
+  app.get(
+    '/v1/overrides',
+    {
+      schema: { tags: ['overrides'], summary: 'Overrides of the caller’s tenant, newest first.', querystring: jsonSchema(ListQuerySchema) },
+    },
+    async (request) => {
+      const q = parseOrThrow(ListQuerySchema, request.query, 'query');
+      return overrides.list(principalOf(request), q.limit);
+    },
+  );
+}

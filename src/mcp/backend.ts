@@ -1,0 +1,27 @@
+import type { ExecutionView } from '../executions/view.ts';
+import type { PlanView } from '../plans/view.ts';
+import type { ToolCatalog } from '../tools/catalog.ts';
+
+/** A plan as an agent proposes it over MCP: no tenant, no source (the server decides both). */
+export interface McpProposal {
+  intent: string;
+  environment: string;
+  steps: { tool: string; action: string; input: Record<string, unknown> }[];
+  rollback?: { tool: string; action: string; input: Record<string, unknown> }[];
+}
+
+/**
+ * What the MCP tools need from Countersign, as the calling principal. Two adapters implement it
+ * and add no behaviour (CONVENTIONS: MCP SDK layering): `RestBackend` calls a running server over
+ * REST with the agent's own key (stdio), `ServiceBackend` calls the services in process with the
+ * principal the HTTP request authenticated as. Either way every call is decided by
+ * requirePrivilege / requireRead in the services, never here.
+ */
+export interface McpBackend {
+  listTools(): Promise<ToolCatalog>;
+  proposePlan(proposal: McpProposal): Promise<PlanView>;
+  getPlan(planId: string): Promise<PlanView>;
+  /** Runs an approved plan, or returns its one existing execution (a plan runs once). */
+  executePlan(planId: string): Promise<ExecutionView>;
+  getExecution(executionId: string): Promise<ExecutionView>;
+}

@@ -1,0 +1,75 @@
+// Issue 6 Must-show: a real MCP client nobody here wrote — the MCP Inspector's command-line mode —
+// lists and calls the tools of `countersign mcp` (stdio), with the agent's key in its environment.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { CLI_PATH } from './support/cli.ts';
+import { ENGINES } from './support/engines.ts';
+import { MCP_TOOL_NAMES } from './support/mcp.ts';
+import { addPrincipal } from './support/principals.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+const INSPECTOR = fileURLToPath(new URL('../node_modules/.bin/mcp-inspector', import.meta.url));
+
+/** Runs `mcp-inspector --cli … -- node --import tsx src/cli.ts mcp` without blocking this process (it hosts the server). */
+function inspect(env: Record<string, string>, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+  const child = spawn(INSPECTOR, ['--cli', ...envArgs, ...args, '--', process.execPath, '--import', 'tsx', CLI_PATH, 'mcp'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the MCP Inspector CLI against countersign mcp', () => {
+  let s: TestServer;
+  let env: Record<string, string>;
+
+  before(async () => {
+    s = await startTestServer(ENGINES[0]!);
+    const bot = await addPrincipal(s, 'bot', 'agent', ['agent']);
+    env = { COUNTERSIGN_SERVER: s.url, COUNTERSIGN_TOKEN: bot.key };
+  });
+  after(async () => s?.close());
+
+  test('lists the tools, with portable input schemas', async () => {
+    const r = await inspect(env, ['--method', 'tools/list', '--strict']);
+    assert.equal(r.code, 0, r.stderr);
+    const listed = JSON.parse(r.stdout) as { tools: { name: string; inputSchema: { properties: object } }[] };
+    assert.deepEqual(listed.tools.map((t) => t.name).sort(), MCP_TOOL_NAMES);
+    // --strict prints each schema portability problem (and exits 6 on an error); none is expected.
+    assert.doesNotMatch(r.stderr, /Warning|Error/i);
+  });
+
+  test('calls propose_plan and get_plan as the agent', async () => {
+    const proposed = await inspect(env, [
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'propose_plan',
+      '--tool-arg',
+      'intent=Say hello from the inspector',
+      'environment=staging',
+      `steps=${JSON.stringify([{ tool: 'echo', action: 'say', input: { message: 'hi' } }])}`,
+    ]);
+    assert.equal(proposed.code, 0, proposed.stdout + proposed.stderr);
+    const plan = JSON.parse(proposed.stdout).structuredContent;
+    assert.equal(plan.status, 'pending_approval');
+    const got = await inspect(env, ['--method', 'tools/call', '--tool-name', 'get_plan', '--tool-arg', `planId=${plan.id}`]);
+    assert.equal(got.code, 0, got.stderr);
+    assert.deepEqual(JSON.parse(got.stdout).structuredContent.missing, ['needs 1 more approval from group approvers']);
+  });
+
+  test('has no tool to approve with', async () => {
+    const r = await inspect(env, ['--method', 'tools/call', '--tool-name', 'approve_plan', '--tool-arg', 'planId=pln_x']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /not found/);
+  });
+});
