@@ -14,6 +14,12 @@ const FIGURES: readonly BenchModule[] = [
     load: () => import('./audit-append.ts'),
   },
   { name: 'audit-verify', about: 'audit entries/s through verifyAuditChain vs bare SHA-256', load: () => import('./audit-verify.ts') },
+  { name: 'grants', about: 'grant mint+verify vs bare Ed25519 sign+verify', load: () => import('./grants.ts') },
+  {
+    name: 'sandbox',
+    about: 'sandboxed no-op step vs bare spawn and bare bubblewrap; 50 concurrent; script analysis',
+    load: () => import('./sandbox.ts'),
+  },
   { name: 'decision', about: 'requirePrivilege decision p50/p99 vs bare Cedar', load: () => import('./decision.ts') },
   { name: 'plans-sqlite', about: 'POST /v1/plans over HTTP on SQLite vs bare Fastify route', load: () => import('./plans-sqlite.ts') },
   {

@@ -1,0 +1,162 @@
+// Figures: one no-op step in the sandbox against a bare spawn('/bin/true') and against bare
+// bubblewrap; 50 concurrent no-op steps against 50 concurrent bare spawns; and static analysis of
+// a 200-line shell and Python script (issue 5). Each product figure beside its floor, same run.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { analyzeScript, closeAnalysis } from '../src/analysis/index.ts';
+import { BubblewrapRunner } from '../src/sandbox/index.ts';
+import { SandboxProfileSchema } from '../src/tools/manifest.ts';
+import { median, nowMs, percentiles, progress, type Row, type Target, tempDir } from './lib.ts';
+
+const STEPS = 60;
+const CONCURRENT = 50;
+const OVERHEAD: Target = { op: '<=', value: 5, on: 'overhead', text: '≤ 5 ms over bare spawn' };
+
+function timedSpawn(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const start = nowMs();
+    const child = spawn(cmd, args, { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(nowMs() - start) : reject(new Error(`${cmd} exited ${code}`))));
+  });
+}
+
+/** The minimal bubblewrap of DESIGN.md's measurement: /usr and its symlinks, everything unshared. */
+const BARE_BWRAP = [
+  '--unshare-all',
+  '--die-with-parent',
+  '--new-session',
+  '--clearenv',
+  '--ro-bind',
+  '/usr',
+  '/usr',
+  '--symlink',
+  'usr/bin',
+  '/bin',
+  '--symlink',
+  'usr/lib',
+  '/lib',
+  '--symlink',
+  'usr/lib64',
+  '/lib64',
+  '--symlink',
+  'usr/sbin',
+  '/sbin',
+  '--proc',
+  '/proc',
+  '--dev',
+  '/dev',
+  '--tmpfs',
+  '/tmp',
+  '/bin/true',
+];
+
+export async function run(): Promise<Row[]> {
+  const tmp = tempDir('cs-bench-sandbox-');
+  // The sandbox's host user must traverse to its work directory (as the executor's work root is).
+  chmodSync(tmp.path, 0o711);
+  const runner = await BubblewrapRunner.create();
+  const rlimitsOnly = await BubblewrapRunner.create({ cgroups: 'off' });
+  const profile = SandboxProfileSchema.parse({});
+  const sha = createHash('sha256').update(readFileSync('/usr/bin/true')).digest('hex');
+  const workDir = (i: number) => {
+    const d = join(tmp.path, `w${i}`);
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    return d;
+  };
+  const step = async (i: number, using = runner) => {
+    const start = nowMs();
+    const r = await using.run({ executable: '/usr/bin/true', expectedSha256: sha, argv: [], profile, workDir: workDir(i), secrets: {} });
+    if (r.exitCode !== 0) throw new Error(`sandboxed /bin/true exited ${r.exitCode}: ${r.stderr}`);
+    return nowMs() - start;
+  };
+  try {
+    progress(`sandbox: ${STEPS} no-op steps, alternating with bare spawn and bare bubblewrap`);
+    const bare: number[] = [];
+    const bwrap: number[] = [];
+    const sandboxed: number[] = [];
+    const plain: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await timedSpawn('/bin/true', []);
+      await step(1000 + i);
+    }
+    for (let i = 0; i < STEPS; i++) {
+      bare.push(await timedSpawn('/bin/true', []));
+      bwrap.push(await timedSpawn('bwrap', BARE_BWRAP));
+      sandboxed.push(await step(i));
+      plain.push(await step(500 + i, rlimitsOnly));
+    }
+    progress(`sandbox: ${CONCURRENT} concurrent steps vs ${CONCURRENT} concurrent bare spawns`);
+    const t0 = nowMs();
+    const bareConc = await Promise.all(Array.from({ length: CONCURRENT }, () => timedSpawn('/bin/true', [])));
+    const bareWall = nowMs() - t0;
+    const t1 = nowMs();
+    const stepConc = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => step(2000 + i)));
+    const stepWall = nowMs() - t1;
+
+    progress('sandbox: static analysis of 200-line scripts');
+    const fixtures = join(import.meta.dirname, '..', 'src', 'analysis', 'fixtures');
+    const analysis = async (language: 'bash' | 'python', file: string) => {
+      const script = readFileSync(join(fixtures, file), 'utf8');
+      await analyzeScript({ language, script, profile });
+      const times: number[] = [];
+      for (let i = 0; i < 30; i++) {
+        const s = nowMs();
+        await analyzeScript({ language, script, profile });
+        times.push(nowMs() - s);
+      }
+      return { ms: median(times), lines: script.split('\n').length };
+    };
+    const sh = await analysis('bash', 'benign-ops.sh');
+    const py = await analysis('python', 'benign-ops.py');
+    await closeAnalysis();
+
+    return [
+      {
+        id: 'sandbox.step.p50',
+        figure: 'sandbox no-op step, p50',
+        kind: 'latency',
+        value: median(sandboxed),
+        floor: { label: 'bare spawn(/bin/true)', value: median(bare) },
+        target: OVERHEAD,
+        notes: [
+          `bare bubblewrap (second floor): ${median(bwrap).toFixed(2)} ms p50; runner cgroups: ${runner.cgroupVersion ?? 'none (rlimits only)'}`,
+        ],
+      },
+      {
+        id: 'sandbox.step.rlimits_only.p50',
+        figure: 'sandbox no-op step, rlimits only, p50',
+        kind: 'latency',
+        value: median(plain),
+        floor: { label: 'bare spawn(/bin/true)', value: median(bare) },
+        target: OVERHEAD,
+        notes: ['the same runner with cgroups off (hosts where no cgroup controller is writable)'],
+      },
+      {
+        id: 'sandbox.step.vs_bwrap',
+        figure: 'sandbox no-op step vs bare bubblewrap',
+        kind: 'latency',
+        value: median(sandboxed),
+        floor: { label: 'bare bubblewrap', value: median(bwrap) },
+      },
+      {
+        id: 'sandbox.concurrent.rate',
+        figure: `${CONCURRENT} concurrent sandboxed steps`,
+        kind: 'rate',
+        value: (CONCURRENT * 1000) / stepWall,
+        floor: { label: `${CONCURRENT} concurrent bare spawns`, value: (CONCURRENT * 1000) / bareWall },
+        notes: [
+          `p99 ${percentiles(Float64Array.from(stepConc)).p99.toFixed(1)} ms vs bare ${percentiles(Float64Array.from(bareConc)).p99.toFixed(1)} ms`,
+        ],
+      },
+      { id: 'analysis.shell', figure: `static analysis, ${sh.lines}-line shell script`, kind: 'latency', value: sh.ms },
+      { id: 'analysis.python', figure: `static analysis, ${py.lines}-line Python script`, kind: 'latency', value: py.ms },
+    ];
+  } finally {
+    await runner.dispose();
+    await rlimitsOnly.dispose();
+    tmp.remove();
+  }
+}
