@@ -26,13 +26,36 @@ export const ERROR_CODES = {
   // 401 / 403 — identity and authorization
   UNAUTHENTICATED: { status: 401, exit: 4, summary: 'No valid credential was presented.' },
   POLICY_DENIED: { status: 403, exit: 5, summary: 'Policy does not permit this action.' },
-  SCRIPT_REFUSED: { status: 403, exit: 5, summary: 'Static analysis of a script step found a construct that is refused; see the findings.' },
+  SCRIPT_REFUSED: {
+    status: 403,
+    exit: 5,
+    summary: 'Static analysis of a script step found a construct that is refused; see the findings.',
+  },
   SELF_APPROVAL: { status: 403, exit: 5, summary: 'The proposer of a plan cannot review it.' },
   EGRESS_DENIED: { status: 403, exit: 5, summary: "A network destination is not in the step's egress allowlist." },
   GRANT_INVALID: { status: 403, exit: 5, summary: 'The grant is forged, expired, for another plan, or not signed by a trusted grant key.' },
   GRANT_REPLAYED: { status: 409, exit: 7, summary: 'The grant was already used; a grant runs one execution once.' },
   GRANT_REVOKED: { status: 403, exit: 5, summary: 'The grant was revoked.' },
   FROZEN: { status: 423, exit: 7, summary: 'A kill switch freezes this tenant or environment; nothing runs until unfrozen.' },
+  TOOL_UNTRUSTED: {
+    status: 403,
+    exit: 5,
+    summary:
+      'A tool manifest lacks the valid signatures from trusted publisher keys its environment requires (or one of its signatures is bad).',
+  },
+  OVERRIDE_INVALID: {
+    status: 403,
+    exit: 5,
+    summary: 'The override is unknown, forged, altered, or not signed by the override key.',
+  },
+  OVERRIDE_EXPIRED: { status: 403, exit: 5, summary: 'The override has expired.' },
+  OVERRIDE_REVOKED: { status: 403, exit: 5, summary: 'The override was revoked.' },
+  OVERRIDE_OUT_OF_SCOPE: {
+    status: 403,
+    exit: 5,
+    summary: "The plan's environment, or one of its steps' tool or action, is outside the override's scope.",
+  },
+  OVERRIDE_REPLAYED: { status: 409, exit: 7, summary: 'The override was already used; an override authorizes one execution once.' },
   // 404 / 409 / 413 / 429
   NOT_FOUND: { status: 404, exit: 6, summary: 'No such resource in this tenant.' },
   PLAN_INVALID_TRANSITION: { status: 409, exit: 7, summary: 'The plan cannot move to that status from its current one.' },

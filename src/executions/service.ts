@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { assertPlanIntact, planResource } from '../approvals/service.ts';
 import { CountersignError } from '../errors/index.ts';
 import { type GrantKeyring, mintGrant, verifyGrant } from '../grants/index.ts';
+import { assertOverridable, type OverrideService } from '../overrides/index.ts';
 import { parseStoredDocument } from '../plans/document.ts';
 import { parseOrThrow } from '../plans/service.ts';
 import { type PrivilegeDeps, requirePrivilege, requireRead } from '../policy/require-privilege.ts';
@@ -10,6 +11,7 @@ import type { Principal, ResourceRef } from '../policy/types.ts';
 import type { Runtime } from '../runtime.ts';
 import type { EventRecord, ExecutionRecord, PlanRecord, TenantScope } from '../store/index.ts';
 import type { ToolRegistry } from '../tools/index.ts';
+import type { ToolTrustGate } from '../trust/index.ts';
 import { assertExecutable } from './checks.ts';
 import { type ExecutionView, toExecutionView } from './view.ts';
 
@@ -17,8 +19,14 @@ export const ExecuteBodySchema = z
   .object({
     /** A grant minted earlier by POST /v1/plans/:id/grants; omitted, the server mints and consumes one now. */
     grant: z.string().min(1).max(8192).optional(),
+    /**
+     * A break-glass override (its id, or the signed document as JSON): runs the plan without the
+     * normal approvals, within the override's scope. Decided as `override.use`.
+     */
+    override: z.string().min(1).max(16384).optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => !(b.grant && b.override), { message: 'send a grant or an override, not both', path: ['override'] });
 
 export const FreezeBodySchema = z
   .object({ environment: z.string().min(1).max(64).optional(), reason: z.string().min(1).max(2000) })
@@ -29,6 +37,9 @@ export interface ExecutionServiceDeps extends PrivilegeDeps {
   tools: ToolRegistry;
   grantKeys: GrantKeyring;
   grantTtlSeconds: number;
+  /** Re-verifies every tool of the plan against the trust store as it is now (invariant 13). */
+  toolTrust: ToolTrustGate;
+  overrides: OverrideService;
 }
 
 export function executionResource(e: ExecutionRecord): ResourceRef {
@@ -45,6 +56,7 @@ export class ExecutionService {
     return requirePrivilege(this.deps, principal, 'plan.execute', planResource(plan), async (scope) => {
       const current = await this.#current(scope, planId);
       await assertExecutable(scope, current, this.deps.tools, this.deps.runtime.now());
+      await this.deps.toolTrust.assertUsable(scope.installationTrust, current.environment, toolsOf(current));
       const minted = await this.#mint(current);
       await scope.executions.insertGrant({
         jti: minted.claims.jti,
@@ -71,13 +83,21 @@ export class ExecutionService {
    */
   async execute(principal: Principal, planId: string, body: unknown): Promise<{ execution: ExecutionView; created: boolean }> {
     const req = parseOrThrow(ExecuteBodySchema, body ?? {}, 'body');
+    if (req.override !== undefined) return this.#executeUnderOverride(principal, planId, req.override);
     const plan = await this.#plan(principal, planId);
     return requirePrivilege(this.deps, principal, 'plan.execute', planResource(plan), async (scope) => {
       const existing = await scope.executions.forPlan(planId);
       if (existing) return this.#existing(scope, existing, req.grant);
       const current = await this.#current(scope, planId);
+      if (current.status !== 'approved') {
+        // A concurrent request may have created the execution after our first look, committing
+        // before the plan was read (PostgreSQL, read committed): it gets that execution (invariant 10).
+        const winner = await scope.executions.forPlan(planId);
+        if (winner) return this.#existing(scope, winner, req.grant);
+      }
       const now = this.deps.runtime.now();
       await assertExecutable(scope, current, this.deps.tools, now);
+      const unsignedTools = await this.deps.toolTrust.assertUsable(scope.installationTrust, current.environment, toolsOf(current));
       const grant = req.grant ? await this.#checkPresentedGrant(scope, current, req.grant) : await this.#mint(current);
       const id = this.deps.runtime.newId('exe');
       const doc = parseStoredDocument(current.document);
@@ -142,7 +162,14 @@ export class ExecutionService {
       return {
         result: { execution: toExecutionView(record, await scope.executions.steps(id)), created: true },
         resource: `execution:${id}`,
-        details: { plan: planId, planHash: current.hash, jti: grant.claims.jti, kid: grant.claims.kid, presentedGrant: Boolean(req.grant) },
+        details: {
+          plan: planId,
+          planHash: current.hash,
+          jti: grant.claims.jti,
+          kid: grant.claims.kid,
+          presentedGrant: Boolean(req.grant),
+          ...(unsignedTools.length > 0 ? { unsignedTools, warning: 'UNSIGNED tool manifests (developmentMode)' } : {}),
+        },
       };
     });
   }
@@ -241,7 +268,7 @@ export class ExecutionService {
     return { token, claims };
   }
 
-  async #mint(plan: PlanRecord) {
+  async #mint(plan: PlanRecord, override?: string) {
     const doc = parseStoredDocument(plan.document);
     return mintGrant(
       this.deps.grantKeys.signingKey(),
@@ -252,10 +279,114 @@ export class ExecutionService {
         planId: plan.id,
         planHash: plan.hash,
         scope: { steps: doc.steps.map((_, i) => i), rollback: doc.rollback.map((_, i) => i) },
+        ...(override ? { override } : {}),
       },
       this.deps.runtime.now(),
       this.deps.grantTtlSeconds,
     );
+  }
+
+  /**
+   * Break-glass (invariant 14): decided as `override.use`, then — in one transaction — the
+   * override is checked (signature, scope, expiry, revocation, replay), a pending plan moves to
+   * approved along the status machine with a reason naming the override, the execution is
+   * created with a grant bound to the override, and the nonce is consumed: all of it commits, or
+   * nothing does and the override stays unused.
+   */
+  async #executeUnderOverride(
+    principal: Principal,
+    planId: string,
+    presented: string,
+  ): Promise<{ execution: ExecutionView; created: boolean }> {
+    const plan = await this.#plan(principal, planId);
+    const overrides = this.deps.overrides;
+    let overrideId: string | null = null;
+    try {
+      const out = await requirePrivilege(this.deps, principal, 'override.use', planResource(plan), async (scope) => {
+        // Parsed inside the privileged action so that even a malformed override is audited.
+        const presentedId = overrides.presentedId(presented);
+        overrideId = presentedId;
+        const existing = await scope.executions.forPlan(planId);
+        if (existing) {
+          // A retry of the same break-glass request gets the same execution; nothing is consumed.
+          if (existing.overrideId === presentedId) {
+            return { ...(await this.#existing(scope, existing, undefined)), details: { existing: true, breakGlass: true } };
+          }
+          throw new CountersignError('CONFLICT', `plan ${planId} already has execution ${existing.id}; a plan runs once`);
+        }
+        const current = await this.#current(scope, planId);
+        const now = this.deps.runtime.now();
+        const accepted = await overrides.accept(scope, current, presented, now);
+        await assertOverridable(scope, current, this.deps.tools, now);
+        const unsignedTools = await this.deps.toolTrust.assertUsable(scope.installationTrust, current.environment, toolsOf(current));
+        const at = now.toISOString();
+        const fromStatus = current.status;
+        if (fromStatus === 'pending_approval') {
+          const why = `break-glass override ${accepted.record.id} by ${principal.id}: ${accepted.document.reason}`;
+          if (!(await scope.plans.setStatus(planId, 'pending_approval', 'approved', at, why))) {
+            throw new CountersignError('CONFLICT', `plan ${planId} changed concurrently; retry`);
+          }
+        }
+        const grant = await this.#mint(current, accepted.record.id);
+        const id = this.deps.runtime.newId('exe');
+        const record = newExecutionRecord(id, principal, current, grant.claims.jti, grant.token, at, accepted.record.id);
+        if (!(await scope.executions.insertIfAbsent(record, executionSteps(current)))) {
+          throw new CountersignError('CONFLICT', `plan ${planId} got an execution concurrently; retry`);
+        }
+        await scope.executions.insertGrant({
+          jti: grant.claims.jti,
+          plan_id: planId,
+          key_id: grant.claims.kid,
+          issued_at: grant.claims.issuedAt.toISOString(),
+          expires_at: grant.claims.expiresAt.toISOString(),
+          consumed_at: null,
+          execution_id: null,
+          revoked_at: null,
+          revoke_reason: null,
+        });
+        if (!(await scope.executions.consumeGrant(grant.claims.jti, id, at))) {
+          throw new CountersignError('GRANT_REPLAYED', `grant ${grant.claims.jti} was already used or revoked`);
+        }
+        // The nonce is consumed only here, after every check held, in the execution's transaction.
+        if (!(await scope.overrides.consume(accepted.record.id, accepted.record.nonce, id, at))) {
+          throw new CountersignError('OVERRIDE_REPLAYED', `override ${accepted.record.id} was used or revoked concurrently`);
+        }
+        if (!(await scope.plans.setStatus(planId, 'approved', 'executing', at, `execution ${id} under override ${accepted.record.id}`))) {
+          throw new CountersignError('CONFLICT', `plan ${planId} changed concurrently; retry`);
+        }
+        await scope.executions.appendEvent(id, at, 'execution.queued', { by: principal.id, override: accepted.record.id });
+        return {
+          result: { execution: toExecutionView(record, await scope.executions.steps(id)), created: true },
+          resource: `execution:${id}`,
+          details: {
+            breakGlass: true,
+            override: accepted.record.id,
+            reason: accepted.document.reason,
+            plan: planId,
+            planHash: current.hash,
+            planStatusBefore: fromStatus,
+            environment: current.environment,
+            jti: grant.claims.jti,
+            ...(unsignedTools.length > 0 ? { unsignedTools, warning: 'UNSIGNED tool manifests (developmentMode)' } : {}),
+          },
+        };
+      });
+      overrides.notify(principal, 'override.use', 'allowed', {
+        override: overrideId,
+        environment: plan.environment,
+        reason: null,
+        details: { plan: planId, execution: out.execution.id, created: out.created },
+      });
+      return out;
+    } catch (err) {
+      overrides.notify(principal, 'override.use', 'refused', {
+        override: overrideId,
+        environment: plan.environment,
+        reason: null,
+        details: { plan: planId, code: err instanceof CountersignError ? err.code : 'INTERNAL' },
+      });
+      throw err;
+    }
   }
 
   async #plan(principal: Principal, planId: string): Promise<PlanRecord> {
@@ -276,4 +407,57 @@ export class ExecutionService {
     if (!e) throw new CountersignError('NOT_FOUND', `execution ${id} not found`);
     return e;
   }
+}
+
+function toolsOf(plan: PlanRecord): string[] {
+  const doc = parseStoredDocument(plan.document);
+  return [...doc.steps, ...doc.rollback].map((s) => s.tool);
+}
+
+function newExecutionRecord(
+  id: string,
+  principal: Principal,
+  plan: PlanRecord,
+  jti: string,
+  token: string,
+  at: string,
+  overrideId: string | null,
+): ExecutionRecord {
+  return {
+    id,
+    tenantId: principal.tenantId,
+    planId: plan.id,
+    environment: plan.environment,
+    grantJti: jti,
+    grantToken: token,
+    status: 'queued',
+    reason: null,
+    requestedBy: principal.id,
+    overrideId,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    attempt: 0,
+    createdAt: at,
+    startedAt: null,
+    finishedAt: null,
+  };
+}
+
+function executionSteps(plan: PlanRecord) {
+  const doc = parseStoredDocument(plan.document);
+  return [
+    ...doc.steps.map((s, idx) => ({ phase: 'main' as const, idx, tool: s.tool, action: s.action })),
+    ...doc.rollback.map((s, idx) => ({ phase: 'rollback' as const, idx, tool: s.tool, action: s.action })),
+  ].map((s) => ({
+    ...s,
+    status: 'pending' as const,
+    attempts: 0,
+    exitCode: null,
+    stdout: '',
+    stderr: '',
+    truncated: false,
+    error: null,
+    startedAt: null,
+    finishedAt: null,
+  }));
 }

@@ -1,16 +1,18 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../config/index.ts';
 import { GrantKeyring } from '../grants/index.ts';
+import { loadOverrideVerificationKeys, overrideStepRefusal } from '../overrides/index.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { BubblewrapRunner, type Runner, runUnsandboxedForDevelopment } from '../sandbox/index.ts';
 import { type ContextOverrides, openStore } from '../server/context.ts';
 import { dataDirPaths } from '../server/datadir.ts';
 import type { Store } from '../store/index.ts';
-import { loadToolDir } from '../tools/index.ts';
-import { ExecutionWorker } from './worker.ts';
+import { loadToolDir, type ToolRegistry } from '../tools/index.ts';
+import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
+import { ExecutionWorker, type StepCheckInput } from './worker.ts';
 
 export interface ExecutorOptions extends ContextOverrides {
   /** Tests only: substitute a runner (the production path always builds the sandbox runner). */
@@ -71,12 +73,17 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   const runtime: Runtime = options.runtime ?? systemRuntime;
   const log = options.log ?? ((line: string) => process.stderr.write(`executor: ${line}\n`));
   const owner = options.owner ?? `${hostname()}:${process.pid}:${runtime.newId('wkr').slice(-8)}`;
-  const tools = loadToolDir(paths.tools);
   const grantKeys = new GrantKeyring(paths.keys, false);
   const store = await openStore(paths.dir, config, options, true);
   let runner: Runner;
+  let tools: ToolRegistry;
+  let overrideKeys: Map<string, KeyObject>;
   try {
     await store.migrate();
+    // The executor verifies manifests itself, against the trust store (invariant 13).
+    tools = loadToolDir(paths.tools, await manifestTrustAtStart(store, config));
+    await reportToolLoad(store, tools, config.developmentMode, 'executor', (l) => log(l));
+    overrideKeys = loadOverrideVerificationKeys(paths.keys);
     runner = options.runner ?? (await buildRunner(store, config.developmentMode, paths.dir, owner, log));
   } catch (err) {
     await store.close();
@@ -94,6 +101,11 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
     workRoot: config.executor.workDir || defaultWorkRoot(paths.dir),
     secretEnv: env,
     log,
+    revalidateStep: stepTrustChecks(
+      new ToolTrustGate({ tools, trust: config.trust, developmentMode: config.developmentMode }),
+      overrideKeys,
+      owner,
+    ),
   });
   let stopping = false;
   const idle = new AbortController();
@@ -115,6 +127,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
     async stop() {
       if (stopping) return done;
       stopping = true;
+      worker.drain();
       idle.abort();
       const deadline = setTimeout(() => worker.abortCurrent(), config.executor.drainSeconds * 1000);
       await done;
@@ -124,5 +137,35 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
       await store.close();
     },
     done,
+  };
+}
+
+/**
+ * Before every step (invariants 8, 13, 14): an override execution's override is re-read and must
+ * be unrevoked and still verify; the step's tool must still carry the signatures its environment
+ * requires from keys trusted *now*. A tool allowed only by development mode is audited each time.
+ */
+function stepTrustChecks(gate: ToolTrustGate, overrideKeys: Map<string, KeyObject>, owner: string) {
+  return async ({ scope, exec, claims, step }: StepCheckInput): Promise<string | null> => {
+    const override = await overrideStepRefusal(scope, exec, claims.override, overrideKeys);
+    if (override) return override;
+    const verdict = await gate.stepVerdict(scope.installationTrust, exec.environment, step.tool);
+    if (!verdict.ok) return verdict.reason;
+    if (verdict.unsigned) {
+      await scope.audit({
+        actor: owner,
+        action: 'execution.step',
+        outcome: 'allowed',
+        resource: `execution:${exec.id}`,
+        details: {
+          phase: step.phase,
+          index: step.idx,
+          tool: step.tool,
+          warning: 'UNSIGNED tool manifest (developmentMode)',
+          why: verdict.shortfall,
+        },
+      });
+    }
+    return null;
   };
 }

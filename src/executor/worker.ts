@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { AuditAction, AuditOutcome } from '../audit/index.ts';
@@ -30,6 +30,18 @@ export interface WorkerDeps {
   /** Where `env:NAME` secrets are read from: the executor's own environment. */
   secretEnv: Readonly<Record<string, string | undefined>>;
   log: (line: string) => void;
+  /**
+   * Further per-step checks the executor composes (the step's tool against the trust store as it
+   * is now; an override execution's revocation): null lets the step run, a reason refuses it.
+   */
+  revalidateStep: (input: StepCheckInput) => Promise<string | null>;
+}
+
+export interface StepCheckInput {
+  scope: TenantScope;
+  exec: ExecutionRecord;
+  claims: GrantClaims;
+  step: StepRecord;
 }
 
 /**
@@ -46,6 +58,39 @@ function prepareWorkDir(workRoot: string, executionId: string): string {
   mkdirSync(workDir, { recursive: true, mode: 0o700 });
   chmodSync(workDir, 0o700);
   return workDir;
+}
+
+/** The lease moved to another worker: stop touching this execution, record nothing more. */
+class LeaseLost extends Error {
+  constructor(id: string) {
+    super(`lost the lease on ${id}; another executor owns it now`);
+  }
+}
+
+/** Fire-and-forget events, written strictly in order; failures are logged, never thrown. */
+class EventQueue {
+  #tail: Promise<unknown> = Promise.resolve();
+  constructor(
+    private readonly write: (type: string, data: Record<string, unknown>) => Promise<unknown>,
+    private readonly log: (line: string) => void,
+  ) {}
+  push(type: string, data: Record<string, unknown>): void {
+    this.#tail = this.#tail
+      .then(() => this.write(type, data))
+      .catch((err: Error) => this.log(`could not record a ${type} event: ${err.message}`));
+  }
+  flush(): Promise<unknown> {
+    return this.#tail;
+  }
+}
+
+/** Work directories go when their execution ends (best effort: a leftover holds no secrets). */
+function removeWorkDir(workRoot: string, executionId: string): void {
+  try {
+    rmSync(join(workRoot, executionId), { recursive: true, force: true });
+  } catch {
+    // leave it; the next start of the host's temp cleaner or an operator removes it
+  }
 }
 
 class Stop extends Error {
@@ -75,6 +120,27 @@ export class ExecutionWorker {
 
   constructor(private readonly deps: WorkerDeps) {}
 
+  #draining = false;
+
+  /**
+   * Graceful drain: the current step finishes, then the execution is released (back to queued,
+   * lease cleared) so another executor continues with the next step — nothing runs twice.
+   */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  async #release(scope: TenantScope, exec: ExecutionRecord): Promise<void> {
+    const at = this.#now();
+    await this.deps.store.transaction(exec.tenantId, async (tx) => {
+      if (await tx.executions.updateOwned(exec.id, this.deps.owner, { status: 'queued', lease_owner: null, lease_expires_at: null })) {
+        await tx.executions.appendEvent(exec.id, at, 'execution.released', { reason: 'executor draining', owner: this.deps.owner });
+      }
+    });
+    void scope;
+    this.deps.log(`released ${exec.id} while draining`);
+  }
+
   /** Stops the current step (used when the lease is lost or on a hard stop). */
   abortCurrent(): void {
     this.#aborter.abort();
@@ -102,6 +168,11 @@ export class ExecutionWorker {
     try {
       await this.#process(exec);
     } catch (err) {
+      if (err instanceof LeaseLost) {
+        this.#aborter.abort();
+        this.deps.log(err.message);
+        return true;
+      }
       this.deps.log(`execution ${exec.id} crashed in the worker: ${(err as Error).stack ?? String(err)}`);
       await this.#finish(this.deps.store.scope(exec.tenantId), exec, 'needs_attention', `executor error: ${(err as Error).message}`).catch(
         () => undefined,
@@ -161,6 +232,7 @@ export class ExecutionWorker {
     try {
       for (const step of steps.filter((s) => s.phase === 'main')) {
         if (step.status === 'succeeded') continue;
+        if (this.#draining) return this.#release(scope, exec);
         const ok = await this.#runStep(scope, exec, claims, doc, step, workDir);
         if (!ok)
           return this.#rollback(scope, exec, claims, doc, steps, workDir, `step ${step.idx + 1} (${step.tool}.${step.action}) failed`);
@@ -219,6 +291,8 @@ export class ExecutionWorker {
     if (frozen) await fail(`kill switch: ${frozen.scope === '*' ? 'tenant' : frozen.scope} frozen (${frozen.reason})`);
     const inScope = step.phase === 'main' ? claims.scope.steps.includes(step.idx) : claims.scope.rollback.includes(step.idx);
     if (!inScope) await fail(`${step.phase} step ${step.idx + 1} is outside the grant's scope`);
+    const refusal = await this.deps.revalidateStep({ scope, exec, claims, step });
+    if (refusal) await fail(refusal);
     if (!(await this.deps.store.renewExecutionLease(exec.id, this.deps.owner, this.deps.leaseMs)))
       throw new Stop('needs_attention', 'lease lost before the step');
   }
@@ -267,6 +341,8 @@ export class ExecutionWorker {
     // Audit before effect (invariant 11): the entry and the `running` mark commit before the run.
     const started = this.#now();
     await this.deps.store.transaction(exec.tenantId, async (tx) => {
+      // The lease is re-checked under the row lock: a worker that lost it never starts the step.
+      if (!(await tx.executions.holdsLease(exec.id, this.deps.owner))) throw new LeaseLost(exec.id);
       await tx.audit({
         actor: this.deps.owner,
         action: 'execution.step',
@@ -293,6 +369,9 @@ export class ExecutionWorker {
         action: step.action,
       });
     });
+    // Live events of this step are written in order, one at a time, and flushed before the step
+    // is recorded, so the stream never shows them after `step.finished`.
+    const events = new EventQueue((type, data) => scope.executions.appendEvent(exec.id, this.#now(), type, data), this.deps.log);
     const outcome = await runWithRetry(
       this.deps.runner,
       { executable: tool.manifest.executable.path, expectedSha256: tool.manifest.executable.sha256, argv, profile, workDir, secrets },
@@ -300,15 +379,9 @@ export class ExecutionWorker {
       this.deps.retry,
       {
         signal: this.#aborter.signal,
-        onOutput: (stream, chunk) =>
-          void scope.executions
-            .appendEvent(exec.id, this.#now(), 'output', { phase: step.phase, index: step.idx, stream, chunk: redact(chunk) })
-            .catch(() => undefined),
+        onOutput: (stream, chunk) => events.push('output', { phase: step.phase, index: step.idx, stream, chunk: redact(chunk) }),
         onAttempt: (n) => {
-          if (n > 1)
-            void scope.executions
-              .appendEvent(exec.id, this.#now(), 'step.retry', { phase: step.phase, index: step.idx, attempt: n })
-              .catch(() => undefined);
+          if (n > 1) events.push('step.retry', { phase: step.phase, index: step.idx, attempt: n });
         },
         onEgressDenied: (d) =>
           void this.#audit(scope, exec, 'execution.step', 'denied', {
@@ -328,8 +401,11 @@ export class ExecutionWorker {
         : r && r.exitCode !== 0
           ? `exit code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}`
           : null;
+    await events.flush();
     const finished = this.#now();
     await this.deps.store.transaction(exec.tenantId, async (tx) => {
+      // Only the lease holder records the outcome; a worker that lost it leaves the new owner's record alone.
+      if (!(await tx.executions.holdsLease(exec.id, this.deps.owner))) throw new LeaseLost(exec.id);
       await tx.executions.updateStep(exec.id, step.phase, step.idx, {
         status: ok ? 'succeeded' : 'failed',
         attempts: step.attempts + outcome.attempts,
@@ -379,6 +455,7 @@ export class ExecutionWorker {
 
   async #finish(scope: TenantScope, exec: ExecutionRecord, status: ExecutionStatus, reason: string | null): Promise<void> {
     const at = this.#now();
+    let applied = false;
     await this.deps.store.transaction(exec.tenantId, async (tx) => {
       const owned = await tx.executions.updateOwned(exec.id, this.deps.owner, {
         status,
@@ -388,6 +465,7 @@ export class ExecutionWorker {
         lease_expires_at: null,
       });
       if (!owned) return; // another worker took over: it decides the outcome
+      applied = true;
       const planStatus = PLAN_OUTCOME[status];
       if (planStatus) await tx.plans.setStatus(exec.planId, 'executing', planStatus, at, reason);
       await tx.executions.appendEvent(exec.id, at, 'execution.finished', { status, reason });
@@ -400,7 +478,10 @@ export class ExecutionWorker {
       });
     });
     void scope;
-    this.deps.log(`execution ${exec.id}: ${status}${reason ? ` (${reason})` : ''}`);
+    if (applied) {
+      this.deps.log(`execution ${exec.id}: ${status}${reason ? ` (${reason})` : ''}`);
+      removeWorkDir(this.deps.workRoot, exec.id);
+    }
   }
 
   async #audit(

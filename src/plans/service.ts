@@ -6,6 +6,7 @@ import { assessRisk } from '../policy/risk.ts';
 import type { Principal } from '../policy/types.ts';
 import type { Runtime } from '../runtime.ts';
 import type { ToolRegistry } from '../tools/index.ts';
+import type { ToolTrustGate } from '../trust/index.ts';
 import { canonicalJson, type PlanDocument, type PlanSource, ProposeBodySchema, sha256Hex } from './document.ts';
 import { analyzePlanScripts } from './findings.ts';
 import { PLAN_STATUSES } from './status.ts';
@@ -17,6 +18,8 @@ export interface PlanServiceDeps extends PrivilegeDeps {
   approvalRules: ApprovalRules;
   runtime: Runtime;
   pendingTtlHours: number;
+  /** Verifies each step's tool against the trust store as it is now (invariant 13). */
+  toolTrust: ToolTrustGate;
 }
 
 export const ListPlansQuerySchema = z
@@ -63,6 +66,11 @@ export class PlanService {
           details: { field: 'environment' },
         });
       }
+      const unsignedTools = await this.deps.toolTrust.assertUsable(
+        scope.installationTrust,
+        req.environment,
+        [...req.steps, ...req.rollback].map((s) => s.tool),
+      );
       const steps = validateSteps(this.deps.tools, req.steps, 'steps');
       const rollback = validateSteps(this.deps.tools, req.rollback, 'rollback');
       if (analysis.deny) {
@@ -135,6 +143,7 @@ export class PlanService {
           steps: steps.steps.length,
           status: record.status,
           rules: approval.rules,
+          ...(unsignedTools.length > 0 ? { unsignedTools, warning: 'UNSIGNED tool manifests (developmentMode)' } : {}),
           findings: analysis.findings.map((f) => `${f.phase}[${f.step}]:${f.rule}:${f.severity}`),
         },
       };
@@ -166,7 +175,16 @@ export class PlanService {
       const r = renderedCommand(this.deps.tools, s);
       return r.note ? { ...s, argv: r.argv, argvNote: r.note } : { ...s, argv: r.argv };
     };
-    return { ...view, steps: view.steps.map(render), rollback: view.rollback.map(render) };
+    const unsigned = this.deps.toolTrust.unsignedIn(
+      view.environment,
+      [...view.steps, ...view.rollback].map((s) => s.tool),
+    );
+    return {
+      ...view,
+      steps: view.steps.map(render),
+      rollback: view.rollback.map(render),
+      ...(unsigned.length > 0 ? { unsignedTools: true } : {}),
+    };
   }
 
   async list(principal: Principal, query: unknown): Promise<{ plans: PlanView[]; nextCursor: string | null }> {

@@ -33,6 +33,8 @@ export interface PlanView {
   updatedAt: string;
   expiresAt: string | null;
   approval: StoredApprovalRequirement;
+  /** True when a step's tool lacks the signatures its environment requires (developmentMode only). */
+  unsignedTools?: boolean;
   /** Present when votes were loaded (single-plan reads): approvals so far and what is missing. */
   approvals?: ApprovalView[];
   tally?: Tally;

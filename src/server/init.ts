@@ -1,11 +1,24 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { BASELINE_APPROVAL_RULES } from '../approvals/rules.ts';
 import { generateAuditKeyPair } from '../audit/index.ts';
 import { DEFAULT_CONFIG_YAML, loadConfig } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { createGrantKey } from '../grants/index.ts';
+import { createOverrideKey } from '../overrides/index.ts';
 import { writeBaselinePolicies } from '../policy/policy-dir.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
+import {
+  formatSignatureFile,
+  generatePublisherKeyPair,
+  manifestSigningText,
+  publisherKeyFiles,
+  SIGNATURE_SUFFIX,
+  signManifestText,
+} from '../tools/index.ts';
+import { trustPublisherKeyAtInit } from '../trust/index.ts';
 import { type ContextOverrides, openStore } from './context.ts';
 import {
   type DataDirPaths,
@@ -26,6 +39,8 @@ export interface InitResult {
   adminPrincipalId: string;
   adminKey: string;
   auditKeyId: string;
+  /** The installation's own tool publisher key: it signed the example tools and is trusted. */
+  publisherKeyId: string;
   store: 'sqlite' | 'postgres';
 }
 
@@ -60,6 +75,8 @@ async function createDataDir(paths: DataDirPaths, runtime: Runtime, overrides: C
   createGrantKey(paths.keys);
   writeFileSync(`${paths.tools}/echo.yaml`, echoToolManifest(), { flag: 'wx' });
   writeFileSync(`${paths.tools}/shell.yaml`, shellToolManifest(), { flag: 'wx' });
+  createOverrideKey(paths.keys);
+  const publisherKeyId = signExampleTools(paths);
   writeBaselinePolicies(paths.dir);
   writeFileSync(paths.approvals, BASELINE_APPROVAL_RULES, { mode: 0o600, flag: 'wx' });
 
@@ -76,6 +93,11 @@ async function createDataDir(paths: DataDirPaths, runtime: Runtime, overrides: C
     await store
       .scope('-')
       .audit({ actor: 'system', action: 'system.init', outcome: 'succeeded', resource: 'server:init', details: { dir: paths.dir } });
+    await trustPublisherKeyAtInit(
+      store,
+      readFileSync(join(paths.keys, publisherKeyFiles(publisherKeyId).publicKey), 'utf8'),
+      runtime.now().toISOString(),
+    );
     const t = await provisionTenant(store, runtime, DEFAULT_TENANT);
     await store.checkpoint();
     return {
@@ -84,9 +106,30 @@ async function createDataDir(paths: DataDirPaths, runtime: Runtime, overrides: C
       adminPrincipalId: t.adminPrincipalId,
       adminKey: t.adminKey,
       auditKeyId: auditKey.keyId,
+      publisherKeyId,
       store: store.engine,
     };
   } finally {
     await store.close();
   }
+}
+
+/**
+ * A local publisher key so a fresh installation works with signed tools only (invariant 13):
+ * `keys/publisher-<id>.key` (0600) signs the example manifests init wrote; init then trusts its
+ * public half, audited. Operators sign their own tools with it (`countersign tool sign`) or with
+ * their own publisher keys added through `countersign trust add`.
+ */
+function signExampleTools(paths: DataDirPaths): string {
+  const publisher = generatePublisherKeyPair();
+  const files = publisherKeyFiles(publisher.keyId);
+  writePrivateFile(join(paths.keys, files.privateKey), publisher.privateKeyPem);
+  writeFileSync(join(paths.keys, files.publicKey), publisher.publicKeyPem, { mode: 0o644, flag: 'wx' });
+  const key = createPrivateKey(publisher.privateKeyPem);
+  for (const name of readdirSync(paths.tools).filter((n) => n.endsWith('.yaml'))) {
+    const file = join(paths.tools, name);
+    const signature = signManifestText(manifestSigningText(parseYaml(readFileSync(file, 'utf8'))), key);
+    writeFileSync(`${file}${SIGNATURE_SUFFIX}`, formatSignatureFile([signature]), { mode: 0o644, flag: 'wx' });
+  }
+  return publisher.keyId;
 }

@@ -1,14 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { loadToolDir } from '../tools/index.ts';
+import { secretVariablesNamedInToolDir } from '../tools/index.ts';
 import { dataDirPaths } from './datadir.ts';
 
 /** Variables that are tool credentials: named by a manifest's `env:` secret, or by convention. */
 export function credentialVariables(dir: string, env: NodeJS.ProcessEnv): string[] {
-  const named = new Set<string>();
-  for (const t of loadToolDir(dataDirPaths(dir).tools).list()) {
-    const profiles = [t.manifest.sandbox, ...Object.values(t.manifest.actions).map((a) => a.sandbox)];
-    for (const p of profiles) for (const s of p?.secrets ?? []) if (s.from.startsWith('env:')) named.add(s.from.slice(4));
-  }
+  // Read without signature checks on purpose: this only removes variables from the API's
+  // environment, and an unverified manifest can only make that removal larger.
+  const named = new Set<string>(secretVariablesNamedInToolDir(dataDirPaths(dir).tools));
   for (const k of Object.keys(env)) if (k.startsWith('COUNTERSIGN_SECRET_')) named.add(k);
   return [...named].filter((k) => env[k] !== undefined);
 }
@@ -37,11 +35,11 @@ export function superviseApiAndExecutor(options: SupervisorOptions): Promise<num
   const cli = process.argv[1] ?? '';
   const base = [...process.execArgv, cli];
   const api = spawn(process.execPath, [...base, 'api', '--dir', options.dir, ...options.apiArgs], {
-    env: apiEnvironment(options.dir, process.env),
+    env: { ...apiEnvironment(options.dir, process.env), [SUPERVISOR_ENV]: String(process.pid) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const executor = spawn(process.execPath, [...base, 'executor', '--dir', options.dir, ...options.executorArgs], {
-    env: process.env,
+    env: { ...process.env, [SUPERVISOR_ENV]: String(process.pid) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const children: [string, ChildProcess][] = [
@@ -72,4 +70,24 @@ export function superviseApiAndExecutor(options: SupervisorOptions): Promise<num
       });
     }
   });
+}
+
+export const SUPERVISOR_ENV = 'COUNTERSIGN_SUPERVISOR_PID';
+
+/**
+ * A child started by `serve` stops itself when `serve` disappears (even by SIGKILL): it checks
+ * once a second that its parent is still the supervisor that started it, so no orphaned API or
+ * executor keeps running unsupervised.
+ */
+export function watchSupervisor(onLost: () => void, env: NodeJS.ProcessEnv = process.env): NodeJS.Timeout | null {
+  const expected = Number(env[SUPERVISOR_ENV]);
+  if (!Number.isInteger(expected) || expected <= 0) return null;
+  const timer = setInterval(() => {
+    if (process.ppid !== expected) {
+      clearInterval(timer);
+      onLost();
+    }
+  }, 1000);
+  timer.unref();
+  return timer;
 }

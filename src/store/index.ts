@@ -7,7 +7,9 @@ export {
   type ExecutionStatus,
   type StepRecord,
 } from './repos/executions.ts';
+export type { OverrideRecord } from './repos/overrides.ts';
 export type { PlanPage, PlanRecord, StoredApprovalRequirement } from './repos/plans.ts';
 export type { ApiKeyRecord, PrincipalRecord } from './repos/principals.ts';
+export type { TrustedKeyRecord } from './repos/trust.ts';
 export type { Database } from './schema.ts';
 export { Store, type StoreOptions, TenantScope } from './store.ts';

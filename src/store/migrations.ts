@@ -197,6 +197,56 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004_trust_and_overrides': {
+    async up(db: Kysely<unknown>) {
+      // The installation's trusted tool publisher keys (invariant 13). Installation-wide, like the
+      // tools directory they verify; removal is a mark, so the history of trust stays readable.
+      await db.schema
+        .createTable('trusted_keys')
+        .addColumn('key_id', 'text', (c) => c.primaryKey())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('added_by', 'text', (c) => c.notNull())
+        .addColumn('added_tenant', 'text', (c) => c.notNull())
+        .addColumn('added_at', 'text', (c) => c.notNull())
+        .addColumn('removed_at', 'text')
+        .addColumn('removed_by', 'text')
+        .addColumn('remove_reason', 'text')
+        .execute();
+      // Break-glass overrides (invariant 14): the signed canonical document as issued; the nonce
+      // is unique, consumed_at marks the one acceptance, revoked_at the revocation.
+      await db.schema
+        .createTable('overrides')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('environment', 'text', (c) => c.notNull())
+        .addColumn('document', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text', (c) => c.notNull().unique())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('issued_by', 'text', (c) => c.notNull())
+        .addColumn('issued_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('consumed_at', 'text')
+        .addColumn('execution_id', 'text')
+        .addColumn('revoked_at', 'text')
+        .addColumn('revoked_by', 'text')
+        .addColumn('revoke_reason', 'text')
+        .execute();
+      await db.schema.createIndex('overrides_tenant_issued').on('overrides').columns(['tenant_id', 'issued_at', 'id']).execute();
+    },
+  },
+  '0005_event_sequence': {
+    async up(db: Kysely<unknown>) {
+      // Event numbers come from a counter on the execution row, taken with one atomic UPDATE, so
+      // concurrent writers (executor output, API revocations) never pick the same number.
+      await db.schema
+        .alterTable('executions')
+        .addColumn('event_seq', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -68,6 +68,7 @@ export interface Database {
     lease_owner: string | null;
     lease_expires_at: string | null;
     attempt: number;
+    event_seq?: number;
     created_at: string;
     started_at: string | null;
     finished_at: string | null;
@@ -103,6 +104,35 @@ export interface Database {
     revoke_reason: string | null;
   };
   freezes: { tenant_id: string; scope: string; reason: string; actor: string; created_at: string };
+  trusted_keys: {
+    key_id: string;
+    public_key: string;
+    name: string;
+    added_by: string;
+    added_tenant: string;
+    added_at: string;
+    removed_at: string | null;
+    removed_by: string | null;
+    remove_reason: string | null;
+  };
+  overrides: {
+    id: string;
+    tenant_id: string;
+    environment: string;
+    document: string;
+    key_id: string;
+    signature: string;
+    nonce: string;
+    reason: string;
+    issued_by: string;
+    issued_at: string;
+    expires_at: string;
+    consumed_at: string | null;
+    execution_id: string | null;
+    revoked_at: string | null;
+    revoked_by: string | null;
+    revoke_reason: string | null;
+  };
   audit_log: {
     seq: number;
     ts: string;

@@ -8,8 +8,10 @@ import { createPostgresDialect } from './postgres/dialect.ts';
 import { ApprovalsRepo } from './repos/approvals.ts';
 import { type AuditWriterOptions, appendAudit, checkpointHead, iterateAudit, listCheckpoints, rowToRecord } from './repos/audit.ts';
 import { type ExecutionRecord, ExecutionsRepo, toExecution } from './repos/executions.ts';
+import { OverridesRepo } from './repos/overrides.ts';
 import { PlansRepo } from './repos/plans.ts';
 import { type ApiKeyRecord, DirectoryRepo, type PrincipalRecord, toApiKey } from './repos/principals.ts';
+import { TrustRepo } from './repos/trust.ts';
 import type { Database } from './schema.ts';
 import { createSqliteDialect } from './sqlite/dialect.ts';
 
@@ -31,6 +33,12 @@ export class TenantScope {
   readonly directory: DirectoryRepo;
   readonly approvals: ApprovalsRepo;
   readonly executions: ExecutionsRepo;
+  readonly overrides: OverridesRepo;
+  /**
+   * The installation-wide trust store of tool publisher keys (not per tenant: see TrustRepo).
+   * Reached through a scope so a trust change commits with its audit entry.
+   */
+  readonly installationTrust: TrustRepo;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -43,6 +51,8 @@ export class TenantScope {
     this.directory = new DirectoryRepo(db, tenantId);
     this.approvals = new ApprovalsRepo(db, tenantId);
     this.executions = new ExecutionsRepo(db, tenantId);
+    this.overrides = new OverridesRepo(db, tenantId);
+    this.installationTrust = new TrustRepo(db);
   }
 
   /** Appends an audit entry for this tenant, in the current transaction when there is one. */

@@ -14,4 +14,30 @@ export {
   type ToolManifest,
   ToolManifestSchema,
 } from './manifest.ts';
-export { type LoadedTool, loadTool, loadToolDir, ToolRegistry } from './registry.ts';
+export {
+  type LoadedTool,
+  loadTool,
+  loadToolDir,
+  type ManifestTrust,
+  type RefusedManifest,
+  secretVariablesNamedInToolDir,
+  ToolRegistry,
+} from './registry.ts';
+export {
+  checkManifestSignatures,
+  formatSignatureFile,
+  generatePublisherKeyPair,
+  type ManifestSignature,
+  manifestSigningText,
+  mergeSignature,
+  type PublisherKeyPair,
+  parsePublisherPublicKey,
+  parseSignatureFile,
+  publisherKeyFiles,
+  readPublisherPrivateKey,
+  readSignaturesBeside,
+  SIGNATURE_SUFFIX,
+  type SignatureCheck,
+  signManifestText,
+  verifyManifestSignature,
+} from './signing.ts';

@@ -188,7 +188,6 @@ describe('one chokepoint', () => {
   });
 });
 
-
 describe('CLI commands are either remote (gated by the server) or local operator tools', () => {
   /** Local commands act on the data directory with the host operator's rights; each is reviewed here. */
   const LOCAL = new Set([

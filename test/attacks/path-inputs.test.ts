@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { type RunningExecutor, startExecutor } from '../../src/executor/executor.ts';
 import { ENGINES } from '../support/engines.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
+import { signManifestFile } from '../support/tools.ts';
 
 const sha = (p: string) =>
   createHash('sha256')
@@ -43,6 +44,8 @@ actions:
     risk: low
 `,
   );
+  signManifestFile(dir, join(dir, 'tools', 'files.yaml'));
+  signManifestFile(dir, join(dir, 'tools', 'link.yaml'));
   const file = join(dir, 'countersign.yaml');
   writeFileSync(file, readFileSync(file, 'utf8').replace(/pollMilliseconds: \d+/, 'pollMilliseconds: 50'));
 }

@@ -1,6 +1,33 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import {
+  formatSignatureFile,
+  manifestSigningText,
+  mergeSignature,
+  readPublisherPrivateKey,
+  readSignaturesBeside,
+  SIGNATURE_SUFFIX,
+  signManifestText,
+} from '../../src/tools/index.ts';
+
+/** The publisher private key `countersign init` made for a data directory (keys/publisher-<id>.key). */
+export function initPublisherKeyFile(dataDir: string): string {
+  const name = readdirSync(join(dataDir, 'keys')).find((n) => /^publisher-[0-9a-f]{16}\.key$/.test(n));
+  if (!name) throw new Error(`${dataDir} has no init publisher key`);
+  return join(dataDir, 'keys', name);
+}
+
+/**
+ * Signs a manifest file as `countersign tool sign` does, with the data dir's init publisher key
+ * (trusted by init), or with `keyFile` when given.
+ */
+export function signManifestFile(dataDir: string, file: string, keyFile = initPublisherKeyFile(dataDir)): void {
+  const text = manifestSigningText(parseYaml(readFileSync(file, 'utf8')));
+  const sig = signManifestText(text, readPublisherPrivateKey(keyFile));
+  writeFileSync(`${file}${SIGNATURE_SUFFIX}`, formatSignatureFile(mergeSignature(readSignaturesBeside(file), sig)));
+}
 
 const sha = (path: string) =>
   createHash('sha256')
@@ -57,5 +84,10 @@ actions:
     idempotent: false
 `;
   }
-  for (const [name, text] of Object.entries(tools)) writeFileSync(join(dataDir, 'tools', name), text);
+  for (const [name, text] of Object.entries(tools)) {
+    const file = join(dataDir, 'tools', name);
+    writeFileSync(file, text);
+    // Signed like any published tool: the server and executors load signed manifests only.
+    signManifestFile(dataDir, file);
+  }
 }

@@ -144,7 +144,9 @@ async function stream(
       if (events.length === 0) await new Promise((r) => setTimeout(r, 200));
     }
   } catch (err) {
-    raw.write(`event: error\ndata: ${JSON.stringify({ message: (err as Error).message })}\n\n`);
+    // Internal messages never reach the client (they can name tables or hosts): log, send a code.
+    reply.log.error({ err }, 'event stream failed');
+    raw.write(`event: error\ndata: ${JSON.stringify({ code: 'INTERNAL', message: 'internal error; see the server log' })}\n\n`);
   }
   raw.end();
   return reply;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { startExecutor } from '../../executor/executor.ts';
 import { checkSandboxHost } from '../../sandbox/index.ts';
 import { defaultDataDir } from '../../server/datadir.ts';
+import { watchSupervisor } from '../../server/supervisor.ts';
 import { emit, type Io } from '../output.ts';
 
 export function registerExecutor(program: Command, io: Io): void {
@@ -24,6 +25,7 @@ export function registerExecutor(program: Command, io: Io): void {
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
+        watchSupervisor(() => stop('loss of its supervisor'));
       });
     });
 

@@ -4,7 +4,7 @@ import { ReloadableAuthorizer } from '../../policy/reloadable.ts';
 import { openServerContext, type ServerContext } from '../../server/context.ts';
 import { defaultDataDir, isInitialized } from '../../server/datadir.ts';
 import { initDataDir } from '../../server/init.ts';
-import { superviseApiAndExecutor } from '../../server/supervisor.ts';
+import { superviseApiAndExecutor, watchSupervisor } from '../../server/supervisor.ts';
 import { VERSION } from '../../server/version.ts';
 import { emit, type Io } from '../output.ts';
 import { describeInit } from './init.ts';
@@ -106,6 +106,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     process.on('SIGHUP', () => void reloadPolicies(ctx, io));
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
+    watchSupervisor(() => void stop('loss of its supervisor'));
   });
 }
 

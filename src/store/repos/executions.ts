@@ -209,17 +209,37 @@ export class ExecutionsRepo {
   }
 
   async appendEvent(executionId: string, ts: string, type: string, data: Record<string, unknown>): Promise<number> {
-    const last = await this.db
-      .selectFrom('execution_events')
-      .select((eb) => eb.fn.max('seq').as('max'))
-      .where('execution_id', '=', executionId)
+    // One atomic increment on the execution row: its row lock orders concurrent appenders.
+    const row = await this.db
+      .updateTable('executions')
+      .set((eb) => ({ event_seq: eb(eb.fn.coalesce('event_seq', eb.val(0)), '+', 1) }))
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', '=', executionId)
+      .returning('event_seq')
       .executeTakeFirst();
-    const seq = Number(last?.max ?? 0) + 1;
+    if (!row) throw new Error(`execution ${executionId} not found for event ${type}`);
+    const seq = Number(row.event_seq);
     await this.db
       .insertInto('execution_events')
       .values({ execution_id: executionId, tenant_id: this.tenantId, seq, ts, type, data: JSON.stringify(data) })
       .execute();
     return seq;
+  }
+
+  /**
+   * Confirms inside the caller's transaction that `owner` still holds the execution's lease
+   * (and takes the row lock on PostgreSQL), so a worker that lost its lease writes nothing.
+   */
+  async holdsLease(id: string, owner: string): Promise<boolean> {
+    const res = await this.db
+      .updateTable('executions')
+      .set({ lease_owner: owner })
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
   }
 
   async eventsAfter(executionId: string, afterSeq: number, limit = 500): Promise<EventRecord[]> {

@@ -1,0 +1,152 @@
+import type { KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../../config/index.ts';
+import { CountersignError } from '../../errors/index.ts';
+import { openStore } from '../../server/context.ts';
+import { dataDirPaths, defaultDataDir } from '../../server/datadir.ts';
+import {
+  checkManifestSignatures,
+  formatSignatureFile,
+  generatePublisherKeyPair,
+  loadTool,
+  manifestSigningText,
+  mergeSignature,
+  publisherKeyFiles,
+  readPublisherPrivateKey,
+  readSignaturesBeside,
+  SIGNATURE_SUFFIX,
+  signManifestText,
+} from '../../tools/index.ts';
+import { loadThreshold, requiredSignatures, TrustedKeyCache } from '../../trust/index.ts';
+import { emit, type Io, table } from '../output.ts';
+
+function readManifest(file: string): { doc: unknown; text: string } {
+  let raw: string;
+  try {
+    raw = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CountersignError('BAD_REQUEST', `cannot read ${file}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(raw);
+  } catch (err) {
+    throw new CountersignError('MANIFEST_INVALID', `${file}: not valid YAML: ${(err as Error).message}`);
+  }
+  // A publisher signs only a manifest the server would accept.
+  loadTool(doc, file);
+  return { doc, text: manifestSigningText(doc) };
+}
+
+export function registerTool(program: Command, io: Io): void {
+  const tool = program
+    .command('tool')
+    .description('Sign tool manifests: publisher keys, signatures beside each manifest, verification against the trust store.')
+    .addHelpText(
+      'after',
+      `
+A manifest loads only with enough valid signatures from keys in the installation's trust store
+(config trust.required, per environment trust.environments). Signatures cover the manifest's
+RFC 8785 canonical form (its parsed YAML): any change to a value needs a new signature.
+
+Examples:
+  countersign tool keygen --out ~/.countersign-publisher
+  countersign tool sign tools/deploy.yaml --key ~/.countersign-publisher/publisher-1a2b….key
+  countersign trust add --key ~/.countersign-publisher/publisher-1a2b….pub --name "platform team"
+  countersign tool verify tools/deploy.yaml
+`,
+    );
+
+  tool
+    .command('keygen')
+    .description('Write a new Ed25519 publisher key pair: publisher-<id>.key (0600, keep it secret) and publisher-<id>.pub.')
+    .requiredOption('--out <dir>', 'directory to write the key pair into (created 0700 if absent)')
+    .option('--json', 'print {keyId, privateKey, publicKey} paths as JSON')
+    .action((opts: { out: string; json?: boolean }) => {
+      const dir = resolve(opts.out);
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const pair = generatePublisherKeyPair();
+      const files = publisherKeyFiles(pair.keyId);
+      const privateKey = join(dir, files.privateKey);
+      const publicKey = join(dir, files.publicKey);
+      writeFileSync(privateKey, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
+      writeFileSync(publicKey, pair.publicKeyPem, { mode: 0o644, flag: 'wx' });
+      const out = { keyId: pair.keyId, privateKey, publicKey };
+      emit(io, Boolean(opts.json), out, () =>
+        [
+          `Publisher key ${pair.keyId}`,
+          `  private: ${privateKey} (0600: whoever holds it can publish tools your servers trust)`,
+          `  public:  ${publicKey}`,
+          '',
+          `Trust it:  countersign trust add --key ${publicKey} --name "<who publishes>"`,
+          `Sign with: countersign tool sign <manifest.yaml> --key ${privateKey}`,
+        ].join('\n'),
+      );
+    });
+
+  tool
+    .command('sign <manifest>')
+    .description('Sign a manifest with a publisher key; the signature is added to <manifest>.sig (replacing that key’s old one).')
+    .requiredOption('--key <file>', 'the publisher private key (publisher-<id>.key, mode 0600)')
+    .option('--json', 'print the signature as JSON')
+    .addHelpText('after', '\nExamples:\n  countersign tool sign .countersign/tools/echo.yaml --key .countersign/keys/publisher-1a2b….key\n')
+    .action((manifest: string, opts: { key: string; json?: boolean }) => {
+      const { text } = readManifest(manifest);
+      const signature = signManifestText(text, readPublisherPrivateKey(opts.key));
+      const existing = readSignaturesBeside(manifest);
+      const all = mergeSignature(existing, signature);
+      writeFileSync(`${manifest}${SIGNATURE_SUFFIX}`, formatSignatureFile(all), { mode: 0o644 });
+      emit(
+        io,
+        Boolean(opts.json),
+        { manifest, sigFile: `${manifest}${SIGNATURE_SUFFIX}`, ...signature, signatures: all.length },
+        () =>
+          `Signed ${manifest} with key ${signature.keyId} (${all.length} signature${all.length === 1 ? '' : 's'} in ${manifest}${SIGNATURE_SUFFIX}).`,
+      );
+    });
+
+  tool
+    .command('verify <manifest>')
+    .description("Check a manifest's signatures against the data directory's trust store and K-of-N policy; exit 5 if it would not load.")
+    .option('--dir <dir>', 'data directory whose trust store to use (env COUNTERSIGN_DIR)', defaultDataDir())
+    .option('--database-url <url>', 'PostgreSQL URL (env COUNTERSIGN_DATABASE_URL)')
+    .option('--environment <env>', 'judge against this environment’s K instead of the load threshold')
+    .option('--json', 'machine-readable report')
+    .action(async (manifest: string, opts: { dir: string; databaseUrl?: string; environment?: string; json?: boolean }) => {
+      const { text } = readManifest(manifest);
+      const signatures = readSignaturesBeside(manifest);
+      const paths = dataDirPaths(opts.dir);
+      const config = loadConfig(paths.dir);
+      const store = await openStore(paths.dir, config, { databaseUrl: opts.databaseUrl }, false);
+      let keys: Map<string, KeyObject>;
+      try {
+        keys = await new TrustedKeyCache().current(store.scope('-').installationTrust);
+      } finally {
+        await store.close();
+      }
+      const check = checkManifestSignatures(text, signatures, keys);
+      const required = opts.environment ? requiredSignatures(config.trust, opts.environment) : loadThreshold(config.trust);
+      const environments = ['(default)', ...Object.keys(config.trust.environments)];
+      const perEnvironment = environments.map((e) => {
+        const k = e === '(default)' ? config.trust.required : requiredSignatures(config.trust, e);
+        return { environment: e, required: k, ok: check.bad.length === 0 && check.valid.length >= k };
+      });
+      const ok = check.bad.length === 0 && check.valid.length >= required;
+      const report = { manifest, ok, required, valid: check.valid, bad: check.bad, untrusted: check.untrusted, perEnvironment };
+      emit(io, Boolean(opts.json), report, () => {
+        const rows = [['KEY', 'SIGNATURE']];
+        for (const k of check.valid) rows.push([k, 'valid (trusted)']);
+        for (const k of check.bad) rows.push([k, 'BAD: the manifest changed after this key signed it']);
+        for (const k of check.untrusted) rows.push([k, 'not counted: key not in the trust store']);
+        return [
+          `${ok ? 'OK' : 'REFUSED'}: ${manifest} has ${check.valid.length} valid signature(s) from trusted keys; ${opts.environment ?? 'loading'} requires ${required}.`,
+          signatures.length > 0 ? table(rows) : `No signatures: ${manifest}${SIGNATURE_SUFFIX} is missing or empty.`,
+          `Per environment: ${perEnvironment.map((p) => `${p.environment} ${p.ok ? 'ok' : 'REFUSED'} (K=${p.required})`).join(', ')}`,
+        ].join('\n');
+      });
+      if (!ok) process.exitCode = 5;
+    });
+}

@@ -1,0 +1,8 @@
+export {
+  type BreakGlassNotification,
+  createNotifier,
+  LogNotifier,
+  type Notifier,
+  WebhookNotifier,
+  type WebhookNotifierOptions,
+} from './webhook.ts';
