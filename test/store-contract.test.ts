@@ -48,7 +48,13 @@ for (const engine of ENGINES) {
         signer: new CheckpointSigner(keys.privateKeyPem),
         checkpointEvery: 10,
       });
-      assert.deepEqual(await store.migrate(), ['0001_foundation', '0002_approvals', '0003_executions', '0004_trust_and_overrides', '0005_event_sequence']);
+      assert.deepEqual(await store.migrate(), [
+        '0001_foundation',
+        '0002_approvals',
+        '0003_executions',
+        '0004_trust_and_overrides',
+        '0005_event_sequence',
+      ]);
       assert.deepEqual(await store.migrate(), [], 'migrations are idempotent');
       a = (await provisionTenant(store, systemRuntime, 'a')).tenantId;
       b = (await provisionTenant(store, systemRuntime, 'b')).tenantId;

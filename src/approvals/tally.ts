@@ -58,7 +58,7 @@ export function tally(options: {
     }
     return false;
   };
-  approvers.forEach((_, i) => tryAssign(i, new Set()));
+  for (let i = 0; i < approvers.length; i++) tryAssign(i, new Set());
 
   const requirements = options.require.map((r) => ({
     group: r.group,

@@ -9,10 +9,30 @@ test('the fast entry hash equals SHA-256 of the general RFC 8785 form, for awkwa
   const samples = ['plain', 'quote " and \\\\ backslash', 'ctrl \u0001\u001f\n\t', 'unicode é 漢字 😀', '\u2028\u2029', '</script>', ''];
   let seq = 1;
   for (const s of samples) {
-    const e = { seq: seq++, ts: '2026-01-01T00:00:00.000Z', tenantId: s, actor: s, action: 'plan.propose', outcome: 'allowed', resource: s, details: `{"x":${JSON.stringify(s)}}`, prevHash: 'p'.repeat(64) };
+    const e = {
+      seq: seq++,
+      ts: '2026-01-01T00:00:00.000Z',
+      tenantId: s,
+      actor: s,
+      action: 'plan.propose',
+      outcome: 'allowed',
+      resource: s,
+      details: `{"x":${JSON.stringify(s)}}`,
+      prevHash: 'p'.repeat(64),
+    };
     assert.equal(entryHash(e), sha(canonicalEntryText(e)), JSON.stringify(s));
   }
-  const big = { seq: 9007199254740991, ts: 't', tenantId: 't', actor: 'a', action: 'x', outcome: 'o', resource: 'r', details: '{}', prevHash: '0' };
+  const big = {
+    seq: 9007199254740991,
+    ts: 't',
+    tenantId: 't',
+    actor: 'a',
+    action: 'x',
+    outcome: 'o',
+    resource: 'r',
+    details: '{}',
+    prevHash: '0',
+  };
   assert.equal(entryHash(big), sha(canonicalEntryText(big)));
 });
 

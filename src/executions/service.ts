@@ -100,7 +100,6 @@ export class ExecutionService {
       const unsignedTools = await this.deps.toolTrust.assertUsable(scope.installationTrust, current.environment, toolsOf(current));
       const grant = req.grant ? await this.#checkPresentedGrant(scope, current, req.grant) : await this.#mint(current);
       const id = this.deps.runtime.newId('exe');
-      const doc = parseStoredDocument(current.document);
       const record: ExecutionRecord = {
         id,
         tenantId: principal.tenantId,
@@ -119,21 +118,7 @@ export class ExecutionService {
         startedAt: null,
         finishedAt: null,
       };
-      const steps = [
-        ...doc.steps.map((s, idx) => ({ phase: 'main' as const, idx, tool: s.tool, action: s.action })),
-        ...doc.rollback.map((s, idx) => ({ phase: 'rollback' as const, idx, tool: s.tool, action: s.action })),
-      ].map((s) => ({
-        ...s,
-        status: 'pending' as const,
-        attempts: 0,
-        exitCode: null,
-        stdout: '',
-        stderr: '',
-        truncated: false,
-        error: null,
-        startedAt: null,
-        finishedAt: null,
-      }));
+      const steps = executionSteps(current);
       if (!(await scope.executions.insertIfAbsent(record, steps))) {
         const winner = await scope.executions.forPlan(planId);
         if (!winner) throw new CountersignError('CONFLICT', 'the execution changed concurrently; retry');

@@ -17,15 +17,13 @@ export async function rotateGrantKey(dir: string, overrides: ContextOverrides = 
       .scope('-')
       .audit({ actor: 'operator:local', action: 'grant.rotate', outcome: 'allowed', resource: 'grant-keys', details: { previous } });
     const kid = createGrantKey(paths.keys);
-    await store
-      .scope('-')
-      .audit({
-        actor: 'operator:local',
-        action: 'grant.rotate',
-        outcome: 'succeeded',
-        resource: `grant-key:${kid}`,
-        details: { previous },
-      });
+    await store.scope('-').audit({
+      actor: 'operator:local',
+      action: 'grant.rotate',
+      outcome: 'succeeded',
+      resource: `grant-key:${kid}`,
+      details: { previous },
+    });
     return { kid, previous };
   } finally {
     await store.close();
