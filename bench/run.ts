@@ -20,6 +20,7 @@ const FIGURES: readonly BenchModule[] = [
     about: 'sandboxed no-op step vs bare spawn and bare bubblewrap; 50 concurrent; script analysis',
     load: () => import('./sandbox.ts'),
   },
+  { name: 'e2e', about: 'propose → approve → execute a no-op step, server side, vs the sum of its parts', load: () => import('./e2e.ts') },
   { name: 'decision', about: 'requirePrivilege decision p50/p99 vs bare Cedar', load: () => import('./decision.ts') },
   { name: 'plans-sqlite', about: 'POST /v1/plans over HTTP on SQLite vs bare Fastify route', load: () => import('./plans-sqlite.ts') },
   {

@@ -12,7 +12,7 @@ describe('countersign execute / logs / freeze', () => {
   const env = () => ({ COUNTERSIGN_SERVER: s.url, COUNTERSIGN_TOKEN: s.init.adminKey });
   before(async () => {
     s = await startTestServer(ENGINES[0]!, { configure: (dir) => writeTestTools(dir) });
-    exe = await startExecutor(s.dir, { log: () => {} });
+    exe = await startExecutor(s.dir, { store: s.ctx.store, log: () => {} });
   });
   after(async () => {
     await exe?.stop();

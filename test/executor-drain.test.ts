@@ -36,7 +36,7 @@ describe('graceful drain', () => {
       })
     ).body;
     const exec = (await s.request('POST', `/v1/plans/${plan.id}/executions`, { body: {} })).body;
-    const first = await startExecutor(s.dir, { log: () => {}, owner: 'first' });
+    const first = await startExecutor(s.dir, { store: s.ctx.store, log: () => {}, owner: 'first' });
     for (let i = 0; i < 200; i++) {
       const e = (await s.request('GET', `/v1/executions/${exec.id}`)).body;
       if (e.steps[0].status === 'running') break;
@@ -47,7 +47,7 @@ describe('graceful drain', () => {
     assert.equal(e.status, 'queued');
     assert.equal(e.steps[0].status, 'succeeded');
     assert.equal(e.steps[1].status, 'pending');
-    const second = await startExecutor(s.dir, { log: () => {}, owner: 'second' });
+    const second = await startExecutor(s.dir, { store: s.ctx.store, log: () => {}, owner: 'second' });
     for (let i = 0; i < 200 && ['queued', 'running'].includes(e.status); i++) {
       await new Promise((r) => setTimeout(r, 50));
       e = (await s.request('GET', `/v1/executions/${exec.id}`)).body;

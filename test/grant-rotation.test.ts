@@ -26,11 +26,11 @@ describe('grant key rotation without downtime', () => {
   };
 
   test('grants minted before and after a rotation both run on an executor started before it', async () => {
-    exe = await startExecutor(s.dir, { log: () => {} });
+    exe = await startExecutor(s.dir, { store: s.ctx.store, log: () => {} });
     await exe.stop();
     const before = (await s.request('POST', '/v1/plans', { body: echoPlan('old key') })).body;
     const oldExec = (await s.request('POST', `/v1/plans/${before.id}/executions`, { body: {} })).body;
-    exe = await startExecutor(s.dir, { log: () => {} });
+    exe = await startExecutor(s.dir, { store: s.ctx.store, log: () => {} });
     const rotated = await runCli(['grant', 'rotate-key', '--dir', s.dir, '--json']);
     assert.equal(rotated.code, 0, rotated.stderr);
     const { kid, previous } = JSON.parse(rotated.stdout);

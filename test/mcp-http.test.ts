@@ -40,7 +40,7 @@ describe('MCP over streamable HTTP at /mcp', () => {
 
   before(async () => {
     s = await startTestServer(ENGINES[0]!);
-    exe = await startExecutor(s.dir, { log: () => {} });
+    exe = await startExecutor(s.dir, { store: s.ctx.store, log: () => {} });
     bot = await addPrincipal(s, 'bot', 'agent', ['agent']);
     alice = await addPrincipal(s, 'alice', 'human', ['approvers']);
     agent = await connectHttp(s, bot.key);

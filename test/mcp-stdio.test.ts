@@ -35,7 +35,7 @@ describe('countersign mcp (stdio)', () => {
 
   before(async () => {
     s = await startTestServer(ENGINES[0]!);
-    exe = await startExecutor(s.dir, { log: () => {} });
+    exe = await startExecutor(s.dir, { store: s.ctx.store, log: () => {} });
     bot = await addPrincipal(s, 'bot', 'agent', ['agent']);
     alice = await addPrincipal(s, 'alice', 'human', ['approvers']);
     agent = (await connectStdio({ COUNTERSIGN_SERVER: s.url, COUNTERSIGN_TOKEN: bot.key })).client;

@@ -19,6 +19,8 @@ export interface ExecutorOptions extends ContextOverrides {
   runner?: Runner;
   log?: (line: string) => void;
   owner?: string;
+  /** Reuse an open store (same process as the API); it is not closed on stop. */
+  store?: Store;
 }
 
 export interface RunningExecutor {
@@ -74,7 +76,11 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   const log = options.log ?? ((line: string) => process.stderr.write(`executor: ${line}\n`));
   const owner = options.owner ?? `${hostname()}:${process.pid}:${runtime.newId('wkr').slice(-8)}`;
   const grantKeys = new GrantKeyring(paths.keys, false);
-  const store = await openStore(paths.dir, config, options, true);
+  // A caller embedding the executor in its own process (tests, benches) passes its store: one
+  // SQLite connection per process, so a synchronous lock wait can never stall the event loop that
+  // the lock holder needs to finish.
+  const ownStore = !options.store;
+  const store = options.store ?? (await openStore(paths.dir, config, options, true));
   let runner: Runner;
   let tools: ToolRegistry;
   let overrideKeys: Map<string, KeyObject>;
@@ -86,7 +92,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
     overrideKeys = loadOverrideVerificationKeys(paths.keys);
     runner = options.runner ?? (await buildRunner(store, config.developmentMode, paths.dir, owner, log));
   } catch (err) {
-    await store.close();
+    if (ownStore) await store.close();
     throw err;
   }
   const worker = new ExecutionWorker({
@@ -134,7 +140,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
       clearTimeout(deadline);
       await store.checkpoint().catch(() => undefined);
       await (runner as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
-      await store.close();
+      if (ownStore) await store.close();
     },
     done,
   };

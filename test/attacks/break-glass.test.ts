@@ -160,7 +160,7 @@ for (const engine of ENGINES) {
       assert.equal(use?.details.breakGlass, true);
       assert.equal(use?.details.planStatusBefore, 'pending_approval');
       assert.ok(notifier.sent.some((n) => n.event === 'override.use' && n.outcome === 'allowed' && n.override === o.id));
-      executor = await startExecutor(s.dir, { databaseUrl: s.databaseUrl, log: () => {} });
+      executor = await startExecutor(s.dir, { store: s.ctx.store, log: () => {} });
       const done = await waitFor(res.body.id);
       assert.equal(done.status, 'succeeded', JSON.stringify(done));
       assert.equal(done.steps[0].stdout, 'glass\n');
@@ -327,7 +327,7 @@ for (const engine of ENGINES) {
       ]);
       const res = await useOverride(plan.id, o.id);
       assert.equal(res.status, 201, JSON.stringify(res.body));
-      executor ??= await startExecutor(s.dir, { databaseUrl: s.databaseUrl, log: () => {} });
+      executor ??= await startExecutor(s.dir, { store: s.ctx.store, log: () => {} });
       for (let i = 0; i < 200; i++) {
         const ev = await s.request('GET', `/v1/executions/${res.body.id}/events`);
         if (ev.body.events.some((e: { type: string }) => e.type === 'step.started')) break;

@@ -50,7 +50,7 @@ for (const engine of ENGINES) {
       return rows.some((r) => String(r.details).includes(needle));
     };
     const runExecutor = async () => {
-      executor ??= await startExecutor(s.dir, { databaseUrl: s.databaseUrl, log: () => {} });
+      executor ??= await startExecutor(s.dir, { store: s.ctx.store, log: () => {} });
     };
     const waitFor = async (executionId: string, until: (e: any) => boolean = (e) => TERMINAL.includes(e.status)) => {
       for (let i = 0; i < 300; i++) {

@@ -55,7 +55,7 @@ describe('path inputs', () => {
   let exe: RunningExecutor;
   before(async () => {
     s = await startTestServer(ENGINES[0]!, { configure: writePathTools });
-    exe = await startExecutor(s.dir, { log: () => {} });
+    exe = await startExecutor(s.dir, { store: s.ctx.store, log: () => {} });
   });
   after(async () => {
     await exe?.stop();

@@ -123,7 +123,7 @@ for (const engine of ENGINES) {
     });
 
     test('the executor verifies on its own and refuses the same manifests at its start', async () => {
-      const exe: RunningExecutor = await startExecutor(s.dir, { databaseUrl: s.databaseUrl, log: () => {} });
+      const exe: RunningExecutor = await startExecutor(s.dir, { store: s.ctx.store, log: () => {} });
       await exe.stop();
       const rows = await rawSql(s, "select resource, details from audit_log where action = 'system.start' and outcome = 'denied'");
       const byExecutor = rows.filter((r) => JSON.parse(r.details).process === 'executor').map((r) => r.resource);
@@ -219,7 +219,7 @@ for (const engine of ENGINES) {
       assert.equal(plan.body.status, 'approved');
       const exec = await s.request('POST', `/v1/plans/${plan.body.id}/executions`, { body: {} });
       assert.equal(exec.status, 201);
-      executor = await startExecutor(s.dir, { databaseUrl: s.databaseUrl, log: () => {} });
+      executor = await startExecutor(s.dir, { store: s.ctx.store, log: () => {} });
       for (let i = 0; i < 200; i++) {
         const ev = await s.request('GET', `/v1/executions/${exec.body.id}/events`);
         if (ev.body.events.some((e: { type: string }) => e.type === 'step.started')) break;
