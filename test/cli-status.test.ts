@@ -42,3 +42,29 @@ describe('countersign status and completion', () => {
     assert.equal((await runCli(['completion', 'fish'])).code, 2);
   });
 });
+
+describe('countersign plan wait', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer(ENGINES[0]!);
+  });
+  after(async () => s?.close());
+
+  test('prints approvals as they arrive and exits 0 once approved', async () => {
+    const alice = await addPrincipal(s, 'alice', 'human', ['approvers']);
+    const plan = (await s.request('POST', '/v1/plans', { body: echoPlan('wait for me', 'staging') })).body;
+    const waiting = runCli(['plan', 'wait', plan.id, '--timeout', '60'], {
+      env: { COUNTERSIGN_SERVER: s.url, COUNTERSIGN_TOKEN: s.init.adminKey },
+    });
+    await new Promise((r) => setTimeout(r, 2500));
+    const approved = await s.request('POST', `/v1/plans/${plan.id}/approvals`, {
+      key: alice.key,
+      body: { decision: 'approve', planHash: plan.hash },
+    });
+    assert.equal(approved.status, 201);
+    const r = await waiting;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /pending: 0\/1 approvers — needs 1 more approval from group approvers/);
+    assert.match(r.stdout, /: approved/);
+  });
+});

@@ -68,6 +68,39 @@ Examples:
       emit(io, Boolean(opts.json), p, () => describePlan(p));
     });
 
+  remoteOptions(plan.command('wait <id>'))
+    .description(
+      'Wait until a plan is decided, showing approvals as they arrive. Exit 0 approved, 1 otherwise (rejected, expired, cancelled, or still pending at the timeout).',
+    )
+    .option('--timeout <seconds>', 'give up after this long', '600')
+    .addHelpText('after', '\nExamples:\n  countersign plan wait pln_01… && countersign execute pln_01… --wait\n')
+    .action(async (id: string, opts: RemoteOptions & { json?: boolean; timeout: string }) => {
+      const client = clientFrom(opts);
+      const deadline = Date.now() + Math.max(1, Number(opts.timeout) || 600) * 1000;
+      const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+      const live = io.isTty && !opts.json;
+      let last = '';
+      let tick = 0;
+      for (;;) {
+        const p = await client.getPlan(id);
+        const have = (p.tally?.requirements ?? []).map((r) => `${r.have}/${r.count} ${r.group}`).join(', ');
+        const line =
+          p.status === 'pending_approval'
+            ? `pending: ${have || 'no approvals yet'}${p.tally?.missing.length ? ` — ${p.tally.missing.join('; ')}` : ''}`
+            : p.status;
+        if (p.status !== 'pending_approval' || Date.now() > deadline) {
+          if (live) io.out(`\r\x1b[2K`);
+          emit(io, Boolean(opts.json), p, () => `${p.id}: ${line}${p.statusReason ? ` (${p.statusReason})` : ''}`);
+          process.exitCode = p.status === 'approved' ? 0 : 1;
+          return;
+        }
+        if (live) process.stdout.write(`\r\x1b[2K${frames[tick++ % frames.length]} ${p.id} ${line}`);
+        else if (line !== last && !opts.json) io.out(`${new Date().toISOString()} ${p.id} ${line}`);
+        last = line;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    });
+
   remoteOptions(plan.command('list'))
     .description('List plans, newest first.')
     .option('--status <status>', 'only plans in this status (e.g. pending_approval)')
