@@ -3,7 +3,7 @@ import { defaultDataDir } from '../../server/datadir.ts';
 import { type InitResult, initDataDir } from '../../server/init.ts';
 import { emit, type Io } from '../output.ts';
 
-export function describeInit(r: InitResult): string {
+export function describeInit(r: InitResult, serving = false): string {
   return [
     `Initialized Countersign in ${r.dir} (${r.store} store).`,
     '',
@@ -12,7 +12,7 @@ export function describeInit(r: InitResult): string {
     `  ${r.adminKey}`,
     '',
     'Next:',
-    `  countersign serve --dir ${r.dir}`,
+    ...(serving ? [] : [`  countersign serve --dir ${r.dir}`]),
     `  export COUNTERSIGN_TOKEN=${r.adminKey.slice(0, 12)}…   # the key above`,
   ].join('\n');
 }

@@ -155,7 +155,7 @@ export function registerServe(program: Command, io: Io): void {
     .action(async (opts: ServeOptions) => {
       if (!isInitialized(opts.dir)) {
         const r = await initDataDir(opts.dir, { databaseUrl: opts.databaseUrl });
-        emit(io, Boolean(opts.json), r, () => `${describeInit(r)}\n`);
+        emit(io, Boolean(opts.json), r, () => `${describeInit(r, true)}\n`);
       } else if (!opts.json) {
         io.out(`Using existing data directory ${opts.dir} (its admin key was printed by init).`);
       }
