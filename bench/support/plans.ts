@@ -82,7 +82,7 @@ async function measureProduct(o: ProductOptions): Promise<ProductRun> {
 
     let bareCommits: number | null = null;
     if (o.engine === 'sqlite') {
-      const bare = openBareAuditDb(join(tmp.path, 'bare.db'), auditLogDdl(join(dir, 'countersign.db')), o.synchronous ?? 'full');
+      const bare = openBareAuditDb(join(tmp.path, 'bare.db'), auditLogDdl(join(dir, 'countersign.db')), o.synchronous ?? 'normal');
       try {
         bareCommits = commitsPerSecond(bare, 1, 1_500).perSecond;
       } finally {
