@@ -48,6 +48,8 @@ export interface ApiOptions {
   rateLimit: { enabled: boolean; perAddressPerMinute: number; perPrincipalPerMinute: number };
   version: string;
   logger: boolean | { level: string };
+  /** How often live event streams re-check their subscriber (default 15 s). */
+  streamRecheckMs?: number;
 }
 
 export interface RouteInfo {
@@ -113,7 +115,7 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   planRoutes(app, services.plans);
   approvalRoutes(app, services.approvals);
   principalRoutes(app, services.principals);
-  executionRoutes(app, services.executions);
+  executionRoutes(app, services.executions, services.authenticator, { recheckMs: options.streamRecheckMs ?? 15_000 });
   auditRoutes(app, services.audit);
   trustRoutes(app, services.trust);
   overrideRoutes(app, services.overrides);

@@ -46,6 +46,7 @@ export async function startTestServer(
     rateLimit: { ...ctx.config.rateLimit, enabled: overrides.rateLimit ?? false },
     version: 'test',
     logger: false,
+    streamRecheckMs: 300,
   });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return {

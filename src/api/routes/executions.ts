@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import type { Authenticator } from '../../auth/index.ts';
+import { CountersignError } from '../../errors/index.ts';
 import { ExecuteBodySchema, type ExecutionService, FreezeBodySchema } from '../../executions/service.ts';
 import { parseOrThrow } from '../../plans/service.ts';
 import type { Principal } from '../../policy/types.ts';
@@ -12,7 +14,17 @@ const EventsQuerySchema = z.object({ after: z.coerce.number().int().min(0).optio
 /** A stream ends by itself after this long; clients resume with Last-Event-ID. */
 const MAX_STREAM_MS = 60 * 60 * 1000;
 
-export function executionRoutes(app: FastifyInstance, executions: ExecutionService): void {
+export interface StreamOptions {
+  /** How often a live stream re-checks the subscriber's credential and read permission. */
+  recheckMs: number;
+}
+
+export function executionRoutes(
+  app: FastifyInstance,
+  executions: ExecutionService,
+  authenticator: Authenticator,
+  options: StreamOptions = { recheckMs: 15_000 },
+): void {
   const id = (p: unknown) => (p as { id: string }).id;
 
   app.post(
@@ -67,7 +79,15 @@ export function executionRoutes(app: FastifyInstance, executions: ExecutionServi
         const { events, execution } = await executions.eventsAfter(principal, execId, after);
         return { status: execution.status, events };
       }
-      return stream(reply, executions, principal, execId, after);
+      // Invariant 16 holds for the whole subscription, not only its start: a revoked key, a disabled
+      // principal or a withdrawn permission ends the stream at the next re-check.
+      const recheck = async () => {
+        const again = await authenticator.authenticate(request.headers.authorization);
+        if (again.id !== principal.id || again.tenantId !== principal.tenantId)
+          throw new CountersignError('UNAUTHENTICATED', 'the credential changed');
+        await executions.authorizeEvents(again, execId);
+      };
+      return stream(reply, executions, principal, execId, after, recheck, options.recheckMs);
     },
   );
   app.post(
@@ -113,6 +133,8 @@ async function stream(
   principal: Principal,
   execId: string,
   after: number,
+  recheck: () => Promise<void>,
+  recheckMs: number,
 ): Promise<FastifyReply> {
   reply.hijack();
   const raw = reply.raw;
@@ -129,8 +151,19 @@ async function stream(
   const started = Date.now();
   let cursor = after;
   let lastBeat = Date.now();
+  let lastCheck = Date.now();
   try {
     while (!closed && Date.now() - started < MAX_STREAM_MS) {
+      if (Date.now() - lastCheck >= recheckMs) {
+        lastCheck = Date.now();
+        try {
+          await recheck();
+        } catch (err) {
+          const code = err instanceof CountersignError ? err.code : 'UNAUTHENTICATED';
+          raw.write(`event: error\ndata: ${JSON.stringify({ code, message: 'the subscription is no longer authorized' })}\n\n`);
+          break;
+        }
+      }
       const { events, execution } = await executions.eventsAfter(principal, execId, cursor);
       for (const e of events) {
         raw.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, ts: e.ts })}\n\n`);
