@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from './support/cli.ts';
+import { CLI_PATH, runCli } from './support/cli.ts';
 import { ENGINES } from './support/engines.ts';
 import { addPrincipal } from './support/principals.ts';
 import { echoPlan, startTestServer, type TestServer } from './support/server.ts';
@@ -53,16 +53,32 @@ describe('countersign plan wait', () => {
   test('prints approvals as they arrive and exits 0 once approved', async () => {
     const alice = await addPrincipal(s, 'alice', 'human', ['approvers']);
     const plan = (await s.request('POST', '/v1/plans', { body: echoPlan('wait for me', 'staging') })).body;
-    const waiting = runCli(['plan', 'wait', plan.id, '--timeout', '60'], {
-      env: { COUNTERSIGN_SERVER: s.url, COUNTERSIGN_TOKEN: s.init.adminKey },
+    // Approve only once the CLI has shown the plan pending, so the test never races the first poll.
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI_PATH, 'plan', 'wait', plan.id, '--timeout', '60'], {
+      env: { ...process.env, COUNTERSIGN_SERVER: s.url, COUNTERSIGN_TOKEN: s.init.adminKey },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    await new Promise((r) => setTimeout(r, 2500));
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no pending line: ${stdout}${stderr}`)), 60_000);
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (stdout.includes('pending:')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
     const approved = await s.request('POST', `/v1/plans/${plan.id}/approvals`, {
       key: alice.key,
       body: { decision: 'approve', planHash: plan.hash },
     });
     assert.equal(approved.status, 201);
-    const r = await waiting;
+    const code = await closed;
+    const r = { code, stdout, stderr };
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /pending: 0\/1 approvers — needs 1 more approval from group approvers/);
     assert.match(r.stdout, /: approved/);
