@@ -1,5 +1,6 @@
 import { CountersignError } from '../errors/index.ts';
-import { parseStoredDocument, sha256Hex } from '../plans/document.ts';
+import { assertPlanIntact } from '../approvals/service.ts';
+import { parseStoredDocument } from '../plans/document.ts';
 import { tallyFor } from '../plans/view.ts';
 import type { ApprovalRecord, PlanRecord, TenantScope } from '../store/index.ts';
 import type { ToolRegistry } from '../tools/index.ts';
@@ -19,12 +20,8 @@ export async function assertExecutable(
   if (plan.status !== 'approved') {
     throw new CountersignError('PLAN_INVALID_TRANSITION', `plan ${plan.id} is ${plan.status}; only approved plans can run`);
   }
-  if (sha256Hex(plan.document) !== plan.hash) {
-    throw new CountersignError(
-      'PLAN_HASH_MISMATCH',
-      `plan ${plan.id} does not match its approved hash: its stored content changed; refusing to run`,
-    );
-  }
+  // Content first: a tampered row is a hash mismatch, whatever its approvals say.
+  await assertRunnableContent(scope, plan, tools);
   if (!plan.approval.autoApproved) {
     const t = tallyFor(plan, votes ?? (await scope.approvals.forPlan(plan.id)), now);
     if (!t.satisfied) {
@@ -34,13 +31,22 @@ export async function assertExecutable(
       );
     }
   }
+}
+
+/**
+ * What any run needs, with or without approvals: the content still matches its hash
+ * (invariant 4), every tool is still the manifest it was reviewed against, nothing is frozen —
+ * an override is not a way past a freeze either.
+ */
+export async function assertRunnableContent(scope: TenantScope, plan: PlanRecord, tools: ToolRegistry): Promise<void> {
+  assertPlanIntact(plan);
   const doc = parseStoredDocument(plan.document);
   for (const step of [...doc.steps, ...doc.rollback]) {
     const tool = tools.get(step.tool);
     if (!tool || tool.digest !== step.toolDigest) {
       throw new CountersignError(
         'PLAN_INVALID_TRANSITION',
-        `tool ${step.tool} changed since plan ${plan.id} was approved; propose it again`,
+        `tool ${step.tool} changed since plan ${plan.id} was proposed; propose it again`,
       );
     }
   }

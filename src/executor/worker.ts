@@ -135,6 +135,13 @@ export class ExecutionWorker {
     await this.deps.store.transaction(exec.tenantId, async (tx) => {
       if (await tx.executions.updateOwned(exec.id, this.deps.owner, { status: 'queued', lease_owner: null, lease_expires_at: null })) {
         await tx.executions.appendEvent(exec.id, at, 'execution.released', { reason: 'executor draining', owner: this.deps.owner });
+        await tx.audit({
+          actor: this.deps.owner,
+          action: 'plan.status',
+          outcome: 'succeeded',
+          resource: `execution:${exec.id}`,
+          details: { plan: exec.planId, status: 'queued', reason: 'released by a draining executor' },
+        });
       }
     });
     void scope;

@@ -32,3 +32,19 @@ test('a reload that fails its canaries keeps the previous policy set and names t
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('prepare checks a new set without switching to it until commit', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-reload-'));
+  try {
+    writeBaselinePolicies(dir);
+    const authz = new ReloadableAuthorizer(() => loadCedarAuthorizer(dir));
+    writeFileSync(join(dir, 'policies', 'no-auditors.cedar'), '@id("no-auditors")\nforbid (principal in Countersign::Group::"auditor", action, resource);\n');
+    const prepared = authz.prepare();
+    assert.equal(prepared.ok, true);
+    assert.equal(authz.authorize(read).allow, true, 'not switched before commit');
+    if (prepared.ok) prepared.commit();
+    assert.equal(authz.authorize(read).allow, false, 'switched after commit');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

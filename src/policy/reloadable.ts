@@ -20,9 +20,24 @@ export class ReloadableAuthorizer implements Authorizer {
   }
 
   reload(): ReloadResult {
+    const prepared = this.prepare();
+    if (prepared.ok) prepared.commit();
+    return prepared.ok ? { ok: true } : prepared;
+  }
+
+  /**
+   * Builds and checks the new set without switching to it, so the caller can write the audit
+   * entry first and switch only if that succeeded (invariant 11: audit before effect).
+   */
+  prepare(): { ok: true; commit: () => void } | { ok: false; error: string } {
     try {
-      this.#current = this.load();
-      return { ok: true };
+      const next = this.load();
+      return {
+        ok: true,
+        commit: () => {
+          this.#current = next;
+        },
+      };
     } catch (err) {
       return { ok: false, error: (err as Error).message };
     }

@@ -21,19 +21,24 @@ interface ServeOptions {
 /** SIGHUP reloads the policy set; a set that fails validation or canaries is refused, the old one stays. */
 async function reloadPolicies(ctx: ServerContext, io: Io): Promise<void> {
   if (!(ctx.authorizer instanceof ReloadableAuthorizer)) return;
-  const r = ctx.authorizer.reload();
-  if (r.ok) io.err('policies reloaded');
-  else io.err(`policy reload REFUSED, previous policy set kept: ${r.error}`);
-  await ctx.store
-    .scope('-')
-    .audit({
+  const prepared = ctx.authorizer.prepare();
+  try {
+    // The entry is written before the switch: if it cannot be written, the old policies stay.
+    await ctx.store.scope('-').audit({
       actor: 'system',
       action: 'policy.reload',
-      outcome: r.ok ? 'succeeded' : 'failed',
+      outcome: prepared.ok ? 'succeeded' : 'failed',
       resource: 'policies',
-      details: r.ok ? {} : { error: r.error },
-    })
-    .catch((err: Error) => io.err(`could not audit the policy reload: ${err.message}`));
+      details: prepared.ok ? {} : { error: prepared.error },
+    });
+  } catch (err) {
+    io.err(`policy reload REFUSED, previous policy set kept: the audit entry could not be written (${(err as Error).message})`);
+    return;
+  }
+  if (prepared.ok) {
+    prepared.commit();
+    io.err('policies reloaded');
+  } else io.err(`policy reload REFUSED, previous policy set kept: ${prepared.error}`);
 }
 
 /** Pending plans past their expiry move to `expired` once a minute, each audited. */
