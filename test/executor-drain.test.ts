@@ -59,6 +59,9 @@ describe('graceful drain', () => {
     const events = (await s.request('GET', `/v1/executions/${exec.id}/events`)).body.events.map((x: { type: string }) => x.type);
     assert.ok(events.includes('execution.released'));
     const audit = (await s.request('GET', '/v1/audit?limit=1000')).body.entries;
-    assert.ok(audit.some((e: { details: { reason?: string } }) => e.details.reason === 'released by a draining executor'), 'the release is audited');
+    assert.ok(
+      audit.some((e: { details: { reason?: string } }) => e.details.reason === 'released by a draining executor'),
+      'the release is audited',
+    );
   });
 });

@@ -1,5 +1,5 @@
-import { CountersignError } from '../errors/index.ts';
 import { assertPlanIntact } from '../approvals/service.ts';
+import { CountersignError } from '../errors/index.ts';
 import { parseStoredDocument } from '../plans/document.ts';
 import { tallyFor } from '../plans/view.ts';
 import type { ApprovalRecord, PlanRecord, TenantScope } from '../store/index.ts';

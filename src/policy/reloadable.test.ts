@@ -38,7 +38,10 @@ test('prepare checks a new set without switching to it until commit', () => {
   try {
     writeBaselinePolicies(dir);
     const authz = new ReloadableAuthorizer(() => loadCedarAuthorizer(dir));
-    writeFileSync(join(dir, 'policies', 'no-auditors.cedar'), '@id("no-auditors")\nforbid (principal in Countersign::Group::"auditor", action, resource);\n');
+    writeFileSync(
+      join(dir, 'policies', 'no-auditors.cedar'),
+      '@id("no-auditors")\nforbid (principal in Countersign::Group::"auditor", action, resource);\n',
+    );
     const prepared = authz.prepare();
     assert.equal(prepared.ok, true);
     assert.equal(authz.authorize(read).allow, true, 'not switched before commit');
