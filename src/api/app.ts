@@ -1,18 +1,9 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { ApprovalService } from '../approvals/service.ts';
-import type { AuditService } from '../audit/service.ts';
 import type { Authenticator } from '../auth/index.ts';
-import type { ExecutionService } from '../executions/service.ts';
-import type { OverrideService } from '../overrides/index.ts';
-import type { PlanService } from '../plans/service.ts';
-import type { Authorizer } from '../policy/types.ts';
-import type { PrincipalService } from '../principals/service.ts';
+import type { Pipeline } from '../operations/index.ts';
 import type { Store } from '../store/index.ts';
-import { ToolCatalogService } from '../tools/catalog.ts';
-import type { ToolRegistry } from '../tools/index.ts';
-import type { TrustService } from '../trust/index.ts';
 import { registerAuthentication } from './auth.ts';
 import { registerErrorHandling } from './errors.ts';
 import { PrincipalRateLimiter } from './rate-limit.ts';
@@ -30,16 +21,8 @@ import { trustRoutes } from './routes/trust.ts';
 export interface ApiServices {
   store: Store;
   authenticator: Authenticator;
-  plans: PlanService;
-  approvals: ApprovalService;
-  principals: PrincipalService;
-  executions: ExecutionService;
-  audit: AuditService;
-  trust: TrustService;
-  overrides: OverrideService;
-  /** The loaded tool manifests and the policy engine, for the tool catalog (GET /v1/tools, MCP list_tools). */
-  tools: ToolRegistry;
-  authorizer: Authorizer;
+  /** The operations table: every route below is a mapping onto one of its operations. */
+  pipeline: Pipeline;
 }
 
 export interface ApiOptions {
@@ -56,6 +39,8 @@ export interface RouteInfo {
   method: string;
   url: string;
   public: boolean;
+  /** The operations of the table the route runs; null for identity-only routes. */
+  operations: readonly string[] | null;
 }
 const ROUTES = new WeakMap<FastifyInstance, RouteInfo[]>();
 
@@ -78,7 +63,12 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat())
-      routes.push({ method: String(method), url: route.url, public: Boolean(route.config?.public) || route.url.startsWith('/docs') });
+      routes.push({
+        method: String(method),
+        url: route.url,
+        public: Boolean(route.config?.public) || route.url.startsWith('/docs'),
+        operations: route.config?.operation == null ? null : [route.config.operation].flat(),
+      });
   });
   ROUTES.set(app, routes);
   // zod validates inside each service (one schema language); route JSON schemas serve the docs.
@@ -112,15 +102,15 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   const limiter = options.rateLimit.enabled ? new PrincipalRateLimiter(options.rateLimit.perPrincipalPerMinute) : null;
   registerAuthentication(app, services.authenticator, services.store, limiter);
   healthRoutes(app, services.store, options.version);
-  planRoutes(app, services.plans);
-  approvalRoutes(app, services.approvals);
-  principalRoutes(app, services.principals);
-  executionRoutes(app, services.executions, services.authenticator, { recheckMs: options.streamRecheckMs ?? 15_000 });
-  auditRoutes(app, services.audit);
-  trustRoutes(app, services.trust);
-  overrideRoutes(app, services.overrides);
-  const toolCatalog = new ToolCatalogService(services);
-  toolRoutes(app, toolCatalog);
-  mcpRoutes(app, { plans: services.plans, executions: services.executions, toolCatalog });
+  const ops = services.pipeline;
+  planRoutes(app, ops);
+  approvalRoutes(app, ops);
+  principalRoutes(app, ops);
+  executionRoutes(app, ops, services.authenticator, { recheckMs: options.streamRecheckMs ?? 15_000 });
+  auditRoutes(app, ops);
+  trustRoutes(app, ops);
+  overrideRoutes(app, ops);
+  toolRoutes(app, ops);
+  mcpRoutes(app, ops);
   return app;
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CountersignError } from '../errors/index.ts';
-import { PLAN_SOURCES, type PlanSource } from '../plans/document.ts';
+import { PLAN_SOURCES, type PlanSource } from '../policy/index.ts';
 import { type Risk, RiskSchema } from '../tools/manifest.ts';
 
 /** Sources whose plans are never auto-approved, whatever a rule says (invariant 6). */

@@ -3,7 +3,7 @@ import { CountersignError, ERROR_CODES, type ErrorCode } from '../errors/index.t
 import type { ExecutionView } from '../executions/view.ts';
 import type { PlanView } from '../plans/view.ts';
 import type { Principal } from '../policy/types.ts';
-import type { KeyView, PrincipalView } from '../principals/service.ts';
+import type { KeyView, PrincipalView } from '../principals/index.ts';
 import type { ToolCatalog } from '../tools/catalog.ts';
 
 export interface ClientOptions {

@@ -60,6 +60,13 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, exit: 6, summary: 'No such resource in this tenant.' },
   PLAN_INVALID_TRANSITION: { status: 409, exit: 7, summary: 'The plan cannot move to that status from its current one.' },
   PLAN_HASH_MISMATCH: { status: 409, exit: 7, summary: 'The plan hash given, or recomputed from storage, does not match.' },
+  PLAN_EXPIRED: { status: 409, exit: 7, summary: 'The plan passed its expiry without a decision; propose it again.' },
+  APPROVALS_UNSATISFIED: {
+    status: 409,
+    exit: 7,
+    summary: "The plan's approval requirement is not met by valid reviews of its current content.",
+  },
+  TOOL_CHANGED: { status: 409, exit: 7, summary: 'A tool manifest changed since the plan was proposed; propose it again.' },
   CONFLICT: { status: 409, exit: 7, summary: 'The resource already exists or changed concurrently.' },
   BODY_TOO_LARGE: { status: 413, exit: 2, summary: 'The request body exceeds the configured limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, exit: 2, summary: 'The body must be application/json.' },

@@ -8,6 +8,8 @@ import { createPostgresDialect } from './postgres/dialect.ts';
 import { ApprovalsRepo } from './repos/approvals.ts';
 import { type AuditWriterOptions, appendAudit, checkpointHead, iterateAudit, listCheckpoints, rowToRecord } from './repos/audit.ts';
 import { type ExecutionRecord, ExecutionsRepo, toExecution } from './repos/executions.ts';
+import { FreezesRepo } from './repos/freezes.ts';
+import { GrantsRepo } from './repos/grants.ts';
 import { OverridesRepo } from './repos/overrides.ts';
 import { PlansRepo } from './repos/plans.ts';
 import { type ApiKeyRecord, DirectoryRepo, type PrincipalRecord, toApiKey } from './repos/principals.ts';
@@ -33,6 +35,8 @@ export class TenantScope {
   readonly directory: DirectoryRepo;
   readonly approvals: ApprovalsRepo;
   readonly executions: ExecutionsRepo;
+  readonly grants: GrantsRepo;
+  readonly freezes: FreezesRepo;
   readonly overrides: OverridesRepo;
   /**
    * The installation-wide trust store of tool publisher keys (not per tenant: see TrustRepo).
@@ -51,6 +55,8 @@ export class TenantScope {
     this.directory = new DirectoryRepo(db, tenantId);
     this.approvals = new ApprovalsRepo(db, tenantId);
     this.executions = new ExecutionsRepo(db, tenantId);
+    this.grants = new GrantsRepo(db, tenantId);
+    this.freezes = new FreezesRepo(db, tenantId);
     this.overrides = new OverridesRepo(db, tenantId);
     this.installationTrust = new TrustRepo(db);
   }

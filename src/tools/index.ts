@@ -1,3 +1,4 @@
+export { type ToolActionView, type ToolCatalog, type ToolView, toToolView } from './catalog.ts';
 export { compileInputSchema } from './input.ts';
 export {
   type Action,

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { type AuditService, ListAuditQuerySchema } from '../../audit/service.ts';
-import { principalOf } from '../auth.ts';
+import { ListAuditQuerySchema, type Pipeline } from '../../operations/index.ts';
+import { runFor } from '../operations.ts';
 import { jsonSchema } from '../schema.ts';
 
-export function auditRoutes(app: FastifyInstance, audit: AuditService): void {
+export function auditRoutes(app: FastifyInstance, ops: Pipeline): void {
   app.get(
     '/v1/audit',
     {
@@ -12,7 +12,8 @@ export function auditRoutes(app: FastifyInstance, audit: AuditService): void {
         summary: 'Audit entries of the caller’s tenant after a sequence number (`after`), ascending. `next` is the cursor.',
         querystring: jsonSchema(ListAuditQuerySchema),
       },
+      config: { operation: 'audit.list' },
     },
-    async (request) => audit.list(principalOf(request), request.query),
+    async (request) => runFor(ops, request, 'audit.list', request.query ?? {}),
   );
 }

@@ -2,13 +2,19 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Authenticator } from '../../auth/index.ts';
 import { CountersignError } from '../../errors/index.ts';
-import { ExecuteBodySchema, type ExecutionService, FreezeBodySchema } from '../../executions/service.ts';
-import { parseOrThrow } from '../../plans/service.ts';
-import type { Principal } from '../../policy/types.ts';
+import { ExecuteBodySchema, type ExecuteResult, FreezeBodySchema, type Pipeline } from '../../operations/index.ts';
+import type { Principal } from '../../policy/index.ts';
+import type { EventRecord } from '../../store/index.ts';
+import { parseOrThrow } from '../../validation/index.ts';
 import { principalOf } from '../auth.ts';
+import { channelOf, inputOf, runFor } from '../operations.ts';
 import { IdParams, jsonSchema } from '../schema.ts';
 
-const TERMINAL = new Set(['succeeded', 'failed', 'rolled_back', 'needs_attention']);
+interface EventsPage {
+  events: EventRecord[];
+  status: string;
+  final: boolean;
+}
 const RevokeBodySchema = z.object({ reason: z.string().min(1).max(2000) }).strict();
 const EventsQuerySchema = z.object({ after: z.coerce.number().int().min(0).optional() }).strict();
 /** A stream ends by itself after this long; clients resume with Last-Event-ID. */
@@ -21,7 +27,7 @@ export interface StreamOptions {
 
 export function executionRoutes(
   app: FastifyInstance,
-  executions: ExecutionService,
+  ops: Pipeline,
   authenticator: Authenticator,
   options: StreamOptions = { recheckMs: 15_000 },
 ): void {
@@ -29,8 +35,11 @@ export function executionRoutes(
 
   app.post(
     '/v1/plans/:id/grants',
-    { schema: { tags: ['executions'], summary: 'Mint a single-use grant for an approved plan (two-phase execution).', params: IdParams } },
-    async (request, reply) => reply.status(201).send(await executions.requestGrant(principalOf(request), id(request.params))),
+    {
+      schema: { tags: ['executions'], summary: 'Mint a single-use grant for an approved plan (two-phase execution).', params: IdParams },
+      config: { operation: 'grant.issue' },
+    },
+    async (request, reply) => reply.status(201).send(await runFor(ops, request, 'grant.issue', { planId: id(request.params) })),
   );
   app.post(
     '/v1/plans/:id/executions',
@@ -41,22 +50,35 @@ export function executionRoutes(
         params: IdParams,
         body: jsonSchema(ExecuteBodySchema),
       },
+      config: { operation: ['plan.execute', 'override.use'] },
     },
     async (request, reply) => {
-      const r = await executions.execute(principalOf(request), id(request.params), request.body);
+      // A break-glass override is decided as its own operation, override.use.
+      const body = parseOrThrow(ExecuteBodySchema, request.body ?? {}, 'body');
+      const r = await runFor<ExecuteResult>(
+        ops,
+        request,
+        body.override !== undefined ? 'override.use' : 'plan.execute',
+        inputOf(body, { planId: id(request.params) }),
+      );
       return reply
         .status(r.created ? 201 : 200)
         .header('location', `/v1/executions/${r.execution.id}`)
         .send(r.execution);
     },
   );
-  app.get('/v1/executions', { schema: { tags: ['executions'], summary: 'Recent executions of the caller’s tenant.' } }, async (request) =>
-    executions.list(principalOf(request), Number((request.query as { limit?: string }).limit ?? 50)),
+  app.get(
+    '/v1/executions',
+    { schema: { tags: ['executions'], summary: 'Recent executions of the caller’s tenant.' }, config: { operation: 'execution.list' } },
+    async (request) => runFor(ops, request, 'execution.list', request.query ?? {}),
   );
   app.get(
     '/v1/executions/:id',
-    { schema: { tags: ['executions'], summary: 'An execution with its steps and redacted output.', params: IdParams } },
-    async (request) => executions.get(principalOf(request), id(request.params)),
+    {
+      schema: { tags: ['executions'], summary: 'An execution with its steps and redacted output.', params: IdParams },
+      config: { operation: 'execution.get' },
+    },
+    async (request) => runFor(ops, request, 'execution.get', { executionId: id(request.params) }),
   );
   app.get(
     '/v1/executions/:id/events',
@@ -67,17 +89,20 @@ export function executionRoutes(
         params: IdParams,
         querystring: jsonSchema(EventsQuerySchema),
       },
+      config: { operation: 'execution.events' },
     },
     async (request, reply) => {
       const principal = principalOf(request);
       const execId = id(request.params);
       const q = parseOrThrow(EventsQuerySchema, request.query, 'query');
-      await executions.authorizeEvents(principal, execId);
       const lastId = Number(request.headers['last-event-id'] ?? q.after ?? 0);
       const after = Number.isInteger(lastId) && lastId >= 0 ? lastId : 0;
+      // Authorized per execution and tenant (invariant 16) on every read of the log.
+      const read = (who: Principal, cursor: number) =>
+        ops.run<EventsPage>('execution.events', who, { executionId: execId, after: cursor }, channelOf(request));
+      const first = await read(principal, after);
       if (!String(request.headers.accept ?? '').includes('text/event-stream')) {
-        const { events, execution } = await executions.eventsAfter(principal, execId, after);
-        return { status: execution.status, events };
+        return { status: first.status, events: first.events };
       }
       // Invariant 16 holds for the whole subscription, not only its start: a revoked key, a disabled
       // principal or a withdrawn permission ends the stream at the next re-check.
@@ -85,9 +110,9 @@ export function executionRoutes(
         const again = await authenticator.authenticate(request.headers.authorization);
         if (again.id !== principal.id || again.tenantId !== principal.tenantId)
           throw new CountersignError('UNAUTHENTICATED', 'the credential changed');
-        await executions.authorizeEvents(again, execId);
+        await read(again, after);
       };
-      return stream(reply, executions, principal, execId, after, recheck, options.recheckMs);
+      return stream(reply, (cursor) => read(principal, cursor), after, recheck, options.recheckMs);
     },
   );
   app.post(
@@ -99,11 +124,9 @@ export function executionRoutes(
         params: IdParams,
         body: jsonSchema(RevokeBodySchema),
       },
+      config: { operation: 'grant.revoke' },
     },
-    async (request) => {
-      const body = parseOrThrow(RevokeBodySchema, request.body ?? {}, 'body');
-      return executions.revokeGrant(principalOf(request), id(request.params), body.reason);
-    },
+    async (request) => runFor(ops, request, 'grant.revoke', inputOf(request.body, { executionId: id(request.params) })),
   );
   app.post(
     '/v1/freeze',
@@ -113,25 +136,29 @@ export function executionRoutes(
         summary: 'Kill switch: freeze an environment (or the whole tenant without one).',
         body: jsonSchema(FreezeBodySchema),
       },
+      config: { operation: 'environment.freeze' },
     },
-    async (request) => executions.setFreeze(principalOf(request), request.body, true),
+    async (request) => runFor(ops, request, 'environment.freeze', inputOf(request.body)),
   );
   app.post(
     '/v1/unfreeze',
-    { schema: { tags: ['executions'], summary: 'Lift a freeze.', body: jsonSchema(FreezeBodySchema.partial({ reason: true })) } },
-    async (request) => executions.setFreeze(principalOf(request), request.body, false),
+    {
+      schema: { tags: ['executions'], summary: 'Lift a freeze.', body: jsonSchema(FreezeBodySchema.partial({ reason: true })) },
+      config: { operation: 'environment.unfreeze' },
+    },
+    async (request) => runFor(ops, request, 'environment.unfreeze', inputOf(request.body)),
   );
-  app.get('/v1/freezes', { schema: { tags: ['executions'], summary: 'Active kill switches.' } }, async (request) =>
-    executions.freezes(principalOf(request)),
+  app.get(
+    '/v1/freezes',
+    { schema: { tags: ['executions'], summary: 'Active kill switches.' }, config: { operation: 'freeze.list' } },
+    async (request) => runFor(ops, request, 'freeze.list', {}),
   );
 }
 
 /** Server-Sent Events from the stored event log, polled, so any API replica can serve any stream. */
 async function stream(
   reply: FastifyReply,
-  executions: ExecutionService,
-  principal: Principal,
-  execId: string,
+  read: (cursor: number) => Promise<EventsPage>,
   after: number,
   recheck: () => Promise<void>,
   recheckMs: number,
@@ -164,12 +191,12 @@ async function stream(
           break;
         }
       }
-      const { events, execution } = await executions.eventsAfter(principal, execId, cursor);
+      const { events, final } = await read(cursor);
       for (const e of events) {
         raw.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, ts: e.ts })}\n\n`);
         cursor = e.seq;
       }
-      if (events.length === 0 && TERMINAL.has(execution.status)) break;
+      if (events.length === 0 && final) break;
       if (Date.now() - lastBeat > 15_000) {
         raw.write(': keep-alive\n\n');
         lastBeat = Date.now();

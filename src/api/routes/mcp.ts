@@ -1,6 +1,7 @@
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createMcpServer, type McpServices, ServiceBackend } from '../../mcp/index.ts';
+import { createMcpServer, ServiceBackend } from '../../mcp/index.ts';
+import type { Pipeline } from '../../operations/index.ts';
 import { principalOf } from '../auth.ts';
 
 const INTERNAL_JSONRPC = { jsonrpc: '2.0', error: { code: -32603, message: 'internal error; see the server log' }, id: null };
@@ -8,10 +9,9 @@ const INTERNAL_JSONRPC = { jsonrpc: '2.0', error: { code: -32603, message: 'inte
 /**
  * MCP over streamable HTTP at /mcp, stateless: each POST builds a server bound to the principal
  * the authentication hook resolved from the bearer key, and its tools call the services in
- * process — the same requirePrivilege decisions as the REST routes, nothing added, nothing
- * skipped. The route is private like every other (no `public` flag).
+ * process — the same operations as the REST routes, nothing added, nothing skipped. The route is private like every other (no `public` flag).
  */
-export function mcpRoutes(app: FastifyInstance, services: McpServices): void {
+export function mcpRoutes(app: FastifyInstance, ops: Pipeline): void {
   app.post(
     '/mcp',
     {
@@ -20,10 +20,11 @@ export function mcpRoutes(app: FastifyInstance, services: McpServices): void {
         summary:
           'Model Context Protocol (streamable HTTP, stateless): JSON-RPC requests; answers as JSON or a Server-Sent Events stream. Bearer key required.',
       },
+      config: { operation: ['tool.catalog', 'plan.propose', 'plan.get', 'plan.execute', 'execution.get'] },
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const server = createMcpServer(new ServiceBackend(services, principal), {
+      const server = createMcpServer(new ServiceBackend(ops, principal), {
         log: (err, tool) => request.log.error({ err, tool }, 'MCP tool failed'),
       });
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });

@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import { CreateKeySchema, CreatePrincipalSchema, type PrincipalService } from '../../principals/service.ts';
+import { CreateKeySchema, CreatePrincipalSchema, type Pipeline } from '../../operations/index.ts';
 import { principalOf } from '../auth.ts';
+import { inputOf, runFor } from '../operations.ts';
 import { IdParams, jsonSchema } from '../schema.ts';
 
-export function principalRoutes(app: FastifyInstance, principals: PrincipalService): void {
-  const id = (p: unknown) => (p as { id: string }).id;
-  app.get('/v1/whoami', { schema: { tags: ['principals'], summary: 'The identity the credential resolves to.' } }, async (request) =>
-    principals.whoami(principalOf(request)),
+export function principalRoutes(app: FastifyInstance, ops: Pipeline): void {
+  const principalId = (p: unknown) => ({ principalId: (p as { id: string }).id });
+  app.get(
+    '/v1/whoami',
+    { schema: { tags: ['principals'], summary: 'The identity the credential resolves to.' }, config: { operation: null } },
+    async (request) => principalOf(request),
   );
   app.post(
     '/v1/principals',
@@ -16,26 +19,38 @@ export function principalRoutes(app: FastifyInstance, principals: PrincipalServi
         summary: 'Create a human or agent principal with groups; answers with its first API key, shown once.',
         body: jsonSchema(CreatePrincipalSchema),
       },
+      config: { operation: 'principal.create' },
     },
-    async (request, reply) => reply.status(201).send(await principals.create(principalOf(request), request.body)),
+    async (request, reply) => reply.status(201).send(await runFor(ops, request, 'principal.create', inputOf(request.body))),
   );
-  app.get('/v1/principals', { schema: { tags: ['principals'], summary: 'Principals of the caller’s tenant.' } }, async (request) =>
-    principals.list(principalOf(request)),
+  app.get(
+    '/v1/principals',
+    { schema: { tags: ['principals'], summary: 'Principals of the caller’s tenant.' }, config: { operation: 'principal.list' } },
+    async (request) => runFor(ops, request, 'principal.list', {}),
   );
   app.post(
     '/v1/principals/:id/disable',
-    { schema: { tags: ['principals'], summary: 'Disable a principal: its keys stop working.', params: IdParams } },
-    async (request) => principals.setDisabled(principalOf(request), id(request.params), true),
+    {
+      schema: { tags: ['principals'], summary: 'Disable a principal: its keys stop working.', params: IdParams },
+      config: { operation: 'principal.disable' },
+    },
+    async (request) => runFor(ops, request, 'principal.disable', principalId(request.params)),
   );
   app.post(
     '/v1/principals/:id/enable',
-    { schema: { tags: ['principals'], summary: 'Enable a disabled principal.', params: IdParams } },
-    async (request) => principals.setDisabled(principalOf(request), id(request.params), false),
+    {
+      schema: { tags: ['principals'], summary: 'Enable a disabled principal.', params: IdParams },
+      config: { operation: 'principal.enable' },
+    },
+    async (request) => runFor(ops, request, 'principal.enable', principalId(request.params)),
   );
   app.get(
     '/v1/principals/:id/keys',
-    { schema: { tags: ['principals'], summary: 'A principal’s keys (never the secrets).', params: IdParams } },
-    async (request) => principals.listKeys(principalOf(request), id(request.params)),
+    {
+      schema: { tags: ['principals'], summary: 'A principal’s keys (never the secrets).', params: IdParams },
+      config: { operation: 'key.list' },
+    },
+    async (request) => runFor(ops, request, 'key.list', principalId(request.params)),
   );
   app.post(
     '/v1/principals/:id/keys',
@@ -46,10 +61,14 @@ export function principalRoutes(app: FastifyInstance, principals: PrincipalServi
         params: IdParams,
         body: jsonSchema(CreateKeySchema),
       },
+      config: { operation: 'key.create' },
     },
-    async (request, reply) => reply.status(201).send(await principals.createKey(principalOf(request), id(request.params), request.body)),
+    async (request, reply) =>
+      reply.status(201).send(await runFor(ops, request, 'key.create', inputOf(request.body, principalId(request.params)))),
   );
-  app.post('/v1/keys/:id/revoke', { schema: { tags: ['principals'], summary: 'Revoke an API key.', params: IdParams } }, async (request) =>
-    principals.revokeKey(principalOf(request), id(request.params)),
+  app.post(
+    '/v1/keys/:id/revoke',
+    { schema: { tags: ['principals'], summary: 'Revoke an API key.', params: IdParams }, config: { operation: 'key.revoke' } },
+    async (request) => runFor(ops, request, 'key.revoke', { keyId: (request.params as { id: string }).id }),
   );
 }

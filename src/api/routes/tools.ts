@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { ToolCatalogService } from '../../tools/catalog.ts';
-import { principalOf } from '../auth.ts';
+import type { Pipeline } from '../../operations/index.ts';
+import { runFor } from '../operations.ts';
 
-export function toolRoutes(app: FastifyInstance, catalog: ToolCatalogService): void {
+export function toolRoutes(app: FastifyInstance, ops: Pipeline): void {
   app.get(
     '/v1/tools',
     {
@@ -11,7 +11,8 @@ export function toolRoutes(app: FastifyInstance, catalog: ToolCatalogService): v
         summary:
           'The tenant’s environments and the loaded tool manifests with each action’s input schema. Decided as plan.propose on the tenant.',
       },
+      config: { operation: 'tool.catalog' },
     },
-    async (request) => catalog.catalog(principalOf(request)),
+    async (request) => runFor(ops, request, 'tool.catalog', {}),
   );
 }

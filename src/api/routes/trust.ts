@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { AddTrustedKeySchema, RemoveTrustedKeySchema, type TrustService } from '../../trust/index.ts';
-import { principalOf } from '../auth.ts';
+import type { Pipeline } from '../../operations/index.ts';
+import { AddTrustedKeySchema, RemoveTrustedKeySchema } from '../../trust/index.ts';
+import { inputOf, runFor } from '../operations.ts';
 import { jsonSchema } from '../schema.ts';
 
 const KeyIdParams = {
@@ -10,11 +11,14 @@ const KeyIdParams = {
 } as const;
 
 /** The installation's trust store of tool publisher keys (invariant 13), behind `trust.change`. */
-export function trustRoutes(app: FastifyInstance, trust: TrustService): void {
+export function trustRoutes(app: FastifyInstance, ops: Pipeline): void {
   app.get(
     '/v1/trust',
-    { schema: { tags: ['trust'], summary: 'Trusted tool publisher keys and the K-of-N signature policy per environment.' } },
-    async (request) => trust.list(principalOf(request)),
+    {
+      schema: { tags: ['trust'], summary: 'Trusted tool publisher keys and the K-of-N signature policy per environment.' },
+      config: { operation: 'trust.list' },
+    },
+    async (request) => runFor(ops, request, 'trust.list', {}),
   );
   app.post(
     '/v1/trust',
@@ -24,8 +28,9 @@ export function trustRoutes(app: FastifyInstance, trust: TrustService): void {
         summary: 'Trust a tool publisher key (Ed25519 SPKI PEM). Audited; needs trust.change.',
         body: jsonSchema(AddTrustedKeySchema),
       },
+      config: { operation: 'trust.add' },
     },
-    async (request, reply) => reply.status(201).send(await trust.add(principalOf(request), request.body)),
+    async (request, reply) => reply.status(201).send(await runFor(ops, request, 'trust.add', inputOf(request.body))),
   );
   app.delete(
     '/v1/trust/:keyId',
@@ -36,7 +41,8 @@ export function trustRoutes(app: FastifyInstance, trust: TrustService): void {
         params: KeyIdParams,
         body: jsonSchema(RemoveTrustedKeySchema),
       },
+      config: { operation: 'trust.remove' },
     },
-    async (request) => trust.remove(principalOf(request), (request.params as { keyId: string }).keyId, request.body),
+    async (request) => runFor(ops, request, 'trust.remove', inputOf(request.body, { keyId: (request.params as { keyId: string }).keyId })),
   );
 }
