@@ -29,6 +29,7 @@ function plan(tenantId: string, id: string, createdAt: string): PlanRecord {
     updatedAt: createdAt,
     expiresAt: null,
     approval: { rules: ['r'], autoApproved: false, require: [{ group: 'approvers', count: 1 }], ttlHours: 24 },
+    seal: null,
   };
 }
 

@@ -66,6 +66,11 @@ export const ERROR_CODES = {
     exit: 7,
     summary: "The plan's approval requirement is not met by valid reviews of its current content.",
   },
+  SEAL_INVALID: {
+    status: 409,
+    exit: 7,
+    summary: 'A stored fact the decision to run depends on (risk, approval requirement, expiry, a review) is not what the server sealed.',
+  },
   TOOL_CHANGED: { status: 409, exit: 7, summary: 'A tool manifest changed since the plan was proposed; propose it again.' },
   CONFLICT: { status: 409, exit: 7, summary: 'The resource already exists or changed concurrently.' },
   BODY_TOO_LARGE: { status: 413, exit: 2, summary: 'The request body exceeds the configured limit.' },

@@ -296,6 +296,7 @@ export class ExecutionWorker {
       doc = await assertStepMayRun(scope, plan, {
         grantedHash: claims.planHash,
         tools: this.deps.tools,
+        keys: this.deps.grantKeys,
         step,
         basis: claims.override ? 'override' : 'approvals',
         grantedAt: new Date(exec.createdAt),

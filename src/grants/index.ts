@@ -11,4 +11,5 @@ export {
   setKillSwitch,
   verifyPresentedGrant,
 } from './ledger.ts';
+export { type SealKind, sealFields, sealHolds } from './seal.ts';
 export { GRANT_AUDIENCE, GRANT_ISSUER, GRANT_TYPE, type GrantClaims, mintGrant, verifyGrant } from './token.ts';

@@ -157,7 +157,7 @@ function execute(deps: OperationDeps): Operation<ExecuteInputT, ExecuteLoad, Exe
     guards: [
       async (tx, l, req, ctx) => {
         if (l.existing) return;
-        l.doc = await assertRunnable(tx, l.plan, deps.tools, ctx.now, 'approvals');
+        l.doc = await assertRunnable(tx, l.plan, { tools: deps.tools, keys: deps.grantKeys }, ctx.now, 'approvals');
         l.unsignedTools = await deps.toolTrust.assertUsable(tx.installationTrust, l.plan.environment, toolsOf(l.doc));
         if (req.grant) l.presented = await verifyPresentedGrant(tx, deps.grantKeys, l.plan, req.grant, ctx.now);
       },
@@ -241,7 +241,7 @@ export function executionOperations(deps: OperationDeps): AnyOperation[] {
     resource: (l) => planResource(l.plan),
     guards: [
       async (tx, l, _i, ctx) => {
-        l.doc = await assertRunnable(tx, l.plan, deps.tools, ctx.now, 'approvals');
+        l.doc = await assertRunnable(tx, l.plan, { tools: deps.tools, keys: deps.grantKeys }, ctx.now, 'approvals');
         await deps.toolTrust.assertUsable(tx.installationTrust, l.plan.environment, toolsOf(l.doc));
       },
     ],

@@ -217,7 +217,7 @@ const use = (deps: OperationDeps): Operation<z.infer<typeof UseInput>, UseLoad, 
         throw new CountersignError('CONFLICT', `plan ${l.plan.id} already has execution ${existing.id}; a plan runs once`);
       }
       l.accepted = await deps.overrides.accept(tx, l.plan, req.override, ctx.now);
-      l.doc = await assertRunnable(tx, l.plan, deps.tools, ctx.now, 'override');
+      l.doc = await assertRunnable(tx, l.plan, { tools: deps.tools, keys: deps.grantKeys }, ctx.now, 'override');
       l.unsignedTools = await deps.toolTrust.assertUsable(tx.installationTrust, l.plan.environment, toolsOf(l.doc));
     },
   ],

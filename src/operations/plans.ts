@@ -11,6 +11,7 @@ import {
   type PlanSource,
   type PlanView,
   ProposeBodySchema,
+  sealPlan,
   sha256Hex,
   toPlanView,
   transition,
@@ -137,7 +138,9 @@ function propose(deps: OperationDeps): Operation<ProposeInput, Proposal, PlanVie
         updatedAt: at,
         expiresAt: new Date(ctx.now.getTime() + deps.pendingTtlHours * 3_600_000).toISOString(),
         approval: requirement ?? { require: [], ttlHours: 0, autoApproved: false, rules: [] },
+        seal: null,
       };
+      record.seal = sealPlan(deps.grantKeys, record);
       return { record, findings: analysis, unsignedTools: [], rules: requirement ? requirement.rules : [] };
     },
     resource: (p) => planResource(p.record),

@@ -3,15 +3,17 @@ import type { Tally } from '../approvals/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import {
   assertNotExpired,
+  assertSealed,
   assertStatus,
   intactDocument,
   isExpired,
   type PlanView,
+  sealReview,
   tallyFor,
   toPlanView,
   transition,
 } from '../plans/index.ts';
-import type { PlanRecord } from '../store/index.ts';
+import type { ApprovalRecord, PlanRecord } from '../store/index.ts';
 import type { OperationDeps } from './deps.ts';
 import { loadPlan, PlanIdSchema, planResource, tenantResource } from './plans.ts';
 import type { AnyOperation, Operation } from './types.ts';
@@ -58,7 +60,10 @@ function review(deps: OperationDeps, decision: 'approve' | 'reject'): Operation<
     guards: [
       (_tx, plan, _i, ctx) => assertNotExpired(plan, ctx.now),
       (_tx, plan) => assertStatus(plan, ['pending_approval'], 'only pending plans can be reviewed'),
-      (_tx, plan, req) => void intactDocument(plan, req.planHash),
+      (_tx, plan, req) => {
+        intactDocument(plan, req.planHash);
+        assertSealed(plan, deps.grantKeys);
+      },
       (_tx, plan, _i, ctx) => {
         const required = new Set(plan.approval.require.map((r) => r.group));
         if (!ctx.principal.groups.some((g) => required.has(g))) {
@@ -70,7 +75,7 @@ function review(deps: OperationDeps, decision: 'approve' | 'reject'): Operation<
       },
     ],
     act: async (tx, plan, req, ctx) => {
-      await tx.approvals.insert({
+      const review: ApprovalRecord = {
         id: deps.runtime.newId('apr'),
         planId: plan.id,
         reviewerId: ctx.principal.id,
@@ -80,7 +85,10 @@ function review(deps: OperationDeps, decision: 'approve' | 'reject'): Operation<
         comment: req.comment,
         channel: ctx.channel,
         createdAt: ctx.now.toISOString(),
-      });
+        seal: null,
+      };
+      review.seal = sealReview(deps.grantKeys, plan.tenantId, review);
+      await tx.approvals.insert(review);
       const votes = await tx.approvals.forPlan(plan.id);
       const t = tallyFor(plan, votes, ctx.now);
       let current = plan;

@@ -18,12 +18,15 @@ export {
   assertNotExpired,
   assertNotFrozen,
   assertRunnable,
+  assertSealed,
   assertStatus,
   assertStepMayRun,
   assertToolsUnchanged,
   intactDocument,
   isExpired,
   type RunBasis,
+  sealPlan,
+  sealReview,
   transition,
 } from './lifecycle.ts';
 export { canTransition, isTerminal, PLAN_STATUSES, type PlanStatus } from './status.ts';

@@ -1,4 +1,5 @@
 import { CountersignError } from '../errors/index.ts';
+import { type GrantKeyLookup, type GrantKeyring, sealFields, sealHolds } from '../grants/index.ts';
 import type { ApprovalRecord, PlanRecord, TenantScope } from '../store/index.ts';
 import type { ToolRegistry } from '../tools/index.ts';
 import { type PlanDocument, parseStoredDocument, sha256Hex } from './document.ts';
@@ -51,6 +52,57 @@ export function intactDocument(plan: PlanRecord, expected?: string): PlanDocumen
   return doc;
 }
 
+/**
+ * What a plan's seal covers: the facts that decide whether and when it may run and that the
+ * hashed document does not fix (invariant 20). Status is not sealed: it is re-derived — an
+ * approved plan must still show sealed reviews that satisfy its sealed requirement.
+ */
+function planSealFields(p: PlanRecord): Record<string, unknown> {
+  return {
+    id: p.id,
+    tenant: p.tenantId,
+    hash: p.hash,
+    risk: p.risk,
+    riskReasons: p.riskReasons,
+    approval: p.approval,
+    createdAt: p.createdAt,
+    expiresAt: p.expiresAt,
+  };
+}
+
+/** What a review's seal covers: who decided what, on which content, when, through which channel. */
+function reviewSealFields(tenantId: string, a: ApprovalRecord): Record<string, unknown> {
+  return {
+    id: a.id,
+    tenant: tenantId,
+    plan: a.planId,
+    reviewer: a.reviewerId,
+    groups: a.reviewerGroups,
+    decision: a.decision,
+    planHash: a.planHash,
+    channel: a.channel,
+    createdAt: a.createdAt,
+  };
+}
+
+export function sealPlan(keys: GrantKeyring, plan: PlanRecord): string {
+  return sealFields(keys, 'plan', planSealFields(plan));
+}
+
+export function sealReview(keys: GrantKeyring, tenantId: string, review: ApprovalRecord): string {
+  return sealFields(keys, 'review', reviewSealFields(tenantId, review));
+}
+
+/** The plan row carries a valid server seal over its risk, requirement and expiry. */
+export function assertSealed(plan: PlanRecord, keys: GrantKeyLookup): void {
+  if (!sealHolds(keys, 'plan', planSealFields(plan), plan.seal)) {
+    throw new CountersignError(
+      'SEAL_INVALID',
+      `plan ${plan.id}: its stored risk, approval requirement or expiry is not what the server sealed; refusing`,
+    );
+  }
+}
+
 /** Every tool a plan names is still the manifest it was validated against. */
 export function assertToolsUnchanged(plan: PlanRecord, doc: PlanDocument, tools: ToolRegistry, only?: PlanDocument['steps']): void {
   for (const step of only ?? [...doc.steps, ...doc.rollback]) {
@@ -93,7 +145,13 @@ export function assertStatus(plan: PlanRecord, allowed: readonly PlanStatus[], d
  * The approval requirement is met by valid reviews of this exact content (invariant 5),
  * judged at `at` (the time the execution was granted, when the executor re-checks).
  */
-export function assertApprovalsSatisfied(plan: PlanRecord, votes: readonly ApprovalRecord[], at: Date): void {
+export function assertApprovalsSatisfied(plan: PlanRecord, votes: readonly ApprovalRecord[], at: Date, keys: GrantKeyLookup): void {
+  // A review row the server did not seal (inserted or edited in the database) is refused loudly.
+  for (const v of votes) {
+    if (!sealHolds(keys, 'review', reviewSealFields(plan.tenantId, v), v.seal)) {
+      throw new CountersignError('SEAL_INVALID', `review ${v.id} of plan ${plan.id} is not one the server sealed; refusing`);
+    }
+  }
   if (plan.approval.autoApproved) return;
   const t = tallyFor(plan, votes, at);
   if (!t.satisfied) {
@@ -135,10 +193,11 @@ export type RunBasis = 'approvals' | 'override';
 export async function assertRunnable(
   scope: TenantScope,
   plan: PlanRecord,
-  tools: ToolRegistry,
+  deps: { tools: ToolRegistry; keys: GrantKeyLookup },
   now: Date,
   basis: RunBasis,
 ): Promise<PlanDocument> {
+  const { tools, keys } = deps;
   if (basis === 'approvals') assertStatus(plan, ['approved'], 'only approved plans can run');
   else {
     assertStatus(plan, ['pending_approval', 'approved'], 'an override can only run a pending or approved plan');
@@ -146,9 +205,10 @@ export async function assertRunnable(
   }
   // Content first: a tampered row is a hash mismatch, whatever its approvals say.
   const doc = intactDocument(plan);
+  assertSealed(plan, keys);
   assertToolsUnchanged(plan, doc, tools);
   await assertNotFrozen(scope, plan.environment);
-  if (basis === 'approvals') assertApprovalsSatisfied(plan, await scope.approvals.forPlan(plan.id), now);
+  if (basis === 'approvals') assertApprovalsSatisfied(plan, await scope.approvals.forPlan(plan.id), now, keys);
   return doc;
 }
 
@@ -163,17 +223,21 @@ export async function assertStepMayRun(
   options: {
     grantedHash: string;
     tools: ToolRegistry;
+    keys: GrantKeyLookup;
     step: { phase: 'main' | 'rollback'; idx: number };
     basis: RunBasis;
     grantedAt: Date;
   },
 ): Promise<PlanDocument> {
   const doc = intactDocument(plan, options.grantedHash);
+  assertSealed(plan, options.keys);
   const planStep = (options.step.phase === 'main' ? doc.steps : doc.rollback)[options.step.idx];
   if (!planStep)
     throw new CountersignError('PLAN_HASH_MISMATCH', `plan ${plan.id} has no ${options.step.phase} step ${options.step.idx + 1}`);
   assertToolsUnchanged(plan, doc, options.tools, [planStep]);
   await assertNotFrozen(scope, plan.environment);
-  if (options.basis === 'approvals') assertApprovalsSatisfied(plan, await scope.approvals.forPlan(plan.id), options.grantedAt);
+  if (options.basis === 'approvals') {
+    assertApprovalsSatisfied(plan, await scope.approvals.forPlan(plan.id), options.grantedAt, options.keys);
+  }
   return doc;
 }

@@ -11,7 +11,7 @@ export {
 export type { FreezeRecord } from './repos/freezes.ts';
 export type { GrantRow } from './repos/grants.ts';
 export type { OverrideRecord } from './repos/overrides.ts';
-export type { PlanPage, PlanRecord, StoredApprovalRequirement } from './repos/plans.ts';
+export { PLAN_STATUSES, type PlanPage, type PlanRecord, type PlanStatus, type StoredApprovalRequirement } from './repos/plans.ts';
 export type { ApiKeyRecord, PrincipalRecord } from './repos/principals.ts';
 export type { TrustedKeyRecord } from './repos/trust.ts';
 export type { Database } from './schema.ts';

@@ -247,6 +247,14 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_seals': {
+    // Server seals (invariant 20): a plan's risk, requirement and expiry, and each review, are
+    // signed when written; rows without a valid seal are refused before a grant and every step.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('plans').addColumn('seal', 'text').execute();
+      await db.schema.alterTable('approvals').addColumn('seal', 'text').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
