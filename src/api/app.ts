@@ -9,6 +9,7 @@ import type { OverrideService } from '../overrides/index.ts';
 import type { PlanService } from '../plans/service.ts';
 import type { Authorizer } from '../policy/types.ts';
 import type { PrincipalService } from '../principals/service.ts';
+import { logLineRedactor } from '../secrets/index.ts';
 import type { Store } from '../store/index.ts';
 import { ToolCatalogService } from '../tools/catalog.ts';
 import type { ToolRegistry } from '../tools/index.ts';
@@ -67,7 +68,11 @@ export function routesOf(app: FastifyInstance): RouteInfo[] {
 /** The HTTP API: plugins in a fixed order — errors, rate limits, docs, authentication, routes. */
 export async function buildApi(services: ApiServices, options: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger,
+    // Every serialized log line passes the same redaction as the audit log (invariant 12).
+    logger:
+      options.logger === false
+        ? false
+        : { ...(options.logger === true ? {} : options.logger), hooks: { streamWrite: logLineRedactor(services.store.knownSecrets) } },
     bodyLimit: options.bodyLimitBytes,
     trustProxy: options.trustProxy,
     onProtoPoisoning: 'error',
