@@ -17,8 +17,11 @@ export interface Form {
   /** A fragment of the secret: matched, but not held back at the end of a stream (see redact.ts). */
   readonly fragment?: boolean;
   readonly units: readonly Unit[];
-  /** Regex source between two units ('' for none); never matches a character a unit starts with. */
-  readonly sep: string;
+  /**
+   * Regex source between two units ('' for none), or one per gap (before unit i + 1); never
+   * matches a character the unit after it starts with.
+   */
+  readonly sep: string | readonly string[];
   /** Longest text the separator matches. */
   readonly sepMax: number;
   /** Regex source after the last unit (padding), matched but never required. */
@@ -42,8 +45,8 @@ export const MIN_DERIVED_SECRET = 4;
 export const MAX_DERIVED_SECRET = 1024;
 /** Encoded fragments (base64/base32 alignments) shorter than this would redact ordinary text. */
 const MIN_ENCODED_FRAGMENT = 6;
-/** Up to this many separator characters between two characters of a secret ("s-e-c", "['s', 'e'"). */
-const SEP_MAX = 4;
+/** Up to this many separator characters between two characters of a secret ("s-e-c", `['s', ' '`). */
+const SEP_MAX = 6;
 
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -76,42 +79,82 @@ function exactSeq(text: string): string[] {
 
 const UNRESERVED = /^[A-Za-z0-9\-_.!~*'()]$/;
 
+/** encodeURIComponent, or null for what it refuses (a lone surrogate). */
+function uriEncoded(cp: string): string | null {
+  if (UNRESERVED.test(cp)) return null;
+  try {
+    return encodeURIComponent(cp);
+  } catch {
+    return null;
+  }
+}
+
+function jsonEscapes(cp: string): string[] {
+  const out: string[] = [];
+  const json = JSON.stringify(cp).slice(1, -1);
+  if (json !== cp) out.push(json);
+  if (cp.length === 1 && cp.charCodeAt(0) > 0x7e) out.push(`\\u${cp.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return out;
+}
+
 /**
  * One character of the secret as printed, in any case, URL-encoded (encodeURIComponent, Python
  * quote/quote_plus, any case of hex), or JSON-escaped (JavaScript and Python's ensure_ascii).
  */
 function textUnit(cp: string): Unit {
   const alts: string[][] = [cp.length === 1 ? [folded(cp)] : cp.split('').map(esc)];
-  if (!UNRESERVED.test(cp)) alts.push(foldedSeq(encodeURIComponent(cp)));
+  const uri = uriEncoded(cp);
+  if (uri !== null) alts.push(foldedSeq(uri));
   if (cp === ' ') alts.push(['\\+']);
-  const json = JSON.stringify(cp).slice(1, -1);
-  if (json !== cp) alts.push(foldedSeq(json));
-  if (cp.length === 1 && cp.charCodeAt(0) > 0x7e) alts.push(foldedSeq(`\\u${cp.charCodeAt(0).toString(16).padStart(4, '0')}`));
-  return dedupe(alts);
-}
-
-function dedupe(alts: string[][]): Unit {
-  const seen = new Map(alts.map((a) => [a.join(''), a]));
-  // Longer alternatives first: `%25` before `%`, so the escape is taken whole.
-  return [...seen.values()].sort((a, b) => b.length - a.length);
+  for (const escaped of jsonEscapes(cp)) alts.push(foldedSeq(escaped));
+  return exclusive(alts);
 }
 
 /**
- * Characters between two characters of the secret: anything but letters, digits, the characters
- * a unit can start with (`%`, `\`, `+`) and the secret's own characters, so the separator and the
- * next unit never compete for a character (no backtracking; see the header).
+ * Alternatives that can never both match at one place: one that begins another (`%` of a secret's
+ * own `%`, and `%25`) is refused where the longer one follows. With the separators below, a form
+ * has at most one way to match from a given start, so matching is linear in the text (no ReDoS).
  */
-function textSeparator(value: string): string {
-  const own = new Set<string>();
-  for (const ch of value) for (const v of [ch, ch.toLowerCase(), ch.toUpperCase()]) for (const u of v.split('')) own.add(u);
-  const excluded = ['A-Za-z0-9', '%', '\\\\', '+', ...[...own].filter((c) => !/[A-Za-z0-9]/.test(c)).map(esc)];
+function exclusive(alts: string[][]): Unit {
+  const unique = [...new Map(alts.map((a) => [a.join(''), a])).values()];
+  return unique.map((a) => {
+    const longer = unique.filter((b) => b.length > a.length && a.every((el, i) => b[i] === el));
+    if (longer.length === 0) return a;
+    const lookahead = `(?!${longer.map((b) => b.slice(a.length).join('')).join('|')})`;
+    return [...a.slice(0, -1), `${a[a.length - 1]}${lookahead}`];
+  });
+}
+
+/** The characters a text unit for `cp` can start with. */
+function unitStarts(cp: string): string[] {
+  const starts = new Set<string>(cased(cp).split(''));
+  if (uriEncoded(cp) !== null) starts.add('%');
+  if (cp === ' ') starts.add('+');
+  for (const escaped of jsonEscapes(cp)) starts.add(escaped.charAt(0));
+  return [...starts];
+}
+
+/**
+ * Characters between two characters of the secret: anything but letters, digits and the
+ * characters the next unit can start with, so the separator and the next unit never compete for
+ * a character (no backtracking; see the header). A secret's own `-` still separates others.
+ */
+function textSeparator(next: string): string {
+  const excluded = ['A-Za-z0-9', ...unitStarts(next).filter((c) => !/[A-Za-z0-9]/.test(c)).map(esc)];
   return `[^${excluded.join('')}]{0,${SEP_MAX}}`;
 }
 
 function textForm(value: string): Form {
+  const cps = [...value];
   let alphabet = cased(value);
-  for (const cp of value) alphabet += cased(encodeURIComponent(cp) + JSON.stringify(cp));
-  return { units: [...value].map(textUnit), sep: textSeparator(value), sepMax: SEP_MAX, alphabet: `${alphabet}+\\u`, sepNonAlnum: true };
+  for (const cp of cps) alphabet += cased(`${uriEncoded(cp) ?? ''}${jsonEscapes(cp).join('')}`);
+  return {
+    units: cps.map(textUnit),
+    sep: cps.slice(1).map(textSeparator),
+    sepMax: SEP_MAX,
+    alphabet: `${alphabet}+`,
+    sepNonAlnum: true,
+  };
 }
 
 /** Hex of the UTF-8 bytes, either case, optionally separated per byte (`73:65`, `\x73\x65`, `%73%65`, `0x73, 0x65`). */
@@ -161,14 +204,19 @@ function base32(bytes: Buffer): string {
  * for each alignment k of the secret inside a longer encoded blob: three for base64 (3-byte
  * groups), five for base32 (5-byte groups). Alignment 0 is the standalone encoding, kept whole.
  */
-function alignedFragments(secret: Buffer, group: number, bitsPerChar: number, encode: (b: Buffer) => string): string[] {
-  const out: string[] = [];
+function alignedFragments(
+  secret: Buffer,
+  group: number,
+  bitsPerChar: number,
+  encode: (b: Buffer) => string,
+): { chars: string; standalone: boolean }[] {
+  const out: { chars: string; standalone: boolean }[] = [];
+  // Standalone: the whole encoding, its last character included (it depends on zero fill bits).
+  out.push({ chars: encode(secret), standalone: true });
   for (let k = 0; k < group; k++) {
     const encoded = encode(Buffer.concat([Buffer.alloc(k), secret]));
-    const start = Math.ceil((8 * k) / bitsPerChar);
-    const end = k === 0 ? encoded.length : Math.floor((8 * (k + secret.length)) / bitsPerChar);
-    const fragment = encoded.slice(start, end);
-    if (fragment.length >= MIN_ENCODED_FRAGMENT) out.push(fragment);
+    const fragment = encoded.slice(Math.ceil((8 * k) / bitsPerChar), Math.floor((8 * (k + secret.length)) / bitsPerChar));
+    if (fragment.length >= MIN_ENCODED_FRAGMENT) out.push({ chars: fragment, standalone: false });
   }
   return out;
 }
@@ -220,15 +268,14 @@ export function secretForms(value: string): Form[] {
   }
   const reversed = [...value].reverse().join('');
   const forms: Form[] = [textForm(value), textForm(reversed), hexForm(bytes)];
-  const b64 = alignedFragments(bytes, 3, 6, base64);
-  b64.forEach((chars, k) => {
-    forms.push(encodedForm(chars, false, k === 0 ? '={0,2}' : undefined));
+  for (const { chars, standalone } of alignedFragments(bytes, 3, 6, base64)) {
+    forms.push(encodedForm(chars, false, standalone ? '={0,2}' : undefined));
     const url = chars.replace(/\+/g, '-').replace(/\//g, '_');
-    if (url !== chars) forms.push(encodedForm(url, false));
-  });
-  alignedFragments(bytes, 5, 5, base32).forEach((chars, k) => {
-    forms.push(encodedForm(chars, true, k === 0 ? '={0,6}' : undefined));
-  });
+    if (url !== chars) forms.push(encodedForm(url, false, standalone ? '={0,2}' : undefined));
+  }
+  for (const { chars, standalone } of alignedFragments(bytes, 5, 5, base32)) {
+    forms.push(encodedForm(chars, true, standalone ? '={0,6}' : undefined));
+  }
   forms.push(...fragmentForms(value));
   return forms;
 }
@@ -241,9 +288,14 @@ function unitSource(unit: Unit): string {
   return `(?:${unit.map((a) => a.join('')).join('|')})`;
 }
 
+/** The separator source before unit `i` (i ≥ 1). */
+function sepBefore(form: Form, i: number): string {
+  return typeof form.sep === 'string' ? form.sep : (form.sep[i - 1] ?? '');
+}
+
 /** The regex source that finds the whole form. */
 export function formSource(form: Form): string {
-  return form.units.map(unitSource).join(form.sep) + (form.suffix ?? '');
+  return form.units.map((unit, i) => (i === 0 ? '' : sepBefore(form, i)) + unitSource(unit)).join('') + (form.suffix ?? '');
 }
 
 /** A unit cut short: a proper prefix of one of its multi-character alternatives (`%2` of `%2F`). */
@@ -266,7 +318,7 @@ export function prefixSource(form: Form): string {
   for (let i = n - 1; i >= 0; i--) {
     const unit = form.units[i] as Unit;
     const whole = unitSource(unit);
-    const rest = i === PREFIX_DEPTH - 1 ? '[\\s\\S]*' : inner === '' ? '' : `(?:${form.sep}(?:${inner})?)?`;
+    const rest = i === PREFIX_DEPTH - 1 ? '[\\s\\S]*' : inner === '' ? '' : `(?:${sepBefore(form, i + 1)}(?:${inner})?)?`;
     const partial = partialUnitSource(unit);
     inner = `${whole}${rest}${partial === null ? '' : `|${partial}`}`;
   }

@@ -26,7 +26,7 @@ export const KNOWN_PATTERNS: readonly KnownPattern[] = [
   // Countersign API keys (src/auth/api-keys.ts): `csk_<26-char id>_<43-char secret>`; the id is
   // public (it names the key in the audit log), the secret is not, even a truncated part of it.
   { name: 'countersign-api-key', source: String.raw`(?<keepCsk>\bcsk_[0-9a-z]{26}_)[A-Za-z0-9_\-]{8,}` },
-  { name: 'countersign-api-key-malformed', source: String.raw`\bcsk_[A-Za-z0-9_\-]{20,}` },
+  { name: 'countersign-api-key-malformed', source: String.raw`\bcsk_(?![0-9a-z]{26}_)[A-Za-z0-9_\-]{20,}` },
   // AWS access key ids: long-term (AKIA), temporary (ASIA), and the bearer-token kinds.
   { name: 'aws-access-key-id', source: String.raw`\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b` },
   // AWS secret access keys when printed next to their name (the name is kept).

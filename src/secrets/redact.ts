@@ -209,8 +209,9 @@ const MAX_HOLDBACK = 64 * 1024;
  * order the event loop sees them, so an interleaved stream would not reliably put the halves
  * side by side, while each half, being a substring of the secret, is redacted wherever it lands.
  */
-export function createStreamRedactor(secretValues: readonly string[]): StreamRedactor {
-  const rules = redactionRules(secretValues);
+export function createStreamRedactor(secrets: readonly string[] | RedactionRules): StreamRedactor {
+  // Rules can be shared by the redactors of one step's streams: each scan resets lastIndex first.
+  const rules = 'matchers' in secrets ? secrets : redactionRules(secrets);
   const holding = rules.matchers.filter((m) => m.partial !== null);
   let pending = '';
 
