@@ -140,7 +140,12 @@ function unitStarts(cp: string): string[] {
  * a character (no backtracking; see the header). A secret's own `-` still separates others.
  */
 function textSeparator(next: string): string {
-  const excluded = ['A-Za-z0-9', ...unitStarts(next).filter((c) => !/[A-Za-z0-9]/.test(c)).map(esc)];
+  const excluded = [
+    'A-Za-z0-9',
+    ...unitStarts(next)
+      .filter((c) => !/[A-Za-z0-9]/.test(c))
+      .map(esc),
+  ];
   return `[^${excluded.join('')}]{0,${SEP_MAX}}`;
 }
 
