@@ -23,6 +23,11 @@ export const KNOWN_PATTERNS: readonly KnownPattern[] = [
     name: 'credential-url',
     source: String.raw`(?<keepUrl>\b[A-Za-z][A-Za-z0-9+.\-]{1,30}:\/\/[^\s:\/?#@"'<>]*:)[^\s\/?#"'<>]+(?<tailUrl>@)`,
   },
+  // The same URL percent-encoded, as a query parameter or a form field (`dsn=postgres%3A%2F%2F…`).
+  {
+    name: 'credential-url-encoded',
+    source: String.raw`(?<keepUrlEnc>\b[A-Za-z][A-Za-z0-9+.\-]{1,30}%3[Aa]%2[Ff]%2[Ff][A-Za-z0-9._~\-]*%3[Aa])[^\s&#"'<>]+(?<tailUrlEnc>%40)`,
+  },
   // Countersign API keys (src/auth/api-keys.ts): `csk_<26-char id>_<43-char secret>`; the id is
   // public (it names the key in the audit log), the secret is not, even a truncated part of it.
   { name: 'countersign-api-key', source: String.raw`(?<keepCsk>\bcsk_[0-9a-z]{26}_)[A-Za-z0-9_\-]{8,}` },
@@ -38,8 +43,9 @@ export const KNOWN_PATTERNS: readonly KnownPattern[] = [
   // lower case letters and a digit. Hex (git and SHA-1 digests) has no upper case, so it is left.
   {
     name: 'aws-secret-access-key',
-    // Starts only after a non-base64 character, so a scan never re-reads a long run from inside it.
-    source: `(?<keepAwsEdge>^|[^A-Za-z0-9\\/+=])${base64Run}{40}(?![A-Za-z0-9\\/+=])`,
+    // Starts only after a character base64 cannot hold before its end (`=` is padding: `aws=KEY`
+    // counts), so a scan never re-reads a long run from inside it.
+    source: `(?<keepAwsEdge>^|[^A-Za-z0-9\\/+])${base64Run}{40}(?![A-Za-z0-9\\/+=])`,
     accept: (m) => /[a-z]/.test(m) && /[A-Z]/.test(m) && /[0-9]/.test(m),
   },
   // GitHub tokens: classic (ghp_, gho_, ghu_, ghs_, ghr_) and fine-grained.

@@ -107,6 +107,7 @@ describe('known credential shapes', () => {
       ['amqps://svc:Zm9vYmFy%2Fx@mq.example.com/vhost', `amqps://svc:${REDACTED}@mq.example.com/vhost`],
       ['DATABASE_URL="postgresql://u:pw12345@h/db"', `DATABASE_URL="postgresql://u:${REDACTED}@h/db"`],
       ['https://deploy:ghs_token@github.com/org/repo.git', `https://deploy:${REDACTED}@github.com/org/repo.git`],
+      ['GET /x?dsn=postgres%3A%2F%2Fapp%3Ap%40ss-9%40db%2Fprod&y=1', `GET /x?dsn=postgres%3A%2F%2Fapp%3A${REDACTED}%40db%2Fprod&y=1`],
     ];
     for (const [input, expected] of cases) assert.equal(none(input), expected);
   });
