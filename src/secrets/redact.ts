@@ -14,7 +14,9 @@ export const REDACTED = '[REDACTED]';
 
 /** One regular expression scan; each runs on its own, so V8 can skip ahead on its first character. */
 interface Matcher {
-  readonly pattern: RegExp;
+  readonly pattern: RegExp | null;
+  readonly scan?: (text: string) => readonly (readonly [number, number])[];
+  readonly needle?: RegExp;
   readonly accept?: (match: string) => boolean;
   /** Any beginning of the form that runs to the end of the text (`$`-anchored); null: not held back. */
   readonly partial: RegExp | null;
@@ -78,11 +80,13 @@ export function redactionRules(secretValues: readonly string[]): RedactionRules 
   }
   for (const known of KNOWN_PATTERNS) {
     matchers.push({
-      pattern: new RegExp(known.source, 'g'),
+      pattern: known.source === undefined ? null : new RegExp(known.source, 'g'),
       partial: null,
       window: 0,
       ascii: null,
+      ...(known.scan ? { scan: known.scan } : {}),
       ...(known.accept ? { accept: known.accept } : {}),
+      ...(known.needle ? { needle: known.needle } : {}),
     });
   }
   return { matchers };
@@ -116,8 +120,14 @@ function spanOf(m: RegExpExecArray): Span {
 function findSpans(text: string, matchers: readonly Matcher[]): Span[] {
   const found: Span[] = [];
   for (const matcher of matchers) {
+    if (matcher.needle && !matcher.needle.test(text)) continue;
+    if (matcher.scan) {
+      for (const [start, end] of matcher.scan(text)) found.push({ start, end, keep: 0, tail: 0 });
+      continue;
+    }
     // exec with lastIndex, not matchAll: matchAll clones the RegExp on every call.
     const pattern = matcher.pattern;
+    if (pattern === null) continue;
     pattern.lastIndex = 0;
     for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
       if (m[0].length === 0) {
