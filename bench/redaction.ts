@@ -66,7 +66,7 @@ export async function run(): Promise<Row[]> {
         figure: `redact 64 KiB, ${label} (MB/s)`,
         kind: 'rate',
         value: stateless,
-        floor: { label: 'bare string copy', value: copyFloor },
+        floor: { label: 'bare Buffer copy', value: copyFloor },
         detail,
       },
       {
@@ -82,7 +82,7 @@ export async function run(): Promise<Row[]> {
         figure: `stream redactor, one line per chunk, ${label} (MB/s)`,
         kind: 'rate',
         value: lines,
-        floor: { label: 'bare string copy', value: copyFloor },
+        floor: { label: 'bare Buffer copy', value: copyFloor },
         detail: { ...detail, chunksPerSecond: Math.round((lines * 1e6) / LINE.length) },
       },
     );

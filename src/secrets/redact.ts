@@ -55,7 +55,12 @@ function tailStart(text: string, ascii: Uint8Array, window: number): number {
 
 export interface RedactionRules {
   readonly matchers: readonly Matcher[];
+  /** No match is shorter: shorter text (ids, statuses in audit details) skips every scan. */
+  readonly shortest: number;
 }
+
+/** The shortest text a known pattern matches (a credential URL `a://:x@`, with room to spare). */
+const SHORTEST_PATTERN = 7;
 
 /**
  * Every form of every secret and every known pattern, as separate scans. One alternation of all
@@ -65,11 +70,13 @@ export interface RedactionRules {
 export function redactionRules(secretValues: readonly string[]): RedactionRules {
   const matchers: Matcher[] = [];
   const seen = new Set<string>();
+  let shortest = SHORTEST_PATTERN;
   for (const value of new Set(secretValues)) {
     for (const form of secretForms(value)) {
       const source = formSource(form);
       if (seen.has(source)) continue;
       seen.add(source);
+      shortest = Math.min(shortest, form.units.length);
       matchers.push({
         pattern: new RegExp(source, 'g'),
         partial: form.fragment ? null : new RegExp(`${prefixSource(form)}$`, 'g'),
@@ -89,7 +96,7 @@ export function redactionRules(secretValues: readonly string[]): RedactionRules 
       ...(known.needle ? { needle: known.needle } : {}),
     });
   }
-  return { matchers };
+  return { matchers, shortest };
 }
 
 /** A redacted stretch of text; `keep`/`tail` characters at its ends stay readable (a URL's host). */
@@ -169,6 +176,7 @@ function render(text: string, spans: readonly Span[], to: number): string {
 }
 
 function apply(rules: RedactionRules, text: string): string {
+  if (text.length < rules.shortest) return text;
   const spans = findSpans(text, rules.matchers);
   return spans.length === 0 ? text : render(text, spans, text.length);
 }
