@@ -4,10 +4,10 @@
  * both the regular expression that finds the form and the one that recognises the beginning of
  * it at the end of a stream (what a stream redactor must hold back until the next chunk).
  *
- * Every form is built so that matching it never backtracks more than a few characters: a step's
- * output is chosen by the step, and the step knows its own secret, so a form that could backtrack
- * exponentially would let it stall the executor (ReDoS). Separators exclude every character a unit
- * can start with, and units of one form differ from each other only in a bounded way.
+ * Every form is built so that it has at most one way to match from a given start: a step's output
+ * is chosen by the step, and the step knows its own secret, so a form that could backtrack
+ * exponentially would let it stall the executor (ReDoS). A separator excludes the characters the
+ * next unit can start with, and a unit's alternatives exclude each other (see `exclusive`).
  */
 
 /** One position of a form: alternatives, each a sequence of single-character regex sources. */
@@ -50,7 +50,7 @@ const SEP_MAX = 6;
 
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-export function escapeRegExp(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 

@@ -1,7 +1,10 @@
 import { createRedactor, redactValue } from './redact.ts';
 
-/** Enough for every secret of every tool an installation runs; older values fall out first. */
-const DEFAULT_LIMIT = 256;
+/**
+ * Enough for the secrets of the tools an executor runs; older values fall out first. Each value
+ * adds ~20 scans to every redaction through this set, so the bound is on cost as well as memory.
+ */
+const DEFAULT_LIMIT = 64;
 
 /**
  * The secret values this process has resolved, so every way out of it — audit details, events,
