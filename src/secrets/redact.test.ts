@@ -160,6 +160,11 @@ describe('redactValue', () => {
     const redact = createRedactor([SECRET]);
     const out = redactValue({ a: [SECRET, 1, null, { [SECRET]: `x${b64(SECRET)}` }], b: true }, redact);
     assert.deepEqual(out, { a: [REDACTED, 1, null, { [REDACTED]: `x${REDACTED}` }], b: true });
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { k: SECRET });
+    class Holder {
+      constructor(readonly held: string) {}
+    }
+    assert.deepEqual(redactValue({ bare, held: new Holder(SECRET) }, redact), { bare: { k: REDACTED }, held: { held: REDACTED } });
   });
 });
 

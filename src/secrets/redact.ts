@@ -194,7 +194,11 @@ export function createRedactor(secretValues: readonly string[]): (text: string) 
 export function redactValue<T>(value: T, redact: (text: string) => string): T {
   if (typeof value === 'string') return redact(value) as T;
   if (Array.isArray(value)) return value.map((v) => redactValue(v, redact)) as T;
-  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+  if (value !== null && typeof value === 'object') {
+    // Walked the way JSON serialization will see it (toJSON, own enumerable properties), so no
+    // object of an unexpected class is passed through unredacted.
+    const json = (value as { toJSON?: () => unknown }).toJSON;
+    if (typeof json === 'function') return redactValue(json.call(value), redact) as T;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[redact(k)] = redactValue(v, redact);
     return out as T;
