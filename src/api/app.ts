@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth/index.ts';
 import type { Pipeline } from '../operations/index.ts';
+import { logLineRedactor } from '../secrets/index.ts';
 import type { Store } from '../store/index.ts';
 import { registerAuthentication } from './auth.ts';
 import { registerErrorHandling } from './errors.ts';
@@ -52,7 +53,11 @@ export function routesOf(app: FastifyInstance): RouteInfo[] {
 /** The HTTP API: plugins in a fixed order — errors, rate limits, docs, authentication, routes. */
 export async function buildApi(services: ApiServices, options: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger,
+    // Every serialized log line passes the same redaction as the audit log (invariant 12).
+    logger:
+      options.logger === false
+        ? false
+        : { ...(options.logger === true ? {} : options.logger), hooks: { streamWrite: logLineRedactor(services.store.knownSecrets) } },
     bodyLimit: options.bodyLimitBytes,
     trustProxy: options.trustProxy,
     onProtoPoisoning: 'error',

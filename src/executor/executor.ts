@@ -73,7 +73,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   const env = options.env ?? process.env;
   const config = loadConfig(paths.dir, env);
   const runtime: Runtime = options.runtime ?? systemRuntime;
-  const log = options.log ?? ((line: string) => process.stderr.write(`executor: ${line}\n`));
+  const writeLog = options.log ?? ((line: string) => process.stderr.write(`executor: ${line}\n`));
   const owner = options.owner ?? `${hostname()}:${process.pid}:${runtime.newId('wkr').slice(-8)}`;
   const grantKeys = new GrantKeyring(paths.keys, false);
   // A caller embedding the executor in its own process (tests, benches) passes its store: one
@@ -81,6 +81,8 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   // the lock holder needs to finish.
   const ownStore = !options.store;
   const store = options.store ?? (await openStore(paths.dir, config, options, true));
+  // Every executor log line is redacted of the secrets its steps resolved (invariant 12).
+  const log = (line: string): void => writeLog(store.knownSecrets.redact(line));
   let runner: Runner;
   let tools: ToolRegistry;
   let overrideKeys: Map<string, KeyObject>;

@@ -350,6 +350,8 @@ export class ExecutionWorker {
       await this.#refuseStep(scope, exec, step, refusal);
       throw new Stop('failed', refusal.message);
     }
+    // Known to the store from now on: audit details, events, step text and logs are redacted of them.
+    this.deps.store.knownSecrets.add(Object.values(secrets));
     const redact = createRedactor(Object.values(secrets));
     // Audit before effect (invariant 11): the entry and the `running` mark commit before the run.
     const started = this.#now();
@@ -392,7 +394,8 @@ export class ExecutionWorker {
       this.deps.retry,
       {
         signal: this.#aborter.signal,
-        onOutput: (stream, chunk) => events.push('output', { phase: step.phase, index: step.idx, stream, chunk: redact(chunk) }),
+        // Already redacted by the runner's per-stream redactor (across chunk boundaries); the store redacts again.
+        onOutput: (stream, chunk) => events.push('output', { phase: step.phase, index: step.idx, stream, chunk }),
         onAttempt: (n) => {
           if (n > 1) events.push('step.retry', { phase: step.phase, index: step.idx, attempt: n });
         },

@@ -3,6 +3,7 @@ import { Migrator } from 'kysely/migration';
 import type { AuditEvent, AuditRecord, Checkpoint, CheckpointSigner } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import type { Runtime } from '../runtime.ts';
+import { KnownSecrets } from '../secrets/index.ts';
 import { migrationProvider } from './migrations.ts';
 import { createPostgresDialect } from './postgres/dialect.ts';
 import { ApprovalsRepo } from './repos/approvals.ts';
@@ -54,7 +55,7 @@ export class TenantScope {
     this.plans = new PlansRepo(db, tenantId);
     this.directory = new DirectoryRepo(db, tenantId);
     this.approvals = new ApprovalsRepo(db, tenantId);
-    this.executions = new ExecutionsRepo(db, tenantId);
+    this.executions = new ExecutionsRepo(db, tenantId, auditOptions.redaction);
     this.grants = new GrantsRepo(db, tenantId);
     this.freezes = new FreezesRepo(db, tenantId);
     this.overrides = new OverridesRepo(db, tenantId);
@@ -91,12 +92,23 @@ export class Store {
   readonly #db: Kysely<Database>;
   readonly #auditOptions: AuditWriterOptions;
   readonly #runtime: Runtime;
+  /**
+   * Secret values this process has resolved (the executor adds each step's): audit details,
+   * step output and events written through this store are redacted of them (invariant 12).
+   */
+  readonly knownSecrets = new KnownSecrets();
 
   private constructor(engine: 'sqlite' | 'postgres', db: Kysely<Database>, options: StoreOptions) {
     this.engine = engine;
     this.#db = db;
     this.#runtime = options.runtime;
-    this.#auditOptions = { signer: options.signer, checkpointEvery: options.checkpointEvery ?? 100, engine, runtime: options.runtime };
+    this.#auditOptions = {
+      signer: options.signer,
+      checkpointEvery: options.checkpointEvery ?? 100,
+      engine,
+      runtime: options.runtime,
+      redaction: this.knownSecrets,
+    };
   }
 
   static async open(options: StoreOptions): Promise<Store> {

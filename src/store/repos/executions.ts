@@ -1,5 +1,9 @@
 import type { Kysely } from 'kysely';
+import type { KnownSecrets } from '../../secrets/index.ts';
 import type { Database } from '../schema.ts';
+
+/** The free-text columns of a step: what a tool or an error message put there. */
+const STEP_TEXT = ['stdout', 'stderr', 'error'] as const;
 
 export const EXECUTION_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'rolled_back', 'needs_attention'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
@@ -95,6 +99,8 @@ export class ExecutionsRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly tenantId: string,
+    /** Step output, errors and events are redacted of known secrets here, whoever writes them (invariant 12). */
+    private readonly redaction: KnownSecrets,
   ) {}
 
   /** Inserts unless the plan already has an execution; returns whether this call created it. */
@@ -187,10 +193,19 @@ export class ExecutionsRepo {
     return rows.map(toStep);
   }
 
+  #redactStepText(patch: Partial<Database['execution_steps']>): Partial<Database['execution_steps']> {
+    const out = { ...patch };
+    for (const column of STEP_TEXT) {
+      const text = out[column];
+      if (typeof text === 'string') out[column] = this.redaction.redact(text);
+    }
+    return out;
+  }
+
   async updateStep(executionId: string, phase: string, idx: number, patch: Partial<Database['execution_steps']>): Promise<void> {
     await this.db
       .updateTable('execution_steps')
-      .set(patch)
+      .set(this.#redactStepText(patch))
       .where('tenant_id', '=', this.tenantId)
       .where('execution_id', '=', executionId)
       .where('phase', '=', phase)
@@ -223,7 +238,14 @@ export class ExecutionsRepo {
     const seq = Number(row.event_seq);
     await this.db
       .insertInto('execution_events')
-      .values({ execution_id: executionId, tenant_id: this.tenantId, seq, ts, type, data: JSON.stringify(data) })
+      .values({
+        execution_id: executionId,
+        tenant_id: this.tenantId,
+        seq,
+        ts,
+        type,
+        data: JSON.stringify(this.redaction.redactValue(data)),
+      })
       .execute();
     return seq;
   }
