@@ -3,12 +3,11 @@ import { CountersignError } from '../errors/index.ts';
 import { sha256Hex } from '../plans/document.ts';
 import { parseOrThrow } from '../plans/service.ts';
 import { canTransition } from '../plans/status.ts';
-import { type PlanView, tallyFor, toPlanView } from '../plans/view.ts';
+import { type DecisionResult, type PlanView, tallyFor, toPlanView } from '../plans/view.ts';
 import { type PrivilegeDeps, requirePrivilege, requireRead } from '../policy/require-privilege.ts';
 import type { Principal, ResourceRef } from '../policy/types.ts';
 import type { Runtime } from '../runtime.ts';
 import type { PlanRecord, TenantScope } from '../store/index.ts';
-import type { Tally } from './tally.ts';
 
 export const ApprovalBodySchema = z
   .object({
@@ -23,10 +22,7 @@ export const InboxQuerySchema = z.object({ limit: z.coerce.number().int().min(1)
 
 export type ReviewChannel = 'api' | 'cli' | 'web' | 'chat';
 
-export interface DecisionResult {
-  plan: PlanView;
-  tally: Tally;
-}
+export type { DecisionResult } from '../plans/view.ts';
 
 export function planResource(p: PlanRecord): ResourceRef {
   return {

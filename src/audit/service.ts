@@ -4,6 +4,7 @@ import { type PrivilegeDeps, requireRead } from '../policy/require-privilege.ts'
 import type { Principal } from '../policy/types.ts';
 import type { AuditRecord } from './chain.ts';
 import { type AuditAction, type AuditOutcome, auditCode } from './events.ts';
+import type { AuditEntryView } from './view.ts';
 
 export const ListAuditQuerySchema = z
   .object({
@@ -12,18 +13,7 @@ export const ListAuditQuerySchema = z
   })
   .strict();
 
-export interface AuditEntryView {
-  seq: number;
-  ts: string;
-  code: string;
-  actor: string;
-  action: string;
-  outcome: string;
-  resource: string;
-  details: Record<string, unknown>;
-  prevHash: string;
-  hash: string;
-}
+export type { AuditEntryView } from './view.ts';
 
 export function toAuditView(r: AuditRecord): AuditEntryView {
   return {

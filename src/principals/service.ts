@@ -6,6 +6,7 @@ import { type PrivilegeDeps, requirePrivilege, requireRead } from '../policy/req
 import type { Principal, ResourceRef } from '../policy/types.ts';
 import type { Runtime } from '../runtime.ts';
 import type { ApiKeyRecord, PrincipalRecord } from '../store/index.ts';
+import type { KeyView, PrincipalView } from './view.ts';
 
 const GROUP = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'group names are lowercase letters, digits, - and _');
 
@@ -20,23 +21,7 @@ export const CreatePrincipalSchema = z
 
 export const CreateKeySchema = z.object({ description: z.string().max(500).default('') }).strict();
 
-export interface PrincipalView {
-  id: string;
-  name: string;
-  kind: 'human' | 'agent';
-  groups: string[];
-  disabled: boolean;
-  createdAt: string;
-}
-
-export interface KeyView {
-  id: string;
-  principal: string;
-  description: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
+export type { KeyView, PrincipalView } from './view.ts';
 
 const principalView = (p: PrincipalRecord): PrincipalView => ({
   id: p.id,

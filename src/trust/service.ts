@@ -7,6 +7,7 @@ import type { Principal, ResourceRef } from '../policy/types.ts';
 import type { Runtime } from '../runtime.ts';
 import type { TrustedKeyRecord } from '../store/index.ts';
 import { parsePublisherPublicKey } from '../tools/index.ts';
+import type { TrustedKeyView, TrustListView } from './view.ts';
 
 export const AddTrustedKeySchema = z
   .object({
@@ -24,21 +25,7 @@ export const AddTrustedKeySchema = z
 
 export const RemoveTrustedKeySchema = z.object({ reason: z.string().trim().min(1).max(2000).optional() }).strict();
 
-export interface TrustedKeyView {
-  keyId: string;
-  name: string;
-  publicKey: string;
-  addedBy: string;
-  addedAt: string;
-  removedAt: string | null;
-  removedBy: string | null;
-}
-
-export interface TrustListView {
-  keys: TrustedKeyView[];
-  /** The K-of-N policy from config: K per environment. */
-  policy: { required: number; environments: Record<string, number> };
-}
+export type { TrustedKeyView, TrustListView } from './view.ts';
 
 function toView(r: TrustedKeyRecord): TrustedKeyView {
   return {
