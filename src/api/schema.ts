@@ -13,7 +13,7 @@ export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'):
 }
 
 /** A success answer of a route: the JSON Schema of the view a service returns, with its meaning. */
-export function reply(schema: z.ZodType, description: string): Record<string, unknown> {
+export function success(schema: z.ZodType, description: string): Record<string, unknown> {
   return { description, ...jsonSchema(schema, 'output') };
 }
 

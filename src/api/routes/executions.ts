@@ -3,16 +3,27 @@ import { z } from 'zod';
 import type { Authenticator } from '../../auth/index.ts';
 import { CountersignError } from '../../errors/index.ts';
 import { ExecuteBodySchema, type ExecutionService, FreezeBodySchema } from '../../executions/service.ts';
+import {
+  EventsPageSchema,
+  ExecutionListSchema,
+  ExecutionViewSchema,
+  FreezeListSchema,
+  FreezeStateSchema,
+  IssuedGrantSchema,
+  RevokedGrantSchema,
+} from '../../executions/view.ts';
 import { parseOrThrow } from '../../plans/service.ts';
 import type { Principal } from '../../policy/types.ts';
 import { principalOf } from '../auth.ts';
-import { IdParams, jsonSchema } from '../schema.ts';
+import { errorSchema, IdParams, jsonSchema, success } from '../schema.ts';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'rolled_back', 'needs_attention']);
 const RevokeBodySchema = z.object({ reason: z.string().min(1).max(2000) }).strict();
 const EventsQuerySchema = z.object({ after: z.coerce.number().int().min(0).optional() }).strict();
 /** A stream ends by itself after this long; clients resume with Last-Event-ID. */
 const MAX_STREAM_MS = 60 * 60 * 1000;
+/** A plan that would run can also meet a kill switch. */
+const FROZEN = { 423: errorSchema(423) };
 
 export interface StreamOptions {
   /** How often a live stream re-checks the subscriber's credential and read permission. */
@@ -29,7 +40,14 @@ export function executionRoutes(
 
   app.post(
     '/v1/plans/:id/grants',
-    { schema: { tags: ['executions'], summary: 'Mint a single-use grant for an approved plan (two-phase execution).', params: IdParams } },
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Mint a single-use grant for an approved plan (two-phase execution).',
+        params: IdParams,
+        response: { 201: success(IssuedGrantSchema, 'The grant token (shown this once), its id and expiry.'), ...FROZEN },
+      },
+    },
     async (request, reply) => reply.status(201).send(await executions.requestGrant(principalOf(request), id(request.params))),
   );
   app.post(
@@ -40,6 +58,11 @@ export function executionRoutes(
         summary: 'Run an approved plan: 201 with the new execution, or 200 with the existing one (a plan runs once).',
         params: IdParams,
         body: jsonSchema(ExecuteBodySchema),
+        response: {
+          200: success(ExecutionViewSchema, 'The plan already ran: its one execution.'),
+          201: success(ExecutionViewSchema, 'The new execution; Location names it.'),
+          ...FROZEN,
+        },
       },
     },
     async (request, reply) => {
@@ -50,12 +73,27 @@ export function executionRoutes(
         .send(r.execution);
     },
   );
-  app.get('/v1/executions', { schema: { tags: ['executions'], summary: 'Recent executions of the caller’s tenant.' } }, async (request) =>
-    executions.list(principalOf(request), Number((request.query as { limit?: string }).limit ?? 50)),
+  app.get(
+    '/v1/executions',
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Recent executions of the caller’s tenant.',
+        response: { 200: success(ExecutionListSchema, 'Executions, newest first.') },
+      },
+    },
+    async (request) => executions.list(principalOf(request), Number((request.query as { limit?: string }).limit ?? 50)),
   );
   app.get(
     '/v1/executions/:id',
-    { schema: { tags: ['executions'], summary: 'An execution with its steps and redacted output.', params: IdParams } },
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'An execution with its steps and redacted output.',
+        params: IdParams,
+        response: { 200: success(ExecutionViewSchema, 'The execution.') },
+      },
+    },
     async (request) => executions.get(principalOf(request), id(request.params)),
   );
   app.get(
@@ -66,6 +104,16 @@ export function executionRoutes(
         summary: 'Execution events. With Accept: text/event-stream, a live Server-Sent Events stream resumable with Last-Event-ID.',
         params: IdParams,
         querystring: jsonSchema(EventsQuerySchema),
+        response: {
+          200: {
+            description:
+              'Events after `after` (or Last-Event-ID). As JSON by default; as a Server-Sent Events stream (`id`, `event`, `data`) with Accept: text/event-stream.',
+            content: {
+              'application/json': { schema: jsonSchema(EventsPageSchema, 'output') },
+              'text/event-stream': { schema: { type: 'string' } },
+            },
+          },
+        },
       },
     },
     async (request, reply) => {
@@ -98,6 +146,7 @@ export function executionRoutes(
         summary: 'Revoke the execution’s grant: the executor stops before its next step.',
         params: IdParams,
         body: jsonSchema(RevokeBodySchema),
+        response: { 200: success(RevokedGrantSchema, 'The grant is revoked.') },
       },
     },
     async (request) => {
@@ -112,17 +161,27 @@ export function executionRoutes(
         tags: ['executions'],
         summary: 'Kill switch: freeze an environment (or the whole tenant without one).',
         body: jsonSchema(FreezeBodySchema),
+        response: { 200: success(FreezeStateSchema, 'The scope is frozen.') },
       },
     },
     async (request) => executions.setFreeze(principalOf(request), request.body, true),
   );
   app.post(
     '/v1/unfreeze',
-    { schema: { tags: ['executions'], summary: 'Lift a freeze.', body: jsonSchema(FreezeBodySchema.partial({ reason: true })) } },
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Lift a freeze.',
+        body: jsonSchema(FreezeBodySchema.partial({ reason: true })),
+        response: { 200: success(FreezeStateSchema, 'The scope is no longer frozen.') },
+      },
+    },
     async (request) => executions.setFreeze(principalOf(request), request.body, false),
   );
-  app.get('/v1/freezes', { schema: { tags: ['executions'], summary: 'Active kill switches.' } }, async (request) =>
-    executions.freezes(principalOf(request)),
+  app.get(
+    '/v1/freezes',
+    { schema: { tags: ['executions'], summary: 'Active kill switches.', response: { 200: success(FreezeListSchema, 'Active freezes.') } } },
+    async (request) => executions.freezes(principalOf(request)),
   );
 }
 

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { IssueOverrideSchema, type OverrideService, RevokeOverrideSchema } from '../../overrides/index.ts';
+import { IssuedOverrideSchema, OverrideListSchema, OverrideViewSchema } from '../../overrides/view.ts';
 import { parseOrThrow } from '../../plans/service.ts';
 import { principalOf } from '../auth.ts';
-import { IdParams, jsonSchema } from '../schema.ts';
+import { IdParams, jsonSchema, success } from '../schema.ts';
 
 const ListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
 
@@ -20,6 +21,7 @@ export function overrideRoutes(app: FastifyInstance, overrides: OverrideService)
         summary:
           'Issue a break-glass override: a signed document letting plans within its scope run without approvals, once, for at most an hour. Needs override.issue.',
         body: jsonSchema(IssueOverrideSchema),
+        response: { 201: success(IssuedOverrideSchema, 'The override and its signed document.') },
       },
     },
     async (request, reply) => reply.status(201).send(await overrides.issue(principalOf(request), request.body)),
@@ -32,6 +34,7 @@ export function overrideRoutes(app: FastifyInstance, overrides: OverrideService)
         summary: 'Revoke an override: unused, it can no longer be accepted; in use, the executor stops before the next step.',
         params: IdParams,
         body: jsonSchema(RevokeOverrideSchema),
+        response: { 200: success(OverrideViewSchema, 'The revoked override.') },
       },
     },
     async (request) => overrides.revoke(principalOf(request), (request.params as { id: string }).id, request.body),
@@ -39,7 +42,12 @@ export function overrideRoutes(app: FastifyInstance, overrides: OverrideService)
   app.get(
     '/v1/overrides',
     {
-      schema: { tags: ['overrides'], summary: 'Overrides of the caller’s tenant, newest first.', querystring: jsonSchema(ListQuerySchema) },
+      schema: {
+        tags: ['overrides'],
+        summary: 'Overrides of the caller’s tenant, newest first.',
+        querystring: jsonSchema(ListQuerySchema),
+        response: { 200: success(OverrideListSchema, 'Overrides with their status.') },
+      },
     },
     async (request) => {
       const q = parseOrThrow(ListQuerySchema, request.query, 'query');

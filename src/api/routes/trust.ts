@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { AddTrustedKeySchema, RemoveTrustedKeySchema, type TrustService } from '../../trust/index.ts';
+import { TrustedKeyViewSchema, TrustListViewSchema } from '../../trust/view.ts';
 import { principalOf } from '../auth.ts';
-import { jsonSchema } from '../schema.ts';
+import { jsonSchema, success } from '../schema.ts';
 
 const KeyIdParams = {
   type: 'object',
@@ -13,7 +14,13 @@ const KeyIdParams = {
 export function trustRoutes(app: FastifyInstance, trust: TrustService): void {
   app.get(
     '/v1/trust',
-    { schema: { tags: ['trust'], summary: 'Trusted tool publisher keys and the K-of-N signature policy per environment.' } },
+    {
+      schema: {
+        tags: ['trust'],
+        summary: 'Trusted tool publisher keys and the K-of-N signature policy per environment.',
+        response: { 200: success(TrustListViewSchema, 'The trust store and its policy.') },
+      },
+    },
     async (request) => trust.list(principalOf(request)),
   );
   app.post(
@@ -23,6 +30,7 @@ export function trustRoutes(app: FastifyInstance, trust: TrustService): void {
         tags: ['trust'],
         summary: 'Trust a tool publisher key (Ed25519 SPKI PEM). Audited; needs trust.change.',
         body: jsonSchema(AddTrustedKeySchema),
+        response: { 201: success(TrustedKeyViewSchema, 'The key is trusted.') },
       },
     },
     async (request, reply) => reply.status(201).send(await trust.add(principalOf(request), request.body)),
@@ -35,6 +43,7 @@ export function trustRoutes(app: FastifyInstance, trust: TrustService): void {
         summary: 'Stop trusting a publisher key: its signatures stop counting at the next propose, execute request and step.',
         params: KeyIdParams,
         body: jsonSchema(RemoveTrustedKeySchema),
+        response: { 200: success(TrustedKeyViewSchema, 'The key, no longer trusted.') },
       },
     },
     async (request) => trust.remove(principalOf(request), (request.params as { keyId: string }).keyId, request.body),
