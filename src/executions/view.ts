@@ -39,6 +39,7 @@ export const ExecutionViewSchema = z.object({
 export type ExecutionView = z.infer<typeof ExecutionViewSchema>;
 
 export const ExecutionListSchema = z.object({ executions: z.array(ExecutionViewSchema) });
+export type ExecutionList = z.infer<typeof ExecutionListSchema>;
 
 /** A grant minted for two-phase execution: the token is shown to its requester once. */
 export const IssuedGrantSchema = z.object({ grant: z.string(), jti: z.string(), expiresAt: z.string() });
@@ -67,6 +68,7 @@ export type ExecutionEvent = z.infer<typeof ExecutionEventSchema>;
 
 /** Events after a sequence number, with the execution's status (the JSON form of the event stream). */
 export const EventsPageSchema = z.object({ status: z.enum(EXECUTION_STATUSES), events: z.array(ExecutionEventSchema) });
+export type EventsPage = z.infer<typeof EventsPageSchema>;
 
 /** The grant token itself is never returned: only its id (a bearer capability stays server-side). */
 export function toExecutionView(e: ExecutionRecord, steps: readonly StepRecord[]): ExecutionView {

@@ -25,3 +25,4 @@ export const IssuedOverrideSchema = OverrideViewSchema.extend({ signed: SignedOv
 export type IssuedOverride = z.infer<typeof IssuedOverrideSchema>;
 
 export const OverrideListSchema = z.object({ overrides: z.array(OverrideViewSchema) });
+export type OverrideList = z.infer<typeof OverrideListSchema>;

@@ -84,8 +84,10 @@ export type PlanView = z.infer<typeof PlanViewSchema>;
 
 /** A page of plans, newest first; `nextCursor` is null on the last page. */
 export const PlanPageSchema = z.object({ plans: z.array(PlanViewSchema), nextCursor: z.string().nullable() });
+export type PlanPage = z.infer<typeof PlanPageSchema>;
 /** The review inbox: pending plans the caller may review and has not voted on. */
 export const InboxSchema = z.object({ plans: z.array(PlanViewSchema) });
+export type Inbox = z.infer<typeof InboxSchema>;
 
 /** The answer to an approve or reject: the plan as it now is, and the tally after this vote. */
 export const DecisionResultSchema = z.object({ plan: PlanViewSchema, tally: TallySchema });

@@ -17,6 +17,7 @@ export const CreatedPrincipalSchema = PrincipalViewSchema.extend({ key: z.string
 export type CreatedPrincipal = z.infer<typeof CreatedPrincipalSchema>;
 
 export const PrincipalListSchema = z.object({ principals: z.array(PrincipalViewSchema) });
+export type PrincipalList = z.infer<typeof PrincipalListSchema>;
 
 /** An API key's record (never its secret). */
 export const KeyViewSchema = z.object({
@@ -30,6 +31,7 @@ export const KeyViewSchema = z.object({
 export type KeyView = z.infer<typeof KeyViewSchema>;
 
 export const KeyListSchema = z.object({ keys: z.array(KeyViewSchema) });
+export type KeyList = z.infer<typeof KeyListSchema>;
 
 /** A created API key: the secret is shown this once. */
 export const CreatedKeySchema = z.object({ id: z.string(), key: z.string(), principal: z.string() });

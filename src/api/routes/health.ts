@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Store } from '../../store/index.ts';
 import { errorSchema, success } from '../schema.ts';
 
-const HealthSchema = z.object({ status: z.literal('ok'), version: z.string() });
+export const HealthSchema = z.object({ status: z.literal('ok'), version: z.string() });
 const ReadySchema = z.object({ status: z.literal('ready'), store: z.enum(['sqlite', 'postgres']) });
 /** What `/` says until a console is served there: where the API and its reference are. */
 const IndexSchema = z.object({
