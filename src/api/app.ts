@@ -6,7 +6,7 @@ import type { Pipeline } from '../operations/index.ts';
 import { logLineRedactor } from '../secrets/index.ts';
 import type { Store } from '../store/index.ts';
 import { registerAuthentication } from './auth.ts';
-import { registerErrorHandling } from './errors.ts';
+import { answerClientError, answerFrameworkError, registerErrorHandling } from './errors.ts';
 import { PrincipalRateLimiter } from './rate-limit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -18,6 +18,7 @@ import { planRoutes } from './routes/plans.ts';
 import { principalRoutes } from './routes/principals.ts';
 import { toolRoutes } from './routes/tools.ts';
 import { trustRoutes } from './routes/trust.ts';
+import { errorSchema, errorStatuses } from './schema.ts';
 
 export interface ApiServices {
   store: Store;
@@ -64,6 +65,9 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
     onConstructorPoisoning: 'error',
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    // Errors raised before a route runs answer in the API's shape too, without echoing the request.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (route) => {
@@ -78,6 +82,22 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   ROUTES.set(app, routes);
   // zod validates inside each service (one schema language); route JSON schemas serve the docs.
   app.setValidatorCompiler(() => (value) => ({ value }));
+  // Response schemas document the answers; the body sent is exactly what the service returned
+  // (fast-json-stringify would drop an undeclared field or coerce a value without a word).
+  // test/api-openapi.test.ts validates real answers against the declared schemas instead.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Every documented operation lists its error answers, by what kind of route it is.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as (Record<string, unknown> & { response?: Record<string, unknown> }) | undefined;
+    if (!schema || schema.hide || route.url.startsWith('/docs')) return;
+    const method = String([route.method].flat()[0]);
+    const response = schema.response ?? {};
+    for (const status of errorStatuses({ method, public: Boolean(route.config?.public), hasBody: method !== 'GET' && method !== 'HEAD' }))
+      response[status] ??= errorSchema(status);
+    schema.response = response;
+    // A public route asks for no credential; the document says so (the rest keep the global bearer).
+    if (route.config?.public) schema.security = [];
+  });
   // JSON only: a text/plain body must be a 415, not a string that reaches a handler.
   app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
@@ -93,6 +113,8 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
 
   await app.register(swagger, {
     openapi: {
+      // 3.1: its schemas are JSON Schema 2020-12, what zod's toJSONSchema writes.
+      openapi: '3.1.0',
       info: { title: 'Countersign API', version: options.version, description: 'Propose, approve and execute privileged plans.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],

@@ -1,18 +1,26 @@
+import { z } from 'zod';
 import type { AuditRecord } from './chain.ts';
 import { type AuditAction, type AuditOutcome, auditCode } from './events.ts';
 
-export interface AuditEntryView {
-  seq: number;
-  ts: string;
-  code: string;
-  actor: string;
-  action: string;
-  outcome: string;
-  resource: string;
-  details: Record<string, unknown>;
-  prevHash: string;
-  hash: string;
-}
+/** An audit entry as the API shows it: its chain hashes let a reader check the sequence. */
+export const AuditEntryViewSchema = z.object({
+  seq: z.number().int(),
+  ts: z.string(),
+  /** Stable code of the action and outcome (src/audit/events.ts). */
+  code: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  outcome: z.string(),
+  resource: z.string(),
+  details: z.record(z.string(), z.unknown()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntryView = z.infer<typeof AuditEntryViewSchema>;
+
+/** A page of audit entries; `next` is the cursor (`after`) of the next page, null at the end. */
+export const AuditPageSchema = z.object({ entries: z.array(AuditEntryViewSchema), next: z.number().int().nullable() });
+export type AuditPage = z.infer<typeof AuditPageSchema>;
 
 export function toAuditView(r: AuditRecord): AuditEntryView {
   return {

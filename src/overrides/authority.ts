@@ -16,7 +16,8 @@ import {
   verifyOverrideText,
 } from './document.ts';
 import type { OverrideSigningKey } from './keys.ts';
-import { type OverrideStatus, outOfScope, overrideStatus } from './scope.ts';
+import { outOfScope, overrideStatus } from './scope.ts';
+import type { OverrideView } from './view.ts';
 
 /** The longest an override may live: one hour (invariant 14: short-lived). */
 export const MAX_OVERRIDE_TTL_SECONDS = 3600;
@@ -40,27 +41,7 @@ export const IssueOverrideSchema = z
 
 export const RevokeOverrideSchema = z.object({ reason: z.string().trim().min(1, 'a reason is mandatory').max(2000) }).strict();
 
-export interface OverrideView {
-  id: string;
-  status: OverrideStatus;
-  environment: string;
-  tools: string[];
-  actions: string[];
-  reason: string;
-  issuedBy: string;
-  issuedAt: string;
-  expiresAt: string;
-  consumedAt: string | null;
-  executionId: string | null;
-  revokedAt: string | null;
-  revokedBy: string | null;
-  revokeReason: string | null;
-}
-
-/** The answer to an issue: the view plus the signed document (pass it, or the id, to execute). */
-export interface IssuedOverride extends OverrideView {
-  signed: SignedOverride;
-}
+export type { IssuedOverride, OverrideView } from './view.ts';
 
 export interface AcceptedOverride {
   record: OverrideRecord;

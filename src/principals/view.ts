@@ -1,22 +1,56 @@
+import { z } from 'zod';
+import type { Principal } from '../policy/types.ts';
 import type { ApiKeyRecord, PrincipalRecord } from '../store/index.ts';
 
-export interface PrincipalView {
-  id: string;
-  name: string;
-  kind: 'human' | 'agent';
-  groups: string[];
-  disabled: boolean;
-  createdAt: string;
-}
+/** A principal as the API shows it (never a key secret). */
+export const PrincipalViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: z.enum(['human', 'agent']),
+  groups: z.array(z.string()),
+  disabled: z.boolean(),
+  createdAt: z.string(),
+});
+export type PrincipalView = z.infer<typeof PrincipalViewSchema>;
 
-export interface KeyView {
-  id: string;
-  principal: string;
-  description: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
+/** A created principal with its first API key: the key is shown this once. */
+export const CreatedPrincipalSchema = PrincipalViewSchema.extend({ key: z.string(), keyId: z.string() });
+export type CreatedPrincipal = z.infer<typeof CreatedPrincipalSchema>;
+
+export const PrincipalListSchema = z.object({ principals: z.array(PrincipalViewSchema) });
+export type PrincipalList = z.infer<typeof PrincipalListSchema>;
+
+/** An API key's record (never its secret). */
+export const KeyViewSchema = z.object({
+  id: z.string(),
+  principal: z.string(),
+  description: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export type KeyView = z.infer<typeof KeyViewSchema>;
+
+export const KeyListSchema = z.object({ keys: z.array(KeyViewSchema) });
+export type KeyList = z.infer<typeof KeyListSchema>;
+
+/** A created API key: the secret is shown this once. */
+export const CreatedKeySchema = z.object({ id: z.string(), key: z.string(), principal: z.string() });
+export type CreatedKey = z.infer<typeof CreatedKeySchema>;
+
+/** The identity a credential resolves to (GET /v1/whoami). */
+export const WhoamiSchema = z.object({
+  tenantId: z.string(),
+  id: z.string(),
+  name: z.string(),
+  kind: z.enum(['human', 'agent', 'system']),
+  groups: z.array(z.string()).readonly(),
+  /** How this identity was proven, for audit. */
+  authMethod: z.enum(['api_key', 'oidc', 'system']),
+});
+// The principal type belongs to the policy domain; this keeps its view schema equal to it.
+const _whoamiMatches: [Principal, z.infer<typeof WhoamiSchema>] extends [z.infer<typeof WhoamiSchema>, Principal] ? true : never = true;
+void _whoamiMatches;
 
 export const principalView = (p: PrincipalRecord): PrincipalView => ({
   id: p.id,

@@ -1,33 +1,7 @@
-import type { InputSchema, ToolManifest } from './manifest.ts';
+import type { ToolManifest } from './manifest.ts';
+import type { ToolView } from './view.ts';
 
-/** An action as a proposer sees it: what it does, its base risk, and the input it takes. */
-export interface ToolActionView {
-  name: string;
-  description: string;
-  risk: string;
-  destructive: boolean;
-  idempotent: boolean;
-  /** JSON Schema of the step's `input` (closed: unknown fields are refused at proposal). */
-  input: { type: 'object'; properties: InputSchema['properties']; required: string[]; additionalProperties: false };
-}
-
-/** A loaded, verified tool manifest without its executable path, sandbox profile or secret references. */
-export interface ToolView {
-  name: string;
-  version: string;
-  description: string;
-  kind: ToolManifest['type'];
-  /** SHA-256 of the manifest: what a plan step pins. */
-  digest: string;
-  actions: ToolActionView[];
-}
-
-/** What a caller may put in a plan: the tenant's environments and the loaded tools. */
-export interface ToolCatalog {
-  /** Names of the tenant's environments, e.g. dev, staging, prod. */
-  environments: string[];
-  tools: ToolView[];
-}
+export type { ToolActionView, ToolCatalog, ToolView } from './view.ts';
 
 export function toToolView(m: ToolManifest, digest: string): ToolView {
   return {

@@ -42,3 +42,4 @@ export {
   signManifestText,
   verifyManifestSignature,
 } from './signing.ts';
+export { ToolCatalogSchema } from './view.ts';

@@ -1,6 +1,26 @@
 import { z } from 'zod';
 import type { TrustedKeyRecord } from '../store/index.ts';
 
+/** A tool publisher key in the trust store. */
+export const TrustedKeyViewSchema = z.object({
+  keyId: z.string(),
+  name: z.string(),
+  /** Ed25519 SPKI PEM. */
+  publicKey: z.string(),
+  addedBy: z.string(),
+  addedAt: z.string(),
+  removedAt: z.string().nullable(),
+  removedBy: z.string().nullable(),
+});
+export type TrustedKeyView = z.infer<typeof TrustedKeyViewSchema>;
+
+export const TrustListViewSchema = z.object({
+  keys: z.array(TrustedKeyViewSchema),
+  /** The K-of-N policy from config: K per environment. */
+  policy: z.object({ required: z.number().int(), environments: z.record(z.string(), z.number().int()) }),
+});
+export type TrustListView = z.infer<typeof TrustListViewSchema>;
+
 export const AddTrustedKeySchema = z
   .object({
     /** The publisher's Ed25519 public key, SPKI PEM (the `.pub` file `tool keygen` writes). */
@@ -16,22 +36,6 @@ export const AddTrustedKeySchema = z
   .strict();
 
 export const RemoveTrustedKeySchema = z.object({ reason: z.string().trim().min(1).max(2000).optional() }).strict();
-
-export interface TrustedKeyView {
-  keyId: string;
-  name: string;
-  publicKey: string;
-  addedBy: string;
-  addedAt: string;
-  removedAt: string | null;
-  removedBy: string | null;
-}
-
-export interface TrustListView {
-  keys: TrustedKeyView[];
-  /** The K-of-N policy from config: K per environment. */
-  policy: { required: number; environments: Record<string, number> };
-}
 
 export function trustedKeyView(r: TrustedKeyRecord): TrustedKeyView {
   return {

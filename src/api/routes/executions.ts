@@ -2,13 +2,22 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Authenticator } from '../../auth/index.ts';
 import { CountersignError } from '../../errors/index.ts';
+import {
+  EventsPageSchema,
+  ExecutionListSchema,
+  ExecutionViewSchema,
+  FreezeListSchema,
+  FreezeStateSchema,
+  IssuedGrantSchema,
+  RevokedGrantSchema,
+} from '../../executions/view.ts';
 import { ExecuteBodySchema, type ExecuteResult, FreezeBodySchema, type Pipeline } from '../../operations/index.ts';
 import type { Principal } from '../../policy/index.ts';
 import type { EventRecord } from '../../store/index.ts';
 import { parseOrThrow } from '../../validation/index.ts';
 import { principalOf } from '../auth.ts';
 import { channelOf, inputOf, runFor } from '../operations.ts';
-import { IdParams, jsonSchema } from '../schema.ts';
+import { errorSchema, IdParams, jsonSchema, success } from '../schema.ts';
 
 interface EventsPage {
   events: EventRecord[];
@@ -17,6 +26,7 @@ interface EventsPage {
 }
 const RevokeBodySchema = z.object({ reason: z.string().min(1).max(2000) }).strict();
 const EventsQuerySchema = z.object({ after: z.coerce.number().int().min(0).optional() }).strict();
+const FROZEN = { 423: errorSchema(423) };
 /** A stream ends by itself after this long; clients resume with Last-Event-ID. */
 const MAX_STREAM_MS = 60 * 60 * 1000;
 
@@ -36,7 +46,12 @@ export function executionRoutes(
   app.post(
     '/v1/plans/:id/grants',
     {
-      schema: { tags: ['executions'], summary: 'Mint a single-use grant for an approved plan (two-phase execution).', params: IdParams },
+      schema: {
+        tags: ['executions'],
+        summary: 'Mint a single-use grant for an approved plan (two-phase execution).',
+        params: IdParams,
+        response: { 201: success(IssuedGrantSchema, 'The grant token (shown this once), its id and expiry.'), ...FROZEN },
+      },
       config: { operation: 'grant.issue' },
     },
     async (request, reply) => reply.status(201).send(await runFor(ops, request, 'grant.issue', { planId: id(request.params) })),
@@ -49,6 +64,11 @@ export function executionRoutes(
         summary: 'Run an approved plan: 201 with the new execution, or 200 with the existing one (a plan runs once).',
         params: IdParams,
         body: jsonSchema(ExecuteBodySchema),
+        response: {
+          200: success(ExecutionViewSchema, 'The plan already ran: its one execution.'),
+          201: success(ExecutionViewSchema, 'The new execution; Location names it.'),
+          ...FROZEN,
+        },
       },
       config: { operation: ['plan.execute', 'override.use'] },
     },
@@ -69,13 +89,25 @@ export function executionRoutes(
   );
   app.get(
     '/v1/executions',
-    { schema: { tags: ['executions'], summary: 'Recent executions of the caller’s tenant.' }, config: { operation: 'execution.list' } },
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Recent executions of the caller’s tenant.',
+        response: { 200: success(ExecutionListSchema, 'Executions, newest first.') },
+      },
+      config: { operation: 'execution.list' },
+    },
     async (request) => runFor(ops, request, 'execution.list', request.query ?? {}),
   );
   app.get(
     '/v1/executions/:id',
     {
-      schema: { tags: ['executions'], summary: 'An execution with its steps and redacted output.', params: IdParams },
+      schema: {
+        tags: ['executions'],
+        summary: 'An execution with its steps and redacted output.',
+        params: IdParams,
+        response: { 200: success(ExecutionViewSchema, 'The execution.') },
+      },
       config: { operation: 'execution.get' },
     },
     async (request) => runFor(ops, request, 'execution.get', { executionId: id(request.params) }),
@@ -88,6 +120,16 @@ export function executionRoutes(
         summary: 'Execution events. With Accept: text/event-stream, a live Server-Sent Events stream resumable with Last-Event-ID.',
         params: IdParams,
         querystring: jsonSchema(EventsQuerySchema),
+        response: {
+          200: {
+            description:
+              'Events after `after` (or Last-Event-ID). As JSON by default; as a Server-Sent Events stream (`id`, `event`, `data`) with Accept: text/event-stream.',
+            content: {
+              'application/json': { schema: jsonSchema(EventsPageSchema, 'output') },
+              'text/event-stream': { schema: { type: 'string' } },
+            },
+          },
+        },
       },
       config: { operation: 'execution.events' },
     },
@@ -123,6 +165,7 @@ export function executionRoutes(
         summary: 'Revoke the execution’s grant: the executor stops before its next step.',
         params: IdParams,
         body: jsonSchema(RevokeBodySchema),
+        response: { 200: success(RevokedGrantSchema, 'The grant is revoked.') },
       },
       config: { operation: 'grant.revoke' },
     },
@@ -135,6 +178,7 @@ export function executionRoutes(
         tags: ['executions'],
         summary: 'Kill switch: freeze an environment (or the whole tenant without one).',
         body: jsonSchema(FreezeBodySchema),
+        response: { 200: success(FreezeStateSchema, 'The scope is frozen.') },
       },
       config: { operation: 'environment.freeze' },
     },
@@ -143,14 +187,22 @@ export function executionRoutes(
   app.post(
     '/v1/unfreeze',
     {
-      schema: { tags: ['executions'], summary: 'Lift a freeze.', body: jsonSchema(FreezeBodySchema.partial({ reason: true })) },
+      schema: {
+        tags: ['executions'],
+        summary: 'Lift a freeze.',
+        body: jsonSchema(FreezeBodySchema.partial({ reason: true })),
+        response: { 200: success(FreezeStateSchema, 'The scope is no longer frozen.') },
+      },
       config: { operation: 'environment.unfreeze' },
     },
     async (request) => runFor(ops, request, 'environment.unfreeze', inputOf(request.body)),
   );
   app.get(
     '/v1/freezes',
-    { schema: { tags: ['executions'], summary: 'Active kill switches.' }, config: { operation: 'freeze.list' } },
+    {
+      schema: { tags: ['executions'], summary: 'Active kill switches.', response: { 200: success(FreezeListSchema, 'Active freezes.') } },
+      config: { operation: 'freeze.list' },
+    },
     async (request) => runFor(ops, request, 'freeze.list', {}),
   );
 }

@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Pipeline } from '../../operations/index.ts';
 import { IssueOverrideSchema, RevokeOverrideSchema } from '../../overrides/index.ts';
+import { IssuedOverrideSchema, OverrideListSchema, OverrideViewSchema } from '../../overrides/view.ts';
 import { inputOf, runFor } from '../operations.ts';
-import { IdParams, jsonSchema } from '../schema.ts';
+import { IdParams, jsonSchema, success } from '../schema.ts';
 
 const ListQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }).strict();
 
@@ -20,6 +21,7 @@ export function overrideRoutes(app: FastifyInstance, ops: Pipeline): void {
         summary:
           'Issue a break-glass override: a signed document letting plans within its scope run without approvals, once, for at most an hour. Needs override.issue.',
         body: jsonSchema(IssueOverrideSchema),
+        response: { 201: success(IssuedOverrideSchema, 'The override and its signed document.') },
       },
       config: { operation: 'override.issue' },
     },
@@ -33,6 +35,7 @@ export function overrideRoutes(app: FastifyInstance, ops: Pipeline): void {
         summary: 'Revoke an override: unused, it can no longer be accepted; in use, the executor stops before the next step.',
         params: IdParams,
         body: jsonSchema(RevokeOverrideSchema),
+        response: { 200: success(OverrideViewSchema, 'The revoked override.') },
       },
       config: { operation: 'override.revoke' },
     },
@@ -42,7 +45,12 @@ export function overrideRoutes(app: FastifyInstance, ops: Pipeline): void {
   app.get(
     '/v1/overrides',
     {
-      schema: { tags: ['overrides'], summary: 'Overrides of the caller’s tenant, newest first.', querystring: jsonSchema(ListQuerySchema) },
+      schema: {
+        tags: ['overrides'],
+        summary: 'Overrides of the caller’s tenant, newest first.',
+        querystring: jsonSchema(ListQuerySchema),
+        response: { 200: success(OverrideListSchema, 'Overrides with their status.') },
+      },
       config: { operation: 'override.list' },
     },
     async (request) => runFor(ops, request, 'override.list', request.query ?? {}),

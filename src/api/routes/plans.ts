@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { ListPlansQuerySchema, type Pipeline } from '../../operations/index.ts';
 import { type PlanView, ProposeBodySchema } from '../../plans/index.ts';
+import { PlanPageSchema, PlanViewSchema } from '../../plans/view.ts';
 import { inputOf, runFor } from '../operations.ts';
-import { IdParams, jsonSchema } from '../schema.ts';
+import { IdParams, jsonSchema, success } from '../schema.ts';
 
 export function planRoutes(app: FastifyInstance, ops: Pipeline): void {
   app.post(
@@ -12,6 +13,7 @@ export function planRoutes(app: FastifyInstance, ops: Pipeline): void {
         tags: ['plans'],
         summary: 'Propose a plan: intent, environment and typed steps. Answers 201 with id, hash, status and risk.',
         body: jsonSchema(ProposeBodySchema),
+        response: { 201: success(PlanViewSchema, 'The proposed plan, with its findings; Location names it.') },
       },
       config: { operation: 'plan.propose' },
     },
@@ -22,7 +24,15 @@ export function planRoutes(app: FastifyInstance, ops: Pipeline): void {
   );
   app.get(
     '/v1/plans/:id',
-    { schema: { tags: ['plans'], summary: 'One plan of the caller’s tenant.', params: IdParams }, config: { operation: 'plan.get' } },
+    {
+      schema: {
+        tags: ['plans'],
+        summary: 'One plan of the caller’s tenant.',
+        params: IdParams,
+        response: { 200: success(PlanViewSchema, 'The plan with its approvals, tally and findings.') },
+      },
+      config: { operation: 'plan.get' },
+    },
     async (request) => runFor(ops, request, 'plan.get', { planId: (request.params as { id: string }).id }),
   );
   app.get(
@@ -32,6 +42,7 @@ export function planRoutes(app: FastifyInstance, ops: Pipeline): void {
         tags: ['plans'],
         summary: 'Plans of the caller’s tenant, newest first, paged by cursor.',
         querystring: jsonSchema(ListPlansQuerySchema),
+        response: { 200: success(PlanPageSchema, 'A page of plans; pass nextCursor as cursor for the next.') },
       },
       config: { operation: 'plan.list' },
     },

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pipeline } from '../../operations/index.ts';
 import { AddTrustedKeySchema, RemoveTrustedKeySchema } from '../../trust/index.ts';
+import { TrustedKeyViewSchema, TrustListViewSchema } from '../../trust/view.ts';
 import { inputOf, runFor } from '../operations.ts';
-import { jsonSchema } from '../schema.ts';
+import { jsonSchema, success } from '../schema.ts';
 
 const KeyIdParams = {
   type: 'object',
@@ -15,7 +16,11 @@ export function trustRoutes(app: FastifyInstance, ops: Pipeline): void {
   app.get(
     '/v1/trust',
     {
-      schema: { tags: ['trust'], summary: 'Trusted tool publisher keys and the K-of-N signature policy per environment.' },
+      schema: {
+        tags: ['trust'],
+        summary: 'Trusted tool publisher keys and the K-of-N signature policy per environment.',
+        response: { 200: success(TrustListViewSchema, 'The trust store and its policy.') },
+      },
       config: { operation: 'trust.list' },
     },
     async (request) => runFor(ops, request, 'trust.list', {}),
@@ -27,6 +32,7 @@ export function trustRoutes(app: FastifyInstance, ops: Pipeline): void {
         tags: ['trust'],
         summary: 'Trust a tool publisher key (Ed25519 SPKI PEM). Audited; needs trust.change.',
         body: jsonSchema(AddTrustedKeySchema),
+        response: { 201: success(TrustedKeyViewSchema, 'The key is trusted.') },
       },
       config: { operation: 'trust.add' },
     },
@@ -40,6 +46,7 @@ export function trustRoutes(app: FastifyInstance, ops: Pipeline): void {
         summary: 'Stop trusting a publisher key: its signatures stop counting at the next propose, execute request and step.',
         params: KeyIdParams,
         body: jsonSchema(RemoveTrustedKeySchema),
+        response: { 200: success(TrustedKeyViewSchema, 'The key, no longer trusted.') },
       },
       config: { operation: 'trust.remove' },
     },
