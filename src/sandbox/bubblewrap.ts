@@ -54,6 +54,16 @@ function requireExecutable(path: string, what: string, hint: string): void {
   }
 }
 
+/**
+ * bubblewrap's complaint names host paths; a step error says which place failed, not where the
+ * executor keeps it (the work root, the runner directory with its pid).
+ */
+function withoutHostPaths(text: string, places: Readonly<Record<string, string>>): string {
+  let out = text;
+  for (const [path, name] of Object.entries(places).sort((a, b) => b[0].length - a[0].length)) out = out.replaceAll(path, name);
+  return out;
+}
+
 function firstLine(text: string): string {
   const line = text.split('\n').find((l) => l.trim().length > 0) ?? 'no message';
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
@@ -349,7 +359,13 @@ export class BubblewrapRunner implements Runner {
       if (outcome.killedBy === null && exitCode === null) {
         throw new CountersignError(
           'SANDBOX_UNAVAILABLE',
-          `the sandbox could not be set up, so the step did not run: ${firstLine(outcome.stderr)}`,
+          `the sandbox could not be set up, so the step did not run: ${firstLine(
+            withoutHostPaths(outcome.stderr, {
+              [binds.workDir]: '<work directory>',
+              [this.#runtime.path]: '<runner directory>',
+              [disk.tmpDir]: '<step /tmp>',
+            }),
+          )}`,
         );
       }
       if (egress && exitCode === 125 && outcome.stderr.includes('countersign: the egress forwarder did not start')) {
