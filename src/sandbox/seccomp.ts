@@ -152,13 +152,16 @@ export function buildSeccompProgram(python: string = SECCOMP_PYTHON): Promise<Se
       ['-I', '-c', BUILDER, spec],
       { encoding: 'buffer', env: {}, timeout: 30_000, maxBuffer: 1 << 20 },
       (err, stdout, stderr) => {
-        const why = stderr.toString('utf8').trim().split('\n').pop() ?? '';
         // A BPF program is a whole number of 8-byte instructions.
         if (err || stdout.length === 0 || stdout.length % 8 !== 0) {
+          const code = (err as (Error & { code?: unknown }) | null)?.code;
+          const why =
+            stderr.toString('utf8').trim().split('\n').pop() ||
+            (code === 'ENOENT' ? 'not found' : code !== undefined ? `exit status ${String(code)}` : 'no program');
           reject(
             new CountersignError(
               'SANDBOX_UNAVAILABLE',
-              `the seccomp filter for steps could not be built with ${python} (${why || err?.message || 'no program'}): ${SECCOMP_INSTALL_HINT}`,
+              `the seccomp filter for steps could not be built with ${python} (${why}): ${SECCOMP_INSTALL_HINT}`,
               err ? { cause: err } : undefined,
             ),
           );
