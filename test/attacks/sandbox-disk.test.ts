@@ -4,9 +4,16 @@
  * size-limited disk per step and nothing reaches the host's.
  */
 import assert from 'node:assert/strict';
-import { statfsSync } from 'node:fs';
+import { readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { profile, SandboxHarness } from '../sandbox/harness.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defaultWorkRoot, type RunningExecutor, startExecutor } from '../../src/executor/executor.ts';
+import { profile, SandboxHarness, sha256Of } from '../sandbox/harness.ts';
+import { ENGINES } from '../support/engines.ts';
+import { removeWorkRoot, waitForExecution } from '../support/execution.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { signManifestFile } from '../support/tools.ts';
 
 let h: SandboxHarness;
 before(async () => {
@@ -90,5 +97,63 @@ describe('disk budget', () => {
       assert.ok(!err.message.includes(h.base), err.message);
       return true;
     });
+  });
+});
+
+describe('disk budget through the executor', () => {
+  let s: TestServer;
+  let exe: RunningExecutor;
+  before(async () => {
+    s = await startTestServer(ENGINES[0]!, {
+      configure: (dir) => {
+        const file = join(dir, 'tools', 'fill.yaml');
+        writeFileSync(
+          file,
+          `apiVersion: countersign/v1
+kind: Tool
+name: fill
+version: 1.0.0
+executable: { path: /usr/bin/dd, sha256: ${sha256Of('/usr/bin/dd')} }
+sandbox: { limits: { diskMB: 8, fileSizeMB: 64 } }
+actions:
+  zeros:
+    argv: ["if=/dev/zero", "of=zeros", "bs=1M", "count=64"]
+    risk: low
+`,
+        );
+        signManifestFile(dir, file);
+        const config = join(dir, 'countersign.yaml');
+        writeFileSync(config, readFileSync(config, 'utf8').replace(/pollMilliseconds: \d+/, 'pollMilliseconds: 50'));
+      },
+    });
+    exe = await startExecutor(s.dir, { store: s.ctx.store, log: () => {} });
+  });
+  after(async () => {
+    await exe?.stop();
+    if (s) removeWorkRoot(s.dir);
+    await s?.close();
+  });
+
+  it('records the step as failed over its disk budget and releases the disk when the execution ends', async () => {
+    const plan = (
+      await s.request('POST', '/v1/plans', {
+        body: { intent: 'fill', environment: 'dev', steps: [{ tool: 'fill', action: 'zeros', input: {} }] },
+      })
+    ).body;
+    assert.equal(plan.status, 'approved', JSON.stringify(plan));
+    const exec = (await s.request('POST', `/v1/plans/${plan.id}/executions`, { body: {} })).body;
+    const view = await waitForExecution(s, exec.id);
+    assert.equal(view.status, 'failed');
+    assert.equal(view.steps[0].status, 'failed');
+    assert.equal(view.steps[0].error, 'the step exceeded its disk budget of 8 MB (its work directory and /tmp together)');
+    assert.match(view.steps[0].stderr, /No space left on device/);
+    // The worker releases the disk right after it records the end (the status shows first).
+    const workRoot = defaultWorkRoot(s.dir);
+    const mounts = () =>
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(' countersign-disk-') && l.includes(workRoot));
+    for (let i = 0; i < 200 && mounts().length > 0; i++) await sleep(50);
+    assert.deepEqual(mounts(), []);
   });
 });
