@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdirSync, readFileSync, rmdirSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CountersignError } from '../errors/index.ts';
 
@@ -24,8 +24,24 @@ import { CountersignError } from '../errors/index.ts';
 
 const TMPFS_MAGIC = 0x01021994;
 const MB = 1024 * 1024;
-/** Tags our mounts in mountinfo with the executor's pid, so a crashed executor's are found. */
+/**
+ * Tags our mounts in mountinfo with the executor's pid namespace and pid, so a crashed
+ * executor's are found, and a live executor in another pid namespace that shares this mount
+ * namespace is never mistaken for a dead one.
+ */
 const SOURCE_PREFIX = 'countersign-disk-';
+
+function pidNamespace(): string {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '0';
+  } catch {
+    return '0';
+  }
+}
+
+function sourceTag(pid: number): string {
+  return `${SOURCE_PREFIX}${pidNamespace()}-${pid}`;
+}
 /** One inode per 4 KiB of budget (at least 1024), so empty files cannot exhaust kernel memory. */
 function inodesFor(bytes: number): number {
   return Math.max(1024, Math.floor(bytes / 4096));
@@ -64,7 +80,7 @@ function run(command: string, args: readonly string[]): Promise<void> {
   });
 }
 
-/** tmpfs mounts in this mount namespace tagged by an executor pid: [mount point, pid]. */
+/** tmpfs mounts in this mount namespace tagged by an executor of this pid namespace: [mount point, pid]. */
 function taggedMounts(): Array<[string, number]> {
   let text: string;
   try {
@@ -77,9 +93,10 @@ function taggedMounts(): Array<[string, number]> {
     const [before, after] = line.split(' - ');
     const point = before?.split(' ')[4];
     const [fstype, source] = (after ?? '').split(' ');
-    if (point === undefined || fstype !== 'tmpfs' || !source?.startsWith(SOURCE_PREFIX)) continue;
-    const pid = Number(source.slice(SOURCE_PREFIX.length));
-    if (Number.isInteger(pid)) {
+    const ours = `${SOURCE_PREFIX}${pidNamespace()}-`;
+    if (point === undefined || fstype !== 'tmpfs' || !source?.startsWith(ours)) continue;
+    const pid = Number(source.slice(ours.length));
+    if (Number.isInteger(pid) && pid > 0) {
       out.push([point.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(Number.parseInt(o, 8))), pid]);
     }
   }
@@ -209,7 +226,7 @@ export class WorkDisks {
     let bound = false;
     try {
       const options = `size=${budgetBytes},nr_inodes=${inodesFor(budgetBytes)},mode=0711,nosuid,nodev`;
-      await run(this.#mount, ['-t', 'tmpfs', '-o', options, `${SOURCE_PREFIX}${process.pid}`, dir]);
+      await run(this.#mount, ['-t', 'tmpfs', '-o', options, sourceTag(process.pid), dir]);
       mounted = true;
       const work = join(dir, 'work');
       mkdirSync(work);

@@ -95,19 +95,25 @@ describe('fail closed', () => {
     });
   });
 
-  it('detaches the disks of an executor that died without disposing its runner', async () => {
+  it('detaches the disks of an executor that died without disposing its runner, and only those of its pid namespace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'countersign-stale-disk-'));
     const dead = spawnSync('/bin/true').pid ?? 0;
-    const point = join(dir, 'disk');
-    mkdirSync(point);
-    execFileSync('/usr/bin/mount', ['-t', 'tmpfs', '-o', 'size=1m', `countersign-disk-${dead}`, point]);
+    const pidns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1];
+    const stale = join(dir, 'stale');
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(stale);
+    mkdirSync(elsewhere);
+    execFileSync('/usr/bin/mount', ['-t', 'tmpfs', '-o', 'size=1m', `countersign-disk-${pidns}-${dead}`, stale]);
+    // The same pid in another pid namespace may be a live executor sharing this mount namespace.
+    execFileSync('/usr/bin/mount', ['-t', 'tmpfs', '-o', 'size=1m', `countersign-disk-1-${dead}`, elsewhere]);
     try {
-      assert.equal(onTmpfs(point), true);
       const runner = await BubblewrapRunner.create({ cgroups: 'off' });
       await runner.dispose();
-      assert.equal(onTmpfs(point), false);
+      assert.equal(onTmpfs(stale), false);
+      assert.equal(onTmpfs(elsewhere), true);
     } finally {
-      spawnSync('/usr/bin/umount', ['--lazy', point]);
+      spawnSync('/usr/bin/umount', ['--lazy', stale]);
+      spawnSync('/usr/bin/umount', ['--lazy', elsewhere]);
       rmSync(dir, { recursive: true, force: true });
     }
   });
