@@ -13,6 +13,8 @@ import { DEFAULT_HOST_USERS, type HostUserLease, HostUserPool, type HostUserRang
 import { ExecutableVerifier } from './integrity.ts';
 import { HOST_ETC_ALWAYS, HOST_ETC_FOR_EGRESS, hostRootEntries, isWithin, type RootEntry, RuntimeDir } from './layout.ts';
 import { diskBytes, EGRESS_PROCESS_OVERHEAD, shmBytes } from './limits.ts';
+import { firstLine, withoutHostPaths } from './messages.ts';
+import { assertProbePassed, PROBE_LIMITS, PROBE_SCRIPT, PROBE_SHELL } from './probe.ts';
 import type { Runner, RunOptions, StepResult, StepSpec } from './runner.ts';
 import { buildSeccompProgram, SECCOMP_PYTHON } from './seccomp.ts';
 import { closeDevNull, inheritedDescriptors, openDevNull } from './step-process.ts';
@@ -53,36 +55,6 @@ function requireExecutable(path: string, what: string, hint: string): void {
     throw new CountersignError('SANDBOX_UNAVAILABLE', `${what} (${path}) is not available: ${hint}`, { cause: err });
   }
 }
-
-/**
- * bubblewrap's complaint names host paths; a step error says which place failed, not where the
- * executor keeps it (the work root, the runner directory with its pid).
- */
-function withoutHostPaths(text: string, places: Readonly<Record<string, string>>): string {
-  let out = text;
-  for (const [path, name] of Object.entries(places).sort((a, b) => b[0].length - a[0].length)) out = out.replaceAll(path, name);
-  return out;
-}
-
-function firstLine(text: string): string {
-  const line = text.split('\n').find((l) => l.trim().length > 0) ?? 'no message';
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
-}
-
-const PROBE_LIMITS: Limits = {
-  cpuSeconds: 5,
-  memoryMB: 256,
-  fileSizeMB: 1,
-  processes: 4,
-  openFiles: 64,
-  wallSeconds: 10,
-  outputKB: 4,
-  diskMB: 1,
-};
-
-/** The probe step: succeeds only if the seccomp filter is in force (mode 2, filter) inside. */
-const PROBE_SCRIPT = 'while read -r k v; do [ "$k" = Seccomp: ] && [ "$v" = 2 ] && exit 0; done </proc/self/status; exit 3';
-const PROBE_SHELL = '/bin/sh';
 
 /**
  * The production runner (invariant 9): one fresh bubblewrap per step, every namespace unshared,
@@ -232,17 +204,7 @@ export class BubblewrapRunner implements Runner {
       lease?.release();
       await this.#disks.release(workDir);
     }
-    const { outcome, exitCode } = result;
-    if (exitCode === 3) {
-      throw new CountersignError('SANDBOX_UNAVAILABLE', 'bubblewrap did not put the seccomp filter in force, so no step may run');
-    }
-    if (exitCode !== 0) {
-      const why = firstLine(outcome.stderr);
-      throw new CountersignError(
-        'SANDBOX_UNAVAILABLE',
-        `bubblewrap cannot create a sandbox on this host (${why}); check that user namespaces are enabled`,
-      );
-    }
+    assertProbePassed(result.exitCode, result.outcome.stderr);
   }
 
   #lease(workDir: string): HostUserLease | null {
