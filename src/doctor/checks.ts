@@ -66,7 +66,9 @@ export function checkSandbox(report: SandboxHostReport, config: Readonly<Config>
     return fail(control, `available but NOT enforced: developmentMode runs steps unsandboxed (${cg})`);
   }
   const bw = report.items.find((i) => i.name === 'bubblewrap')?.detail ?? 'bubblewrap';
-  return pass(control, `${bw}; user namespaces, prlimit; ${cg}${bad.length > 0 ? `; notes: ${bad.map((i) => i.name).join(', ')}` : ''}`);
+  const seccomp = report.items.find((i) => i.name.startsWith('seccomp'))?.detail ?? 'seccomp filter';
+  const notes = bad.length > 0 ? `; notes: ${bad.map((i) => i.name).join(', ')}` : '';
+  return pass(control, `${bw}; user namespaces, prlimit, per-step disk budget; seccomp: ${seccomp}; ${cg}${notes}`);
 }
 
 /** Invariant 15: no JWKS, no JWT login; a configured JWKS is https on an exact allowlist. */

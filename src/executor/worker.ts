@@ -409,14 +409,16 @@ export class ExecutionWorker {
       },
     );
     const r = outcome.result;
-    const ok = Boolean(r && r.exitCode === 0 && !r.timedOut);
+    const ok = Boolean(r && r.exitCode === 0 && !r.timedOut && r.failure === null);
     const error = outcome.error
       ? outcome.error.message
       : r?.timedOut
         ? 'timed out'
-        : r && r.exitCode !== 0
-          ? `exit code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}`
-          : null;
+        : r?.failure
+          ? r.failure
+          : r && r.exitCode !== 0
+            ? `exit code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}`
+            : null;
     await events.flush();
     const finished = this.#now();
     await this.deps.store.transaction(exec.tenantId, async (tx) => {
@@ -495,6 +497,8 @@ export class ExecutionWorker {
     void scope;
     if (applied) {
       this.deps.log(`execution ${exec.id}: ${status}${reason ? ` (${reason})` : ''}`);
+      // The runner's disk for the directory goes first (its content with it), then the directory.
+      await this.deps.runner.releaseWorkDir?.(join(this.deps.workRoot, exec.id)).catch(() => undefined);
       removeWorkDir(this.deps.workRoot, exec.id);
     }
   }

@@ -95,6 +95,15 @@ export const LimitsSchema = z
     openFiles: z.number().int().min(16).max(65536).default(256),
     wallSeconds: z.number().int().min(1).max(86400).default(60),
     outputKB: z.number().int().min(1).max(16384).default(256),
+    diskMB: z
+      .number()
+      .int()
+      .min(1)
+      .max(16384)
+      .default(256)
+      .describe(
+        'Disk budget of one step in MB: what its work directory and /tmp may hold together while it runs (memory-backed, never the host disk). A write past it fails with ENOSPC and the step fails as over its disk budget.',
+      ),
   })
   .strict();
 export type Limits = z.infer<typeof LimitsSchema>;
