@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { CountersignError } from '../errors/index.ts';
 import { compileInputSchema } from './input.ts';
 import { manifestDigest, type ToolManifest, ToolManifestSchema } from './manifest.ts';
+import { explainManifestIssues } from './manifest-errors.ts';
 import { checkManifestSignatures, type ManifestSignature, manifestSigningText, readSignaturesBeside } from './signing.ts';
 
 /** Only loadToolDir can mint this brand: a LoadedTool has been through signature verification. */
@@ -89,9 +90,7 @@ export class ToolRegistry {
 export function loadTool(manifestInput: unknown, file: string): Pick<LoadedTool, 'manifest' | 'digest' | 'file' | 'validators'> {
   const parsed = ToolManifestSchema.safeParse(manifestInput);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? issue.path.join('.') : '(root)';
-    throw new CountersignError('MANIFEST_INVALID', `${file}: ${where}: ${issue?.message ?? 'invalid manifest'}`);
+    throw new CountersignError('MANIFEST_INVALID', `${file}: ${explainManifestIssues(parsed.error.issues, manifestInput)}`);
   }
   const manifest = parsed.data;
   const validators = new Map<string, z.ZodType<Record<string, unknown>>>();
