@@ -30,6 +30,7 @@ export const AUDIT_ACTIONS = {
   'override.revoke': 'CS6003',
   'trust.change': 'CS7001',
   'policy.reload': 'CS7101',
+  'tool.reload': 'CS7102',
   'environment.freeze': 'CS8001',
   'tenant.create': 'CS9001',
   'environment.create': 'CS9002',

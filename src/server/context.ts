@@ -22,7 +22,7 @@ import type { Authorizer } from '../policy/types.ts';
 import { PrincipalService } from '../principals/service.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { Store } from '../store/index.ts';
-import { loadToolDir, type ToolRegistry } from '../tools/index.ts';
+import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate, TrustService } from '../trust/index.ts';
 import { dataDirPaths, readText } from './datadir.ts';
 
@@ -96,7 +96,8 @@ export async function openServerContext(dir: string, overrides: ContextOverrides
   try {
     await store.migrate();
     // Tools are verified against the trust store, so they load once the store is open (invariant 13).
-    tools = loadToolDir(paths.tools, await manifestTrustAtStart(store, config));
+    // Reloadable: SIGHUP swaps in a newly verified set (src/server/tool-reload.ts).
+    tools = new ReloadableToolRegistry(loadToolDir(paths.tools, await manifestTrustAtStart(store, config)));
     await reportToolLoad(store, tools, config.developmentMode, 'api', warn);
     await ensureOverrideKey(store, paths.keys);
     overrideKeys = loadOverrideVerificationKeys(paths.keys);

@@ -53,7 +53,10 @@ export function superviseApiAndExecutor(options: SupervisorOptions): Promise<num
   };
   process.on('SIGTERM', () => stopAll('SIGTERM'));
   process.on('SIGINT', () => stopAll('SIGTERM'));
-  process.on('SIGHUP', () => api.kill('SIGHUP'));
+  // SIGHUP reloads: policies and tools in the API, tools in the executor.
+  process.on('SIGHUP', () => {
+    for (const [, c] of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGHUP');
+  });
   return new Promise((resolve) => {
     let remaining = children.length;
     let worst = 0;

@@ -75,19 +75,31 @@ test('a secret written in clear is refused and the message says how secrets are 
 });
 
 test('missing risk, bad input type, numeric env value and bad egress each say what to write', () => {
-  assert.match(messageFor(VALID.replace('    risk: low\n', '')), /actions\.list\.risk: every action declares its base risk: one of low, medium/);
+  assert.match(
+    messageFor(VALID.replace('    risk: low\n', '')),
+    /actions\.list\.risk: every action declares its base risk: one of low, medium/,
+  );
   assert.match(
     messageFor(VALID.replace('{ type: string }', '{ type: str }')),
     /input\.properties\.dir: unknown type "str": an input field has type string, integer, number, boolean or array/,
   );
   assert.match(messageFor(`${VALID}sandbox: { env: { PORT: 8080 } }\n`), /sandbox\.env\.PORT: environment values are strings: quote it/);
-  assert.match(messageFor(`${VALID}sandbox: { egress: ["https://api.example.com"] }\n`), /sandbox\.egress\.0: .*e\.g\. api\.example\.com:443/);
-  assert.match(messageFor(VALID.replace('["{{dir}}"]', '["{{folder}}"]')), /placeholder \{\{folder\}\} names no input field: declare it under input\.properties/);
+  assert.match(
+    messageFor(`${VALID}sandbox: { egress: ["https://api.example.com"] }\n`),
+    /sandbox\.egress\.0: .*e\.g\. api\.example\.com:443/,
+  );
+  assert.match(
+    messageFor(VALID.replace('["{{dir}}"]', '["{{folder}}"]')),
+    /placeholder \{\{folder\}\} names no input field: declare it under input\.properties/,
+  );
 });
 
 test('an empty file and a missing header say how a manifest starts', () => {
   assert.match(messageFor(''), /the file is empty or not a YAML mapping/);
-  assert.match(messageFor(VALID.replace('apiVersion: countersign/v1\n', '')), /apiVersion: the first line of a manifest is apiVersion: countersign\/v1/);
+  assert.match(
+    messageFor(VALID.replace('apiVersion: countersign/v1\n', '')),
+    /apiVersion: the first line of a manifest is apiVersion: countersign\/v1/,
+  );
 });
 
 test('several problems are reported together, so one edit can fix them all', () => {

@@ -20,8 +20,11 @@ export interface ToolTrustGateDeps {
  */
 export class ToolTrustGate {
   readonly #keys = new TrustedKeyCache();
-  /** Per tool, per key id: does that key's signature verify? Bounded by the signatures on disk. */
-  readonly #verified = new Map<LoadedTool, Map<string, { key: KeyObject; ok: boolean }>>();
+  /**
+   * Per tool, per key id: does that key's signature verify? Weak, so the tools of a set replaced
+   * by a reload (SIGHUP) are dropped with it instead of accumulating.
+   */
+  readonly #verified = new WeakMap<LoadedTool, Map<string, { key: KeyObject; ok: boolean }>>();
 
   constructor(private readonly deps: ToolTrustGateDeps) {}
 
