@@ -27,6 +27,7 @@ export {
   ToolRegistry,
   type ToolSetChanges,
 } from './registry.ts';
+export { resolveExecutable, type ScaffoldInput, scaffoldManifest, sha256OfExecutable, toolNameFor } from './scaffold.ts';
 export {
   checkManifestSignatures,
   formatSignatureFile,
