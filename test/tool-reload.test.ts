@@ -252,5 +252,22 @@ for (const engine of ENGINES) {
       assert.equal(run.view.steps[0].stdout.trim(), '/p/q');
       assert.equal(serve.exitCode, null, 'serve is still running after all the reloads');
     });
+
+    test('a policy file with a syntax error at SIGHUP is refused; the previous policies keep deciding (issue 11)', async () => {
+      writeFileSync(join(dir, 'policies', 'oops.cedar'), 'permit (principal, action\n');
+      const log = await hup();
+      assert.match(log, /policy reload REFUSED, previous policy set kept: oops\.cedar: /);
+      // The API still authorizes with the old set: the admin may still read, an anonymous caller may not.
+      assert.equal((await request('GET', '/v1/tools')).status, 200);
+      const anonymous = await fetch(`${url}/v1/tools`);
+      assert.equal(anonymous.status, 401);
+      const rows = await rawSql(
+        { dir, databaseUrl: db.databaseUrl },
+        "select outcome from audit_log where action = 'policy.reload' order by seq",
+      );
+      assert.equal(rows.at(-1)?.outcome, 'failed');
+      rmSync(join(dir, 'policies', 'oops.cedar'));
+      assert.equal(serve.exitCode, null);
+    });
   });
 }

@@ -64,7 +64,8 @@ export function superviseApiAndExecutor(options: SupervisorOptions): Promise<num
       c.on('exit', (code, signal) => {
         if (!stopping) {
           options.log(`${name} process exited (${signal ?? code}); stopping the other`);
-          worst = Math.max(worst, 1);
+          // serve exits with the child's own code (3 for invalid config or policies), never 0.
+          worst = Math.max(worst, code || 1);
           stopAll('SIGTERM');
         } else if (code !== 0) {
           worst = Math.max(worst, code ?? 1);
