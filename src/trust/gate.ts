@@ -16,7 +16,7 @@ export interface ToolTrustGateDeps {
  * How trust changes reach a running process: tools are verified at load, and again against the
  * trust store *as it is now* at every propose, every execute request and before every executor
  * step. Removing a key therefore takes effect at once everywhere; a newly trusted key makes
- * newly verifiable manifests loadable at the next start of the API and executors.
+ * newly verifiable manifests loadable at the next SIGHUP (or start) of the API and executors.
  */
 export class ToolTrustGate {
   readonly #keys = new TrustedKeyCache();
