@@ -33,6 +33,7 @@ export const AUDIT_ACTIONS = {
   'trust.change': 'CS7001',
   'trust.bootstrap': 'CS7002',
   'policy.reload': 'CS7101',
+  'tool.reload': 'CS7102',
   'environment.freeze': 'CS8001',
   'tenant.create': 'CS9001',
   'environment.create': 'CS9002',

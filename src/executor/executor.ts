@@ -9,8 +9,9 @@ import { type Runtime, systemRuntime } from '../runtime.ts';
 import { BubblewrapRunner, type Runner, runUnsandboxedForDevelopment } from '../sandbox/index.ts';
 import { type ContextOverrides, openStore } from '../server/context.ts';
 import { dataDirPaths } from '../server/datadir.ts';
+import { ToolReloader, type ToolReloadResult } from '../server/tool-reload.ts';
 import type { Store } from '../store/index.ts';
-import { loadToolDir, type ToolRegistry } from '../tools/index.ts';
+import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { ExecutionWorker, type StepCheckInput } from './worker.ts';
 
@@ -30,6 +31,8 @@ export interface RunningExecutor {
   stop(): Promise<void>;
   done: Promise<void>;
   store: Store;
+  /** SIGHUP: re-read and re-verify `<dir>/tools`; the whole new set, or the old one stays. */
+  reloadTools(): Promise<ToolReloadResult>;
 }
 
 /**
@@ -89,7 +92,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   try {
     await store.migrate();
     // The executor verifies manifests itself, against the trust store (invariant 13).
-    tools = loadToolDir(paths.tools, await manifestTrustAtStart(store, config));
+    tools = new ReloadableToolRegistry(loadToolDir(paths.tools, await manifestTrustAtStart(store, config)));
     await reportToolLoad(store, tools, config.developmentMode, 'executor', (l) => log(l));
     overrideKeys = loadOverrideVerificationKeys(paths.keys);
     runner = options.runner ?? (await buildRunner(store, config.developmentMode, paths.dir, owner, log));
@@ -115,6 +118,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
       owner,
     ),
   });
+  const reloader = new ToolReloader({ store, config, toolsDir: paths.tools, tools, process: 'executor', log });
   let stopping = false;
   const idle = new AbortController();
   const done = (async () => {
@@ -145,6 +149,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
       if (ownStore) await store.close();
     },
     done,
+    reloadTools: () => reloader.reload(),
   };
 }
 

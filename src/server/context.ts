@@ -12,7 +12,7 @@ import { ReloadableAuthorizer } from '../policy/reloadable.ts';
 import type { Authorizer } from '../policy/types.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { Store } from '../store/index.ts';
-import { loadToolDir, type ToolRegistry } from '../tools/index.ts';
+import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { dataDirPaths, readText } from './datadir.ts';
 
@@ -82,7 +82,8 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
   try {
     await store.migrate();
     // Tools are verified against the trust store, so they load once the store is open (invariant 13).
-    tools = loadToolDir(paths.tools, await manifestTrustAtStart(store, config));
+    // Reloadable: SIGHUP swaps in a newly verified set (src/server/tool-reload.ts).
+    tools = new ReloadableToolRegistry(loadToolDir(paths.tools, await manifestTrustAtStart(store, config)));
     await reportToolLoad(store, tools, config.developmentMode, 'api', warn);
     toolTrust = new ToolTrustGate({ tools, trust: config.trust, developmentMode: config.developmentMode });
     let overrideKeys: ReturnType<typeof loadOverrideVerificationKeys> | undefined;

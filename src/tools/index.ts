@@ -15,15 +15,20 @@ export {
   type ToolManifest,
   ToolManifestSchema,
 } from './manifest.ts';
+export { explainManifestIssues } from './manifest-errors.ts';
 export {
   type LoadedTool,
   loadTool,
   loadToolDir,
   type ManifestTrust,
+  type PreparedToolReload,
   type RefusedManifest,
+  ReloadableToolRegistry,
   secretVariablesNamedInToolDir,
   ToolRegistry,
+  type ToolSetChanges,
 } from './registry.ts';
+export { resolveExecutable, type ScaffoldInput, scaffoldManifest, sha256OfExecutable, toolNameFor } from './scaffold.ts';
 export {
   checkManifestSignatures,
   formatSignatureFile,

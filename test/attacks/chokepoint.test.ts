@@ -273,6 +273,9 @@ describe('CLI commands are either remote (gated by the server) or local operator
     'tool keygen',
     'tool sign',
     'tool verify',
+    // Writes an UNSIGNED manifest into tools/ (nothing loads it until a trusted key signs it), or prints a digest.
+    'tool new',
+    'tool hash',
     'doctor',
   ]);
 

@@ -2,10 +2,11 @@ import type { Command } from 'commander';
 import { buildApi } from '../../api/app.ts';
 import { systemPrincipal } from '../../operations/index.ts';
 import { openServerContext, type ServerContext } from '../../server/context.ts';
-import { defaultDataDir, isInitialized } from '../../server/datadir.ts';
+import { dataDirPaths, defaultDataDir, isInitialized } from '../../server/datadir.ts';
 import { initDataDir } from '../../server/init.ts';
 import { superviseApiAndExecutor, watchSupervisor } from '../../server/supervisor.ts';
 import { startExpirySweeper } from '../../server/sweeper.ts';
+import { ToolReloader } from '../../server/tool-reload.ts';
 import { VERSION } from '../../server/version.ts';
 import { emit, type Io } from '../output.ts';
 import { describeInit } from './init.ts';
@@ -19,7 +20,10 @@ interface ServeOptions {
   logLevel: string;
 }
 
-/** SIGHUP reloads the policy set through the `policy.reload` host operation; a refused set keeps the old one. */
+/**
+ * SIGHUP reloads the policy set through the `policy.reload` host operation (and the tools:
+ * src/server/tool-reload.ts); a refused set keeps the old one.
+ */
 async function reloadPolicies(ctx: ServerContext, io: Io): Promise<void> {
   try {
     await ctx.pipeline.run('policy.reload', systemPrincipal(), {}, 'host');
@@ -38,6 +42,14 @@ function parsePort(p: string | undefined, fallback: number): number {
 
 /** Starts the API and keeps it up until SIGINT/SIGTERM, then drains and checkpoints the audit log. */
 export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
+  // SIGHUP is handled from the first moment: one that comes during start reloads once the API
+  // is up, instead of the signal's default of ending the process.
+  let reload: (() => void) | null = null;
+  let reloadAsked = false;
+  process.on('SIGHUP', () => {
+    if (reload) reload();
+    else reloadAsked = true;
+  });
   const ctx = await openServerContext(opts.dir, { databaseUrl: opts.databaseUrl });
   const host = opts.host ?? ctx.config.server.host;
   const port = parsePort(opts.port, ctx.config.server.port);
@@ -77,7 +89,19 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
         resolve();
       }
     };
-    process.on('SIGHUP', () => void reloadPolicies(ctx, io));
+    const tools = new ToolReloader({
+      store: ctx.store,
+      config: ctx.config,
+      toolsDir: dataDirPaths(ctx.dir).tools,
+      tools: ctx.tools,
+      process: 'api',
+      log: (l) => io.err(l),
+    });
+    reload = () => {
+      void reloadPolicies(ctx, io);
+      void tools.reload();
+    };
+    if (reloadAsked) reload();
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
     watchSupervisor(() => void stop('loss of its supervisor'));
