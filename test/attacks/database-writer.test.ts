@@ -4,6 +4,7 @@
 // refusal names what was wrong.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { runCli } from '../support/cli.ts';
 import { ENGINES } from '../support/engines.ts';
 import { addPrincipal } from '../support/principals.ts';
 import { rawSql } from '../support/raw-db.ts';
@@ -112,6 +113,18 @@ for (const engine of ENGINES) {
       await approve(p);
       await rawSql(s, 'delete from approvals where plan_id = ?', [p.id]);
       await refusedToRun(p.id, 'APPROVALS_UNSATISFIED');
+    });
+
+    test('doctor names the plans whose seals fail', async () => {
+      const p = await propose('staging');
+      await rawSql(s, "update plans set approval = ? where id = ?", ['{"require":[],"ttlHours":0,"autoApproved":true,"rules":[]}', p.id]);
+      const args = ['doctor', '--dir', s.dir, '--json', ...(s.databaseUrl ? ['--database-url', s.databaseUrl] : [])];
+      const r = await runCli(args);
+      const report = JSON.parse(r.stdout);
+      const seals = report.checks.find((c: { control: string }) => c.control.includes('sealed by the server'));
+      assert.ok(seals, r.stdout);
+      assert.equal(seals.result, 'FAIL');
+      assert.match(seals.evidence, new RegExp(`${p.id} \\(SEAL_INVALID\\)`));
     });
 
     test('the same plan, untouched, runs: the refusals above come from the edits', async () => {
