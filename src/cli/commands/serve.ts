@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { buildApi } from '../../api/app.ts';
-import { ReloadableAuthorizer } from '../../policy/reloadable.ts';
-import { openServerContext, type ServerContext } from '../../server/context.ts';
+import { CountersignError } from '../../errors/index.ts';
+import type { ServerContext } from '../../server/context.ts';
 import { defaultDataDir, isInitialized } from '../../server/datadir.ts';
-import { initDataDir } from '../../server/init.ts';
-import { superviseApiAndExecutor, watchSupervisor } from '../../server/supervisor.ts';
 import { VERSION } from '../../server/version.ts';
 import { emit, type Io } from '../output.ts';
 import { describeInit } from './init.ts';
+
+// The server's modules (Fastify, the store, Cedar) load when a command runs, not when the CLI
+// starts: `countersign --help` and the remote commands never pay for them.
 
 interface ServeOptions {
   dir: string;
@@ -20,6 +20,7 @@ interface ServeOptions {
 
 /** SIGHUP reloads the policy set; a set that fails validation or canaries is refused, the old one stays. */
 async function reloadPolicies(ctx: ServerContext, io: Io): Promise<void> {
+  const { ReloadableAuthorizer } = await import('../../policy/reloadable.ts');
   if (!(ctx.authorizer instanceof ReloadableAuthorizer)) return;
   const prepared = ctx.authorizer.prepare();
   try {
@@ -63,8 +64,46 @@ function parsePort(p: string | undefined, fallback: number): number {
   return n;
 }
 
+/**
+ * Listens, or says why not in words a newcomer can act on: what holds the port (when this host
+ * lets us see it) and how to pick another (the PORT_IN_USE hint).
+ */
+async function listen(app: { listen(o: { host: string; port: number }): Promise<string> }, host: string, port: number): Promise<string> {
+  try {
+    return await app.listen({ host, port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      const { describePortHolders, findPortHolders } = await import('../../server/port-holder.ts');
+      throw new CountersignError(
+        'PORT_IN_USE',
+        `cannot listen on ${host}:${port}: the port is in use by ${describePortHolders(findPortHolders(port))}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      const why = code === 'EACCES' ? 'ports below 1024 need privileges' : `${host} is not an address of this host`;
+      throw new CountersignError(
+        'CONFIG_INVALID',
+        `cannot listen on ${host}:${port}: ${why} (--host/--port, or server.host/server.port in countersign.yaml)`,
+        {
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+}
+
 /** Starts the API and keeps it up until SIGINT/SIGTERM, then drains and checkpoints the audit log. */
 export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
+  const [{ buildApi }, { openServerContext }, { notifySupervisorListening, watchSupervisor }] = await Promise.all([
+    import('../../api/app.ts'),
+    import('../../server/context.ts'),
+    import('../../server/supervisor.ts'),
+  ]);
   const ctx = await openServerContext(opts.dir, { databaseUrl: opts.databaseUrl });
   const host = opts.host ?? ctx.config.server.host;
   const port = parsePort(opts.port, ctx.config.server.port);
@@ -76,10 +115,18 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     logger: { level: opts.logLevel },
   });
   if (ctx.config.developmentMode) io.err('WARNING: developmentMode is ON — not for production. See countersign.yaml.');
+  let address: string;
+  try {
+    address = await listen(app, host, port);
+  } catch (err) {
+    await app.close();
+    await ctx.close();
+    throw err;
+  }
+  // Audited once it listens: a start that failed to bind is not a start.
   await ctx.store
     .scope('-')
     .audit({ actor: 'system', action: 'system.start', outcome: 'succeeded', resource: 'server:api', details: { version: VERSION } });
-  const address = await app.listen({ host, port });
   const sweeper = startExpirySweeper(ctx, io);
   const url = address.replace('[::1]', 'localhost');
   emit(io, Boolean(opts.json), { url, dir: ctx.dir, store: ctx.store.engine, version: VERSION }, () =>
@@ -90,6 +137,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
       `  API docs: ${url}/docs`,
     ].join('\n'),
   );
+  notifySupervisorListening();
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = async (signal: string) => {
@@ -136,6 +184,7 @@ function apiArgs(opts: ServeOptions): string[] {
 }
 
 async function serveBoth(opts: ServeOptions, io: Io): Promise<void> {
+  const { superviseApiAndExecutor } = await import('../../server/supervisor.ts');
   const code = await superviseApiAndExecutor({
     dir: opts.dir,
     apiArgs: apiArgs(opts),
@@ -159,6 +208,7 @@ export function registerServe(program: Command, io: Io): void {
     .description('Initialize the data directory if needed (printing the admin key once), then serve. What `npm start` runs.')
     .action(async (opts: ServeOptions) => {
       if (!isInitialized(opts.dir)) {
+        const { initDataDir } = await import('../../server/init.ts');
         const r = await initDataDir(opts.dir, { databaseUrl: opts.databaseUrl });
         emit(io, Boolean(opts.json), r, () => `${describeInit(r, true)}\n`);
       } else if (!opts.json) {
