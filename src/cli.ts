@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import { main } from './cli/main.ts';
+import { exitQuietlyWhenReaderCloses } from './cli/output.ts';
+
+exitQuietlyWhenReaderCloses();
 
 main(process.argv.slice(2)).then(
   (code) => {
