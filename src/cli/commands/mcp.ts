@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { CountersignClient } from '../../client/index.ts';
-import { serveMcpStdio } from '../../mcp/index.ts';
 import type { Io } from '../output.ts';
 import { DEFAULT_SERVER, type RemoteOptions } from '../remote.ts';
 
@@ -32,6 +31,7 @@ Examples:
         token: opts.token ?? process.env.COUNTERSIGN_TOKEN,
         clientName: 'mcp',
       });
+      const { serveMcpStdio } = await import('../../mcp/index.ts');
       await serveMcpStdio(client, (line) => io.err(line));
     });
 }
