@@ -22,7 +22,7 @@ There is no approve tool: a human approves with \`countersign approve\`.
 Examples:
   COUNTERSIGN_TOKEN=csk_… countersign mcp
   claude mcp add --transport stdio --env COUNTERSIGN_SERVER=http://127.0.0.1:7400 --env COUNTERSIGN_TOKEN=csk_… countersign -- countersign mcp
-  npx mcp-inspector --cli -e COUNTERSIGN_TOKEN=csk_… --method tools/list -- countersign mcp
+  npx @modelcontextprotocol/inspector --cli -e COUNTERSIGN_TOKEN=csk_… --method tools/list -- countersign mcp
 `,
     )
     .action(async (opts: RemoteOptions) => {
