@@ -34,7 +34,7 @@ const READY_MESSAGE = 'countersign:api-listening';
  * would keep this process alive after it drains). A no-op when not started by `serve`.
  */
 export function notifySupervisorListening(): void {
-  if (!process.send) return;
+  if (!process.send || process.env[SUPERVISOR_ENV] === undefined) return;
   process.send(READY_MESSAGE, () => process.disconnect());
 }
 
