@@ -22,6 +22,7 @@ const FIGURES: readonly BenchModule[] = [
     load: () => import('./sandbox.ts'),
   },
   { name: 'e2e', about: 'propose → approve → execute a no-op step, server side, vs the sum of its parts', load: () => import('./e2e.ts') },
+  { name: 'cli', about: 'countersign --help and status (real server) vs a bare node -e 0', load: () => import('./cli.ts') },
   { name: 'decision', about: 'requirePrivilege decision p50/p99 vs bare Cedar', load: () => import('./decision.ts') },
   { name: 'plans-sqlite', about: 'POST /v1/plans over HTTP on SQLite vs bare Fastify route', load: () => import('./plans-sqlite.ts') },
   {

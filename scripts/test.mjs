@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // Runs every test file (src/**/*.test.ts and test/**/*.test.ts) with Node's test runner via tsx.
-// PostgreSQL tests need COUNTERSIGN_TEST_DATABASE_URL; under CI=true they are required.
+// PostgreSQL tests need COUNTERSIGN_TEST_DATABASE_URL; under CI=true they are required. After the
+// runner's own summary it prints the slowest files, the PostgreSQL suites skipped (if any) and a
+// plain `tests: N passed, N failed, N skipped` line; the exit status is the runner's.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 function find(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -28,6 +32,60 @@ if (!process.env.COUNTERSIGN_TEST_DATABASE_URL) {
   console.error('        e.g. COUNTERSIGN_TEST_DATABASE_URL=postgres://countersign:countersign@127.0.0.1:5432/countersign_test npm test');
 }
 
-const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files];
+// Test files run in parallel child processes; most of their time is spent waiting on servers,
+// sandboxes and PostgreSQL, not on the CPU. COUNTERSIGN_TEST_CONCURRENCY overrides the default.
+const concurrency = Number(process.env.COUNTERSIGN_TEST_CONCURRENCY ?? 2);
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  console.error(`COUNTERSIGN_TEST_CONCURRENCY must be a whole number ≥ 1, got "${process.env.COUNTERSIGN_TEST_CONCURRENCY}"`);
+  process.exit(2);
+}
+
+// The runner's own report (spec on a terminal, TAP otherwise: what CI reads) goes to stdout as
+// before; a second reporter writes the facts for the lines below to a file.
+const factsDir = mkdtempSync(join(tmpdir(), 'countersign-test-'));
+const factsFile = join(factsDir, 'facts.json');
+const reporter = process.stdout.isTTY ? 'spec' : 'tap';
+const args = [
+  '--import',
+  'tsx',
+  '--test',
+  `--test-concurrency=${concurrency}`,
+  '--test-timeout=300000',
+  `--test-reporter=${reporter}`,
+  '--test-reporter-destination=stdout',
+  `--test-reporter=${fileURLToPath(new URL('./test-facts.mjs', import.meta.url))}`,
+  `--test-reporter-destination=${factsFile}`,
+  ...files,
+];
+const started = Date.now();
 const r = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } });
-process.exit(r.status ?? 1);
+const status = r.status ?? 1;
+
+let facts = null;
+try {
+  facts = JSON.parse(readFileSync(factsFile, 'utf8'));
+} catch {
+  // The runner died before its reporters finished: its exit status says so, and nothing is added.
+} finally {
+  rmSync(factsDir, { recursive: true, force: true });
+}
+if (facts) {
+  const slowest = Object.entries(facts.files)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10);
+  console.log(
+    `\nSlowest test files (time in their top-level tests; whole run ${((Date.now() - started) / 1000).toFixed(0)} s, concurrency ${concurrency}):`,
+  );
+  for (const [file, ms] of slowest) console.log(`  ${(ms / 1000).toFixed(1).padStart(7)} s  ${relative(process.cwd(), file)}`);
+  const { suites, tests } = facts.postgresSkipped;
+  if (suites + tests > 0) {
+    console.log(
+      `\nPostgreSQL SKIPPED: ${suites} suite(s) and ${tests} test(s) did not run (COUNTERSIGN_TEST_DATABASE_URL is not set); storage was tested on SQLite only.`,
+    );
+  }
+  // A closing line in the plain form any CI reads, from the runner's own counts.
+  const c = facts.counts;
+  if (c.pass !== undefined)
+    console.log(`\ntests: ${c.pass} passed, ${(c.fail ?? 0) + (c.cancelled ?? 0)} failed, ${c.skipped ?? 0} skipped`);
+}
+process.exit(status);

@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { main } from './cli/main.ts';
+import { baselineWasmForOneShotCommands, main } from './cli/main.ts';
+import { exitQuietlyWhenReaderCloses } from './cli/output.ts';
+
+exitQuietlyWhenReaderCloses();
+baselineWasmForOneShotCommands(process.argv.slice(2));
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -99,6 +99,7 @@ export const ERROR_CODES = {
   MANIFEST_INVALID: { status: 500, exit: 3, summary: 'A tool manifest is invalid.' },
   AUDIT_CHAIN_BROKEN: { status: 500, exit: 1, summary: 'The audit log failed verification.' },
   SERVER_UNREACHABLE: { status: 503, exit: 9, summary: 'The Countersign server could not be reached.' },
+  PORT_IN_USE: { status: 500, exit: 3, summary: 'The address the API should listen on is taken by another process.' },
 } as const satisfies Record<string, { status: number; exit: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -26,27 +26,45 @@ export interface SupervisorOptions {
   log: (line: string) => void;
 }
 
+/** What the API child sends its supervisor once it listens (over the IPC channel `serve` opens). */
+const READY_MESSAGE = 'countersign:api-listening';
+
+/**
+ * Tells a supervising `serve` that the API is listening, then closes the channel (an open one
+ * would keep this process alive after it drains). A no-op when not started by `serve`.
+ */
+export function notifySupervisorListening(): void {
+  if (!process.send || process.env[SUPERVISOR_ENV] === undefined) return;
+  process.send(READY_MESSAGE, () => process.disconnect());
+}
+
+/** Resolves true when `api` reports it listens, false when it exits first. */
+function apiListening(api: ChildProcess): Promise<boolean> {
+  return new Promise((resolve) => {
+    api.on('message', (m) => {
+      if (m === READY_MESSAGE) resolve(true);
+    });
+    api.once('exit', () => resolve(false));
+  });
+}
+
 /**
  * `countersign serve`: two processes from one command. The API child gets an environment
- * without tool credentials; the executor child, the only one that runs tools, gets them. If
- * either dies the other is stopped and serve exits non-zero; SIGTERM drains both.
+ * without tool credentials; the executor child, the only one that runs tools, gets them. The
+ * executor starts only once the API listens, so an API that cannot start (its port taken, its
+ * config invalid) leaves nothing running. If either dies the other is stopped and serve exits
+ * non-zero; SIGTERM drains both.
  */
-export function superviseApiAndExecutor(options: SupervisorOptions): Promise<number> {
+export async function superviseApiAndExecutor(options: SupervisorOptions): Promise<number> {
   const cli = process.argv[1] ?? '';
   const base = [...process.execArgv, cli];
   const api = spawn(process.execPath, [...base, 'api', '--dir', options.dir, ...options.apiArgs], {
     env: { ...apiEnvironment(options.dir, process.env), [SUPERVISOR_ENV]: String(process.pid) },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const executor = spawn(process.execPath, [...base, 'executor', '--dir', options.dir, ...options.executorArgs], {
-    env: { ...process.env, [SUPERVISOR_ENV]: String(process.pid) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const children: [string, ChildProcess][] = [
-    ['api', api],
-    ['executor', executor],
-  ];
+  const apiExit = new Promise<number>((resolve) => api.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
   let stopping = false;
+  const children: [string, ChildProcess][] = [['api', api]];
   const stopAll = (signal: NodeJS.Signals) => {
     stopping = true;
     for (const [, c] of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
@@ -57,11 +75,22 @@ export function superviseApiAndExecutor(options: SupervisorOptions): Promise<num
   process.on('SIGHUP', () => {
     for (const [, c] of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGHUP');
   });
+  if (!(await apiListening(api)) || stopping) {
+    const code = await apiExit;
+    if (!stopping) options.log(`the API did not start (exit ${code}), so no executor was started`);
+    // The API's own exit code says why (3: port in use or bad config), for scripts.
+    return code === 0 ? 1 : code;
+  }
+  const executor = spawn(process.execPath, [...base, 'executor', '--dir', options.dir, ...options.executorArgs], {
+    env: { ...process.env, [SUPERVISOR_ENV]: String(process.pid) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(['executor', executor]);
   return new Promise((resolve) => {
     let remaining = children.length;
     let worst = 0;
     for (const [name, c] of children) {
-      c.on('exit', (code, signal) => {
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         if (!stopping) {
           options.log(`${name} process exited (${signal ?? code}); stopping the other`);
           // serve exits with the child's own code (3 for invalid config or policies), never 0.
@@ -71,7 +100,10 @@ export function superviseApiAndExecutor(options: SupervisorOptions): Promise<num
           worst = Math.max(worst, code ?? 1);
         }
         if (--remaining === 0) resolve(worst);
-      });
+      };
+      // The API may already have exited between its ready message and this line.
+      if (c.exitCode !== null || c.signalCode !== null) onExit(c.exitCode, c.signalCode);
+      else c.once('exit', onExit);
     }
   });
 }

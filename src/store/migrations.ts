@@ -1,5 +1,4 @@
-import { type Kysely, sql } from 'kysely';
-import type { Migration, MigrationProvider } from 'kysely/migration';
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 
 /**
  * Versioned migrations, one list for both engines. Only portable column types are used

@@ -1,5 +1,4 @@
-import { Kysely, type Transaction } from 'kysely';
-import { Migrator } from 'kysely/migration';
+import { Kysely, Migrator, type Transaction } from 'kysely';
 import type { AuditEvent, AuditRecord, Checkpoint, CheckpointSigner } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import type { Runtime } from '../runtime.ts';

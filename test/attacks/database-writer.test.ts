@@ -117,7 +117,7 @@ for (const engine of ENGINES) {
 
     test('doctor names the plans whose seals fail', async () => {
       const p = await propose('staging');
-      await rawSql(s, "update plans set approval = ? where id = ?", ['{"require":[],"ttlHours":0,"autoApproved":true,"rules":[]}', p.id]);
+      await rawSql(s, 'update plans set approval = ? where id = ?', ['{"require":[],"ttlHours":0,"autoApproved":true,"rules":[]}', p.id]);
       const args = ['doctor', '--dir', s.dir, '--json', ...(s.databaseUrl ? ['--database-url', s.databaseUrl] : [])];
       const r = await runCli(args);
       const report = JSON.parse(r.stdout);

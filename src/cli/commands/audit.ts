@@ -1,12 +1,9 @@
 import { createWriteStream, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { publicKeyMap, verifyAuditChain } from '../../audit/index.ts';
-import { loadConfig } from '../../config/index.ts';
 import { CountersignError } from '../../errors/index.ts';
-import { openStore } from '../../server/context.ts';
 import { dataDirPaths, defaultDataDir, readText } from '../../server/datadir.ts';
-import { emit, type Io } from '../output.ts';
+import { emit, type Io, verdict } from '../output.ts';
 
 interface LocalOptions {
   dir: string;
@@ -15,7 +12,8 @@ interface LocalOptions {
 }
 
 /** Every audit public key in keys/ (audit.pub and rotated audit-*.pub) verifies checkpoints. */
-function auditPublicKeys(dir: string) {
+async function auditPublicKeys(dir: string) {
+  const { publicKeyMap } = await import('../../audit/index.ts');
   const keysDir = dataDirPaths(dir).keys;
   const pems = readdirSync(keysDir)
     .filter((n) => /^audit.*\.pub$/.test(n))
@@ -23,7 +21,9 @@ function auditPublicKeys(dir: string) {
   return publicKeyMap(pems);
 }
 
+/** The store and config modules load here, when a command runs, not when the CLI starts. */
 async function openReadOnly(opts: LocalOptions) {
+  const [{ loadConfig }, { openStore }] = await Promise.all([import('../../config/index.ts'), import('../../server/context.ts')]);
   const config = loadConfig(dataDirPaths(opts.dir).dir);
   return openStore(opts.dir, config, { databaseUrl: opts.databaseUrl }, false);
 }
@@ -39,18 +39,19 @@ export function registerAudit(program: Command, io: Io): void {
     .option('--json', 'machine-readable report')
     .addHelpText('after', '\nDetects modified, deleted, inserted and reordered entries, and truncation behind the last checkpoint.\n')
     .action(async (opts: LocalOptions) => {
+      const { verifyAuditChain } = await import('../../audit/index.ts');
       const store = await openReadOnly(opts);
       try {
         const report = await verifyAuditChain({
           entries: store.iterateAuditForVerification(),
           checkpoints: await store.listAuditCheckpoints(),
           head: await store.auditHead(),
-          publicKeys: auditPublicKeys(opts.dir),
+          publicKeys: await auditPublicKeys(opts.dir),
         });
         emit(io, Boolean(opts.json), report, () =>
           report.ok
-            ? `OK: ${report.message}; last checkpoint at seq ${report.lastCheckpoint?.seq ?? '-'} (${report.lastCheckpoint?.ts ?? 'none'})`
-            : `FAILED at seq ${report.firstBadSeq}: ${report.message}`,
+            ? `${verdict(io, true, 'OK')}: ${report.message}; last checkpoint at seq ${report.lastCheckpoint?.seq ?? '-'} (${report.lastCheckpoint?.ts ?? 'none'})`
+            : `${verdict(io, false, 'FAILED')} at seq ${report.firstBadSeq}: ${report.message}`,
         );
         if (!report.ok) process.exitCode = 1;
       } finally {

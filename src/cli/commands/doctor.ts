@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { renderDoctorMarkdown, runDoctor } from '../../doctor/index.ts';
 import { CountersignError } from '../../errors/index.ts';
 import { defaultDataDir } from '../../server/datadir.ts';
 import { emit, type Io } from '../output.ts';
@@ -27,6 +26,7 @@ Examples:
     )
     .action(async (opts: { dir: string; databaseUrl?: string; json?: boolean; markdown?: boolean }) => {
       if (opts.json && opts.markdown) throw new CountersignError('BAD_REQUEST', 'choose --json or --markdown, not both');
+      const { renderDoctorMarkdown, runDoctor } = await import('../../doctor/index.ts');
       const report = await runDoctor(opts.dir, { databaseUrl: opts.databaseUrl });
       emit(io, Boolean(opts.json), report, () => renderDoctorMarkdown(report));
       if (!report.ok) process.exitCode = 1;

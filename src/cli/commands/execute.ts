@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { ExecutionEvent, ExecutionView } from '../../client/index.ts';
 import { defaultDataDir } from '../../server/datadir.ts';
-import { rotateGrantKey } from '../../server/keys.ts';
 import { emit, type Io, table } from '../output.ts';
 import { clientFrom, type RemoteOptions } from '../remote.ts';
 import { remoteOptions } from './plan.ts';
@@ -123,6 +122,7 @@ export function registerExecute(program: Command, io: Io): void {
       '\nA host-operator command on the data directory (like init): the running API picks the new key up on its next grant; executors re-read public keys when they meet a new key id. Recorded in the audit log.\n',
     )
     .action(async (opts: { dir: string; databaseUrl?: string; json?: boolean }) => {
+      const { rotateGrantKey } = await import('../../server/keys.ts');
       const r = await rotateGrantKey(opts.dir, { databaseUrl: opts.databaseUrl });
       emit(io, Boolean(opts.json), r, () => `Grants are now signed with key ${r.kid} (previous: ${r.previous}).`);
     });

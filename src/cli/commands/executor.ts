@@ -1,9 +1,21 @@
 import type { Command } from 'commander';
-import { type RunningExecutor, startExecutor } from '../../executor/executor.ts';
-import { checkSandboxHost } from '../../sandbox/index.ts';
+import type { SandboxHostReport } from '../../sandbox/index.ts';
 import { defaultDataDir } from '../../server/datadir.ts';
-import { watchSupervisor } from '../../server/supervisor.ts';
-import { emit, type Io } from '../output.ts';
+import { emit, type Io, verdict } from '../output.ts';
+
+/** `sandbox check` for a person: one line per capability, then the verdict. */
+export function describeSandboxReport(report: SandboxHostReport, io: Io): string {
+  const width = Math.max(...report.items.map((i) => i.name.length));
+  const lines = report.items.map((i) => `${verdict(io, i.ok, i.ok ? 'ok  ' : 'FAIL')}  ${i.name.padEnd(width)}  ${i.detail}`);
+  lines.push(
+    '',
+    `cgroup limits: ${report.cgroupVersion ?? 'none (rlimits only)'}`,
+    report.ok
+      ? `${verdict(io, true, 'OK')}: steps can run sandboxed on this host.`
+      : `${verdict(io, false, 'NOT READY')}: steps cannot be sandboxed here; the executor refuses to start until the failures above are fixed.`,
+  );
+  return lines.join('\n');
+}
 
 export function registerExecutor(program: Command, io: Io): void {
   program
@@ -18,12 +30,16 @@ export function registerExecutor(program: Command, io: Io): void {
     .action(async (opts: { dir: string; databaseUrl?: string }) => {
       // SIGHUP reloads the tools. Handled from the first moment: a reload asked for during start
       // runs once the executor is up, instead of the signal's default of ending the process.
-      let running: RunningExecutor | null = null;
+      let running: { reloadTools(): Promise<unknown> } | null = null;
       let reloadAsked = false;
       process.on('SIGHUP', () => {
         if (running) void running.reloadTools();
         else reloadAsked = true;
       });
+      const [{ startExecutor }, { watchSupervisor }] = await Promise.all([
+        import('../../executor/executor.ts'),
+        import('../../server/supervisor.ts'),
+      ]);
       const exe = await startExecutor(opts.dir, { databaseUrl: opts.databaseUrl, log: (l) => io.err(`executor: ${l}`) });
       running = exe;
       io.err(`executor ${exe.owner} started (${exe.runner})`);
@@ -45,8 +61,9 @@ export function registerExecutor(program: Command, io: Io): void {
     .description('Report bubblewrap, user namespaces, rlimits, socat and cgroups; exit 1 when steps cannot be sandboxed.')
     .option('--json', 'machine-readable report')
     .action(async (opts: { json?: boolean }) => {
+      const { checkSandboxHost } = await import('../../sandbox/index.ts');
       const report = await checkSandboxHost();
-      emit(io, Boolean(opts.json), report, () => JSON.stringify(report, null, 2));
-      if (!(report as { ok?: boolean }).ok) process.exitCode = 1;
+      emit(io, Boolean(opts.json), report, () => describeSandboxReport(report, io));
+      if (!report.ok) process.exitCode = 1;
     });
 }

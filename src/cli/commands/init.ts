@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { defaultDataDir } from '../../server/datadir.ts';
-import { type InitResult, initDataDir } from '../../server/init.ts';
+import type { InitResult } from '../../server/init.ts';
 import { emit, type Io } from '../output.ts';
 
 export function describeInit(r: InitResult, serving = false): string {
@@ -26,6 +26,7 @@ export function registerInit(program: Command, io: Io): void {
     .option('--json', 'print a JSON object with dir and adminKey')
     .addHelpText('after', '\nExamples:\n  countersign init\n  countersign init --dir /var/lib/countersign --json\n')
     .action(async (opts: { dir: string; databaseUrl?: string; json?: boolean }) => {
+      const { initDataDir } = await import('../../server/init.ts');
       const r = await initDataDir(opts.dir, { databaseUrl: opts.databaseUrl });
       emit(io, Boolean(opts.json), r, () => describeInit(r));
     });

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { CountersignClient } from '../../client/index.ts';
-import { serveMcpStdio } from '../../mcp/index.ts';
 import type { Io } from '../output.ts';
 import { DEFAULT_SERVER, type RemoteOptions } from '../remote.ts';
 
@@ -23,7 +22,7 @@ There is no approve tool: a human approves with \`countersign approve\`.
 Examples:
   COUNTERSIGN_TOKEN=csk_… countersign mcp
   claude mcp add --transport stdio --env COUNTERSIGN_SERVER=http://127.0.0.1:7400 --env COUNTERSIGN_TOKEN=csk_… countersign -- countersign mcp
-  npx mcp-inspector --cli -e COUNTERSIGN_TOKEN=csk_… --method tools/list -- countersign mcp
+  npx @modelcontextprotocol/inspector --cli -e COUNTERSIGN_TOKEN=csk_… --method tools/list -- countersign mcp
 `,
     )
     .action(async (opts: RemoteOptions) => {
@@ -32,6 +31,7 @@ Examples:
         token: opts.token ?? process.env.COUNTERSIGN_TOKEN,
         clientName: 'mcp',
       });
+      const { serveMcpStdio } = await import('../../mcp/index.ts');
       await serveMcpStdio(client, (line) => io.err(line));
     });
 }

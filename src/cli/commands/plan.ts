@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import type { PlanView } from '../../client/index.ts';
 import { CountersignError } from '../../errors/index.ts';
 import { emit, type Io, table } from '../output.ts';
@@ -14,7 +13,7 @@ export function remoteOptions(cmd: Command): Command {
     .option('--json', 'machine-readable output');
 }
 
-function readPlanFile(file: string): unknown {
+async function readPlanFile(file: string): Promise<unknown> {
   let text: string;
   try {
     text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
@@ -22,7 +21,9 @@ function readPlanFile(file: string): unknown {
     throw new CountersignError('BAD_REQUEST', `cannot read ${file === '-' ? 'standard input' : file}: ${(err as Error).message}`);
   }
   try {
-    return file.endsWith('.json') || text.trimStart().startsWith('{') ? JSON.parse(text) : parseYaml(text);
+    if (file.endsWith('.json') || text.trimStart().startsWith('{')) return JSON.parse(text);
+    const { parse: parseYaml } = await import('yaml');
+    return parseYaml(text);
   } catch (err) {
     throw new CountersignError('INVALID_JSON', `${file}: not valid JSON or YAML: ${(err as Error).message}`);
   }
@@ -53,7 +54,7 @@ Examples:
 `,
     )
     .action(async (file: string, opts: RemoteOptions & { json?: boolean }) => {
-      const body = readPlanFile(file);
+      const body = await readPlanFile(file);
       if (body === null || typeof body !== 'object' || Array.isArray(body))
         throw new CountersignError('VALIDATION_FAILED', 'the plan file must hold an object');
       const withSource = { source: 'cli', ...(body as Record<string, unknown>) };

@@ -2,22 +2,17 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CountersignError } from '../../errors/index.ts';
-import {
-  CedarAuthorizer,
-  checkCanaries,
-  diffPolicies,
-  loadCedarAuthorizer,
-  loadPolicyDir,
-  type PolicyDir,
-  policiesPath,
-  runPolicyTests,
-  SCHEMA_FILE,
-  splitPolicyFile,
-} from '../../policy/index.ts';
+import type { CedarAuthorizer, PolicyDir } from '../../policy/index.ts';
+// The schema file's name only, for the help text: the domain's index loads Cedar (WebAssembly),
+// which the CLI loads when a policy command runs, not when it starts.
+import { SCHEMA_FILE } from '../../policy/schema.ts';
 import { defaultDataDir } from '../../server/datadir.ts';
-import { emit, type Io, table } from '../output.ts';
+import { emit, type Io, table, verdict } from '../output.ts';
 
 const isDir = (p: string): boolean => existsSync(p) && statSync(p).isDirectory();
+
+type PolicyDomain = typeof import('../../policy/index.ts');
+const policyDomain = (): Promise<PolicyDomain> => import('../../policy/index.ts');
 
 /**
  * Where a directory argument's policies are: a data directory holds them in `policies/`; a
@@ -26,9 +21,9 @@ const isDir = (p: string): boolean => existsSync(p) && statSync(p).isDirectory()
  */
 type PolicyLocation = { dataDir: string } | { policyDir: string };
 
-function locate(dir: string): PolicyLocation {
+function locate(p: PolicyDomain, dir: string): PolicyLocation {
   const abs = resolve(dir);
-  if (isDir(policiesPath(abs))) return { dataDir: abs };
+  if (isDir(p.policiesPath(abs))) return { dataDir: abs };
   if (existsSync(join(abs, SCHEMA_FILE))) {
     return basename(abs) === 'policies' ? { dataDir: dirname(abs) } : { policyDir: abs };
   }
@@ -42,7 +37,7 @@ function locate(dir: string): PolicyLocation {
  * Reads a policy directory that is not under a data directory, with loadPolicyDir's rules
  * (name order, ids from splitPolicyFile, no id twice, no empty set).
  */
-function readPolicyDirectory(dir: string): PolicyDir {
+function readPolicyDirectory(p: PolicyDomain, dir: string): PolicyDir {
   let names: string[];
   let schema: string;
   try {
@@ -56,7 +51,7 @@ function readPolicyDirectory(dir: string): PolicyDir {
   const policies: Record<string, string> = {};
   const files: Record<string, string> = {};
   for (const name of names) {
-    for (const [id, policy] of Object.entries(splitPolicyFile(name, readFileSync(join(dir, name), 'utf8')))) {
+    for (const [id, policy] of Object.entries(p.splitPolicyFile(name, readFileSync(join(dir, name), 'utf8')))) {
       if (files[id] !== undefined)
         throw new CountersignError('CONFIG_INVALID', `policy id "${id}" is defined in both ${files[id]} and ${name}`);
       policies[id] = policy;
@@ -71,12 +66,12 @@ function readPolicyDirectory(dir: string): PolicyDir {
  * An authorizer over a policy set as it is, canaries not enforced: `policy test` and `policy
  * diff` must be able to show what a bad set would do. The canary verdict comes back with it.
  */
-function inspect(dir: string): { authorizer: CedarAuthorizer; path: string; canariesAllowed: string[] } {
-  const where = locate(dir);
-  const loaded = 'dataDir' in where ? loadPolicyDir(where.dataDir) : readPolicyDirectory(where.policyDir);
-  const authorizer = new CedarAuthorizer(loaded.policies, loaded.schema, { policyFiles: loaded.files });
-  const canaries = checkCanaries(authorizer);
-  const path = 'dataDir' in where ? policiesPath(where.dataDir) : where.policyDir;
+function inspect(p: PolicyDomain, dir: string): { authorizer: CedarAuthorizer; path: string; canariesAllowed: string[] } {
+  const where = locate(p, dir);
+  const loaded = 'dataDir' in where ? p.loadPolicyDir(where.dataDir) : readPolicyDirectory(p, where.policyDir);
+  const authorizer = new p.CedarAuthorizer(loaded.policies, loaded.schema, { policyFiles: loaded.files });
+  const canaries = p.checkCanaries(authorizer);
+  const path = 'dataDir' in where ? p.policiesPath(where.dataDir) : where.policyDir;
   return { authorizer, path, canariesAllowed: canaries.ok ? [] : canaries.failed };
 }
 
@@ -143,15 +138,16 @@ Examples:
   countersign policy validate --dir /var/lib/countersign --json
 `,
     )
-    .action((opts: { dir: string; json?: boolean }) => {
-      const where = locate(opts.dir);
+    .action(async (opts: { dir: string; json?: boolean }) => {
+      const p = await policyDomain();
+      const where = locate(p, opts.dir);
       let authorizer: CedarAuthorizer;
       let path: string;
       if ('dataDir' in where) {
-        authorizer = loadCedarAuthorizer(where.dataDir);
-        path = policiesPath(where.dataDir);
+        authorizer = p.loadCedarAuthorizer(where.dataDir);
+        path = p.policiesPath(where.dataDir);
       } else {
-        const inspected = inspect(where.policyDir);
+        const inspected = inspect(p, where.policyDir);
         if (inspected.canariesAllowed.length > 0) {
           const names = inspected.canariesAllowed.map((n) => `"${n}"`).join(', ');
           throw new CountersignError(
@@ -165,7 +161,7 @@ Examples:
       const report = { ok: true, path, policies: [...authorizer.policyIds], warnings: [...authorizer.warnings] };
       emit(io, Boolean(opts.json), report, () =>
         [
-          `OK: ${report.policies.length} policies in ${path} load, validate against the schema and deny every canary.`,
+          `${verdict(io, true, 'OK')}: ${report.policies.length} policies in ${path} load, validate against the schema and deny every canary.`,
           ...report.warnings.map((w) => `warning: ${w}`),
         ].join('\n'),
       );
@@ -188,14 +184,16 @@ Examples:
   countersign policy test policy-tests.yaml --dir ./proposed-policies --json
 `,
     )
-    .action((file: string, opts: { dir: string; json?: boolean }) => {
-      const { authorizer, path, canariesAllowed } = inspect(opts.dir);
-      const results = runPolicyTests(authorizer, readRequests(file));
+    .action(async (file: string, opts: { dir: string; json?: boolean }) => {
+      const p = await policyDomain();
+      const { authorizer, path, canariesAllowed } = inspect(p, opts.dir);
+      const results = p.runPolicyTests(authorizer, readRequests(file));
       const failed = results.filter((r) => !r.pass).length;
       warnCanaries(io, path, canariesAllowed);
       emit(io, Boolean(opts.json), { ok: failed === 0, path, results }, () => {
         const rows = [['RESULT', 'EXPECT', 'GOT', 'TEST', 'WHY']];
-        for (const r of results) rows.push([r.pass ? 'pass' : 'FAIL', r.expected, r.actual, r.name, r.reasons.join('; ') || '-']);
+        for (const r of results)
+          rows.push([verdict(io, r.pass, r.pass ? 'pass' : 'FAIL'), r.expected, r.actual, r.name, r.reasons.join('; ') || '-']);
         return `${table(rows)}\n\n${results.length - failed} passed, ${failed} failed (policies in ${path}).`;
       });
       if (failed > 0) process.exitCode = 1;
@@ -219,10 +217,11 @@ Examples:
   countersign policy diff old/policies new/policies --requests reqs.yaml --json
 `,
     )
-    .action((oldDir: string, newDir: string, opts: { requests: string; json?: boolean }) => {
-      const before = inspect(oldDir);
-      const after = inspect(newDir);
-      const changed = diffPolicies(before.authorizer, after.authorizer, readRequests(opts.requests));
+    .action(async (oldDir: string, newDir: string, opts: { requests: string; json?: boolean }) => {
+      const p = await policyDomain();
+      const before = inspect(p, oldDir);
+      const after = inspect(p, newDir);
+      const changed = p.diffPolicies(before.authorizer, after.authorizer, readRequests(opts.requests));
       warnCanaries(io, after.path, after.canariesAllowed);
       emit(io, Boolean(opts.json), { changed, old: before.path, new: after.path }, () => {
         if (changed.length === 0) return `No request changes decision between ${before.path} and ${after.path}.`;

@@ -1,15 +1,13 @@
 import type { Command } from 'commander';
-import { buildApi } from '../../api/app.ts';
-import { systemPrincipal } from '../../operations/index.ts';
-import { openServerContext, type ServerContext } from '../../server/context.ts';
-import { dataDirPaths, defaultDataDir, isInitialized } from '../../server/datadir.ts';
-import { initDataDir } from '../../server/init.ts';
-import { superviseApiAndExecutor, watchSupervisor } from '../../server/supervisor.ts';
-import { startExpirySweeper } from '../../server/sweeper.ts';
-import { ToolReloader } from '../../server/tool-reload.ts';
+import { CountersignError } from '../../errors/index.ts';
+import type { ServerContext } from '../../server/context.ts';
+import { defaultDataDir, isInitialized } from '../../server/datadir.ts';
 import { VERSION } from '../../server/version.ts';
 import { emit, type Io } from '../output.ts';
 import { describeInit } from './init.ts';
+
+// The server's modules (Fastify, the store, Cedar) load when a command runs, not when the CLI
+// starts: `countersign --help` and the remote commands never pay for them.
 
 interface ServeOptions {
   dir: string;
@@ -25,6 +23,7 @@ interface ServeOptions {
  * src/server/tool-reload.ts); a refused set keeps the old one.
  */
 async function reloadPolicies(ctx: ServerContext, io: Io): Promise<void> {
+  const { systemPrincipal } = await import('../../operations/index.ts');
   try {
     await ctx.pipeline.run('policy.reload', systemPrincipal(), {}, 'host');
     io.err('policies reloaded');
@@ -40,6 +39,39 @@ function parsePort(p: string | undefined, fallback: number): number {
   return n;
 }
 
+/**
+ * Listens, or says why not in words a newcomer can act on: what holds the port (when this host
+ * lets us see it) and how to pick another (the PORT_IN_USE hint).
+ */
+async function listen(app: { listen(o: { host: string; port: number }): Promise<string> }, host: string, port: number): Promise<string> {
+  try {
+    return await app.listen({ host, port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      const { describePortHolders, findPortHolders } = await import('../../server/port-holder.ts');
+      throw new CountersignError(
+        'PORT_IN_USE',
+        `cannot listen on ${host}:${port}: the port is in use by ${describePortHolders(findPortHolders(port))}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      const why = code === 'EACCES' ? 'ports below 1024 need privileges' : `${host} is not an address of this host`;
+      throw new CountersignError(
+        'CONFIG_INVALID',
+        `cannot listen on ${host}:${port}: ${why} (--host/--port, or server.host/server.port in countersign.yaml)`,
+        {
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+}
+
 /** Starts the API and keeps it up until SIGINT/SIGTERM, then drains and checkpoints the audit log. */
 export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
   // SIGHUP is handled from the first moment: one that comes during start reloads once the API
@@ -50,6 +82,23 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     if (reload) reload();
     else reloadAsked = true;
   });
+  const [
+    { buildApi },
+    { openServerContext },
+    { notifySupervisorListening, watchSupervisor },
+    { systemPrincipal },
+    { startExpirySweeper },
+    { ToolReloader },
+    { dataDirPaths },
+  ] = await Promise.all([
+    import('../../api/app.ts'),
+    import('../../server/context.ts'),
+    import('../../server/supervisor.ts'),
+    import('../../operations/index.ts'),
+    import('../../server/sweeper.ts'),
+    import('../../server/tool-reload.ts'),
+    import('../../server/datadir.ts'),
+  ]);
   const ctx = await openServerContext(opts.dir, { databaseUrl: opts.databaseUrl });
   const host = opts.host ?? ctx.config.server.host;
   const port = parsePort(opts.port, ctx.config.server.port);
@@ -61,8 +110,16 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     logger: { level: opts.logLevel },
   });
   if (ctx.config.developmentMode) io.err('WARNING: developmentMode is ON — not for production. See countersign.yaml.');
+  let address: string;
+  try {
+    address = await listen(app, host, port);
+  } catch (err) {
+    await app.close();
+    await ctx.close();
+    throw err;
+  }
+  // Audited once it listens: a start that failed to bind is not a start.
   await ctx.pipeline.run('system.start', systemPrincipal(), { details: { version: VERSION } }, 'host');
-  const address = await app.listen({ host, port });
   const stopSweeper = startExpirySweeper(ctx, (line) => io.err(line));
   const url = address.replace('[::1]', 'localhost');
   emit(io, Boolean(opts.json), { url, dir: ctx.dir, store: ctx.store.engine, version: VERSION }, () =>
@@ -73,6 +130,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
       `  API docs: ${url}/docs`,
     ].join('\n'),
   );
+  notifySupervisorListening();
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = async (signal: string) => {
@@ -129,6 +187,7 @@ function apiArgs(opts: ServeOptions): string[] {
 }
 
 async function serveBoth(opts: ServeOptions, io: Io): Promise<void> {
+  const { superviseApiAndExecutor } = await import('../../server/supervisor.ts');
   const code = await superviseApiAndExecutor({
     dir: opts.dir,
     apiArgs: apiArgs(opts),
@@ -152,6 +211,7 @@ export function registerServe(program: Command, io: Io): void {
     .description('Initialize the data directory if needed (printing the admin key once), then serve. What `npm start` runs.')
     .action(async (opts: ServeOptions) => {
       if (!isInitialized(opts.dir)) {
+        const { initDataDir } = await import('../../server/init.ts');
         const r = await initDataDir(opts.dir, { databaseUrl: opts.databaseUrl });
         emit(io, Boolean(opts.json), r, () => `${describeInit(r, true)}\n`);
       } else if (!opts.json) {

@@ -10,23 +10,23 @@ export function registerStatus(program: Command, io: Io): void {
     .addHelpText('after', '\nExamples:\n  countersign status\n  countersign status --json | jq .inbox\n')
     .action(async (opts: RemoteOptions & { json?: boolean }) => {
       const client = clientFrom(opts);
-      const health = await client.health();
-      const me = await client.whoami();
-      const [inbox, running, queued, freezes] = await Promise.all([
+      // All at once: a glance should cost one round trip, not five in a row. Health and identity
+      // must answer (they say whether the server is there and the key works); the rest is best effort.
+      const [health, me, inbox, executions, freezes] = await Promise.all([
+        client.health(),
+        client.whoami(),
         client.inbox({ limit: 200 }).catch(() => ({ plans: [] })),
         client
           .listExecutions(200)
-          .then((r) => r.executions.filter((e) => e.status === 'running'))
-          .catch(() => []),
-        client
-          .listExecutions(200)
-          .then((r) => r.executions.filter((e) => e.status === 'queued'))
+          .then((r) => r.executions)
           .catch(() => []),
         client
           .freezes()
           .then((r) => r.freezes)
           .catch(() => []),
       ]);
+      const running = executions.filter((e) => e.status === 'running');
+      const queued = executions.filter((e) => e.status === 'queued');
       const summary = {
         server: {
           url: opts.server ?? process.env.COUNTERSIGN_SERVER ?? 'http://127.0.0.1:7400',

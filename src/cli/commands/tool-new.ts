@@ -1,10 +1,9 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { CountersignError } from '../../errors/index.ts';
 import { dataDirPaths, defaultDataDir } from '../../server/datadir.ts';
-import { loadTool, type Risk, resolveExecutable, scaffoldManifest, sha256OfExecutable, toolNameFor } from '../../tools/index.ts';
+import type { Risk } from '../../tools/index.ts';
 import { emit, type Io } from '../output.ts';
 
 interface NewOptions {
@@ -75,7 +74,12 @@ Examples:
   countersign tool new pg_dump --name backup --action dump --arg database --stdout > backup.yaml
 `,
     )
-    .action((program: string, opts: NewOptions) => {
+    .action(async (program: string, opts: NewOptions) => {
+      // Loaded on use: `countersign --help` never pays for the tools domain or the YAML parser.
+      const [{ parse: parseYaml }, { loadTool, resolveExecutable, scaffoldManifest, sha256OfExecutable, toolNameFor }] = await Promise.all([
+        import('yaml'),
+        import('../../tools/index.ts'),
+      ]);
       const exe = resolveExecutable(program);
       const name = opts.name ?? toolNameFor(exe.path);
       const text = scaffoldManifest({

@@ -2,31 +2,16 @@ import type { KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { loadConfig } from '../../config/index.ts';
 import { CountersignError } from '../../errors/index.ts';
-import { openStore } from '../../server/context.ts';
 import { dataDirPaths, defaultDataDir } from '../../server/datadir.ts';
-import {
-  checkManifestSignatures,
-  formatSignatureFile,
-  generatePublisherKeyPair,
-  loadTool,
-  manifestSigningText,
-  mergeSignature,
-  publisherKeyFiles,
-  readPublisherPrivateKey,
-  readSignaturesBeside,
-  resolveExecutable,
-  SIGNATURE_SUFFIX,
-  sha256OfExecutable,
-  signManifestText,
-} from '../../tools/index.ts';
-import { loadThreshold, requiredSignatures, TrustedKeyCache } from '../../trust/index.ts';
-import { emit, type Io, table } from '../output.ts';
+import { emit, type Io, table, verdict } from '../output.ts';
 import { registerToolNew } from './tool-new.ts';
 
-function readManifest(file: string): { doc: unknown; text: string } {
+/** The tools domain (manifests, signatures) loads when a tool command runs, not when the CLI starts. */
+const toolsDomain = () => import('../../tools/index.ts');
+
+async function readManifest(file: string): Promise<{ doc: unknown; text: string }> {
+  const [{ parse: parseYaml }, { loadTool, manifestSigningText }] = await Promise.all([import('yaml'), toolsDomain()]);
   let raw: string;
   try {
     raw = readFileSync(file, 'utf8');
@@ -75,7 +60,8 @@ Examples:
     .command('hash <program>')
     .description('Print the sha256 a manifest pins for a program (what `executable.sha256` needs), like sha256sum.')
     .option('--json', 'print {path, realPath, sha256}')
-    .action((program: string, opts: { json?: boolean }) => {
+    .action(async (program: string, opts: { json?: boolean }) => {
+      const { resolveExecutable, sha256OfExecutable } = await toolsDomain();
       const exe = resolveExecutable(program);
       const sha256 = sha256OfExecutable(exe.realPath);
       emit(io, Boolean(opts.json), { ...exe, sha256 }, () => `${sha256}  ${exe.path}`);
@@ -86,7 +72,8 @@ Examples:
     .description('Write a new Ed25519 publisher key pair: publisher-<id>.key (0600, keep it secret) and publisher-<id>.pub.')
     .requiredOption('--out <dir>', 'directory to write the key pair into (created 0700 if absent)')
     .option('--json', 'print {keyId, privateKey, publicKey} paths as JSON')
-    .action((opts: { out: string; json?: boolean }) => {
+    .action(async (opts: { out: string; json?: boolean }) => {
+      const { generatePublisherKeyPair, publisherKeyFiles } = await toolsDomain();
       const dir = resolve(opts.out);
       if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
       const pair = generatePublisherKeyPair();
@@ -114,8 +101,10 @@ Examples:
     .requiredOption('--key <file>', 'the publisher private key (publisher-<id>.key, mode 0600)')
     .option('--json', 'print the signature as JSON')
     .addHelpText('after', '\nExamples:\n  countersign tool sign .countersign/tools/echo.yaml --key .countersign/keys/publisher-1a2b….key\n')
-    .action((manifest: string, opts: { key: string; json?: boolean }) => {
-      const { text } = readManifest(manifest);
+    .action(async (manifest: string, opts: { key: string; json?: boolean }) => {
+      const { formatSignatureFile, mergeSignature, readPublisherPrivateKey, readSignaturesBeside, SIGNATURE_SUFFIX, signManifestText } =
+        await toolsDomain();
+      const { text } = await readManifest(manifest);
       const signature = signManifestText(text, readPublisherPrivateKey(opts.key));
       const existing = readSignaturesBeside(manifest);
       const all = mergeSignature(existing, signature);
@@ -137,7 +126,10 @@ Examples:
     .option('--environment <env>', 'judge against this environment’s K instead of the load threshold')
     .option('--json', 'machine-readable report')
     .action(async (manifest: string, opts: { dir: string; databaseUrl?: string; environment?: string; json?: boolean }) => {
-      const { text } = readManifest(manifest);
+      const [{ checkManifestSignatures, readSignaturesBeside, SIGNATURE_SUFFIX }, { loadThreshold, requiredSignatures, TrustedKeyCache }] =
+        await Promise.all([toolsDomain(), import('../../trust/index.ts')]);
+      const [{ loadConfig }, { openStore }] = await Promise.all([import('../../config/index.ts'), import('../../server/context.ts')]);
+      const { text } = await readManifest(manifest);
       const signatures = readSignaturesBeside(manifest);
       const paths = dataDirPaths(opts.dir);
       const config = loadConfig(paths.dir);
@@ -163,7 +155,7 @@ Examples:
         for (const k of check.bad) rows.push([k, 'BAD: the manifest changed after this key signed it']);
         for (const k of check.untrusted) rows.push([k, 'not counted: key not in the trust store']);
         return [
-          `${ok ? 'OK' : 'REFUSED'}: ${manifest} has ${check.valid.length} valid signature(s) from trusted keys; ${opts.environment ?? 'loading'} requires ${required}.`,
+          `${verdict(io, ok, ok ? 'OK' : 'REFUSED')}: ${manifest} has ${check.valid.length} valid signature(s) from trusted keys; ${opts.environment ?? 'loading'} requires ${required}.`,
           signatures.length > 0 ? table(rows) : `No signatures: ${manifest}${SIGNATURE_SUFFIX} is missing or empty.`,
           `Per environment: ${perEnvironment.map((p) => `${p.environment} ${p.ok ? 'ok' : 'REFUSED'} (K=${p.required})`).join(', ')}`,
         ].join('\n');
