@@ -89,7 +89,7 @@ describe('countersign policy (local, no server)', () => {
     ]);
     assert.equal(pass.code, 0, pass.stderr);
     assert.match(pass.stdout, /RESULT\s+EXPECT\s+GOT\s+TEST\s+WHY/);
-    assert.match(pass.stdout, /pass\s+deny\s+deny\s+agent cannot approve\s+POLICY_DENIED: Only a human/);
+    assert.match(pass.stdout, /pass\s+deny\s+deny\s+agent cannot approve\s+POLICY_DENIED: only human principals review/);
     assert.match(pass.stdout, /3 passed, 0 failed/);
 
     assert.equal(fail.code, 1, fail.stderr);

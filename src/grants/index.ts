@@ -7,6 +7,8 @@ export {
   consumeGrant,
   issueGrant,
   type MintedGrant,
+  mintGrantFor,
+  recordGrant,
   revokeGrant,
   setKillSwitch,
   verifyPresentedGrant,

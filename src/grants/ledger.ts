@@ -11,17 +11,17 @@ export interface MintedGrant {
 }
 
 /**
- * Mints a grant for one plan's content (invariant 7) and records it in the ledger, unconsumed,
- * in the caller's transaction: a grant the ledger does not know is refused when presented.
+ * Mints a grant for one plan's content (invariant 7), not yet recorded: the caller records it
+ * with `recordGrant` once it knows the grant will be used (a request that loses the race to
+ * create the plan's execution records nothing).
  */
-export async function issueGrant(
-  scope: TenantScope,
+export async function mintGrantFor(
   keys: GrantKeyring,
   plan: PlanRecord,
   scopeOf: GrantClaims['scope'],
   options: { now: Date; ttlSeconds: number; override?: string },
 ): Promise<MintedGrant> {
-  const minted = await mintGrant(
+  return mintGrant(
     keys.signingKey(),
     {
       jti: randomUUID(),
@@ -35,9 +35,13 @@ export async function issueGrant(
     options.now,
     options.ttlSeconds,
   );
+}
+
+/** Records a minted grant in the ledger, unconsumed: a grant the ledger does not know is refused. */
+export async function recordGrant(scope: TenantScope, minted: MintedGrant): Promise<void> {
   await scope.grants.insert({
     jti: minted.claims.jti,
-    plan_id: plan.id,
+    plan_id: minted.claims.planId,
     key_id: minted.claims.kid,
     issued_at: minted.claims.issuedAt.toISOString(),
     expires_at: minted.claims.expiresAt.toISOString(),
@@ -46,6 +50,18 @@ export async function issueGrant(
     revoked_at: null,
     revoke_reason: null,
   });
+}
+
+/** Mints a grant and records it (a grant requested ahead of its execution: two-phase callers). */
+export async function issueGrant(
+  scope: TenantScope,
+  keys: GrantKeyring,
+  plan: PlanRecord,
+  scopeOf: GrantClaims['scope'],
+  options: { now: Date; ttlSeconds: number; override?: string },
+): Promise<MintedGrant> {
+  const minted = await mintGrantFor(keys, plan, scopeOf, options);
+  await recordGrant(scope, minted);
   return minted;
 }
 

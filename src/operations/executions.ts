@@ -5,6 +5,8 @@ import {
   consumeGrant,
   issueGrant,
   type MintedGrant,
+  mintGrantFor,
+  recordGrant,
   revokeGrant,
   setKillSwitch,
   verifyGrant,
@@ -165,8 +167,9 @@ function execute(deps: OperationDeps): Operation<ExecuteInputT, ExecuteLoad, Exe
     act: async (tx, l, req, ctx) => {
       if (l.existing || !l.doc) return existingExecution(deps, tx, l.existing as ExecutionRecord, req.grant, ctx.now);
       const { plan, doc } = l;
+      // A grant minted here is recorded only once this request has created the execution.
       const grant =
-        l.presented ?? (await issueGrant(tx, deps.grantKeys, plan, grantScopeOf(doc), { now: ctx.now, ttlSeconds: deps.grantTtlSeconds }));
+        l.presented ?? (await mintGrantFor(deps.grantKeys, plan, grantScopeOf(doc), { now: ctx.now, ttlSeconds: deps.grantTtlSeconds }));
       const id = deps.runtime.newId('exe');
       const at = ctx.now.toISOString();
       const record = newExecutionRecord(id, ctx.principal, plan, grant, at, null);
@@ -175,6 +178,7 @@ function execute(deps: OperationDeps): Operation<ExecuteInputT, ExecuteLoad, Exe
         if (!winner) throw new CountersignError('CONFLICT', 'the execution changed concurrently; retry');
         return existingExecution(deps, tx, winner, undefined, ctx.now);
       }
+      if (!l.presented) await recordGrant(tx, grant);
       await consumeGrant(tx, grant.claims.jti, id, ctx.now);
       await transition(tx, plan, 'executing', `execution ${id}`, ctx.now);
       await tx.executions.appendEvent(id, at, 'execution.queued', { by: ctx.principal.id });

@@ -189,7 +189,7 @@ export function hostOperations(deps: HostDeps): AnyOperation[] {
       (_tx, prepared) => {
         if (!prepared) throw new CountersignError('CONFLICT', "this process's policies do not reload");
         if (!prepared.ok) {
-          throw new CountersignError('CONFIG_INVALID', `policy reload refused, previous policy set kept: ${prepared.error}`);
+          throw new CountersignError('CONFIG_INVALID', prepared.error);
         }
       },
     ],

@@ -70,6 +70,12 @@ interface Proposal {
   findings: PlanFindings;
   unsignedTools: string[];
   rules: string[];
+  /**
+   * Set when a step's tool is not usable (refused at load, or short of the signatures its
+   * environment requires): the proposal is refused by the first guard, on the environment,
+   * before the steps are validated against a manifest that did not load.
+   */
+  refused?: CountersignError;
 }
 
 function propose(deps: OperationDeps): Operation<ProposeInput, Proposal, PlanView, PlanFindings> {
@@ -96,6 +102,18 @@ function propose(deps: OperationDeps): Operation<ProposeInput, Proposal, PlanVie
         });
       }
       const source = sourceOf(ctx.channel, req.source);
+      let unsignedTools: string[];
+      try {
+        unsignedTools = await deps.toolTrust.assertUsable(
+          tx.installationTrust,
+          req.environment,
+          [...req.steps, ...req.rollback].map((step) => step.tool),
+        );
+      } catch (err) {
+        if (!(err instanceof CountersignError) || err.code !== 'TOOL_UNTRUSTED') throw err;
+        const nothing = { environment: req.environment, tenantId: ctx.principal.tenantId } as PlanRecord;
+        return { record: nothing, findings: analysis, unsignedTools: [], rules: [], refused: err };
+      }
       const steps = validateSteps(deps.tools, req.steps, 'steps');
       const rollback = validateSteps(deps.tools, req.rollback, 'rollback');
       const risk = assessRisk(
@@ -141,17 +159,15 @@ function propose(deps: OperationDeps): Operation<ProposeInput, Proposal, PlanVie
         seal: null,
       };
       record.seal = sealPlan(deps.grantKeys, record);
-      return { record, findings: analysis, unsignedTools: [], rules: requirement ? requirement.rules : [] };
+      return { record, findings: analysis, unsignedTools, rules: requirement ? requirement.rules : [] };
     },
-    resource: (p) => planResource(p.record),
+    resource: (p, req, ctx) =>
+      p.refused
+        ? { type: 'Environment', id: req.environment, tenantId: ctx.principal.tenantId, environment: req.environment }
+        : planResource(p.record),
     guards: [
-      async (tx, p) => {
-        const doc = JSON.parse(p.record.document) as PlanDocument;
-        p.unsignedTools = await deps.toolTrust.assertUsable(
-          tx.installationTrust,
-          p.record.environment,
-          [...doc.steps, ...doc.rollback].map((s) => s.tool),
-        );
+      (_tx, p) => {
+        if (p.refused) throw p.refused;
       },
       (_tx, p) => {
         if (!p.findings.deny) return;

@@ -81,8 +81,13 @@ export function principalOperations(deps: OperationDeps): AnyOperation[] {
     summary: 'Create a principal (a human or an agent) with its first API key, returned once.',
     input: CreatePrincipalSchema,
     load: async (tx, req) => {
-      if (await tx.directory.findPrincipalByName(req.name)) {
-        throw new CountersignError('CONFLICT', `a principal named "${req.name}" already exists in this tenant`);
+      const clash = await tx.directory.findPrincipalByNameKey(req.name);
+      if (clash) {
+        const same = clash.name === req.name ? '' : ` ("${clash.name}" reads the same in a reviewer list)`;
+        throw new CountersignError(
+          'CONFLICT',
+          `a principal named "${clash.name}" already exists in this tenant${same}; choose another name`,
+        );
       }
       return null;
     },

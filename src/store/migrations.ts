@@ -254,6 +254,15 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('approvals').addColumn('seal', 'text').execute();
     },
   },
+  '0007_principal_name_keys': {
+    // Principal names are unique per tenant after case and look-alike folding
+    // (src/principals/name-key.ts). Existing rows get the case-folded name; new rows the full key.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('principals').addColumn('name_key', 'text').execute();
+      await sql`update principals set name_key = lower(name)`.execute(db);
+      await db.schema.createIndex('principals_tenant_name_key').on('principals').columns(['tenant_id', 'name_key']).unique().execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -13,6 +13,7 @@ export interface Database {
     groups: string;
     disabled: number;
     created_at: string;
+    name_key: string | null;
   };
   api_keys: {
     id: string;

@@ -339,7 +339,8 @@ for (const engine of ENGINES) {
       const done = await waitFor(res.body.id);
       assert.equal(done.status, 'failed', JSON.stringify(done));
       assert.match(done.reason, /override .* was revoked: wrong fix/);
-      assert.equal(done.steps[1].status, 'pending');
+      assert.equal(done.steps[1].status, 'failed', 'the next step was refused before it ran');
+      assert.match(done.steps[1].error, /refused before it ran: \[OVERRIDE_REVOKED\]/);
       const denied = await auditOf('execution.step', 'denied');
       assert.ok(denied.some((e) => /was revoked/.test(e.details.reason ?? '')));
     });

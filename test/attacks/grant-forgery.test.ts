@@ -222,7 +222,8 @@ for (const engine of ENGINES) {
       const done = await waitFor(exec.id);
       assert.equal(done.status, 'failed');
       assert.match(done.reason, /revoked/);
-      assert.equal(done.steps[1].status, 'pending');
+      assert.equal(done.steps[1].status, 'failed', 'the next step was refused before it ran');
+      assert.match(done.steps[1].error, /refused before it ran: \[GRANT_REVOKED\]/);
       assert.ok(await auditHas('execution.step', 'denied', 'revoked'));
     });
 

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { principalNameKey } from '../../principals/name-key.ts';
 import type { Database } from '../schema.ts';
 
 export interface PrincipalRecord {
@@ -75,6 +76,7 @@ export class DirectoryRepo {
         groups: JSON.stringify(p.groups),
         disabled: p.disabled ? 1 : 0,
         created_at: p.createdAt,
+        name_key: principalNameKey(p.name),
       })
       .execute();
   }
@@ -95,6 +97,17 @@ export class DirectoryRepo {
       .selectAll()
       .where('tenant_id', '=', this.tenantId)
       .where('name', '=', name)
+      .executeTakeFirst();
+    return r ? toPrincipal(r) : undefined;
+  }
+
+  /** The principal whose name collides with `name` after case and look-alike folding, if any. */
+  async findPrincipalByNameKey(name: string): Promise<PrincipalRecord | undefined> {
+    const r = await this.db
+      .selectFrom('principals')
+      .selectAll()
+      .where('tenant_id', '=', this.tenantId)
+      .where('name_key', '=', principalNameKey(name))
       .executeTakeFirst();
     return r ? toPrincipal(r) : undefined;
   }
