@@ -1,10 +1,10 @@
 import { createRemoteJWKSet, customFetch } from 'jose';
 import type { Config } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
+import { checkJwksUrl, guardedJwksFetch, JwksUrlRefused, type Resolver, systemResolver } from '../jwt-policy/index.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Store } from '../store/index.ts';
 import { Authenticator, type OidcLogin } from './authenticate.ts';
-import { checkJwksUrl, guardedJwksFetch, JwksUrlRefused, type Resolver, systemResolver } from './jwks-url.ts';
 import { type OidcSettings, OidcVerifier } from './oidc.ts';
 
 export interface AuthenticatorOptions {

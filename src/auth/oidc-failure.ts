@@ -1,5 +1,5 @@
 import { errors } from 'jose';
-import { JwksUrlRefused } from './jwks-url.ts';
+import { JwksUrlRefused } from '../jwt-policy/index.ts';
 
 /**
  * Why a bearer JWT was refused. Each is audited as the `reason` of an `auth.authenticate` denied

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type CryptoKey, createLocalJWKSet, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
-import { JwksUrlRefused } from './jwks-url.ts';
+import { JwksUrlRefused } from '../jwt-policy/index.ts';
 import { effectiveGroups, effectiveKind, type OidcSettings, OidcVerifier, readIdentity } from './oidc.ts';
 import { type OidcFailure, reasonForVerificationError } from './oidc-failure.ts';
 

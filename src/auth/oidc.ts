@@ -1,6 +1,6 @@
 import { type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { Config } from '../config/index.ts';
-import { isAsymmetricJwsAlgorithm } from './algorithms.ts';
+import { isAsymmetricJwsAlgorithm } from '../jwt-policy/index.ts';
 import { OidcFailure, reasonForVerificationError } from './oidc-failure.ts';
 
 export type OidcSettings = NonNullable<Config['oidc']>;

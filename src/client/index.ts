@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import type { HealthSchema } from '../api/routes/health.ts';
 import type { Tally } from '../approvals/tally.ts';
 import type { AuditEntryView, AuditPage } from '../audit/view.ts';
 import { CountersignError, ERROR_CODES, type ErrorCode } from '../errors/index.ts';
@@ -13,6 +12,7 @@ import type {
   IssuedGrant,
   RevokedGrant,
 } from '../executions/view.ts';
+import type { HealthSchema } from '../health/index.ts';
 import type { ReviewBodySchema as ApprovalBodySchema, CreatePrincipalSchema, FreezeBodySchema } from '../operations/index.ts';
 import type { ProposeBodySchema } from '../plans/document.ts';
 import type { DecisionResult, Inbox, PlanPage, PlanView } from '../plans/view.ts';

@@ -1,8 +1,6 @@
 import { z } from 'zod';
-// The pure JWT policy pieces of auth (no I/O, no store), imported directly so loading config
-// does not load the database drivers behind src/auth/index.ts.
-import { ASYMMETRIC_JWS_ALGORITHMS, isAsymmetricJwsAlgorithm } from '../auth/algorithms.ts';
-import { jwksUrlProblem } from '../auth/jwks-url.ts';
+// The pure JWT policy (no store), its own small module so loading config stays light.
+import { ASYMMETRIC_JWS_ALGORITHMS, isAsymmetricJwsAlgorithm, jwksUrlProblem } from '../jwt-policy/index.ts';
 
 const HostName = z
   .string()

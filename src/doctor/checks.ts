@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Checkpoint, publicKeyMap, verifyAuditChain } from '../audit/index.ts';
-import { jwksUrlProblem } from '../auth/jwks-url.ts';
 import type { Config } from '../config/index.ts';
 import { ERROR_CODES } from '../errors/index.ts';
+import { jwksUrlProblem } from '../jwt-policy/index.ts';
 import { CANARIES, checkCanaries, loadCedarAuthorizer, type PrivilegedAction, policiesPath, splitPolicyFile } from '../policy/index.ts';
 import type { SandboxHostReport } from '../sandbox/index.ts';
 import type { DataDirPaths } from '../server/datadir.ts';

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { HealthSchema } from '../../health/index.ts';
 import type { Store } from '../../store/index.ts';
 import { errorSchema, success } from '../schema.ts';
 
-export const HealthSchema = z.object({ status: z.literal('ok'), version: z.string() });
 const ReadySchema = z.object({ status: z.literal('ready'), store: z.enum(['sqlite', 'postgres']) });
 /** What `/` says until a console is served there: where the API and its reference are. */
 const IndexSchema = z.object({
