@@ -80,8 +80,18 @@ test('the folder import graph of src/ has no cycle', () => {
   }
 });
 
+/**
+ * The one reviewed exception: the CLI defines every command at start, and `countersign --help`
+ * must answer at the speed of a bare Node start (issue: the first hour). These leaf modules have
+ * no imports of their own domain's heavy parts, while their domains' index.ts load the store and
+ * Cedar; the CLI imports everything else on use. Adding to this list needs the same reason.
+ */
+const LIGHT_LEAVES_FOR_CLI_START = new Set(['server/datadir.ts', 'server/version.ts', 'policy/schema.ts']);
+
 test('a domain is reached through its index.ts, never through the files behind it', () => {
-  const internal = crossDomainImports().filter((e) => !e.target.endsWith('/index.ts'));
+  const internal = crossDomainImports().filter(
+    (e) => !e.target.endsWith('/index.ts') && !(e.from === 'cli' && LIGHT_LEAVES_FOR_CLI_START.has(e.target)),
+  );
   assert.deepEqual(
     internal.map((e) => `${e.file} → ${e.target}`),
     [],

@@ -1,4 +1,3 @@
 // Principals and API keys as the API shows them; creating and changing them are operations.
 
-export { principalNameKey } from './name-key.ts';
 export { type KeyView, keyView, type PrincipalView, principalView } from './view.ts';

@@ -19,3 +19,4 @@ export { Store, type StoreOptions, TenantScope } from './store.ts';
 
 /** The tenant id of installation-wide audit entries and the host operator's scope (no tenant). */
 export const NO_TENANT = '-';
+export { principalNameKey } from './name-key.ts';

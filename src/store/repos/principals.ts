@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { principalNameKey } from '../../principals/name-key.ts';
+import { principalNameKey } from '../name-key.ts';
 import type { Database } from '../schema.ts';
 
 export interface PrincipalRecord {
