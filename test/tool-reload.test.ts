@@ -265,7 +265,7 @@ for (const engine of ENGINES) {
         { dir, databaseUrl: db.databaseUrl },
         "select outcome from audit_log where action = 'policy.reload' order by seq",
       );
-      assert.equal(rows.at(-1)?.outcome, 'failed');
+      assert.equal(rows.at(-1)?.outcome, 'denied', 'a refused set is a refusal, audited denied with its code');
       rmSync(join(dir, 'policies', 'oops.cedar'));
       assert.equal(serve.exitCode, null);
     });
