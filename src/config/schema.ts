@@ -3,6 +3,7 @@ import { z } from 'zod';
 // does not load the database drivers behind src/auth/index.ts.
 import { ASYMMETRIC_JWS_ALGORITHMS, isAsymmetricJwsAlgorithm } from '../auth/algorithms.ts';
 import { jwksUrlProblem } from '../auth/jwks-url.ts';
+import { DATABASE_CONFIG_DEFAULT, DatabaseConfigSchema } from './database.ts';
 
 const HostName = z
   .string()
@@ -130,15 +131,7 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ host: '127.0.0.1', port: 7400, bodyLimitBytes: 1024 * 1024, trustProxy: false }),
-    database: z
-      .object({
-        /** `postgres://…`; empty means the embedded SQLite file `<dir>/countersign.db`. */
-        url: z.string().default(''),
-        sqliteSynchronous: z.enum(['full', 'normal']).default('normal'),
-        maxConnections: z.number().int().min(1).max(200).default(10),
-      })
-      .strict()
-      .default({ url: '', sqliteSynchronous: 'normal', maxConnections: 10 }),
+    database: DatabaseConfigSchema.default(DATABASE_CONFIG_DEFAULT),
     audit: z
       .object({
         /** A signed checkpoint every N entries (and on shutdown). */

@@ -247,6 +247,19 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_installation': {
+    async up(db: Kysely<unknown>) {
+      // The identity of this store, written once by init and recorded in the data directory too:
+      // a directory opens only the store that holds its id (a singleton row, by the check).
+      await db.schema
+        .createTable('installation')
+        .addColumn('singleton', 'integer', (c) => c.primaryKey().check(sql`singleton = 1`))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('engine', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

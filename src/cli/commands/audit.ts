@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { publicKeyMap, verifyAuditChain } from '../../audit/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { CountersignError } from '../../errors/index.ts';
-import { openStore } from '../../server/context.ts';
 import { dataDirPaths, defaultDataDir, readText } from '../../server/datadir.ts';
+import { openStore } from '../../server/store-binding.ts';
 import { emit, type Io } from '../output.ts';
 
 interface LocalOptions {
@@ -25,7 +25,7 @@ function auditPublicKeys(dir: string) {
 
 async function openReadOnly(opts: LocalOptions) {
   const config = loadConfig(dataDirPaths(opts.dir).dir);
-  return openStore(opts.dir, config, { databaseUrl: opts.databaseUrl }, false);
+  return openStore(opts.dir, config, { databaseUrl: opts.databaseUrl }, 'read');
 }
 
 export function registerAudit(program: Command, io: Io): void {

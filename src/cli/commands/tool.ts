@@ -5,8 +5,8 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../config/index.ts';
 import { CountersignError } from '../../errors/index.ts';
-import { openStore } from '../../server/context.ts';
 import { dataDirPaths, defaultDataDir } from '../../server/datadir.ts';
+import { openStore } from '../../server/store-binding.ts';
 import {
   checkManifestSignatures,
   formatSignatureFile,
@@ -120,7 +120,7 @@ Examples:
       const signatures = readSignaturesBeside(manifest);
       const paths = dataDirPaths(opts.dir);
       const config = loadConfig(paths.dir);
-      const store = await openStore(paths.dir, config, { databaseUrl: opts.databaseUrl }, false);
+      const store = await openStore(paths.dir, config, { databaseUrl: opts.databaseUrl }, 'read');
       let keys: Map<string, KeyObject>;
       try {
         keys = await new TrustedKeyCache().current(store.scope('-').installationTrust);
