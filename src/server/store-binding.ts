@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { CheckpointSigner } from '../audit/index.ts';
-import { type Config, urlPassword, withoutPassword, withPassword } from '../config/index.ts';
+import { type Config, loadConfig, urlPassword, withoutPassword, withPassword } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { Store } from '../store/index.ts';
@@ -136,4 +136,10 @@ export async function openStore(dir: string, config: Readonly<Config>, overrides
     throw err;
   }
   return store;
+}
+
+/** Opens the directory's store read-only and closes it: `serve` checks this once before starting its two processes. */
+export async function checkStoreBinding(dir: string, overrides: StoreOverrides = {}): Promise<void> {
+  const config = loadConfig(dataDirPaths(dir).dir, overrides.env ?? process.env);
+  await (await openStore(dir, config, overrides, 'read')).close();
 }

@@ -4,6 +4,7 @@ import { ReloadableAuthorizer } from '../../policy/reloadable.ts';
 import { openServerContext, type ServerContext } from '../../server/context.ts';
 import { defaultDataDir, isInitialized } from '../../server/datadir.ts';
 import { initDataDir } from '../../server/init.ts';
+import { checkStoreBinding } from '../../server/store-binding.ts';
 import { superviseApiAndExecutor, watchSupervisor } from '../../server/supervisor.ts';
 import { VERSION } from '../../server/version.ts';
 import { emit, type Io } from '../output.ts';
@@ -136,6 +137,8 @@ function apiArgs(opts: ServeOptions): string[] {
 }
 
 async function serveBoth(opts: ServeOptions, io: Io): Promise<void> {
+  // One clear refusal (wrong store, missing store) before two processes would each print it.
+  await checkStoreBinding(opts.dir, { databaseUrl: opts.databaseUrl });
   const code = await superviseApiAndExecutor({
     dir: opts.dir,
     apiArgs: apiArgs(opts),
