@@ -224,7 +224,8 @@ async function runAll(s: Session, list: ShellCommand[]): Promise<Set<string>> {
   return met;
 }
 
-const quickstart = commands(shBlocks(section(README, /^## Quickstart/)).join('\n'));
+const quickstartBlocks = shBlocks(section(README, /^## Quickstart/), { skipMarked: true });
+const quickstart = commands(quickstartBlocks.join('\n'));
 
 /** The README's first hour; `countersign doctor` is added at the end while the Quickstart lacks it (reported). */
 function withDoctor(list: ShellCommand[], diagnostic: (m: string) => void): ShellCommand[] {
@@ -232,6 +233,24 @@ function withDoctor(list: ShellCommand[], diagnostic: (m: string) => void): Shel
   diagnostic('the README Quickstart has no `countersign doctor` line; running `countersign doctor` after it');
   return [...list, { text: 'countersign doctor' }];
 }
+
+test('the parser finds the Quickstart commands, and leaves marked PostgreSQL blocks to their own path', () => {
+  const md =
+    '## Quickstart\n```sh\necho a \\\n  b\n# {"error":{"code":"X_Y"}}\n```\n<!-- readme-test postgres:start -->\n```sh\necho pg\n```\n## Next\n```sh\necho c\n```\n';
+  const blocks = shBlocks(section(md, /^## Quickstart/), { skipMarked: true });
+  assert.deepEqual(blocks, ['echo a \\\n  b\n# {"error":{"code":"X_Y"}}\n']);
+  assert.deepEqual(commands(blocks[0] ?? ''), [{ text: 'echo a \\\n  b', expectErrorCode: 'X_Y' }]);
+  assert.equal(markedBlock(md, 'postgres:start'), 'echo pg\n');
+  assert.ok(quickstart.some((c) => /^npm ci && npm start/.test(c.text)));
+  assert.ok(
+    quickstart.some((c) => /<<'YAML'[\s\S]*\nYAML$/.test(c.text)),
+    'the here-document stays one command',
+  );
+  assert.ok(
+    quickstart.some((c) => c.expectErrorCode),
+    'the documented error answer is read',
+  );
+});
 
 describe('the README first hour, run as written', { timeout: TIMEOUT }, () => {
   let clone: string;
@@ -243,18 +262,6 @@ describe('the README first hour, run as written', { timeout: TIMEOUT }, () => {
   );
   after(() => {
     if (clone) rmSync(clone, { recursive: true, force: true });
-  });
-
-  test('the parser finds the Quickstart commands', () => {
-    assert.ok(quickstart.some((c) => /^npm ci && npm start/.test(c.text)));
-    assert.ok(
-      quickstart.some((c) => /<<'YAML'[\s\S]*\nYAML$/.test(c.text)),
-      'the here-document stays one command',
-    );
-    assert.ok(
-      quickstart.some((c) => c.expectErrorCode),
-      'the documented error answer is read',
-    );
   });
 
   for (const engine of ENGINES) {
@@ -274,12 +281,8 @@ describe('the README first hour, run as written', { timeout: TIMEOUT }, () => {
           const start = markedBlock(source, 'postgres:start');
           const end = markedBlock(source, 'postgres:end');
           assert.ok(start && end, 'the marked PostgreSQL blocks are missing');
-          // The walk-through is the Quickstart without its first block (npm ci && npm start).
-          const walkThrough = commands(
-            shBlocks(section(README, /^## Quickstart/))
-              .slice(1)
-              .join('\n'),
-          );
+          // The walk-through is the Quickstart without the block that installs and starts (npm ci && npm start).
+          const walkThrough = commands(quickstartBlocks.filter((b) => !/npm start/.test(b)).join('\n'));
           list = [...commands(start), ...walkThrough, ...commands(end)];
           assert.ok(
             list.some((c) => /--database-url postgres:\/\//.test(c.text)),

@@ -30,9 +30,14 @@ export function section(markdown: string, heading: RegExp): string {
   return lines.slice(start, end).join('\n');
 }
 
-/** The bodies of the ```sh fences in `text`, in order. */
-export function shBlocks(text: string): string[] {
-  return [...text.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '');
+/**
+ * The bodies of the ```sh fences in `text`, in order. With `skipMarked`, fences right after a
+ * `<!-- readme-test … -->` marker are left out (they belong to another path, e.g. PostgreSQL).
+ */
+export function shBlocks(text: string, options: { skipMarked?: boolean } = {}): string[] {
+  return [...text.matchAll(/^```sh\n([\s\S]*?)^```$/gm)]
+    .filter((m) => !options.skipMarked || !/<!-- readme-test [^>]*-->\s*$/.test(text.slice(0, m.index)))
+    .map((m) => m[1] ?? '');
 }
 
 /** The ```sh block right after `<!-- readme-test NAME -->`, or null when the marker is absent. */
