@@ -54,6 +54,7 @@ for (const engine of ENGINES) {
         '0003_executions',
         '0004_trust_and_overrides',
         '0005_event_sequence',
+        '0006_installation',
       ]);
       assert.deepEqual(await store.migrate(), [], 'migrations are idempotent');
       a = (await provisionTenant(store, systemRuntime, 'a')).tenantId;
