@@ -1,8 +1,8 @@
-// Figure: the requirePrivilege decision in process — decide() over the baseline CedarAuthorizer —
+// Figure: the requirePrivilege decision in process — decideRequest() over the baseline CedarAuthorizer —
 // against bare cedar-wasm statefulIsAuthorized on the same preparsed policies, schema and request.
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { toCedarRequest } from '../src/policy/entities.ts';
-import { BASELINE_SCHEMA, baselinePolicySet, CedarAuthorizer, decide } from '../src/policy/index.ts';
+import { BASELINE_SCHEMA, baselinePolicySet, CedarAuthorizer, decideRequest } from '../src/policy/index.ts';
 import type { AuthzRequest } from '../src/policy/types.ts';
 import { percentiles, progress, type Row, sampleAlternating, sampleSync, type Target } from './lib.ts';
 
@@ -55,7 +55,7 @@ export async function run(): Promise<Row[]> {
 
   const rows: Row[] = [];
   for (const { name, request } of REQUESTS) {
-    const product = decide(authorizer, request);
+    const product = decideRequest(authorizer, request);
     if (!product.allow) throw new Error(`${name}: the baseline should allow this request, got ${JSON.stringify(product)}`);
     const cedarRequest = { ...toCedarRequest(request), context: {} };
     const stateful = { ...cedarRequest, preparsedSchemaName: schemaName, preparsedPolicySetId: policySetId, validateRequest: true };
@@ -66,7 +66,7 @@ export async function run(): Promise<Row[]> {
     progress(`decision (${name}): ${SAMPLES} timed calls each`);
     const [floorSamples, productSamples] = sampleAlternating(SAMPLES, WARMUP, [
       () => cedar.statefulIsAuthorized(stateful),
-      () => decide(authorizer, request),
+      () => decideRequest(authorizer, request),
     ]);
     const floor = percentiles(floorSamples!);
     const measured = percentiles(productSamples!);
@@ -88,7 +88,7 @@ export async function run(): Promise<Row[]> {
         target: P50,
         detail,
         notes: [
-          `decide(CedarAuthorizer) = toCedarRequest + statefulIsAuthorized(validateRequest) + reading the answer; stateless isAuthorized with the same request: p50 ${stateless.p50.toFixed(3)} ms`,
+          `decideRequest(CedarAuthorizer) = toCedarRequest + statefulIsAuthorized(validateRequest) + reading the answer; stateless isAuthorized with the same request: p50 ${stateless.p50.toFixed(3)} ms`,
         ],
       },
       {

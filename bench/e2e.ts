@@ -2,8 +2,12 @@
 // real executor and sandbox), p50 — beside the sum of its parts measured alone in the same run.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ExecutionView } from '../src/executions/index.ts';
 import { startExecutor } from '../src/executor/executor.ts';
+import type { ExecuteResult } from '../src/operations/index.ts';
+import type { PlanView } from '../src/plans/index.ts';
 import type { Principal } from '../src/policy/types.ts';
+import type { PrincipalView } from '../src/principals/index.ts';
 import { openServerContext } from '../src/server/context.ts';
 import { median, nowMs, progress, type Row, type Target } from './lib.ts';
 import { freshDataDir } from './support/datadir.ts';
@@ -31,7 +35,12 @@ export async function run(): Promise<Row[]> {
       groups: ['admin'],
       authMethod: 'api_key',
     };
-    const created = await ctx.principals.create(admin, { name: 'bench-approver', kind: 'human', groups: ['approvers'] });
+    const created = await ctx.pipeline.run<PrincipalView>(
+      'principal.create',
+      admin,
+      { name: 'bench-approver', kind: 'human', groups: ['approvers'] },
+      'api',
+    );
     const approver: Principal = {
       tenantId: data.init.tenantId,
       id: created.id,
@@ -42,7 +51,7 @@ export async function run(): Promise<Row[]> {
     };
     const waitDone = async (id: string) => {
       for (;;) {
-        const e = await ctx.executions.get(admin, id);
+        const e = await ctx.pipeline.run<ExecutionView>('execution.get', admin, { executionId: id }, 'api');
         if (!['queued', 'running'].includes(e.status)) {
           if (e.status !== 'succeeded') throw new Error(`bench execution ${id} ended ${e.status}: ${e.reason}`);
           return;
@@ -53,13 +62,13 @@ export async function run(): Promise<Row[]> {
     const once = async (i: number) => {
       const parts = { propose: 0, approve: 0, execute: 0, run: 0 };
       let t = nowMs();
-      const plan = await ctx.plans.propose(admin, body(i), 'api');
+      const plan = await ctx.pipeline.run<PlanView>('plan.propose', admin, body(i), 'api');
       parts.propose = nowMs() - t;
       t = nowMs();
-      await ctx.approvals.decide(approver, plan.id, { decision: 'approve', planHash: plan.hash }, 'api');
+      await ctx.pipeline.run('plan.approve', approver, { planId: plan.id, decision: 'approve', planHash: plan.hash }, 'api');
       parts.approve = nowMs() - t;
       t = nowMs();
-      const { execution } = await ctx.executions.execute(admin, plan.id, {});
+      const { execution } = await ctx.pipeline.run<ExecuteResult>('plan.execute', admin, { planId: plan.id }, 'api');
       parts.execute = nowMs() - t;
       t = nowMs();
       await waitDone(execution.id);

@@ -15,6 +15,7 @@ const FIGURES: readonly BenchModule[] = [
   },
   { name: 'audit-verify', about: 'audit entries/s through verifyAuditChain vs bare SHA-256', load: () => import('./audit-verify.ts') },
   { name: 'grants', about: 'grant mint+verify vs bare Ed25519 sign+verify', load: () => import('./grants.ts') },
+  { name: 'redaction', about: 'output redaction MB/s vs bare copy and indexOf', load: () => import('./redaction.ts') },
   {
     name: 'sandbox',
     about: 'sandboxed no-op step vs bare spawn and bare bubblewrap; 50 concurrent; script analysis',

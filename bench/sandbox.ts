@@ -1,12 +1,15 @@
-// Figures: one no-op step in the sandbox against a bare spawn('/bin/true') and against bare
-// bubblewrap; 50 concurrent no-op steps against 50 concurrent bare spawns; and static analysis of
-// a 200-line shell and Python script (issue 5). Each product figure beside its floor, same run.
-import { spawn } from 'node:child_process';
+// Figures: one no-op step in the sandbox (seccomp filter and disk budget in place) against a bare
+// spawn('/bin/true') and against bare bubblewrap, as the first step of an execution (which mounts
+// its work directory's disk) and as a later one; 50 concurrent no-op steps against 50 concurrent
+// bare spawns; and static analysis of a 200-line shell and Python script (issue 5). Each product
+// figure beside its floor, same run.
+import { type StdioOptions, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeScript, closeAnalysis } from '../src/analysis/index.ts';
 import { BubblewrapRunner } from '../src/sandbox/index.ts';
+import { buildSeccompProgram } from '../src/sandbox/seccomp.ts';
 import { SandboxProfileSchema } from '../src/tools/manifest.ts';
 import { median, nowMs, percentiles, progress, type Row, type Target, tempDir } from './lib.ts';
 
@@ -14,10 +17,10 @@ const STEPS = 60;
 const CONCURRENT = 50;
 const OVERHEAD: Target = { op: '<=', value: 5, on: 'overhead', text: '≤ 5 ms over bare spawn' };
 
-function timedSpawn(cmd: string, args: string[]): Promise<number> {
+function timedSpawn(cmd: string, args: string[], stdio: StdioOptions = 'ignore'): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = nowMs();
-    const child = spawn(cmd, args, { stdio: 'ignore' });
+    const child = spawn(cmd, args, { stdio });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(nowMs() - start) : reject(new Error(`${cmd} exited ${code}`))));
   });
@@ -59,6 +62,18 @@ export async function run(): Promise<Row[]> {
   chmodSync(tmp.path, 0o711);
   const runner = await BubblewrapRunner.create();
   const rlimitsOnly = await BubblewrapRunner.create({ cgroups: 'off' });
+  // The third floor: bare bubblewrap loading the same seccomp program, from a file descriptor.
+  const bpfFile = join(tmp.path, 'filter.bpf');
+  writeFileSync(bpfFile, (await buildSeccompProgram()).bpf);
+  const SECCOMP_FD = 3;
+  const bwrapSeccomp = async () => {
+    const fd = openSync(bpfFile, 'r');
+    try {
+      return await timedSpawn('bwrap', ['--seccomp', String(SECCOMP_FD), ...BARE_BWRAP], ['ignore', 'ignore', 'ignore', fd]);
+    } finally {
+      closeSync(fd);
+    }
+  };
   const profile = SandboxProfileSchema.parse({});
   const sha = createHash('sha256').update(readFileSync('/usr/bin/true')).digest('hex');
   const workDir = (i: number) => {
@@ -76,16 +91,24 @@ export async function run(): Promise<Row[]> {
     progress(`sandbox: ${STEPS} no-op steps, alternating with bare spawn and bare bubblewrap`);
     const bare: number[] = [];
     const bwrap: number[] = [];
+    const bwrapFiltered: number[] = [];
     const sandboxed: number[] = [];
+    const later: number[] = [];
     const plain: number[] = [];
+    // One work directory for every "later step": its disk is mounted once, by the warm-up.
+    const LATER = 3000;
     for (let i = 0; i < 5; i++) {
       await timedSpawn('/bin/true', []);
+      await bwrapSeccomp();
       await step(1000 + i);
+      await step(LATER);
     }
     for (let i = 0; i < STEPS; i++) {
       bare.push(await timedSpawn('/bin/true', []));
       bwrap.push(await timedSpawn('bwrap', BARE_BWRAP));
+      bwrapFiltered.push(await bwrapSeccomp());
       sandboxed.push(await step(i));
+      later.push(await step(LATER));
       plain.push(await step(500 + i, rlimitsOnly));
     }
     progress(`sandbox: ${CONCURRENT} concurrent steps vs ${CONCURRENT} concurrent bare spawns`);
@@ -116,14 +139,31 @@ export async function run(): Promise<Row[]> {
     return [
       {
         id: 'sandbox.step.p50',
-        figure: 'sandbox no-op step, p50',
+        figure: 'sandbox no-op step, first of its execution (mounts the disk), p50',
         kind: 'latency',
         value: median(sandboxed),
         floor: { label: 'bare spawn(/bin/true)', value: median(bare) },
         target: OVERHEAD,
         notes: [
-          `bare bubblewrap (second floor): ${median(bwrap).toFixed(2)} ms p50; runner cgroups: ${runner.cgroupVersion ?? 'none (rlimits only)'}`,
+          `bare bubblewrap (second floor): ${median(bwrap).toFixed(2)} ms p50; with the seccomp program: ${median(bwrapFiltered).toFixed(2)} ms; runner cgroups: ${runner.cgroupVersion ?? 'none (rlimits only)'}`,
+          'seccomp filter and disk budget in place (the work directory and /tmp on a size-limited tmpfs)',
         ],
+      },
+      {
+        id: 'sandbox.step.later.p50',
+        figure: 'sandbox no-op step, later step of an execution, p50',
+        kind: 'latency',
+        value: median(later),
+        floor: { label: 'bare spawn(/bin/true)', value: median(bare) },
+        target: OVERHEAD,
+        notes: ['the work directory already has its disk: no mount, one /tmp folder per step'],
+      },
+      {
+        id: 'sandbox.bwrap_seccomp.p50',
+        figure: 'bare bubblewrap loading the seccomp program, p50',
+        kind: 'latency',
+        value: median(bwrapFiltered),
+        floor: { label: 'bare bubblewrap', value: median(bwrap) },
       },
       {
         id: 'sandbox.step.rlimits_only.p50',
@@ -136,9 +176,16 @@ export async function run(): Promise<Row[]> {
       },
       {
         id: 'sandbox.step.vs_bwrap',
-        figure: 'sandbox no-op step vs bare bubblewrap',
+        figure: 'sandbox no-op step (first of its execution) vs bare bubblewrap',
         kind: 'latency',
         value: median(sandboxed),
+        floor: { label: 'bare bubblewrap', value: median(bwrap) },
+      },
+      {
+        id: 'sandbox.step.later.vs_bwrap',
+        figure: 'sandbox no-op step (later step) vs bare bubblewrap',
+        kind: 'latency',
+        value: median(later),
         floor: { label: 'bare bubblewrap', value: median(bwrap) },
       },
       {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { systemRuntime } from '../src/runtime.ts';
+import { expireDuePlans } from '../src/server/sweeper.ts';
 import { provisionTenant } from '../src/server/tenants.ts';
 import { ENGINES } from './support/engines.ts';
 import { addPrincipal } from './support/principals.ts';
@@ -119,7 +120,7 @@ for (const engine of ENGINES) {
       const plan = await propose(agent.key, echoPlan('late', 'staging'));
       await rawSql(s, 'update plans set expires_at = ? where id = ?', ['2000-01-01T00:00:00.000Z', plan.id]);
       assert.equal((await approve(alice.key, plan.id, plan.hash)).status, 409);
-      assert.ok((await s.ctx.approvals.expireDue(s.init.tenantId)) >= 1);
+      assert.ok((await expireDuePlans(s.ctx, s.init.tenantId)) >= 1);
       assert.equal((await s.request('GET', `/v1/plans/${plan.id}`)).body.status, 'expired');
     });
 

@@ -90,6 +90,13 @@ describe('OIDC bearer JWTs from a real provider', () => {
     assert.deepEqual(await s.deniedReasonsAfter(head), ['expired']);
   });
 
+  test('accepts a token issued within the clock skew ahead and refuses one issued beyond it', async () => {
+    assert.equal((await s.request('GET', '/v1/plans', await signed({ iat: now() + 10 }))).status, 200);
+    const head = await s.auditHead();
+    assert.equal((await s.request('GET', '/v1/plans', await signed({ iat: now() + 3600, exp: now() + 7200 }))).status, 401);
+    assert.deepEqual(await s.deniedReasonsAfter(head), ['issued_in_future']);
+  });
+
   test('refuses a JWT of another type (an ID token is not an access token) when a typ is required', async () => {
     const head = await s.auditHead();
     assert.equal((await s.request('GET', '/v1/plans', await signed({}, 'JWT'))).status, 401);

@@ -5,6 +5,8 @@ import { readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type RunningExecutor, startExecutor } from '../src/executor/executor.ts';
+import type { ExecuteResult } from '../src/operations/index.ts';
+import type { PlanView } from '../src/plans/index.ts';
 import { ENGINES, type Engine } from './support/engines.ts';
 import {
   adminPrincipal,
@@ -80,13 +82,14 @@ async function queueMarks(s: TestServer, count: number, prefix: string, parallel
     Array.from({ length: parallel }, async () => {
       while (next < count) {
         const i = next++;
-        const plan = await s.ctx.plans.propose(
+        const plan = await s.ctx.pipeline.run<PlanView>(
+          'plan.propose',
           principal,
           { intent: `mark ${i}`, environment: 'dev', steps: [{ tool: 'mark', action: 'once', input: { name: `${prefix}${i}` } }] },
           'api',
         );
         assert.equal(plan.status, 'approved');
-        const r = await s.ctx.executions.execute(principal, plan.id, {});
+        const r = await s.ctx.pipeline.run<ExecuteResult>('plan.execute', principal, { planId: plan.id }, 'api');
         assert.equal(r.created, true);
         ids[i] = r.execution.id;
       }

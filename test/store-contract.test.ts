@@ -29,6 +29,7 @@ function plan(tenantId: string, id: string, createdAt: string): PlanRecord {
     updatedAt: createdAt,
     expiresAt: null,
     approval: { rules: ['r'], autoApproved: false, require: [{ group: 'approvers', count: 1 }], ttlHours: 24 },
+    seal: null,
   };
 }
 
@@ -54,7 +55,8 @@ for (const engine of ENGINES) {
         '0003_executions',
         '0004_trust_and_overrides',
         '0005_event_sequence',
-        '0006_installation',
+        '0006_seals',
+        '0007_installation',
       ]);
       assert.deepEqual(await store.migrate(), [], 'migrations are idempotent');
       a = (await provisionTenant(store, systemRuntime, 'a')).tenantId;

@@ -106,14 +106,14 @@ class Host {
     return app.listen({ host: '127.0.0.1', port: 0 });
   }
 
-  /** PlanService.propose called directly, one after another: the per-plan cost without HTTP. */
+  /** The plan.propose operation run directly, one after another: the per-plan cost without HTTP. */
   async #proposeInProcess(count: number, body: unknown): Promise<{ perSecond: number; count: number }> {
     const ctx = this.#ctx;
     if (!ctx || !this.#adminKey) throw new Error('no countersign server is running');
     const principal: Principal = await ctx.authenticator.authenticate(`Bearer ${this.#adminKey}`);
-    for (let i = 0; i < 100; i++) await ctx.plans.propose(principal, body, 'api');
+    for (let i = 0; i < 100; i++) await ctx.pipeline.run('plan.propose', principal, body, 'api');
     const start = performance.now();
-    for (let i = 0; i < count; i++) await ctx.plans.propose(principal, body, 'api');
+    for (let i = 0; i < count; i++) await ctx.pipeline.run('plan.propose', principal, body, 'api');
     return { perSecond: (count * 1000) / (performance.now() - start), count };
   }
 

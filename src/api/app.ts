@@ -1,20 +1,12 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { ApprovalService } from '../approvals/service.ts';
-import type { AuditService } from '../audit/service.ts';
 import type { Authenticator } from '../auth/index.ts';
-import type { ExecutionService } from '../executions/service.ts';
-import type { OverrideService } from '../overrides/index.ts';
-import type { PlanService } from '../plans/service.ts';
-import type { Authorizer } from '../policy/types.ts';
-import type { PrincipalService } from '../principals/service.ts';
+import type { Pipeline } from '../operations/index.ts';
+import { logLineRedactor } from '../secrets/index.ts';
 import type { Store } from '../store/index.ts';
-import { ToolCatalogService } from '../tools/catalog.ts';
-import type { ToolRegistry } from '../tools/index.ts';
-import type { TrustService } from '../trust/index.ts';
 import { registerAuthentication } from './auth.ts';
-import { registerErrorHandling } from './errors.ts';
+import { answerClientError, answerFrameworkError, registerErrorHandling } from './errors.ts';
 import { PrincipalRateLimiter } from './rate-limit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -26,20 +18,13 @@ import { planRoutes } from './routes/plans.ts';
 import { principalRoutes } from './routes/principals.ts';
 import { toolRoutes } from './routes/tools.ts';
 import { trustRoutes } from './routes/trust.ts';
+import { errorSchema, errorStatuses } from './schema.ts';
 
 export interface ApiServices {
   store: Store;
   authenticator: Authenticator;
-  plans: PlanService;
-  approvals: ApprovalService;
-  principals: PrincipalService;
-  executions: ExecutionService;
-  audit: AuditService;
-  trust: TrustService;
-  overrides: OverrideService;
-  /** The loaded tool manifests and the policy engine, for the tool catalog (GET /v1/tools, MCP list_tools). */
-  tools: ToolRegistry;
-  authorizer: Authorizer;
+  /** The operations table: every route below is a mapping onto one of its operations. */
+  pipeline: Pipeline;
 }
 
 export interface ApiOptions {
@@ -56,6 +41,8 @@ export interface RouteInfo {
   method: string;
   url: string;
   public: boolean;
+  /** The operations of the table the route runs; null for identity-only routes. */
+  operations: readonly string[] | null;
 }
 const ROUTES = new WeakMap<FastifyInstance, RouteInfo[]>();
 
@@ -67,22 +54,50 @@ export function routesOf(app: FastifyInstance): RouteInfo[] {
 /** The HTTP API: plugins in a fixed order — errors, rate limits, docs, authentication, routes. */
 export async function buildApi(services: ApiServices, options: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger,
+    // Every serialized log line passes the same redaction as the audit log (invariant 12).
+    logger:
+      options.logger === false
+        ? false
+        : { ...(options.logger === true ? {} : options.logger), hooks: { streamWrite: logLineRedactor(services.store.knownSecrets) } },
     bodyLimit: options.bodyLimitBytes,
     trustProxy: options.trustProxy,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    // Errors raised before a route runs answer in the API's shape too, without echoing the request.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
   const routes: RouteInfo[] = [];
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat())
-      routes.push({ method: String(method), url: route.url, public: Boolean(route.config?.public) || route.url.startsWith('/docs') });
+      routes.push({
+        method: String(method),
+        url: route.url,
+        public: Boolean(route.config?.public) || route.url.startsWith('/docs'),
+        operations: route.config?.operation == null ? null : [route.config.operation].flat(),
+      });
   });
   ROUTES.set(app, routes);
   // zod validates inside each service (one schema language); route JSON schemas serve the docs.
   app.setValidatorCompiler(() => (value) => ({ value }));
+  // Response schemas document the answers; the body sent is exactly what the service returned
+  // (fast-json-stringify would drop an undeclared field or coerce a value without a word).
+  // test/api-openapi.test.ts validates real answers against the declared schemas instead.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Every documented operation lists its error answers, by what kind of route it is.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as (Record<string, unknown> & { response?: Record<string, unknown> }) | undefined;
+    if (!schema || schema.hide || route.url.startsWith('/docs')) return;
+    const method = String([route.method].flat()[0]);
+    const response = schema.response ?? {};
+    for (const status of errorStatuses({ method, public: Boolean(route.config?.public), hasBody: method !== 'GET' && method !== 'HEAD' }))
+      response[status] ??= errorSchema(status);
+    schema.response = response;
+    // A public route asks for no credential; the document says so (the rest keep the global bearer).
+    if (route.config?.public) schema.security = [];
+  });
   // JSON only: a text/plain body must be a 415, not a string that reaches a handler.
   app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
@@ -98,6 +113,8 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
 
   await app.register(swagger, {
     openapi: {
+      // 3.1: its schemas are JSON Schema 2020-12, what zod's toJSONSchema writes.
+      openapi: '3.1.0',
       info: { title: 'Countersign API', version: options.version, description: 'Propose, approve and execute privileged plans.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
@@ -112,15 +129,15 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   const limiter = options.rateLimit.enabled ? new PrincipalRateLimiter(options.rateLimit.perPrincipalPerMinute) : null;
   registerAuthentication(app, services.authenticator, services.store, limiter);
   healthRoutes(app, services.store, options.version);
-  planRoutes(app, services.plans);
-  approvalRoutes(app, services.approvals);
-  principalRoutes(app, services.principals);
-  executionRoutes(app, services.executions, services.authenticator, { recheckMs: options.streamRecheckMs ?? 15_000 });
-  auditRoutes(app, services.audit);
-  trustRoutes(app, services.trust);
-  overrideRoutes(app, services.overrides);
-  const toolCatalog = new ToolCatalogService(services);
-  toolRoutes(app, toolCatalog);
-  mcpRoutes(app, { plans: services.plans, executions: services.executions, toolCatalog });
+  const ops = services.pipeline;
+  planRoutes(app, ops);
+  approvalRoutes(app, ops);
+  principalRoutes(app, ops);
+  executionRoutes(app, ops, services.authenticator, { recheckMs: options.streamRecheckMs ?? 15_000 });
+  auditRoutes(app, ops);
+  trustRoutes(app, ops);
+  overrideRoutes(app, ops);
+  toolRoutes(app, ops);
+  mcpRoutes(app, ops);
   return app;
 }

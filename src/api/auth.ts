@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import type { Principal } from '../policy/types.ts';
-import type { Store } from '../store/index.ts';
+import { NO_TENANT, type Store } from '../store/index.ts';
 import type { PrincipalRateLimiter } from './rate-limit.ts';
 
 declare module 'fastify' {
@@ -12,11 +12,16 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes are authenticated unless they say `public: true` (health, docs). */
     public?: boolean;
+    /**
+     * The operation(s) of the operations table the route runs (null: identity only). The
+     * chokepoint test checks every authenticated route names operations of the table.
+     */
+    operation?: string | readonly string[] | null;
   }
 }
 
 /** Tenant id recorded on audit entries of requests that never proved a tenant. */
-export const NO_TENANT = '-';
+export { NO_TENANT } from '../store/index.ts';
 
 /**
  * Authentication as a hook so no route can forget it: every route is private unless its config

@@ -2,30 +2,39 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CountersignError } from '../errors/index.ts';
-import { PLAN_SOURCES, type PlanSource } from '../plans/document.ts';
+import { PLAN_SOURCES, type PlanSource } from '../policy/index.ts';
 import { type Risk, RiskSchema } from '../tools/manifest.ts';
 
 /** Sources whose plans are never auto-approved, whatever a rule says (invariant 6). */
 export const EXTERNAL_SOURCES: readonly PlanSource[] = ['webhook', 'planner'];
 
 const GROUP = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'group names are lowercase letters, digits, - and _');
-const RequirementSchema = z.object({ group: GROUP, count: z.number().int().min(1).max(20) }).strict();
+const RequirementSchema = z
+  .object({
+    group: GROUP.describe('A principal group whose members may fill these seats.'),
+    count: z.number().int().min(1).max(20).describe('Distinct reviewers of that group who must approve; the proposer never counts.'),
+  })
+  .strict();
 export type Requirement = z.infer<typeof RequirementSchema>;
 
 const RuleSchema = z
   .object({
-    name: z.string().min(1).max(64),
+    name: z.string().min(1).max(64).describe("Names the rule in the plan's approval requirement and the audit log."),
     match: z
       .object({
-        environment: z.array(z.string().min(1)).min(1).optional(),
-        risk: z.array(RiskSchema).min(1).optional(),
-        tool: z.array(z.string().min(1)).min(1).optional(),
-        source: z.array(z.enum(PLAN_SOURCES)).min(1).optional(),
+        environment: z.array(z.string().min(1)).min(1).optional().describe("The plan's environment is one of these."),
+        risk: z.array(RiskSchema).min(1).optional().describe("The plan's computed risk is one of these."),
+        tool: z.array(z.string().min(1)).min(1).optional().describe('At least one step uses one of these tools.'),
+        source: z.array(z.enum(PLAN_SOURCES)).min(1).optional().describe('The plan came from one of these sources.'),
       })
       .strict()
-      .default({}),
-    require: z.array(RequirementSchema).default([]),
-    autoApprove: z.boolean().default(false),
+      .default({})
+      .describe('Conditions that must all hold (absent ones hold); an empty match matches every plan.'),
+    require: z.array(RequirementSchema).default([]).describe('Approvals the plan needs: every entry must be met.'),
+    autoApprove: z
+      .boolean()
+      .default(false)
+      .describe('Approve at proposal without reviewers. Excludes require; never for webhook or planner plans.'),
   })
   .strict()
   .superRefine((r, ctx) => {
@@ -45,13 +54,15 @@ export const ApprovalRulesSchema = z
       .number()
       .min(0.01)
       .max(24 * 30)
-      .default(24),
+      .default(24)
+      .describe('An approval older than this many hours no longer counts.'),
     /** What an externally sourced plan needs when the only matching rules would auto-approve it. */
     externalSourceRequires: z
       .array(RequirementSchema)
       .min(1)
-      .default([{ group: 'approvers', count: 1 }]),
-    rules: z.array(RuleSchema).min(1),
+      .default([{ group: 'approvers', count: 1 }])
+      .describe('What a webhook or planner plan needs when the rule it matches would auto-approve it.'),
+    rules: z.array(RuleSchema).min(1).describe('Tried top to bottom; the first rule that matches a plan decides what it needs.'),
   })
   .strict();
 export type ApprovalRules = z.infer<typeof ApprovalRulesSchema>;

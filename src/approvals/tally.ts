@@ -1,4 +1,5 @@
 import type { Requirement } from './rules.ts';
+import type { Tally } from './tally-view.ts';
 
 export interface Vote {
   reviewerId: string;
@@ -8,13 +9,7 @@ export interface Vote {
   createdAt: string;
 }
 
-export interface Tally {
-  satisfied: boolean;
-  rejectedBy: string | null;
-  requirements: { group: string; count: number; have: number }[];
-  /** Human summary of what is missing, e.g. "needs 1 more approval from group sre". */
-  missing: string[];
-}
+export type { Tally } from './tally-view.ts';
 
 /**
  * Counts approvals (invariant 5): only votes on the current hash, not expired, never the

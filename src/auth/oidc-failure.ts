@@ -14,6 +14,7 @@ export type OidcFailureReason =
   | 'bad_signature'
   | 'expired'
   | 'not_yet_valid'
+  | 'issued_in_future'
   | 'wrong_audience'
   | 'wrong_issuer'
   | 'wrong_token_type'

@@ -91,6 +91,17 @@ describe('OidcVerifier', () => {
     await assert.rejects(verifier.verify(await sign(claims({ nbf: t + 31 }))), (e: OidcFailure) => e.reason === 'not_yet_valid');
   });
 
+  test('refuses a token issued in the future beyond the tolerance, on the injected clock', async () => {
+    const { keys, verifier } = await keySet(1, true);
+    const sign = (p: JWTPayload) => new SignJWT(p).setProtectedHeader({ alg: 'EdDSA', kid: 'k0' }).sign(keys[0]!.privateKey);
+    assert.equal((await verifier.verify(await sign(claims({ iat: t + 30 })))).subject, 'alice');
+    await assert.rejects(verifier.verify(await sign(claims({ iat: t + 31 }))), (e: OidcFailure) => e.reason === 'issued_in_future');
+    await assert.rejects(
+      verifier.verify(await sign(claims({ iat: t + 3600, exp: t + 7200 }))),
+      (e: OidcFailure) => e.reason === 'issued_in_future',
+    );
+  });
+
   test('refuses a token without kid when several keys could match', async () => {
     const { keys, verifier } = await keySet(2, false);
     const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'EdDSA' }).sign(keys[0]!.privateKey);

@@ -23,8 +23,8 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**
  * Verifies bearer JWTs with jose: the signature always (no key, no login), `alg` pinned to the
- * configured asymmetric list, `iss`, `aud`, `exp` (required), `nbf` and `iat` with bounded
- * clock tolerance, `sub` required, and optionally the `typ` header.
+ * configured asymmetric list, `iss`, `aud`, `exp` (required), `nbf` and `iat` (never in the future) with
+ * bounded clock tolerance, `sub` required, and optionally the `typ` header.
  */
 export class OidcVerifier {
   readonly #settings: OidcSettings;
@@ -58,6 +58,11 @@ export class OidcVerifier {
     } catch (err) {
       throw new OidcFailure(reasonForVerificationError(err), { cause: err });
     }
+    // jose checks iat against the clock only when maxTokenAge is set. A token issued in the future
+    // comes from an IdP whose clock is wrong or from a key holder minting tokens ahead of time
+    // (they stay usable past a key rotation); refuse it beyond the same skew as exp and nbf.
+    if (typeof payload.iat === 'number' && payload.iat > Math.floor(this.#now().getTime() / 1000) + this.#settings.clockSkewSeconds)
+      throw new OidcFailure('issued_in_future');
     return readIdentity(payload, this.#settings);
   }
 }

@@ -12,5 +12,7 @@ export function clientFrom(opts: RemoteOptions, env: NodeJS.ProcessEnv = process
   return new CountersignClient({
     server: opts.server ?? env.COUNTERSIGN_SERVER ?? DEFAULT_SERVER,
     token: opts.token ?? env.COUNTERSIGN_TOKEN,
+    // The audit trail names the interface a change came through (a label, never a credential).
+    clientName: 'cli',
   });
 }

@@ -1,10 +1,27 @@
+import type { z } from 'zod';
+import type { HealthSchema } from '../api/routes/health.ts';
 import type { Tally } from '../approvals/tally.ts';
+import type { AuditEntryView, AuditPage } from '../audit/view.ts';
 import { CountersignError, ERROR_CODES, type ErrorCode } from '../errors/index.ts';
-import type { ExecutionView } from '../executions/view.ts';
-import type { PlanView } from '../plans/view.ts';
+import type {
+  EventsPage,
+  ExecutionEvent,
+  ExecutionList,
+  ExecutionView,
+  FreezeList,
+  FreezeState,
+  IssuedGrant,
+  RevokedGrant,
+} from '../executions/view.ts';
+import type { ReviewBodySchema as ApprovalBodySchema, CreatePrincipalSchema, FreezeBodySchema } from '../operations/index.ts';
+import type { ProposeBodySchema } from '../plans/document.ts';
+import type { DecisionResult, Inbox, PlanPage, PlanView } from '../plans/view.ts';
 import type { Principal } from '../policy/types.ts';
-import type { KeyView, PrincipalView } from '../principals/service.ts';
-import type { ToolCatalog } from '../tools/catalog.ts';
+import type { CreatedKey, CreatedPrincipal, KeyList, KeyView, PrincipalList, PrincipalView } from '../principals/view.ts';
+import type { ToolCatalog } from '../tools/view.ts';
+
+// Every type here is the zod schema the server validates or answers with (z.input for what a
+// caller sends, z.infer for what it gets back): the client declares none of its own.
 
 export interface ClientOptions {
   /** Base URL, e.g. http://127.0.0.1:7400 */
@@ -20,45 +37,17 @@ export interface ClientOptions {
   clientName?: string;
 }
 
-export interface AuditEntry {
-  seq: number;
-  ts: string;
-  code: string;
-  actor: string;
-  action: string;
-  outcome: string;
-  resource: string;
-  details: Record<string, unknown>;
-  prevHash: string;
-  hash: string;
-}
+export type AuditEntry = AuditEntryView;
 
-export interface ProposePlanInput {
-  intent: string;
-  environment: string;
-  steps: { tool: string; action: string; input?: Record<string, unknown> }[];
-  rollback?: { tool: string; action: string; input?: Record<string, unknown> }[];
-  source?: 'api' | 'cli' | 'planner';
-}
+/** A plan as a caller proposes it; tenant, proposer and hashes come from the server. */
+export type ProposePlanInput = Omit<z.input<typeof ProposeBodySchema>, 'tenant'>;
 
-/** The answer to an approve or reject: the plan as it now is, and the tally after this vote. */
-export interface DecisionResult {
-  plan: PlanView;
-  tally: Tally;
-}
+/** A review: the full hash of the plan as the reviewer saw it (the server refuses any other). */
+export type ReviewInput = Omit<z.input<typeof ApprovalBodySchema>, 'decision'>;
 
-export interface ReviewInput {
-  /** The full hash of the plan as the reviewer saw it; the server refuses any other. */
-  planHash: string;
-  comment?: string;
-}
+export type CreatePrincipalInput = z.input<typeof CreatePrincipalSchema>;
 
-export interface CreatePrincipalInput {
-  name: string;
-  kind: 'human' | 'agent';
-  groups?: string[];
-  description?: string;
-}
+export type FreezeInput = z.input<typeof FreezeBodySchema>;
 
 /** A small typed client for the REST API; the CLI uses it for every remote command. */
 export class CountersignClient {
@@ -113,7 +102,7 @@ export class CountersignClient {
     return parsed as T;
   }
 
-  health(): Promise<{ status: string; version: string }> {
+  health(): Promise<z.infer<typeof HealthSchema>> {
     return this.request('GET', '/healthz');
   }
 
@@ -130,10 +119,7 @@ export class CountersignClient {
     return this.request('GET', `/v1/plans/${encodeURIComponent(id)}`);
   }
 
-  listPlans(query: { limit?: number; cursor?: string; status?: string; environment?: string } = {}): Promise<{
-    plans: PlanView[];
-    nextCursor: string | null;
-  }> {
+  listPlans(query: { limit?: number; cursor?: string; status?: string; environment?: string } = {}): Promise<PlanPage> {
     return this.request('GET', `/v1/plans${queryString(query)}`);
   }
 
@@ -160,7 +146,7 @@ export class CountersignClient {
   }
 
   /** The caller's review inbox: pending plans they may review and have not voted on yet. */
-  inbox(query: { limit?: number } = {}): Promise<{ plans: PlanView[] }> {
+  inbox(query: { limit?: number } = {}): Promise<Inbox> {
     return this.request('GET', `/v1/approvals${queryString({ status: 'pending', ...query })}`);
   }
 
@@ -169,11 +155,11 @@ export class CountersignClient {
   }
 
   /** Creates a principal; the answer carries its first API key, which is never shown again. */
-  createPrincipal(input: CreatePrincipalInput): Promise<PrincipalView & { key: string; keyId: string }> {
+  createPrincipal(input: CreatePrincipalInput): Promise<CreatedPrincipal> {
     return this.request('POST', '/v1/principals', input);
   }
 
-  listPrincipals(): Promise<{ principals: PrincipalView[] }> {
+  listPrincipals(): Promise<PrincipalList> {
     return this.request('GET', '/v1/principals');
   }
 
@@ -186,11 +172,11 @@ export class CountersignClient {
   }
 
   /** Creates an API key for a principal; the key is shown once. */
-  createKey(principalId: string, input: { description?: string } = {}): Promise<{ id: string; key: string; principal: string }> {
+  createKey(principalId: string, input: { description?: string } = {}): Promise<CreatedKey> {
     return this.request('POST', `/v1/principals/${encodeURIComponent(principalId)}/keys`, input);
   }
 
-  listKeys(principalId: string): Promise<{ keys: KeyView[] }> {
+  listKeys(principalId: string): Promise<KeyList> {
     return this.request('GET', `/v1/principals/${encodeURIComponent(principalId)}/keys`);
   }
 
@@ -198,7 +184,7 @@ export class CountersignClient {
     return this.request('POST', `/v1/keys/${encodeURIComponent(keyId)}/revoke`);
   }
 
-  requestGrant(planId: string): Promise<{ grant: string; jti: string; expiresAt: string }> {
+  requestGrant(planId: string): Promise<IssuedGrant> {
     return this.request('POST', `/v1/plans/${encodeURIComponent(planId)}/grants`, {});
   }
 
@@ -211,11 +197,11 @@ export class CountersignClient {
     return this.request('GET', `/v1/executions/${encodeURIComponent(id)}`);
   }
 
-  listExecutions(limit = 50): Promise<{ executions: ExecutionView[] }> {
+  listExecutions(limit = 50): Promise<ExecutionList> {
     return this.request('GET', `/v1/executions?limit=${limit}`);
   }
 
-  events(id: string, after = 0): Promise<{ status: string; events: ExecutionEvent[] }> {
+  events(id: string, after = 0): Promise<EventsPage> {
     return this.request('GET', `/v1/executions/${encodeURIComponent(id)}/events?after=${after}`);
   }
 
@@ -265,23 +251,23 @@ export class CountersignClient {
     throw new CountersignError('INTERNAL', 'gave up following the event stream');
   }
 
-  revokeGrant(executionId: string, reason: string): Promise<{ jti: string; revokedAt: string }> {
+  revokeGrant(executionId: string, reason: string): Promise<RevokedGrant> {
     return this.request('POST', `/v1/executions/${encodeURIComponent(executionId)}/revoke-grant`, { reason });
   }
 
-  freeze(input: { environment?: string; reason: string }): Promise<{ scope: string; frozen: boolean }> {
+  freeze(input: FreezeInput): Promise<FreezeState> {
     return this.request('POST', '/v1/freeze', input);
   }
 
-  unfreeze(input: { environment?: string }): Promise<{ scope: string; frozen: boolean }> {
+  unfreeze(input: { environment?: string }): Promise<FreezeState> {
     return this.request('POST', '/v1/unfreeze', input);
   }
 
-  freezes(): Promise<{ freezes: { scope: string; reason: string; actor: string; createdAt: string }[] }> {
+  freezes(): Promise<FreezeList> {
     return this.request('GET', '/v1/freezes');
   }
 
-  listAudit(query: { after?: number; limit?: number } = {}): Promise<{ entries: AuditEntry[]; next: number | null }> {
+  listAudit(query: { after?: number; limit?: number } = {}): Promise<AuditPage> {
     return this.request('GET', `/v1/audit${queryString(query)}`);
   }
 }
@@ -293,14 +279,7 @@ function queryString(q: Record<string, string | number | undefined>): string {
   return s ? `?${s}` : '';
 }
 
-export type { KeyView, PlanView, Principal, PrincipalView, Tally, ToolCatalog };
-
-export interface ExecutionEvent {
-  seq: number;
-  ts: string;
-  type: string;
-  data: Record<string, unknown>;
-}
+export type { DecisionResult, ExecutionEvent, ExecutionView, KeyView, PlanView, Principal, PrincipalView, Tally, ToolCatalog };
 
 function parseFrame(frame: string): ExecutionEvent | null {
   let id: number | null = null;
@@ -321,5 +300,3 @@ function parseFrame(frame: string): ExecutionEvent | null {
   const { ts, ...rest } = parsed;
   return { seq: id, ts: String(ts ?? ''), type, data: rest };
 }
-
-export type { ExecutionView } from '../executions/view.ts';

@@ -9,22 +9,45 @@ import { z } from 'zod';
 export const DatabaseConfigSchema = z
   .object({
     /** The engine init created the store with. Absent only in directories made before bindings. */
-    engine: z.enum(['sqlite', 'postgres']).optional(),
+    engine: z
+      .enum(['sqlite', 'postgres'])
+      .optional()
+      .describe('Written by init: the engine of the store it created. Every command opens that store and refuses another.'),
     /** Random id init wrote into the store and here; a store holding another id is refused. */
     installationId: z
       .string()
       .regex(/^ins_[0-9a-z]{10,40}$/, 'must be the ins_… id written by init')
-      .optional(),
+      .optional()
+      .describe('Written by init: the random id also stored in the database; a store holding another id is refused.'),
     /** `postgres://user@host:5432/db`, without a password; empty means the embedded SQLite file `<dir>/countersign.db`. */
-    url: z.string().default(''),
+    url: z
+      .string()
+      .default('')
+      .describe(
+        '`postgres://user@host:5432/db` without a password (init records it); empty means the embedded SQLite file `<dir>/countersign.db`. `--database-url` and COUNTERSIGN_DATABASE_URL may only reach the same store.',
+      ),
     /** The PostgreSQL password, only as `${env:NAME}` (a clear password in this file is refused). */
-    password: z.string().min(1).optional(),
+    password: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(`The PostgreSQL password, only as \`\${env:NAME}\`: a clear password in the file is refused.`),
     /** A file holding the PostgreSQL password (relative to the data directory, mode 0600). */
-    passwordFile: z.string().min(1).optional(),
-    sqliteSynchronous: z.enum(['full', 'normal']).default('normal'),
-    maxConnections: z.number().int().min(1).max(200).default(10),
+    passwordFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A file holding the PostgreSQL password, relative to the data directory, mode 0600 (init writes keys/database.password).'),
+    sqliteSynchronous: z
+      .enum(['full', 'normal'])
+      .default('normal')
+      .describe(
+        'SQLite durability. normal: atomic, an OS crash may lose the last commits; full: every commit synced, several times slower.',
+      ),
+    maxConnections: z.number().int().min(1).max(200).default(10).describe('PostgreSQL connection pool size per process.'),
   })
   .strict()
+  .describe('Where state and the audit log live: the store init created, recorded here.')
   .superRefine((d, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     if ((d.engine === undefined) !== (d.installationId === undefined)) {

@@ -23,12 +23,16 @@ const ClaimName = z.string().min(1).max(128);
 export const OidcConfigSchema = z
   .object({
     /** Compared exactly with the token's `iss`. https, unless allowPrivateAddresses. */
-    issuer: z.url(),
+    issuer: z.url().describe("Compared exactly with the token's `iss`. https unless allowPrivateAddresses."),
     /** The token's `aud` must contain this (the resource indicator of this Countersign). */
-    audience: z.string().min(1),
+    audience: z.string().min(1).describe("The token's `aud` must contain this: the resource indicator of this Countersign."),
     /** https, host on jwksAllowlist, never a private/loopback/link-local address. */
-    jwksUrl: z.url(),
-    jwksAllowlist: z.array(HostName).min(1),
+    jwksUrl: z
+      .url()
+      .describe(
+        "Where the IdP's signing keys are fetched: https, its host on jwksAllowlist, never a private, loopback or link-local address.",
+      ),
+    jwksAllowlist: z.array(HostName).min(1).describe('Exact host names jwksUrl may point at (no wildcards).'),
     algorithms: z
       .array(
         z.string().refine(isAsymmetricJwsAlgorithm, {
@@ -36,28 +40,55 @@ export const OidcConfigSchema = z
         }),
       )
       .min(1)
-      .default(['EdDSA', 'ES256', 'RS256']),
+      .default(['EdDSA', 'ES256', 'RS256'])
+      .describe('JWS algorithms accepted; asymmetric only (HS* and none are refused).'),
     /** Leeway for exp/nbf/iat between our clock and the IdP's; bounded so an expired token stays expired. */
-    clockSkewSeconds: z.number().int().min(0).max(300).default(30),
+    clockSkewSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(300)
+      .default(30)
+      .describe("Leeway for exp, nbf and iat between this server's clock and the IdP's."),
     /** Name of the tenant the IdP's identities belong to. */
-    tenant: z.string().min(1).default('default'),
+    tenant: z
+      .string()
+      .min(1)
+      .default('default')
+      .describe("Name of the tenant the IdP's identities belong to; `sub` is looked up as a principal name there."),
     /** Claim holding the caller's groups (an array of strings). */
-    groupsClaim: ClaimName.default('groups'),
+    groupsClaim: ClaimName.default('groups').describe("Claim holding the caller's groups (an array of strings)."),
     /**
      * Groups whose membership the IdP decides. For these, the token's groups claim is the truth
      * (added and removed); every other group comes only from the stored principal. Empty (the
      * default) means the claim grants nothing.
      */
-    delegatedGroups: z.array(GroupName).default([]),
+    delegatedGroups: z
+      .array(GroupName)
+      .default([])
+      .describe(
+        "Groups whose membership the token's groups claim decides (added and removed); every other group comes from the stored principal. Empty: the claim grants nothing.",
+      ),
     /**
      * Optional claim saying `human` or `agent`. It can only lower a stored human to agent, never
      * raise an agent: the stored principal's kind is the ceiling.
      */
-    principalKindClaim: ClaimName.optional(),
+    principalKindClaim: ClaimName.optional().describe(
+      'Claim saying `human` or `agent`; it can lower a stored human to agent, never raise an agent.',
+    ),
     /** Required JOSE `typ` header, e.g. `at+jwt` (RFC 9068) so an ID token is not taken for an access token. */
-    requiredTokenType: z.string().min(1).optional(),
+    requiredTokenType: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Required JOSE `typ` header, e.g. `at+jwt` (RFC 9068), so an ID token is not taken for an access token.'),
     /** Development only: allows http and loopback/private addresses for a local provider. */
-    allowPrivateAddresses: z.boolean().default(false),
+    allowPrivateAddresses: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Development only: allows http and loopback or private addresses for a local identity provider. doctor reports it as a FAIL.',
+      ),
   })
   .strict()
   .superRefine((oidc, ctx) => {
@@ -85,11 +116,23 @@ const SignatureCount = z.number().int().min(1).max(16);
 export const TrustConfigSchema = z
   .object({
     /** Valid signatures from trusted keys a manifest needs in an environment not listed below. */
-    required: SignatureCount.default(1),
+    required: SignatureCount.default(1).describe(
+      'K: valid signatures from trusted publisher keys a manifest needs in an environment not listed in environments.',
+    ),
     /** Per-environment K, e.g. `{prod: 2}`. */
-    environments: z.record(EnvironmentName, SignatureCount).default({}),
+    environments: z
+      .record(EnvironmentName, SignatureCount)
+      .default({})
+      .describe(
+        'K per environment, e.g. `{prod: 2}`. A manifest loads with the smallest K of all; each environment checks its own at propose, execute and every step.',
+      ),
     /** The tenant (by name) whose principals may change the installation-wide trust store. */
-    adminTenant: z.string().min(1).max(128).default('default'),
+    adminTenant: z
+      .string()
+      .min(1)
+      .max(128)
+      .default('default')
+      .describe('The tenant (by name) whose principals may change the installation-wide trust store.'),
   })
   .strict();
 export type TrustConfig = z.infer<typeof TrustConfigSchema>;
@@ -107,8 +150,20 @@ export const NotificationsConfigSchema = z
      * http only to a loopback address and only with developmentMode. Empty: none are sent (the
      * audit entries are written either way).
      */
-    webhookUrl: z.string().max(2048).default(''),
-    timeoutMilliseconds: z.number().int().min(100).max(60_000).default(5000),
+    webhookUrl: z
+      .string()
+      .max(2048)
+      .default('')
+      .describe(
+        'Break-glass notifications (override issue, use, revoke) are POSTed here as JSON. https; http only to a loopback address with developmentMode. Empty: none are sent (the audit entries are written either way).',
+      ),
+    timeoutMilliseconds: z
+      .number()
+      .int()
+      .min(100)
+      .max(60_000)
+      .default(5000)
+      .describe('How long one delivery may take before it is logged as failed.'),
   })
   .strict();
 
@@ -117,27 +172,45 @@ export const ConfigSchema = z
   .object({
     server: z
       .object({
-        host: z.string().min(1).default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(7400),
+        host: z.string().min(1).default('127.0.0.1').describe('Address the API listens on (`--host` overrides).'),
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .default(7400)
+          .describe('Port the API listens on; 0 picks a free one (`--port` overrides).'),
         /** Largest request body accepted, in bytes; larger gets 413 before parsing. */
         bodyLimitBytes: z
           .number()
           .int()
           .min(1024)
           .max(16 * 1024 * 1024)
-          .default(1024 * 1024),
+          .default(1024 * 1024)
+          .describe('Largest request body accepted, in bytes; a larger one gets 413 before it is parsed.'),
         /** Trust X-Forwarded-For from a proxy in front (affects per-address rate limits). */
-        trustProxy: z.boolean().default(false),
+        trustProxy: z
+          .boolean()
+          .default(false)
+          .describe('Trust X-Forwarded-For from a proxy in front (it decides the per-address rate limit).'),
       })
       .strict()
+      .describe('The API server.')
       .default({ host: '127.0.0.1', port: 7400, bodyLimitBytes: 1024 * 1024, trustProxy: false }),
     database: DatabaseConfigSchema.default(DATABASE_CONFIG_DEFAULT),
     audit: z
       .object({
         /** A signed checkpoint every N entries (and on shutdown). */
-        checkpointEvery: z.number().int().min(1).max(100000).default(100),
+        checkpointEvery: z
+          .number()
+          .int()
+          .min(1)
+          .max(100000)
+          .default(100)
+          .describe('A signed checkpoint of the audit chain every N entries (and at shutdown); it makes truncation detectable.'),
       })
       .strict()
+      .describe('The tamper-evident audit log.')
       .default({ checkpointEvery: 100 }),
     plans: z
       .object({
@@ -146,48 +219,92 @@ export const ConfigSchema = z
           .number()
           .min(0.01)
           .max(24 * 90)
-          .default(72),
+          .default(72)
+          .describe('A plan still pending approval after this many hours expires.'),
       })
       .strict()
+      .describe('Plans.')
       .default({ pendingTtlHours: 72 }),
     rateLimit: z
       .object({
-        enabled: z.boolean().default(true),
-        perPrincipalPerMinute: z.number().int().min(1).default(6000),
-        perAddressPerMinute: z.number().int().min(1).default(12000),
+        enabled: z.boolean().default(true).describe('Rate limits on; doctor reports false as a FAIL.'),
+        perPrincipalPerMinute: z.number().int().min(1).default(6000).describe('Requests per minute per authenticated principal.'),
+        perAddressPerMinute: z.number().int().min(1).default(12000).describe('Requests per minute per client address.'),
       })
       .strict()
+      .describe('Request rate limits (invariant 17).')
       .default({ enabled: true, perPrincipalPerMinute: 6000, perAddressPerMinute: 12000 }),
     /**
      * The one development switch. It is checked in one place (config/dev-mode.ts) and printed
      * loudly at every start; production deployments keep it false.
      */
-    developmentMode: z.boolean().default(false),
+    developmentMode: z
+      .boolean()
+      .default(false)
+      .describe(
+        'The one development switch: steps run WITHOUT the sandbox and unsigned manifests load (marked and audited). Printed at every start; never in production.',
+      ),
     grants: z
       .object({
         /** Lifetime of a grant; the executor must claim the execution before it expires. */
-        ttlSeconds: z.number().int().min(10).max(3600).default(300),
+        ttlSeconds: z
+          .number()
+          .int()
+          .min(10)
+          .max(3600)
+          .default(300)
+          .describe('Lifetime of a grant: the executor must claim the execution before it expires.'),
       })
       .strict()
+      .describe('Grants: single-use capability tokens for one execution.')
       .default({ ttlSeconds: 300 }),
     executor: z
       .object({
         /** A claim lasts this long without a heartbeat; then another executor may take over. */
-        leaseSeconds: z.number().min(1).max(3600).default(30),
-        pollMilliseconds: z.number().int().min(10).max(60_000).default(500),
+        leaseSeconds: z
+          .number()
+          .min(1)
+          .max(3600)
+          .default(30)
+          .describe('A claim lasts this long without a heartbeat; then another executor may take the execution over.'),
+        pollMilliseconds: z.number().int().min(10).max(60_000).default(500).describe('How often an idle executor looks for work.'),
         /** Retries of a failing idempotent step, with exponential backoff from baseMilliseconds. */
-        retryAttempts: z.number().int().min(0).max(10).default(2),
-        retryBaseMilliseconds: z.number().int().min(1).max(60_000).default(500),
+        retryAttempts: z.number().int().min(0).max(10).default(2).describe('Retries of a failing idempotent step.'),
+        retryBaseMilliseconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(60_000)
+          .default(500)
+          .describe('First retry delay; it doubles with each attempt.'),
         /** Where per-execution work directories are made (never inside the data directory); empty = a private dir under the system temp dir. */
-        workDir: z.string().default(''),
+        workDir: z
+          .string()
+          .default('')
+          .describe(
+            'Where per-execution work directories are made (never inside the data directory); empty: a private directory under the system temp directory.',
+          ),
         /** On SIGTERM, how long the current step may take before the executor releases it. */
-        drainSeconds: z.number().int().min(1).max(3600).default(30),
+        drainSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(30)
+          .describe('On SIGTERM, how long the current step may take before the executor releases it.'),
       })
       .strict()
+      .describe('The executor: the only process that runs tools.')
       .default({ leaseSeconds: 30, pollMilliseconds: 500, retryAttempts: 2, retryBaseMilliseconds: 500, workDir: '', drainSeconds: 30 }),
-    oidc: OidcConfigSchema.optional(),
-    trust: TrustConfigSchema.default({ required: 1, environments: {}, adminTenant: 'default' }),
-    notifications: NotificationsConfigSchema.default({ webhookUrl: '', timeoutMilliseconds: 5000 }),
+    oidc: OidcConfigSchema.optional().describe(
+      'OIDC bearer JWTs from your identity provider. Absent: no JWT login at all (API keys only).',
+    ),
+    trust: TrustConfigSchema.default({ required: 1, environments: {}, adminTenant: 'default' }).describe(
+      'Signed tools: how many trusted publisher signatures a manifest needs (K of N).',
+    ),
+    notifications: NotificationsConfigSchema.default({ webhookUrl: '', timeoutMilliseconds: 5000 }).describe(
+      'Where break-glass events are sent.',
+    ),
   })
   .strict()
   .superRefine((c, ctx) => {

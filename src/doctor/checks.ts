@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { type Checkpoint, publicKeyMap, verifyAuditChain } from '../audit/index.ts';
 import { jwksUrlProblem } from '../auth/jwks-url.ts';
 import type { Config } from '../config/index.ts';
-import { CANARIES, checkCanaries, loadCedarAuthorizer, type PrivilegedAction } from '../policy/index.ts';
+import { ERROR_CODES } from '../errors/index.ts';
+import { CANARIES, checkCanaries, loadCedarAuthorizer, type PrivilegedAction, policiesPath, splitPolicyFile } from '../policy/index.ts';
 import type { SandboxHostReport } from '../sandbox/index.ts';
 import type { DataDirPaths } from '../server/datadir.ts';
 import type { Store } from '../store/index.ts';
@@ -52,8 +53,33 @@ export function checkPolicy(dir: string): DoctorCheck {
       `${authz.policyIds.length} policies load and validate; all ${CANARIES.length} canaries denied; a principal with no group is denied ${probes.join(', ')}`,
     );
   } catch (err) {
-    return fail(control, `the policy set does not load: ${message(err)}`);
+    return fail(control, unloadablePolicyEvidence(dir, err));
   }
+}
+
+/**
+ * Why the policy set does not load, naming every file that does not parse (the loader stops at
+ * the first), and what that means for a server: it is the same set a start or a SIGHUP would read.
+ */
+function unloadablePolicyEvidence(dataDir: string, err: unknown): string {
+  const dir = policiesPath(dataDir);
+  const broken: string[] = [];
+  try {
+    for (const name of readdirSync(dir)
+      .filter((n) => n.endsWith('.cedar'))
+      .sort()) {
+      try {
+        splitPolicyFile(name, readFileSync(join(dir, name), 'utf8'));
+      } catch (e) {
+        broken.push(`${join(dir, name)}: ${message(e).replace(`${name}: `, '')}`);
+      }
+    }
+  } catch {
+    // An unreadable directory: the loader's own message below says so.
+  }
+  const what = broken.length > 0 ? `policy files that do not parse: ${broken.join('; ')}` : `the policy set does not load: ${message(err)}`;
+  const exit = ERROR_CODES.CONFIG_INVALID.exit;
+  return `${what}. A server started with this set exits (CONFIG_INVALID, exit ${exit}); a running server sent SIGHUP refuses it and keeps serving its previous set. Fix it, check with \`countersign policy validate\`, then start or send SIGHUP.`;
 }
 
 /** Invariant 9: sandbox or nothing. */
@@ -66,7 +92,9 @@ export function checkSandbox(report: SandboxHostReport, config: Readonly<Config>
     return fail(control, `available but NOT enforced: developmentMode runs steps unsandboxed (${cg})`);
   }
   const bw = report.items.find((i) => i.name === 'bubblewrap')?.detail ?? 'bubblewrap';
-  return pass(control, `${bw}; user namespaces, prlimit; ${cg}${bad.length > 0 ? `; notes: ${bad.map((i) => i.name).join(', ')}` : ''}`);
+  const seccomp = report.items.find((i) => i.name.startsWith('seccomp'))?.detail ?? 'seccomp filter';
+  const notes = bad.length > 0 ? `; notes: ${bad.map((i) => i.name).join(', ')}` : '';
+  return pass(control, `${bw}; user namespaces, prlimit, per-step disk budget; seccomp: ${seccomp}; ${cg}${notes}`);
 }
 
 /** Invariant 15: no JWKS, no JWT login; a configured JWKS is https on an exact allowlist. */

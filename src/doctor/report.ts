@@ -15,6 +15,7 @@ import {
   checkTools,
   type DoctorCheck,
 } from './checks.ts';
+import { checkSeals } from './seals.ts';
 
 export interface DoctorReport {
   /** False when any control FAILs. */
@@ -50,6 +51,7 @@ export async function runDoctor(dir: string, options: DoctorOptions = {}): Promi
     checks.push(checkKeys(paths));
     checks.push(checkDevelopmentSwitches(config));
     checks.push(...(await checkTools(store, paths, config)));
+    checks.push(await checkSeals(store, paths.keys));
     checks.push(checkRateLimits(config));
     checks.push(checkNotifications(config));
   } finally {

@@ -56,14 +56,30 @@ export const ERROR_CODES = {
     summary: "The plan's environment, or one of its steps' tool or action, is outside the override's scope.",
   },
   OVERRIDE_REPLAYED: { status: 409, exit: 7, summary: 'The override was already used; an override authorizes one execution once.' },
-  // 404 / 409 / 413 / 429
-  NOT_FOUND: { status: 404, exit: 6, summary: 'No such resource in this tenant.' },
+  // 404 / 405 / 408 / 409 / 413 / 414 / 415 / 429 / 431
+  NOT_FOUND: { status: 404, exit: 6, summary: 'No such resource in this tenant, or no such route.' },
+  METHOD_NOT_ALLOWED: { status: 405, exit: 2, summary: 'The path exists, but not with this method; see the Allow header.' },
+  REQUEST_TIMEOUT: { status: 408, exit: 2, summary: 'The request did not arrive in time.' },
   PLAN_INVALID_TRANSITION: { status: 409, exit: 7, summary: 'The plan cannot move to that status from its current one.' },
   PLAN_HASH_MISMATCH: { status: 409, exit: 7, summary: 'The plan hash given, or recomputed from storage, does not match.' },
+  PLAN_EXPIRED: { status: 409, exit: 7, summary: 'The plan passed its expiry without a decision; propose it again.' },
+  APPROVALS_UNSATISFIED: {
+    status: 409,
+    exit: 7,
+    summary: "The plan's approval requirement is not met by valid reviews of its current content.",
+  },
+  SEAL_INVALID: {
+    status: 409,
+    exit: 7,
+    summary: 'A stored fact the decision to run depends on (risk, approval requirement, expiry, a review) is not what the server sealed.',
+  },
+  TOOL_CHANGED: { status: 409, exit: 7, summary: 'A tool manifest changed since the plan was proposed; propose it again.' },
   CONFLICT: { status: 409, exit: 7, summary: 'The resource already exists or changed concurrently.' },
   BODY_TOO_LARGE: { status: 413, exit: 2, summary: 'The request body exceeds the configured limit.' },
+  URI_TOO_LONG: { status: 414, exit: 2, summary: 'The URL, or one of its path segments, is longer than the server accepts.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, exit: 2, summary: 'The body must be application/json.' },
   RATE_LIMITED: { status: 429, exit: 8, summary: 'Too many requests; retry after the given delay.' },
+  HEADERS_TOO_LARGE: { status: 431, exit: 2, summary: 'The request headers are larger than the server accepts.' },
   // 5xx — the server cannot do it safely
   AUDIT_WRITE_FAILED: { status: 503, exit: 9, summary: 'The audit entry could not be written, so the action did not happen.' },
   POLICY_UNAVAILABLE: { status: 503, exit: 9, summary: 'The policy engine could not decide, so the request is denied.' },

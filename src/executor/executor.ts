@@ -8,10 +8,11 @@ import { loadOverrideVerificationKeys, overrideStepRefusal } from '../overrides/
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { BubblewrapRunner, type Runner, runUnsandboxedForDevelopment } from '../sandbox/index.ts';
 import type { ContextOverrides } from '../server/context.ts';
-import { dataDirPaths } from '../server/datadir.ts';
 import { openStore } from '../server/store-binding.ts';
+import { dataDirPaths } from '../server/datadir.ts';
+import { ToolReloader, type ToolReloadResult } from '../server/tool-reload.ts';
 import type { Store } from '../store/index.ts';
-import { loadToolDir, type ToolRegistry } from '../tools/index.ts';
+import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { ExecutionWorker, type StepCheckInput } from './worker.ts';
 
@@ -31,6 +32,8 @@ export interface RunningExecutor {
   stop(): Promise<void>;
   done: Promise<void>;
   store: Store;
+  /** SIGHUP: re-read and re-verify `<dir>/tools`; the whole new set, or the old one stays. */
+  reloadTools(): Promise<ToolReloadResult>;
 }
 
 /**
@@ -74,7 +77,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   const env = options.env ?? process.env;
   const config = loadConfig(paths.dir, env);
   const runtime: Runtime = options.runtime ?? systemRuntime;
-  const log = options.log ?? ((line: string) => process.stderr.write(`executor: ${line}\n`));
+  const writeLog = options.log ?? ((line: string) => process.stderr.write(`executor: ${line}\n`));
   const owner = options.owner ?? `${hostname()}:${process.pid}:${runtime.newId('wkr').slice(-8)}`;
   const grantKeys = new GrantKeyring(paths.keys, false);
   // A caller embedding the executor in its own process (tests, benches) passes its store: one
@@ -82,13 +85,15 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   // the lock holder needs to finish.
   const ownStore = !options.store;
   const store = options.store ?? (await openStore(paths.dir, config, options, 'write'));
+  // Every executor log line is redacted of the secrets its steps resolved (invariant 12).
+  const log = (line: string): void => writeLog(store.knownSecrets.redact(line));
   let runner: Runner;
   let tools: ToolRegistry;
   let overrideKeys: Map<string, KeyObject>;
   try {
     await store.migrate();
     // The executor verifies manifests itself, against the trust store (invariant 13).
-    tools = loadToolDir(paths.tools, await manifestTrustAtStart(store, config));
+    tools = new ReloadableToolRegistry(loadToolDir(paths.tools, await manifestTrustAtStart(store, config)));
     await reportToolLoad(store, tools, config.developmentMode, 'executor', (l) => log(l));
     overrideKeys = loadOverrideVerificationKeys(paths.keys);
     runner = options.runner ?? (await buildRunner(store, config.developmentMode, paths.dir, owner, log));
@@ -114,6 +119,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
       owner,
     ),
   });
+  const reloader = new ToolReloader({ store, config, toolsDir: paths.tools, tools, process: 'executor', log });
   let stopping = false;
   const idle = new AbortController();
   const done = (async () => {
@@ -144,6 +150,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
       if (ownStore) await store.close();
     },
     done,
+    reloadTools: () => reloader.reload(),
   };
 }
 

@@ -35,7 +35,7 @@ export async function runWithRetry(
         onEgressDenied: options.onEgressDenied as never,
       });
       last = { result, error: null };
-      if (result.exitCode === 0 && !result.timedOut) return { ...last, attempts: n };
+      if (result.exitCode === 0 && !result.timedOut && result.failure === null) return { ...last, attempts: n };
     } catch (err) {
       // Refusals (integrity, sandbox unavailable, secrets) are not transient: never retried.
       return { result: null, error: err as Error, attempts: n };

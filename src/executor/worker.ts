@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { AuditAction, AuditOutcome } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
-import { type GrantClaims, type GrantKeyLookup, verifyGrant } from '../grants/index.ts';
-import { type PlanDocument, parseStoredDocument, sha256Hex } from '../plans/document.ts';
-import type { PlanStatus } from '../plans/status.ts';
+import { assertGrantLive, type GrantClaims, type GrantKeyLookup, verifyGrant } from '../grants/index.ts';
+import { assertStepMayRun, intactDocument, type PlanDocument, type PlanStatus } from '../plans/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { canonicalizePathInputs, pathRootsFor, type Runner } from '../sandbox/index.ts';
 import { createRedactor, resolveSecrets } from '../secrets/index.ts';
@@ -195,13 +194,12 @@ export class ExecutionWorker {
     const plan = await scope.plans.get(exec.planId);
     if (!plan) return this.#finish(scope, exec, 'failed', 'the plan is gone');
     let claims: GrantClaims;
-    let doc: PlanDocument;
     try {
       // Expiry is judged at the first claim; a worker resuming after a crash judges at that time.
       const at = exec.attempt > 1 && exec.startedAt ? new Date(exec.startedAt) : this.deps.runtime.now();
       claims = await verifyGrant(exec.grantToken, this.deps.grantKeys, at);
-      this.#checkBinding(exec, claims, plan.hash, plan.document);
-      doc = parseStoredDocument(plan.document);
+      this.#checkBinding(exec, claims);
+      intactDocument(plan, claims.planHash);
     } catch (err) {
       await this.#audit(scope, exec, 'plan.execute', 'denied', {
         stage: 'claim',
@@ -240,9 +238,8 @@ export class ExecutionWorker {
       for (const step of steps.filter((s) => s.phase === 'main')) {
         if (step.status === 'succeeded') continue;
         if (this.#draining) return this.#release(scope, exec);
-        const ok = await this.#runStep(scope, exec, claims, doc, step, workDir);
-        if (!ok)
-          return this.#rollback(scope, exec, claims, doc, steps, workDir, `step ${step.idx + 1} (${step.tool}.${step.action}) failed`);
+        const ok = await this.#runStep(scope, exec, claims, step, workDir);
+        if (!ok) return this.#rollback(scope, exec, claims, steps, workDir, `step ${step.idx + 1} (${step.tool}.${step.action}) failed`);
       }
       return this.#finish(scope, exec, 'succeeded', null);
     } catch (err) {
@@ -255,7 +252,6 @@ export class ExecutionWorker {
     scope: TenantScope,
     exec: ExecutionRecord,
     claims: GrantClaims,
-    doc: PlanDocument,
     steps: StepRecord[],
     workDir: string,
     why: string,
@@ -266,7 +262,7 @@ export class ExecutionWorker {
     try {
       for (const step of rollback) {
         if (step.status === 'succeeded') continue;
-        if (!(await this.#runStep(scope, exec, claims, doc, step, workDir))) {
+        if (!(await this.#runStep(scope, exec, claims, step, workDir))) {
           return this.#finish(
             scope,
             exec,
@@ -282,49 +278,57 @@ export class ExecutionWorker {
     return this.#finish(scope, exec, 'rolled_back', `${why}; rolled back`);
   }
 
-  /** Re-checks everything the grant promised, right before the step (invariant 8). Throws Stop. */
-  async #revalidate(scope: TenantScope, exec: ExecutionRecord, claims: GrantClaims, step: StepRecord): Promise<void> {
-    const fail = async (reason: string, status: ExecutionStatus = 'failed') => {
-      await this.#audit(scope, exec, 'execution.step', 'denied', { phase: step.phase, index: step.idx, reason });
-      throw new Stop(status, reason);
-    };
-    const grant = await scope.executions.getGrant(claims.jti);
-    if (!grant || grant.revoked_at) await fail(`grant ${claims.jti} was revoked${grant?.revoke_reason ? `: ${grant.revoke_reason}` : ''}`);
-    if (grant && grant.execution_id !== exec.id) await fail('the grant is not bound to this execution');
-    const plan = await scope.plans.get(exec.planId);
-    if (!plan || sha256Hex(plan.document) !== claims.planHash || plan.hash !== claims.planHash)
-      await fail('the plan no longer matches the approved hash');
-    const frozen = await scope.executions.freezeFor(exec.environment);
-    if (frozen) await fail(`kill switch: ${frozen.scope === '*' ? 'tenant' : frozen.scope} frozen (${frozen.reason})`);
-    const inScope = step.phase === 'main' ? claims.scope.steps.includes(step.idx) : claims.scope.rollback.includes(step.idx);
-    if (!inScope) await fail(`${step.phase} step ${step.idx + 1} is outside the grant's scope`);
-    const refusal = await this.deps.revalidateStep({ scope, exec, claims, step });
-    if (refusal) await fail(refusal);
+  /**
+   * Re-checks everything the grant promised, right before the step (invariant 8), with the same
+   * lifecycle functions the API uses before it mints a grant: the grant is live and bound here,
+   * the step is in its scope, the plan is still the granted content with unchanged tools, no kill
+   * switch is on, its reviews still stand. A refusal is audited `denied` with its code, recorded
+   * on the step, and stops the execution. Returns the plan document as checked.
+   */
+  async #revalidate(scope: TenantScope, exec: ExecutionRecord, claims: GrantClaims, step: StepRecord): Promise<PlanDocument> {
+    let doc: PlanDocument;
+    try {
+      await assertGrantLive(scope, claims, exec.id);
+      const inScope = step.phase === 'main' ? claims.scope.steps.includes(step.idx) : claims.scope.rollback.includes(step.idx);
+      if (!inScope) throw new CountersignError('GRANT_INVALID', `${step.phase} step ${step.idx + 1} is outside the grant's scope`);
+      const plan = await scope.plans.get(exec.planId);
+      if (!plan) throw new CountersignError('NOT_FOUND', `plan ${exec.planId} is gone`);
+      doc = await assertStepMayRun(scope, plan, {
+        grantedHash: claims.planHash,
+        tools: this.deps.tools,
+        keys: this.deps.grantKeys,
+        step,
+        basis: claims.override ? 'override' : 'approvals',
+        grantedAt: new Date(exec.createdAt),
+      });
+      const refusal = await this.deps.revalidateStep({ scope, exec, claims, step });
+      if (refusal) throw new CountersignError(claims.override ? 'OVERRIDE_REVOKED' : 'TOOL_UNTRUSTED', refusal);
+    } catch (err) {
+      if (!(err instanceof CountersignError)) throw err;
+      await this.#refuseStep(scope, exec, step, err);
+      throw new Stop('failed', `[${err.code}] ${err.message}`);
+    }
     if (!(await this.deps.store.renewExecutionLease(exec.id, this.deps.owner, this.deps.leaseMs)))
       throw new Stop('needs_attention', 'lease lost before the step');
+    return doc;
   }
 
-  async #runStep(
-    scope: TenantScope,
-    exec: ExecutionRecord,
-    claims: GrantClaims,
-    doc: PlanDocument,
-    step: StepRecord,
-    workDir: string,
-  ): Promise<boolean> {
-    await this.#revalidate(scope, exec, claims, step);
-    const planStep = (step.phase === 'main' ? doc.steps : doc.rollback)[step.idx];
+  /** A step refused before it ran: audited `denied` with the code, and failed with the reason on the step. */
+  async #refuseStep(scope: TenantScope, exec: ExecutionRecord, step: StepRecord, err: CountersignError): Promise<void> {
+    await this.#audit(scope, exec, 'execution.step', 'denied', { phase: step.phase, index: step.idx, code: err.code, reason: err.message });
+    await scope.executions.updateStep(exec.id, step.phase, step.idx, {
+      status: 'failed',
+      error: `refused before it ran: [${err.code}] ${err.message}`,
+      finished_at: this.#now(),
+    });
+  }
+
+  async #runStep(scope: TenantScope, exec: ExecutionRecord, claims: GrantClaims, step: StepRecord, workDir: string): Promise<boolean> {
+    const current = await this.#revalidate(scope, exec, claims, step);
+    const planStep = (step.phase === 'main' ? current.steps : current.rollback)[step.idx];
     const tool = planStep ? this.deps.tools.get(planStep.tool) : undefined;
-    if (!planStep || !tool || tool.digest !== planStep.toolDigest) {
-      await this.#audit(scope, exec, 'execution.step', 'denied', {
-        phase: step.phase,
-        index: step.idx,
-        reason: 'tool manifest changed since approval',
-      });
-      throw new Stop('failed', `tool ${step.tool} changed since the plan was approved`);
-    }
-    const action = tool.manifest.actions[planStep.action];
-    if (!action) throw new Stop('failed', `tool ${step.tool} has no action ${step.action}`);
+    const action = tool && planStep ? tool.manifest.actions[planStep.action] : undefined;
+    if (!planStep || !tool || !action) throw new Stop('failed', `tool ${step.tool} has no action ${step.action}`);
     const profile = profileFor(tool.manifest, planStep.action);
     let argv: string[];
     try {
@@ -334,16 +338,20 @@ export class ExecutionWorker {
       argv = renderArgv(tool.manifest, planStep.action, input);
       assertArgvAllowed(tool.manifest, planStep.action, argv);
     } catch (err) {
-      await this.#audit(scope, exec, 'execution.step', 'denied', { phase: step.phase, index: step.idx, reason: (err as Error).message });
-      throw new Stop('failed', (err as Error).message);
+      const refusal = err instanceof CountersignError ? err : new CountersignError('ARGUMENT_REFUSED', (err as Error).message);
+      await this.#refuseStep(scope, exec, step, refusal);
+      throw new Stop('failed', refusal.message);
     }
     let secrets: Record<string, string>;
     try {
       secrets = await resolveSecrets(profile.secrets, { env: this.deps.secretEnv });
     } catch (err) {
-      await this.#audit(scope, exec, 'execution.step', 'denied', { phase: step.phase, index: step.idx, reason: (err as Error).message });
-      throw new Stop('failed', (err as Error).message);
+      const refusal = err instanceof CountersignError ? err : new CountersignError('SECRET_UNAVAILABLE', (err as Error).message);
+      await this.#refuseStep(scope, exec, step, refusal);
+      throw new Stop('failed', refusal.message);
     }
+    // Known to the store from now on: audit details, events, step text and logs are redacted of them.
+    this.deps.store.knownSecrets.add(Object.values(secrets));
     const redact = createRedactor(Object.values(secrets));
     // Audit before effect (invariant 11): the entry and the `running` mark commit before the run.
     const started = this.#now();
@@ -386,7 +394,8 @@ export class ExecutionWorker {
       this.deps.retry,
       {
         signal: this.#aborter.signal,
-        onOutput: (stream, chunk) => events.push('output', { phase: step.phase, index: step.idx, stream, chunk: redact(chunk) }),
+        // Already redacted by the runner's per-stream redactor (across chunk boundaries); the store redacts again.
+        onOutput: (stream, chunk) => events.push('output', { phase: step.phase, index: step.idx, stream, chunk }),
         onAttempt: (n) => {
           if (n > 1) events.push('step.retry', { phase: step.phase, index: step.idx, attempt: n });
         },
@@ -400,14 +409,16 @@ export class ExecutionWorker {
       },
     );
     const r = outcome.result;
-    const ok = Boolean(r && r.exitCode === 0 && !r.timedOut);
+    const ok = Boolean(r && r.exitCode === 0 && !r.timedOut && r.failure === null);
     const error = outcome.error
       ? outcome.error.message
       : r?.timedOut
         ? 'timed out'
-        : r && r.exitCode !== 0
-          ? `exit code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}`
-          : null;
+        : r?.failure
+          ? r.failure
+          : r && r.exitCode !== 0
+            ? `exit code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}`
+            : null;
     await events.flush();
     const finished = this.#now();
     await this.deps.store.transaction(exec.tenantId, async (tx) => {
@@ -449,7 +460,7 @@ export class ExecutionWorker {
     return ok;
   }
 
-  #checkBinding(exec: ExecutionRecord, claims: GrantClaims, planHash: string, document: string): void {
+  #checkBinding(exec: ExecutionRecord, claims: GrantClaims): void {
     const bad = (reason: string) => {
       throw new CountersignError('GRANT_INVALID', reason, { details: { reason } });
     };
@@ -457,7 +468,6 @@ export class ExecutionWorker {
     if (claims.planId !== exec.planId) bad('the grant is for another plan');
     if (claims.tenant !== exec.tenantId) bad('the grant is for another tenant');
     if (claims.environment !== exec.environment) bad('the grant is for another environment');
-    if (claims.planHash !== planHash || sha256Hex(document) !== claims.planHash) bad('the plan no longer matches the approved hash');
   }
 
   async #finish(scope: TenantScope, exec: ExecutionRecord, status: ExecutionStatus, reason: string | null): Promise<void> {
@@ -487,6 +497,8 @@ export class ExecutionWorker {
     void scope;
     if (applied) {
       this.deps.log(`execution ${exec.id}: ${status}${reason ? ` (${reason})` : ''}`);
+      // The runner's disk for the directory goes first (its content with it), then the directory.
+      await this.deps.runner.releaseWorkDir?.(join(this.deps.workRoot, exec.id)).catch(() => undefined);
       removeWorkDir(this.deps.workRoot, exec.id);
     }
   }

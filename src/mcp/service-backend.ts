@@ -1,39 +1,38 @@
-import type { ExecutionService } from '../executions/service.ts';
-import type { PlanService } from '../plans/service.ts';
-import type { Principal } from '../policy/types.ts';
-import type { ToolCatalogService } from '../tools/catalog.ts';
+import type { ExecutionView } from '../executions/index.ts';
+import type { ExecuteResult, Pipeline } from '../operations/index.ts';
+import type { PlanView } from '../plans/index.ts';
+import type { Principal } from '../policy/index.ts';
+import type { ToolCatalog } from '../tools/index.ts';
 import type { McpBackend, McpProposal } from './backend.ts';
 
-export interface McpServices {
-  plans: PlanService;
-  executions: ExecutionService;
-  toolCatalog: ToolCatalogService;
-}
-
-/** Streamable HTTP adapter: the services in process, as the principal the request authenticated as. */
+/**
+ * The in-process adapter (MCP over streamable HTTP, and stdio on the server host): each tool is
+ * one operation of the table, run as the principal the request authenticated as, over channel
+ * `mcp`. It adds no behaviour of its own.
+ */
 export class ServiceBackend implements McpBackend {
   constructor(
-    private readonly services: McpServices,
+    private readonly ops: Pipeline,
     private readonly principal: Principal,
   ) {}
 
   listTools() {
-    return this.services.toolCatalog.catalog(this.principal);
+    return this.ops.run<ToolCatalog>('tool.catalog', this.principal, {}, 'mcp');
   }
 
   proposePlan(proposal: McpProposal) {
-    return this.services.plans.propose(this.principal, proposal, 'mcp');
+    return this.ops.run<PlanView>('plan.propose', this.principal, proposal, 'mcp');
   }
 
   getPlan(planId: string) {
-    return this.services.plans.get(this.principal, planId);
+    return this.ops.run<PlanView>('plan.get', this.principal, { planId }, 'mcp');
   }
 
   async executePlan(planId: string) {
-    return (await this.services.executions.execute(this.principal, planId, {})).execution;
+    return (await this.ops.run<ExecuteResult>('plan.execute', this.principal, { planId }, 'mcp')).execution;
   }
 
   getExecution(executionId: string) {
-    return this.services.executions.get(this.principal, executionId);
+    return this.ops.run<ExecutionView>('execution.get', this.principal, { executionId }, 'mcp');
   }
 }

@@ -1,57 +1,71 @@
-import type { ExecutionView } from '../executions/view.ts';
-import type { PlanView } from '../plans/view.ts';
+import { z } from 'zod';
+import { ExecutionStepViewSchema, type ExecutionView, ExecutionViewSchema } from '../executions/view.ts';
+import { type PlanView, PlanViewSchema } from '../plans/view.ts';
 
 export const TERMINAL_EXECUTION = new Set(['succeeded', 'failed', 'rolled_back', 'needs_attention']);
 const CLOSED_PLAN = new Set(['rejected', 'expired', 'cancelled']);
 
+const SummaryStepSchema = z.object({
+  tool: z.string(),
+  action: z.string(),
+  input: z.record(z.string(), z.unknown()),
+  argv: z.array(z.string()).nullable(),
+});
+
 /** What an agent sees of a plan: its state, who approved, what is still required, what to do next. */
-export interface PlanSummary {
-  id: string;
-  status: string;
-  statusReason: string | null;
-  environment: string;
-  intent: string;
-  risk: string;
-  riskReasons: string[];
-  source: string;
-  proposer: string;
-  hash: string;
-  createdAt: string;
-  expiresAt: string | null;
-  steps: { tool: string; action: string; input: Record<string, unknown>; argv: string[] | null }[];
-  rollback: { tool: string; action: string; input: Record<string, unknown>; argv: string[] | null }[];
-  approvals: { reviewer: string; decision: string; comment: string; createdAt: string }[];
-  required: { group: string; count: number; have: number }[];
+export const PlanSummarySchema = PlanViewSchema.pick({
+  id: true,
+  status: true,
+  statusReason: true,
+  environment: true,
+  intent: true,
+  risk: true,
+  riskReasons: true,
+  source: true,
+  proposer: true,
+  hash: true,
+  createdAt: true,
+  expiresAt: true,
+}).extend({
+  steps: z.array(SummaryStepSchema),
+  rollback: z.array(SummaryStepSchema),
+  approvals: z.array(z.object({ reviewer: z.string(), decision: z.string(), comment: z.string(), createdAt: z.string() })),
+  required: z.array(z.object({ group: z.string(), count: z.number().int(), have: z.number().int() })),
   /** e.g. "needs 1 more approval from group approvers"; empty once nothing is missing. */
-  missing: string[];
-  next: string;
-}
+  missing: z.array(z.string()),
+  next: z.string(),
+});
+export type PlanSummary = z.infer<typeof PlanSummarySchema>;
 
 /** What an agent sees of an execution: status and each step's redacted output. */
-export interface ExecutionSummary {
-  id: string;
-  planId: string;
-  environment: string;
-  status: string;
-  reason: string | null;
-  finished: boolean;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  steps: {
-    phase: string;
-    index: number;
-    tool: string;
-    action: string;
-    status: string;
-    exitCode: number | null;
-    stdout: string;
-    stderr: string;
-    truncated: boolean;
-    error: string | null;
-  }[];
-  next: string;
-}
+export const ExecutionSummarySchema = ExecutionViewSchema.pick({
+  id: true,
+  planId: true,
+  environment: true,
+  status: true,
+  reason: true,
+  createdAt: true,
+  startedAt: true,
+  finishedAt: true,
+}).extend({
+  finished: z.boolean(),
+  steps: z.array(
+    ExecutionStepViewSchema.pick({
+      phase: true,
+      index: true,
+      tool: true,
+      action: true,
+      status: true,
+      exitCode: true,
+      stdout: true,
+      stderr: true,
+      truncated: true,
+      error: true,
+    }),
+  ),
+  next: z.string(),
+});
+export type ExecutionSummary = z.infer<typeof ExecutionSummarySchema>;
 
 function missingOf(p: PlanView): string[] {
   return p.tally?.missing ?? p.approval.require.map((r) => `needs ${r.count} approval${r.count > 1 ? 's' : ''} from group ${r.group}`);

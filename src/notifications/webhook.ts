@@ -1,3 +1,5 @@
+import { redactCredentialShapes, redactValue } from '../secrets/index.ts';
+
 /**
  * Break-glass notifications (invariant 14: loudly audited). A notification is a courtesy copy of
  * what the audit log already holds: it is sent after the decision, never awaited by it, and a
@@ -27,7 +29,9 @@ export class LogNotifier implements Notifier {
   constructor(private readonly log: (line: string) => void) {}
 
   async notify(n: BreakGlassNotification): Promise<void> {
-    this.log(`BREAK-GLASS ${n.event} ${n.outcome}: override ${n.override ?? '-'} by ${n.actor} in ${n.environment ?? '-'}`);
+    this.log(
+      redactCredentialShapes(`BREAK-GLASS ${n.event} ${n.outcome}: override ${n.override ?? '-'} by ${n.actor} in ${n.environment ?? '-'}`),
+    );
   }
 }
 
@@ -51,7 +55,8 @@ export class WebhookNotifier implements Notifier {
       const res = await this.#fetch(this.options.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'countersign-notifier' },
-        body: JSON.stringify(n),
+        // A reason or detail typed by a person may hold a pasted credential (invariant 12).
+        body: JSON.stringify(redactValue(n, redactCredentialShapes)),
         redirect: 'error',
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });

@@ -1,4 +1,17 @@
 // Break-glass overrides (invariant 14): signed, scoped, short-lived, single-use, revocable.
+
+export {
+  type AcceptedOverride,
+  type IssuedOverride,
+  IssueOverrideSchema,
+  MAX_OVERRIDE_TTL_SECONDS,
+  OverrideAuthority,
+  type OverrideAuthorityDeps,
+  type OverrideView,
+  overrideResource,
+  RevokeOverrideSchema,
+  toOverrideView,
+} from './authority.ts';
 export {
   OVERRIDE_ID,
   type OverrideDocument,
@@ -20,17 +33,5 @@ export {
   OVERRIDE_PUBLIC_KEY,
   type OverrideSigningKey,
 } from './keys.ts';
-export { assertOverridable } from './plan-checks.ts';
 export { overrideStepRefusal } from './revalidate.ts';
 export { type OverrideStatus, outOfScope, overrideStatus, type StepRef } from './scope.ts';
-export {
-  type AcceptedOverride,
-  type IssuedOverride,
-  IssueOverrideSchema,
-  MAX_OVERRIDE_TTL_SECONDS,
-  OverrideService,
-  type OverrideServiceDeps,
-  type OverrideView,
-  overrideResource,
-  RevokeOverrideSchema,
-} from './service.ts';

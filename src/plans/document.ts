@@ -3,8 +3,9 @@ import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { CountersignError } from '../errors/index.ts';
 
-export const PLAN_SOURCES = ['api', 'cli', 'mcp', 'webhook', 'planner'] as const;
-export type PlanSource = (typeof PLAN_SOURCES)[number];
+import { PLAN_SOURCES, type PlanSource } from '../policy/index.ts';
+
+export { PLAN_SOURCES, type PlanSource };
 
 const StepSchema = z
   .object({

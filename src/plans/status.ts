@@ -1,18 +1,8 @@
 import { CountersignError } from '../errors/index.ts';
 
-export const PLAN_STATUSES = [
-  'pending_approval',
-  'approved',
-  'rejected',
-  'expired',
-  'cancelled',
-  'executing',
-  'succeeded',
-  'failed',
-  'rolled_back',
-  'needs_attention',
-] as const;
-export type PlanStatus = (typeof PLAN_STATUSES)[number];
+import { PLAN_STATUSES, type PlanStatus } from '../store/index.ts';
+
+export { PLAN_STATUSES, type PlanStatus };
 
 /** The only moves a plan can make (DESIGN.md "Plan status"). Everything else is refused. */
 const TRANSITIONS: Readonly<Record<PlanStatus, readonly PlanStatus[]>> = {

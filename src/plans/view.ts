@@ -1,46 +1,97 @@
+import { z } from 'zod';
+import { RULES, type RuleId } from '../analysis/index.ts';
 import { type Tally, tally } from '../approvals/tally.ts';
-import type { ApprovalRecord, PlanRecord, StoredApprovalRequirement } from '../store/index.ts';
-import { type PlanDocument, parseStoredDocument } from './document.ts';
+import { TallySchema } from '../approvals/tally-view.ts';
+import type { ApprovalRecord, PlanRecord } from '../store/index.ts';
+import { RiskSchema } from '../tools/manifest.ts';
+import { PLAN_SOURCES, parseStoredDocument } from './document.ts';
 import type { StepFinding } from './findings.ts';
+import { PLAN_STATUSES } from './status.ts';
 
-export interface ApprovalView {
-  reviewer: string;
-  decision: 'approve' | 'reject';
-  planHash: string;
-  comment: string;
-  channel: string;
-  createdAt: string;
-}
+/** A review of a plan as the API shows it. */
+export const ApprovalViewSchema = z.object({
+  reviewer: z.string(),
+  decision: z.enum(['approve', 'reject']),
+  planHash: z.string(),
+  comment: z.string(),
+  channel: z.string(),
+  createdAt: z.string(),
+});
+export type ApprovalView = z.infer<typeof ApprovalViewSchema>;
 
 /** A step as stored, plus the command line it renders to (filled in by the plan service). */
-export type StepView = PlanDocument['steps'][number] & { argv?: string[] | null; argvNote?: string };
+export const StepViewSchema = z.object({
+  tool: z.string(),
+  action: z.string(),
+  /** Validated against the action's input schema at proposal; its shape is the tool's. */
+  input: z.record(z.string(), z.unknown()),
+  /** SHA-256 of the tool manifest the step was validated against. */
+  toolDigest: z.string(),
+  argv: z.array(z.string()).nullable().optional(),
+  argvNote: z.string().optional(),
+});
+export type StepView = z.infer<typeof StepViewSchema>;
 
-/** What the API and CLI show of a plan. */
-export interface PlanView {
-  id: string;
-  hash: string;
-  status: string;
-  statusReason: string | null;
-  risk: string;
-  riskReasons: string[];
-  environment: string;
-  intent: string;
-  source: string;
-  proposer: string;
-  steps: StepView[];
-  rollback: StepView[];
-  createdAt: string;
-  updatedAt: string;
-  expiresAt: string | null;
-  approval: StoredApprovalRequirement;
+/** A static-analysis finding placed on its step, as reviewers see it. */
+export const StepFindingSchema = z.object({
+  rule: z.enum(Object.keys(RULES) as [RuleId, ...RuleId[]]),
+  severity: z.enum(['info', 'warning', 'high', 'deny']),
+  message: z.string(),
+  line: z.number().int(),
+  snippet: z.string(),
+  phase: z.enum(['steps', 'rollback']),
+  step: z.number().int(),
+});
+// The finding type is declared by the analysis; this keeps the view schema equal to it.
+const _findingMatches: [StepFinding, z.infer<typeof StepFindingSchema>] extends [z.infer<typeof StepFindingSchema>, StepFinding]
+  ? true
+  : never = true;
+void _findingMatches;
+
+/** What the API, CLI and MCP show of a plan. */
+export const PlanViewSchema = z.object({
+  id: z.string(),
+  hash: z.string(),
+  status: z.enum(PLAN_STATUSES),
+  statusReason: z.string().nullable(),
+  risk: RiskSchema,
+  riskReasons: z.array(z.string()),
+  environment: z.string(),
+  intent: z.string(),
+  source: z.enum(PLAN_SOURCES),
+  proposer: z.string(),
+  steps: z.array(StepViewSchema),
+  rollback: z.array(StepViewSchema),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  expiresAt: z.string().nullable(),
+  /** What the plan needs before it may run, fixed at proposal. */
+  approval: z.object({
+    rules: z.array(z.string()),
+    autoApproved: z.boolean(),
+    require: z.array(z.object({ group: z.string(), count: z.number().int() })),
+    ttlHours: z.number(),
+  }),
   /** True when a step's tool lacks the signatures its environment requires (developmentMode only). */
-  unsignedTools?: boolean;
+  unsignedTools: z.boolean().optional(),
   /** Present when votes were loaded (single-plan reads): approvals so far and what is missing. */
-  approvals?: ApprovalView[];
-  tally?: Tally;
+  approvals: z.array(ApprovalViewSchema).optional(),
+  tally: TallySchema.optional(),
   /** Static-analysis findings of script steps (single-plan reads and proposal answers). */
-  findings?: StepFinding[];
-}
+  findings: z.array(StepFindingSchema).optional(),
+});
+export type PlanView = z.infer<typeof PlanViewSchema>;
+
+/** A page of plans, newest first; `nextCursor` is null on the last page. */
+export const PlanPageSchema = z.object({ plans: z.array(PlanViewSchema), nextCursor: z.string().nullable() });
+export type PlanPage = z.infer<typeof PlanPageSchema>;
+/** The review inbox: pending plans the caller may review and has not voted on. */
+export const InboxSchema = z.object({ plans: z.array(PlanViewSchema) });
+export type Inbox = z.infer<typeof InboxSchema>;
+
+/** The answer to an approve or reject: the plan as it now is, and the tally after this vote. */
+export const DecisionResultSchema = z.object({ plan: PlanViewSchema, tally: TallySchema });
+export type DecisionResult = z.infer<typeof DecisionResultSchema>;
 
 export function tallyFor(p: PlanRecord, votes: readonly ApprovalRecord[], now: Date): Tally {
   return tally({

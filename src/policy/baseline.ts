@@ -89,6 +89,27 @@ permit (
   resource
 );
 
+// The host operator: init, key rotation, tenant provisioning, policy reload, expiry sweeps,
+// taken on the server host through the built-in \`system\` principal. No credential presented
+// over the network is ever \`system\` (a code rule refuses these actions to anyone else).
+@id("role-system")
+permit (
+  principal in Countersign::Group::"system",
+  action in [
+    Countersign::Action::"system.init",
+    Countersign::Action::"system.start",
+    Countersign::Action::"system.stop",
+    Countersign::Action::"tenant.create",
+    Countersign::Action::"grant.rotate",
+    Countersign::Action::"override.key",
+    Countersign::Action::"trust.bootstrap",
+    Countersign::Action::"policy.reload",
+    Countersign::Action::"plan.expire"
+  ],
+  resource
+)
+when { principal has authMethod && principal.authMethod == "system" };
+
 // Auditors read everything that leaves a record, and change nothing.
 @id("role-auditor")
 permit (

@@ -1,8 +1,9 @@
 // The policy domain's public surface: Cedar authorization, the baseline policy set, canaries,
-// policy tests, the requirePrivilege chokepoint and risk classification. Other domains import from here, never from the files behind it.
+// policy tests, the one decision function (code rules + Cedar) and risk classification. Other domains import from here, never from the files behind it.
 export { BASELINE_POLICIES } from './baseline.ts';
 export { CANARIES, type Canary, type CanaryResult, checkCanaries } from './canaries.ts';
 export { CedarAuthorizer, type CedarAuthorizerOptions, DenyAllAuthorizer } from './cedar.ts';
+export { decideRequest, isSelfApproval } from './decide.ts';
 export {
   baselinePolicySet,
   loadCedarAuthorizer,
@@ -23,14 +24,17 @@ export {
   parsePolicyTests,
   runPolicyTests,
 } from './policy-test.ts';
-export { type ActOutcome, decide, type PrivilegeDeps, requirePrivilege, requireRead } from './require-privilege.ts';
-export { assessRisk, MANY_TARGETS, type RiskAssessment, type RiskStep } from './risk.ts';
+export { assessRisk, MANY_TARGETS, RAISED_ENVIRONMENTS, type RiskAssessment, type RiskStep } from './risk.ts';
 export { BASELINE_SCHEMA, SCHEMA_FILE } from './schema.ts';
 export {
   ACTIONS,
   type Authorizer,
   type AuthzRequest,
   type Decision,
+  type Denial,
+  HOST_ACTIONS,
+  PLAN_SOURCES,
+  type PlanSource,
   type Principal,
   type PrivilegedAction,
   type ResourceRef,

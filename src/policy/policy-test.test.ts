@@ -47,7 +47,7 @@ describe('runPolicyTests', () => {
         ['auditor reads the audit log', 'allow', 'allow', true],
       ],
     );
-    assert.deepEqual(results[0]?.reasons, ['POLICY_DENIED: Only a human can approve or reject a plan.']);
+    assert.deepEqual(results[0]?.reasons, ['POLICY_DENIED: only human principals review plans']);
     assert.deepEqual(results[1]?.reasons, ['role-approvers']);
   });
 

@@ -2,7 +2,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CountersignError } from '../errors/index.ts';
 import { RiskSchema } from '../tools/manifest.ts';
-import { ACTIONS, type Authorizer, type AuthzRequest, type Decision } from './types.ts';
+import { decideRequest } from './decide.ts';
+import { ACTIONS, type Authorizer, type AuthzRequest } from './types.ts';
 
 /**
  * Policy test files: requests with the decision they must get, so an operator can check a
@@ -13,7 +14,7 @@ const PrincipalYaml = z
   .object({
     id: z.string().min(1),
     tenant: z.string().min(1),
-    kind: z.enum(['human', 'agent']),
+    kind: z.enum(['human', 'agent', 'system']),
     groups: z.array(z.string().min(1)).default([]),
     name: z.string().optional(),
     authMethod: z.enum(['api_key', 'oidc', 'system']).optional(),
@@ -131,14 +132,12 @@ export function parsePolicyTests(yamlText: string, options: { requireExpect: boo
   });
 }
 
-/** Decides one request; a throwing authorizer is a deny, as callers treat it. */
+/**
+ * Decides one request exactly as the server does: the same function (code rules, then Cedar,
+ * failing closed), so a test file cannot pass where the server would refuse.
+ */
 function decide(authorizer: Authorizer, request: AuthzRequest): { outcome: PolicyOutcome; reasons: string[] } {
-  let decision: Decision;
-  try {
-    decision = authorizer.authorize(request);
-  } catch (err) {
-    return { outcome: 'deny', reasons: [`POLICY_UNAVAILABLE: authorizer threw: ${err instanceof Error ? err.message : String(err)}`] };
-  }
+  const decision = decideRequest(authorizer, request);
   if (decision.allow) return { outcome: 'allow', reasons: [...decision.policies] };
   return { outcome: 'deny', reasons: decision.reasons.map((r) => `${decision.code}: ${r}`) };
 }

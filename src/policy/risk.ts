@@ -1,4 +1,6 @@
-import { RISK_LEVELS, type Risk, type ToolManifest } from '../tools/manifest.ts';
+import { MANY_TARGETS, RISK_LEVELS, type Risk, type ToolManifest } from '../tools/manifest.ts';
+
+export { MANY_TARGETS };
 
 export interface RiskStep {
   manifest: ToolManifest;
@@ -13,9 +15,7 @@ export interface RiskAssessment {
 }
 
 /** Environments whose every step is raised one level. */
-const RAISED_ENVIRONMENTS = new Set(['prod', 'production']);
-/** More targets than this in one step raise it one level. */
-export const MANY_TARGETS = 5;
+export const RAISED_ENVIRONMENTS: ReadonlySet<string> = new Set(['prod', 'production']);
 
 function raise(r: Risk, by = 1): Risk {
   const i = Math.min(RISK_LEVELS.indexOf(r) + by, RISK_LEVELS.length - 1);

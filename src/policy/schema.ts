@@ -72,5 +72,17 @@ namespace Countersign {
   action "override.revoke" appliesTo { principal: Principal, resource: Override };
   action "trust.change" appliesTo { principal: Principal, resource: Tenant };
   action "environment.freeze" appliesTo { principal: Principal, resource: [Environment, Tenant] };
+
+  // Host operator actions, taken on the server host by the \`system\` principal (authMethod
+  // "system", group "system"); Countersign refuses them to any credential from the network.
+  action "system.init" appliesTo { principal: Principal, resource: Tenant };
+  action "system.start" appliesTo { principal: Principal, resource: Tenant };
+  action "system.stop" appliesTo { principal: Principal, resource: Tenant };
+  action "tenant.create" appliesTo { principal: Principal, resource: Tenant };
+  action "grant.rotate" appliesTo { principal: Principal, resource: Tenant };
+  action "override.key" appliesTo { principal: Principal, resource: Tenant };
+  action "trust.bootstrap" appliesTo { principal: Principal, resource: Tenant };
+  action "policy.reload" appliesTo { principal: Principal, resource: Tenant };
+  action "plan.expire" appliesTo { principal: Principal, resource: Plan };
 }
 `;

@@ -1,11 +1,16 @@
 import type { Risk } from '../tools/manifest.ts';
 
+/** Where a plan came from: a fact policies and approval rules see (webhook and planner are untrusted). */
+export const PLAN_SOURCES = ['api', 'cli', 'mcp', 'webhook', 'planner'] as const;
+export type PlanSource = (typeof PLAN_SOURCES)[number];
+
 /** Who is calling, resolved by the server from a verified credential — never from a body. */
 export interface Principal {
   tenantId: string;
   id: string;
   name: string;
-  kind: 'human' | 'agent';
+  /** `system` is the host operator acting on the server host (init, key rotation, sweeps). */
+  kind: 'human' | 'agent' | 'system';
   groups: readonly string[];
   /** How this identity was proven, for audit. */
   authMethod: 'api_key' | 'oidc' | 'system';
@@ -32,8 +37,31 @@ export const ACTIONS = [
   'override.revoke',
   'trust.change',
   'environment.freeze',
+  // Host operator actions: decided for the `system` principal only (see HOST_ACTIONS).
+  'system.init',
+  'system.start',
+  'system.stop',
+  'tenant.create',
+  'grant.rotate',
+  'override.key',
+  'trust.bootstrap',
+  'policy.reload',
+  'plan.expire',
 ] as const;
 export type PrivilegedAction = (typeof ACTIONS)[number];
+
+/** Actions only the host operator takes, through the `system` principal, never over the network. */
+export const HOST_ACTIONS: readonly PrivilegedAction[] = [
+  'system.init',
+  'system.start',
+  'system.stop',
+  'tenant.create',
+  'grant.rotate',
+  'override.key',
+  'trust.bootstrap',
+  'policy.reload',
+  'plan.expire',
+];
 
 export type ResourceType = 'Plan' | 'Execution' | 'Tenant' | 'Principal' | 'Environment' | 'Override';
 
@@ -55,18 +83,18 @@ export interface AuthzRequest {
   resource: ResourceRef;
 }
 
-export type Decision =
-  | { allow: true; policies: string[] }
-  | {
-      allow: false;
-      code: 'POLICY_DENIED' | 'POLICY_UNAVAILABLE';
-      reasons: string[];
-      /**
-       * Ids of the forbid policies that decided a POLICY_DENIED (empty or absent when no permit
-       * matched), so a caller can map e.g. `separation-of-duties` to SELF_APPROVAL.
-       */
-      policies?: string[];
-    };
+export interface Denial {
+  allow: false;
+  code: 'POLICY_DENIED' | 'POLICY_UNAVAILABLE';
+  reasons: string[];
+  /**
+   * Ids of the forbid policies (or `code:` rules) that decided a POLICY_DENIED (empty or absent
+   * when no permit matched), so a caller can map e.g. `separation-of-duties` to SELF_APPROVAL.
+   */
+  policies?: string[];
+}
+
+export type Decision = { allow: true; policies: string[] } | Denial;
 
 /** Pure decision code: no I/O. Any thrown error is treated as deny by the caller. */
 export interface Authorizer {

@@ -18,13 +18,21 @@ function refuse(message: string, cause?: unknown): CountersignError {
   return new CountersignError('SANDBOX_UNAVAILABLE', message, cause === undefined ? undefined : { cause });
 }
 
+/**
+ * How a refusal names a path: a profile's paths are the manifest's own words; the work directory
+ * is where the executor keeps its work root, which a refusal does not reveal.
+ */
+function named(kind: string, path: string): string {
+  return kind === 'work directory' ? 'the work directory' : `the ${kind} ${path}`;
+}
+
 /** Synchronous on purpose: a few metadata calls per step, far cheaper than thread-pool hops. */
 function canonical(kind: string, path: string): string {
-  if (!path.startsWith('/')) throw refuse(`the ${kind} ${path} is not an absolute path`);
+  if (!path.startsWith('/')) throw refuse(`${named(kind, path)} is not an absolute path`);
   try {
     return realpathSync(path);
   } catch (err) {
-    throw refuse(`the ${kind} ${path} does not exist on this host`, err);
+    throw refuse(`${named(kind, path)} does not exist on this host`, err);
   }
 }
 
@@ -36,11 +44,14 @@ export async function canonicalProtected(paths: readonly string[]): Promise<stri
 function assertAllowed(kind: string, path: string, protectedPaths: readonly string[]): void {
   if (path === '/') throw refuse(`the ${kind} is the host's root directory`);
   for (const tree of FORBIDDEN_TREES) {
-    if (isWithin(path, tree)) throw refuse(`the ${kind} ${path} is inside ${tree}, which is never bound into a sandbox`);
+    if (isWithin(path, tree)) throw refuse(`${named(kind, path)} is inside ${tree}, which is never bound into a sandbox`);
   }
-  // Binding a parent of the data directory would expose it as surely as binding it.
+  // Binding a parent of the data directory would expose it as surely as binding it. Which
+  // protected path it met is not said: that would tell where the data directory is.
   for (const p of protectedPaths) {
-    if (isWithin(path, p) || isWithin(p, path)) throw refuse(`the ${kind} ${path} overlaps the protected path ${p}`);
+    if (isWithin(path, p) || isWithin(p, path)) {
+      throw refuse(`${named(kind, path)} overlaps a path the executor protects (its data directory, keys or runtime directory)`);
+    }
   }
 }
 
@@ -52,7 +63,7 @@ function assertAllowed(kind: string, path: string, protectedPaths: readonly stri
 export function checkBinds(profile: SandboxProfile, workDir: string, protectedPaths: readonly string[]): CheckedBinds {
   const work = canonical('work directory', workDir);
   const info = lstatSync(work);
-  if (!info.isDirectory()) throw refuse(`the work directory ${workDir} is not a directory`);
+  if (!info.isDirectory()) throw refuse('the work directory is not a directory');
   assertAllowed('work directory', work, protectedPaths);
   const readOnlyPaths: string[] = [];
   for (const p of profile.readOnlyPaths) {

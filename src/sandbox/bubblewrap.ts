@@ -3,7 +3,7 @@ import { CountersignError } from '../errors/index.ts';
 import type { Limits } from '../tools/manifest.ts';
 import { type CheckedBinds, canonicalProtected, checkBinds, handOverWorkDir } from './binds.ts';
 import { bwrapCommand, EGRESS_FORWARDER_PORT, type SandboxPlan, SOCAT_PATH } from './bwrap-args.ts';
-import { BLOCK_FD, type LaunchContext, launchSandbox, STATUS_FD } from './bwrap-launch.ts';
+import { BLOCK_FD, type LaunchContext, launchSandbox, SECCOMP_FD, STATUS_FD } from './bwrap-launch.ts';
 import { probeCgroups } from './cgroup-probe.ts';
 import type { CgroupDriver } from './cgroups.ts';
 import { EgressProxy } from './egress.ts';
@@ -12,15 +12,24 @@ import { proxyEnvironment, stepEnvironment } from './env.ts';
 import { DEFAULT_HOST_USERS, type HostUserLease, HostUserPool, type HostUserRange } from './host-users.ts';
 import { ExecutableVerifier } from './integrity.ts';
 import { HOST_ETC_ALWAYS, HOST_ETC_FOR_EGRESS, hostRootEntries, isWithin, type RootEntry, RuntimeDir } from './layout.ts';
-import { EGRESS_PROCESS_OVERHEAD, tmpfsBytes } from './limits.ts';
+import { diskBytes, EGRESS_PROCESS_OVERHEAD, shmBytes } from './limits.ts';
+import { firstLine, withoutHostPaths } from './messages.ts';
+import { assertProbePassed, PROBE_LIMITS, PROBE_SCRIPT, PROBE_SHELL } from './probe.ts';
 import type { Runner, RunOptions, StepResult, StepSpec } from './runner.ts';
+import { buildSeccompProgram, SECCOMP_PYTHON } from './seccomp.ts';
 import { closeDevNull, inheritedDescriptors, openDevNull } from './step-process.ts';
+import { type StepDisk, WorkDisks } from './work-disk.ts';
 
 export const INSTALL_HINT = 'install it with: apt-get install -y bubblewrap';
 
 export interface BubblewrapRunnerOptions {
   bwrapPath?: string;
   prlimitPath?: string;
+  /** The python3 that has libseccomp's bindings (python3-seccomp), used once to build the filter. */
+  seccompPython?: string;
+  /** util-linux mount and umount, for the work directories' size-limited disks. */
+  mountPath?: string;
+  umountPath?: string;
   /**
    * The unprivileged host uids bubblewrap runs as when the executor is root, one per work
    * directory (see host-users.ts; default DEFAULT_HOST_USERS). Started as root, bubblewrap maps
@@ -47,13 +56,6 @@ function requireExecutable(path: string, what: string, hint: string): void {
   }
 }
 
-function firstLine(text: string): string {
-  const line = text.split('\n').find((l) => l.trim().length > 0) ?? 'no message';
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
-}
-
-const PROBE_LIMITS: Limits = { cpuSeconds: 5, memoryMB: 256, fileSizeMB: 1, processes: 4, openFiles: 64, wallSeconds: 10, outputKB: 4 };
-
 /**
  * The production runner (invariant 9): one fresh bubblewrap per step, every namespace unshared,
  * the step as `nobody` with no capabilities on an unprivileged host uid, only /usr, the
@@ -77,6 +79,8 @@ export class BubblewrapRunner implements Runner {
   readonly #pending: Set<Promise<unknown>>;
   /** Null when the executor is not root: bubblewrap then runs as the executor's own uid. */
   readonly #hostUsers: HostUserPool | null;
+  /** Each work directory's size-limited disk (the step's disk budget). */
+  readonly #disks: WorkDisks;
   #sockets = 0;
 
   private constructor(
@@ -86,9 +90,11 @@ export class BubblewrapRunner implements Runner {
     protectedPaths: readonly string[],
     runtime: RuntimeDir,
     pending: Set<Promise<unknown>>,
+    disks: WorkDisks,
     resolve?: Resolver,
   ) {
     this.#ctx = ctx;
+    this.#disks = disks;
     this.#pending = pending;
     this.#hostUsers = hostUsers;
     this.cgroupVersion = ctx.cgroups?.version ?? null;
@@ -102,8 +108,18 @@ export class BubblewrapRunner implements Runner {
   static async create(options: BubblewrapRunnerOptions = {}): Promise<BubblewrapRunner> {
     const bwrap = options.bwrapPath ?? '/usr/bin/bwrap';
     const prlimit = options.prlimitPath ?? '/usr/bin/prlimit';
+    const mount = options.mountPath ?? '/usr/bin/mount';
+    const umount = options.umountPath ?? '/usr/bin/umount';
     requireExecutable(bwrap, 'bubblewrap', INSTALL_HINT);
-    requireExecutable(prlimit, 'prlimit', 'install it with: apt-get install -y util-linux');
+    for (const [path, what] of [
+      [prlimit, 'prlimit'],
+      [mount, 'mount'],
+      [umount, 'umount'],
+    ] as const) {
+      requireExecutable(path, what, 'install it with: apt-get install -y util-linux');
+    }
+    // Built once: every step loads the same program (no filter, no steps).
+    const seccomp = await buildSeccompProgram(options.seccompPython ?? SECCOMP_PYTHON);
     let socat: string | null = SOCAT_PATH;
     try {
       accessSync(SOCAT_PATH, constants.X_OK);
@@ -123,16 +139,27 @@ export class BubblewrapRunner implements Runner {
       throw new CountersignError('CONFIG_INVALID', `invalid sandbox host uid range: ${(err as Error).message}`, { cause: err });
     }
     await cgroups?.sweepStale();
+    // Dead executors' disks first: their mount points are inside the runtime directories swept next.
+    await WorkDisks.sweepStale(umount);
     const runtime = RuntimeDir.create(options.runtimeParent);
     const pending = new Set<Promise<unknown>>();
     const track = (cleanup: Promise<unknown>): void => {
       pending.add(cleanup);
       void cleanup.finally(() => pending.delete(cleanup));
     };
-    const ctx: LaunchContext = { bwrap, prlimit, cgroups, inherited: inheritedDescriptors(), devNull: openDevNull(), track };
+    const ctx: LaunchContext = {
+      bwrap,
+      prlimit,
+      cgroups,
+      inherited: inheritedDescriptors(),
+      devNull: openDevNull(),
+      seccomp: seccomp.bpf,
+      track,
+    };
     // The runner's own directory (other steps' egress sockets) is never bindable either.
     const protectedPaths = await canonicalProtected([...(options.protectedPaths ?? []), runtime.path]);
-    const runner = new BubblewrapRunner(ctx, hostUsers, socat, protectedPaths, runtime, pending, options.resolve);
+    const disks = new WorkDisks(runtime.path, { mount, umount });
+    const runner = new BubblewrapRunner(ctx, hostUsers, socat, protectedPaths, runtime, pending, disks, options.resolve);
     try {
       await runner.#probe();
     } catch (err) {
@@ -145,29 +172,39 @@ export class BubblewrapRunner implements Runner {
   /** Waits for pending cleanup, then removes the runner's private directory and descriptor. Call at shutdown. */
   async dispose(): Promise<void> {
     await Promise.all([...this.#pending]);
+    await this.#disks.releaseAll();
     this.#runtime.remove();
     closeDevNull(this.#ctx.devNull);
   }
 
-  /** One real sandbox at start: user namespaces, the uid switch and cgroups all work, or no runner. */
+  async releaseWorkDir(workDir: string): Promise<void> {
+    await this.#disks.release(workDir);
+  }
+
+  /**
+   * One real sandbox at start, set up as every step is: user namespaces, the uid switch, cgroups,
+   * the work directory's size-limited disk and the seccomp filter all work, or no runner.
+   */
   async #probe(): Promise<void> {
-    const binds: CheckedBinds = { workDir: this.#runtime.path, readOnlyPaths: [], writablePaths: [] };
-    const plan = this.#plan(binds, PROBE_LIMITS, {}, null, null);
-    const lease = this.#lease(binds.workDir);
+    const workDir = this.#runtime.probeWorkDir();
+    const binds: CheckedBinds = { workDir, readOnlyPaths: [], writablePaths: [] };
+    const lease = this.#lease(workDir);
     let result: Awaited<ReturnType<typeof launchSandbox>>;
     try {
-      result = await launchSandbox(this.#ctx, lease, plan, PROBE_LIMITS, 0, bwrapCommand('/bin/true', [], false), [], {});
+      const disk = await this.#disks.prepare(workDir, diskBytes(PROBE_LIMITS), lease);
+      if (lease) handOverWorkDir(workDir, lease);
+      const plan = this.#plan(binds, PROBE_LIMITS, {}, null, null, disk);
+      try {
+        const command = bwrapCommand(PROBE_SHELL, ['-c', PROBE_SCRIPT], false);
+        result = await launchSandbox(this.#ctx, lease, plan, PROBE_LIMITS, 0, command, [], {});
+      } finally {
+        disk.finish();
+      }
     } finally {
       lease?.release();
+      await this.#disks.release(workDir);
     }
-    const { outcome, exitCode } = result;
-    if (exitCode !== 0) {
-      const why = firstLine(outcome.stderr);
-      throw new CountersignError(
-        'SANDBOX_UNAVAILABLE',
-        `bubblewrap cannot create a sandbox on this host (${why}); check that user namespaces are enabled`,
-      );
-    }
+    assertProbePassed(result.exitCode, result.outcome.stderr);
   }
 
   #lease(workDir: string): HostUserLease | null {
@@ -184,8 +221,8 @@ export class BubblewrapRunner implements Runner {
     env: Record<string, string>,
     executableBind: SandboxPlan['executableBind'],
     egressSocket: string | null,
+    disk: StepDisk,
   ): SandboxPlan {
-    const tmpfs = tmpfsBytes(limits);
     return {
       rootEntries: this.#rootEntries,
       etcFiles: this.#runtime.etcFiles,
@@ -194,11 +231,12 @@ export class BubblewrapRunner implements Runner {
       readOnlyPaths: binds.readOnlyPaths,
       writablePaths: binds.writablePaths,
       workDir: binds.workDir,
-      tmpBytes: tmpfs.tmp,
-      shmBytes: tmpfs.shm,
+      tmpDir: disk.tmpDir,
+      shmBytes: shmBytes(limits),
       env,
       egressSocket,
       statusFd: STATUS_FD,
+      seccompFd: SECCOMP_FD,
       blockFd: this.#ctx.cgroups === null ? null : BLOCK_FD,
     };
   }
@@ -218,14 +256,32 @@ export class BubblewrapRunner implements Runner {
     const binds = checkBinds(spec.profile, spec.workDir, this.#protected);
     const lease = this.#lease(binds.workDir);
     try {
-      if (lease) handOverWorkDir(binds.workDir, lease);
-      return await this.#runAs(spec, opts, verified.realPath, binds, lease);
+      // The disk first: handing the directory over then reaches what was copied onto it.
+      const disk = await this.#disks.prepare(binds.workDir, diskBytes(spec.profile.limits), lease);
+      let result: StepResult;
+      let exceeded = false;
+      try {
+        if (lease) handOverWorkDir(binds.workDir, lease);
+        result = await this.#runAs(spec, opts, verified.realPath, binds, lease, disk);
+      } finally {
+        exceeded = disk.finish().exceeded;
+      }
+      if (!exceeded) return result;
+      const budget = spec.profile.limits.diskMB;
+      return { ...result, failure: `the step exceeded its disk budget of ${budget} MB (its work directory and /tmp together)` };
     } finally {
       lease?.release();
     }
   }
 
-  async #runAs(spec: StepSpec, opts: RunOptions, realPath: string, binds: CheckedBinds, lease: HostUserLease | null): Promise<StepResult> {
+  async #runAs(
+    spec: StepSpec,
+    opts: RunOptions,
+    realPath: string,
+    binds: CheckedBinds,
+    lease: HostUserLease | null,
+    disk: StepDisk,
+  ): Promise<StepResult> {
     const egress = spec.profile.egress.length > 0;
     const onEgressDenied = opts.onEgressDenied;
     if (egress && this.#socat === null)
@@ -257,7 +313,7 @@ export class BubblewrapRunner implements Runner {
         });
       }
       const limits = spec.profile.limits;
-      const plan = this.#plan(binds, limits, env, exe.bind, socketPath);
+      const plan = this.#plan(binds, limits, env, exe.bind, socketPath, disk);
       const command = bwrapCommand(exe.exec, spec.argv, egress);
       const extra = egress ? EGRESS_PROCESS_OVERHEAD : 0;
       const { outcome, exitCode } = await launchSandbox(this.#ctx, lease, plan, limits, extra, command, Object.values(spec.secrets), opts);
@@ -265,7 +321,13 @@ export class BubblewrapRunner implements Runner {
       if (outcome.killedBy === null && exitCode === null) {
         throw new CountersignError(
           'SANDBOX_UNAVAILABLE',
-          `the sandbox could not be set up, so the step did not run: ${firstLine(outcome.stderr)}`,
+          `the sandbox could not be set up, so the step did not run: ${firstLine(
+            withoutHostPaths(outcome.stderr, {
+              [binds.workDir]: '<work directory>',
+              [this.#runtime.path]: '<runner directory>',
+              [disk.tmpDir]: '<step /tmp>',
+            }),
+          )}`,
         );
       }
       if (egress && exitCode === 125 && outcome.stderr.includes('countersign: the egress forwarder did not start')) {
@@ -279,6 +341,7 @@ export class BubblewrapRunner implements Runner {
         stderr: outcome.stderr,
         truncated: outcome.truncated,
         durationMs: outcome.durationMs,
+        failure: null,
       };
     } finally {
       await proxy?.close();

@@ -13,11 +13,12 @@ const plan: SandboxPlan = {
   readOnlyPaths: ['/opt/tool'],
   writablePaths: [],
   workDir: '/var/lib/countersign-work/e1',
-  tmpBytes: 1024,
+  tmpDir: '/run/cs/disk-1/tmp-1',
   shmBytes: 512,
   env: { HOME: '/var/lib/countersign-work/e1', TOKEN: 'v' },
   egressSocket: null,
   statusFd: 4,
+  seccompFd: 5,
   blockFd: null,
 };
 
@@ -40,12 +41,18 @@ describe('bwrapOptions', () => {
     assert.deepEqual(a.slice(-2), ['--remount-ro', '/']);
   });
 
-  it('binds only /usr, the layout, the profile paths and the work directory (the one writable bind)', () => {
+  it('loads the seccomp program from its descriptor', () => {
+    const a = bwrapOptions(plan);
+    assert.deepEqual(a.slice(a.indexOf('--seccomp'), a.indexOf('--seccomp') + 2), ['--seccomp', '5']);
+  });
+
+  it('binds only /usr, the layout, the profile paths, /tmp and the work directory (both on the step disk)', () => {
     const a = bwrapOptions(plan);
     const binds = a.flatMap((v, i) => (v === '--bind' || v === '--ro-bind' || v === '--ro-bind-try' ? [`${v} ${a[i + 1]}`] : []));
     assert.deepEqual(binds, [
       '--ro-bind /usr',
       '--ro-bind /lib64',
+      '--bind /run/cs/disk-1/tmp-1',
       '--ro-bind /run/cs/etc/passwd',
       '--ro-bind-try /etc/ld.so.cache',
       '--ro-bind /opt/tool',

@@ -20,12 +20,15 @@ export interface SandboxPlan {
   readonly readOnlyPaths: readonly string[];
   readonly writablePaths: readonly string[];
   readonly workDir: string;
-  readonly tmpBytes: number;
+  /** Host folder bound as /tmp: part of the work directory's size-limited disk (work-disk.ts). */
+  readonly tmpDir: string;
   readonly shmBytes: number;
   readonly env: Readonly<Record<string, string>>;
   /** Host path of this step's egress socket; null means no network at all (the default). */
   readonly egressSocket: string | null;
   readonly statusFd: number;
+  /** Where bubblewrap reads the seccomp program it loads before it execs the tool. */
+  readonly seccompFd: number;
   /** Set when the step must wait for the runner (to be placed in its cgroups) before it starts. */
   readonly blockFd: number | null;
 }
@@ -65,7 +68,8 @@ export function bwrapOptions(plan: SandboxPlan): string[] {
   }
   a.push('--proc', '/proc', '--dev', '/dev');
   a.push('--size', String(plan.shmBytes), '--tmpfs', '/dev/shm', '--remount-ro', '/dev');
-  a.push('--size', String(plan.tmpBytes), '--tmpfs', '/tmp');
+  // Before the binds below: a work directory under /tmp must be bound on top of it, not hidden.
+  a.push('--bind', plan.tmpDir, '/tmp');
   a.push('--dir', '/etc');
   for (const file of plan.etcFiles) a.push('--ro-bind', file.source, file.dest);
   for (const path of plan.hostEtc) a.push('--ro-bind-try', path, path);
@@ -77,6 +81,7 @@ export function bwrapOptions(plan: SandboxPlan): string[] {
   a.push('--chdir', plan.workDir);
   for (const [name, value] of Object.entries(plan.env)) a.push('--setenv', name, value);
   a.push('--json-status-fd', String(plan.statusFd));
+  a.push('--seccomp', String(plan.seccompFd));
   if (plan.blockFd !== null) a.push('--block-fd', String(plan.blockFd));
   // The sandbox's own root (a tmpfs holding the mount points) becomes read-only last.
   a.push('--remount-ro', '/');

@@ -10,7 +10,8 @@ import { killGroup, type SupervisedOutcome, stepStdio, supervise } from './step-
 
 export const ARGS_FD = 3;
 export const STATUS_FD = 4;
-export const BLOCK_FD = 5;
+export const SECCOMP_FD = 5;
+export const BLOCK_FD = 6;
 
 /** bubblewrap's --json-status-fd stream: the child pid first, the exit code once the tool ends. */
 class StatusReader {
@@ -44,6 +45,8 @@ export interface LaunchContext {
   readonly cgroups: CgroupDriver | null;
   readonly inherited: readonly number[];
   readonly devNull: number;
+  /** The compiled seccomp filter, written to bubblewrap's SECCOMP_FD for every step. */
+  readonly seccomp: Buffer;
   /** Registers cleanup still running after a step returned, so the runner's dispose can await it. */
   readonly track: (cleanup: Promise<unknown>) => void;
 }
@@ -102,7 +105,7 @@ async function spawnAndSupervise(
   secretValues: readonly string[],
   opts: RunOptions,
 ): Promise<LaunchResult> {
-  const fds: 'pipe'[] = plan.blockFd === null ? ['pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'];
+  const fds: 'pipe'[] = plan.blockFd === null ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', 'pipe'];
   let child: ChildProcess;
   try {
     child = spawn(ctx.prlimit, [...prlimitArgs(limits, extraProcesses), ctx.bwrap, '--args', String(ARGS_FD), ...command], {
@@ -117,8 +120,9 @@ async function spawnAndSupervise(
   const pipes = child.stdio as unknown as ReadonlyArray<Readable | Writable | null | undefined>;
   const argsPipe = pipes[ARGS_FD] as Writable;
   const statusPipe = pipes[STATUS_FD] as Readable;
+  const seccompPipe = pipes[SECCOMP_FD] as Writable;
   const blockPipe = plan.blockFd === null ? null : (pipes[BLOCK_FD] as Writable);
-  for (const pipe of [argsPipe, statusPipe, blockPipe]) pipe?.on('error', () => undefined);
+  for (const pipe of [argsPipe, statusPipe, seccompPipe, blockPipe]) pipe?.on('error', () => undefined);
 
   const status = new StatusReader();
   let setupError: unknown;
@@ -145,6 +149,9 @@ async function spawnAndSupervise(
     }
   });
   argsPipe.end(`${bwrapOptions(plan).join('\0')}\0`);
+  // bubblewrap reads the program to its end; a few hundred bytes fit any pipe's buffer. If it
+  // cannot load it, it exits before the tool starts and the step is refused.
+  seccompPipe.end(ctx.seccomp);
 
   let outcome: SupervisedOutcome;
   try {

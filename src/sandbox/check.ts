@@ -3,6 +3,7 @@ import { BubblewrapRunner, type BubblewrapRunnerOptions, INSTALL_HINT } from './
 import { SOCAT_PATH } from './bwrap-args.ts';
 import { probeCgroups } from './cgroup-probe.ts';
 import { DEFAULT_HOST_USERS } from './host-users.ts';
+import { buildSeccompProgram, CLONE_NAMESPACE_FLAGS, SECCOMP_PYTHON } from './seccomp.ts';
 import { inheritedDescriptors } from './step-process.ts';
 
 export interface SandboxCheckItem {
@@ -12,7 +13,7 @@ export interface SandboxCheckItem {
 }
 
 export interface SandboxHostReport {
-  /** Steps can run sandboxed here: bubblewrap, user namespaces and prlimit all work. */
+  /** Steps can run sandboxed here: bubblewrap, user namespaces, prlimit, seccomp and the disk budget all work. */
   ok: boolean;
   /** Which cgroup limits steps get; null means rlimits only. */
   cgroupVersion: 'v1' | 'v2' | null;
@@ -50,11 +51,32 @@ export async function checkSandboxHost(options: BubblewrapRunnerOptions = {}): P
     detail: socat === null ? `${SOCAT_PATH} not found: steps with an egress allowlist will be refused (apt-get install -y socat)` : socat,
   });
 
+  const python = options.seccompPython ?? SECCOMP_PYTHON;
+  let seccomp: SandboxCheckItem;
+  try {
+    const program = await buildSeccompProgram(python);
+    seccomp = {
+      name: 'seccomp filter (python3-seccomp)',
+      ok: true,
+      detail: `${program.bpf.length}-byte program: ${program.deniedCount} syscalls refused (EPERM; clone3 ENOSYS) and clone with ${Object.keys(CLONE_NAMESPACE_FLAGS).length} namespace flags; loaded by bubblewrap in every step`,
+    };
+  } catch (err) {
+    seccomp = { name: 'seccomp filter (python3-seccomp)', ok: false, detail: (err as Error).message };
+  }
+  items.push(seccomp);
+
   const root = process.getuid?.() === 0;
+  items.push({
+    name: 'disk budget',
+    ok: root,
+    detail: root
+      ? "each work directory and its steps' /tmp share one size-limited tmpfs (limits.diskMB), mounted by the executor as root"
+      : 'not enforceable: the executor must run as root to mount a size-limited work directory, so steps are refused',
+  });
   const hostUsers = options.hostUsers ?? DEFAULT_HOST_USERS;
   let userns: SandboxCheckItem;
-  if (bwrap === null || prlimit === null) {
-    userns = { name: 'user namespaces', ok: false, detail: 'not tested: bubblewrap or prlimit is missing' };
+  if (bwrap === null || prlimit === null || !seccomp.ok || !root) {
+    userns = { name: 'user namespaces', ok: false, detail: 'not tested: bubblewrap, prlimit, seccomp or the disk budget is missing' };
   } else {
     try {
       const runner = await BubblewrapRunner.create({ ...options, cgroups: 'off' });
@@ -62,7 +84,11 @@ export async function checkSandboxHost(options: BubblewrapRunnerOptions = {}): P
       const who = root
         ? `host uids ${hostUsers.first}-${hostUsers.first + hostUsers.count - 1} (one per work directory)`
         : `the executor's own uid ${process.getuid?.()} (steps share its process limit)`;
-      userns = { name: 'user namespaces', ok: true, detail: `a probe sandbox ran as ${who}, uid 65534 inside, no capabilities` };
+      userns = {
+        name: 'user namespaces',
+        ok: true,
+        detail: `a probe sandbox ran as ${who}, uid 65534 inside, no capabilities, seccomp filter in force, on a size-limited disk`,
+      };
     } catch (err) {
       userns = { name: 'user namespaces', ok: false, detail: (err as Error).message };
     }
@@ -86,6 +112,6 @@ export async function checkSandboxHost(options: BubblewrapRunnerOptions = {}): P
     detail: inherited.length === 0 ? 'none' : `${inherited.join(', ')} (covered with /dev/null in every step)`,
   });
 
-  const ok = bwrap !== null && prlimit !== null && userns.ok;
+  const ok = bwrap !== null && prlimit !== null && seccomp.ok && root && userns.ok;
   return { ok, cgroupVersion: cgroups.driver?.version ?? null, items };
 }

@@ -83,6 +83,8 @@ export function runUnsandboxedForDevelopment(options: UnsandboxedDevelopmentOpti
         stderr: outcome.stderr,
         truncated: outcome.truncated,
         durationMs: outcome.durationMs,
+        // No disk budget here: the development runner writes straight to the host's disk.
+        failure: null,
       };
     },
   };

@@ -110,6 +110,14 @@ export class RuntimeDir {
     }
   }
 
+  /** An empty work directory for the runner's start-up probe. */
+  probeWorkDir(): string {
+    const path = join(this.path, 'probe-work');
+    rmSync(path, { recursive: true, force: true });
+    mkdirSync(path, { mode: 0o700 });
+    return path;
+  }
+
   socketPath(id: string): string {
     return join(this.path, `egress-${id}.sock`);
   }

@@ -34,7 +34,15 @@ export function prlimitArgs(limits: Limits, extraProcesses: number): string[] {
   ];
 }
 
-/** Size caps for the sandbox's private tmpfs mounts, which RLIMIT_AS does not count. */
-export function tmpfsBytes(limits: Limits): { tmp: number; shm: number } {
-  return { tmp: limits.memoryMB * MB, shm: Math.min(64, limits.memoryMB) * MB };
+/**
+ * Size cap of the sandbox's private /dev/shm, which RLIMIT_AS does not count. (/tmp and the work
+ * directory share the step's disk budget instead: see work-disk.ts.)
+ */
+export function shmBytes(limits: Limits): number {
+  return Math.min(64, limits.memoryMB) * MB;
+}
+
+/** The step's disk budget in bytes: what its work directory and /tmp may hold together. */
+export function diskBytes(limits: Limits): number {
+  return limits.diskMB * MB;
 }

@@ -1,5 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
-import { createStreamRedactor, type StreamRedactor } from '../secrets/index.ts';
+import { createStreamRedactor, redactionRules, type StreamRedactor } from '../secrets/index.ts';
 
 type StreamName = 'stdout' | 'stderr';
 
@@ -25,7 +25,10 @@ export class OutputCollector {
   constructor(budgetBytes: number, secretValues: readonly string[], onOutput?: (stream: StreamName, chunk: string) => void) {
     this.#budget = budgetBytes;
     this.#onOutput = onOutput;
-    const make = (): StreamState => ({ decoder: new StringDecoder('utf8'), redactor: createStreamRedactor(secretValues), text: '' });
+    // One redactor per stream, sharing the compiled rules. A secret split across the two streams is
+    // caught by its fragments (see createStreamRedactor), not by merging them here.
+    const rules = redactionRules(secretValues);
+    const make = (): StreamState => ({ decoder: new StringDecoder('utf8'), redactor: createStreamRedactor(rules), text: '' });
     this.#streams = { stdout: make(), stderr: make() };
   }
 

@@ -21,6 +21,11 @@ import { isWithin } from './layout.ts';
  * layout is the second.
  */
 
+/**
+ * A refusal names the input as given and the reason, never where it led on the host: the
+ * canonical form can hold the executor's pid (`/proc/self` resolves to `/proc/<pid>`), its work
+ * root or a mount point, none of which the proposer needs or should learn.
+ */
 function outside(value: string, why: string): CountersignError {
   return new CountersignError('PATH_OUTSIDE_ROOTS', `path ${JSON.stringify(value)} ${why}`, { details: { path: value } });
 }
@@ -104,7 +109,9 @@ function canonicalRoot(path: string): string {
   try {
     return realpathSync(path);
   } catch (err) {
-    throw new CountersignError('PATH_OUTSIDE_ROOTS', `the path root ${path} does not exist`, { cause: err });
+    throw new CountersignError('PATH_OUTSIDE_ROOTS', 'a path root of the profile (or the work directory) does not exist on this host', {
+      cause: err,
+    });
   }
 }
 
@@ -123,11 +130,10 @@ export function pathRootsFor(profile: SandboxProfile, workDir: string): PathRoot
 export function resolvePathInput(value: string, roots: PathRoots): string {
   const canonical = canonicalizePath(value, roots.workDir);
   const root = roots.roots.filter((r) => isWithin(canonical, r)).sort((a, b) => b.length - a.length)[0];
-  if (root === undefined) throw outside(value, `resolves to ${canonical}, outside the allowed roots`);
-  if (!roots.bound.some((b) => isWithin(canonical, b)))
-    throw outside(value, `resolves to ${canonical}, which the sandbox does not contain`);
+  if (root === undefined) throw outside(value, 'leads outside the allowed roots (after resolving symlinks and `..`)');
+  if (!roots.bound.some((b) => isWithin(canonical, b))) throw outside(value, 'leads to a place the sandbox does not contain');
   const crossing = mountPoints().find((m) => m !== root && isWithin(m, root) && isWithin(canonical, m));
-  if (crossing !== undefined) throw outside(value, `crosses the mount point ${crossing} below its root`);
+  if (crossing !== undefined) throw outside(value, 'crosses a mount point below its root');
   return canonical;
 }
 

@@ -28,6 +28,11 @@ export interface StepResult {
   /** More than `limits.outputKB` was written; the rest was read and dropped. */
   truncated: boolean;
   durationMs: number;
+  /**
+   * Set when the runner knows the step failed whatever its exit code says: it filled its disk
+   * budget, so some of its writes got ENOSPC. A step with a failure never counts as succeeded.
+   */
+  failure: string | null;
 }
 
 export interface RunOptions {
@@ -46,4 +51,9 @@ export interface Runner {
   run(spec: StepSpec, opts?: RunOptions): Promise<StepResult>;
   /** Releases what the runner holds (its private directory, cgroups, a descriptor); await it at shutdown. */
   dispose?(): Promise<void>;
+  /**
+   * Frees what the runner keeps for a work directory between steps (its size-limited disk, whose
+   * content goes with it). Call when the execution ends, before removing the directory.
+   */
+  releaseWorkDir?(workDir: string): Promise<void>;
 }

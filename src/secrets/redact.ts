@@ -1,116 +1,209 @@
 /**
- * Redaction of secrets from step output, logs and audit details (invariant 12).
+ * Redaction of secrets from step output, events, logs, audit details, notifications and LLM
+ * prompts (invariant 12).
  *
- * Two families are removed: the exact values of the secrets injected into a step together with
- * the encodings a tool is likely to print them in (base64 and base64url — also when the secret
- * sits inside a longer encoded blob —, URL encoding, hex, JSON string escaping), and well-known
- * credential shapes that may come from anywhere (cloud keys read from a file by the tool itself).
+ * Two families are removed: every form of the secret values given (forms.ts: the value in any
+ * case, reversed, with separators between its characters, URL-encoded, JSON-escaped, hex,
+ * base64/base64url/base32 at every alignment, and fragments of it), and well-known credential
+ * shapes that may come from anywhere (patterns.ts). What cannot be caught is in docs/redaction.md.
  */
+import { type Form, formMaxLength, formSource, prefixSource, secretForms } from './forms.ts';
+import { KNOWN_PATTERNS } from './patterns.ts';
 
 export const REDACTED = '[REDACTED]';
 
-/** Secrets this short still get their exact value removed, but no derived encodings (noise). */
-const MIN_ENCODED_SECRET = 4;
-/** Encoded fragments shorter than this would redact ordinary text. */
-const MIN_FRAGMENT = 6;
+/** One regular expression scan; each runs on its own, so V8 can skip ahead on its first character. */
+interface Matcher {
+  readonly pattern: RegExp | null;
+  readonly scan?: (text: string) => readonly (readonly [number, number])[];
+  readonly needle?: RegExp;
+  readonly accept?: (match: string) => boolean;
+  /** Any beginning of the form that runs to the end of the text (`$`-anchored); null: not held back. */
+  readonly partial: RegExp | null;
+  /** The longest text the form matches: no beginning of it starts further back than this. */
+  readonly window: number;
+  /** Which ASCII characters a match can hold (1) — a beginning of the form holds no other. */
+  readonly ascii: Uint8Array | null;
+}
 
-/** Well-known credential shapes. Each must be anchored enough not to eat ordinary output. */
-const KNOWN_PATTERNS: readonly string[] = [
-  // AWS access key ids (long-term AKIA, temporary ASIA).
-  String.raw`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`,
-  // AWS secret access keys when printed next to their name (the name is kept).
-  String.raw`(?<keepAws>(?:aws_secret_access_key|AWS_SECRET_ACCESS_KEY)["']?\s*[:=]\s*["']?)[A-Za-z0-9/+=]{40}`,
-  // GitHub tokens: classic (ghp_, gho_, ghu_, ghs_, ghr_) and fine-grained.
-  String.raw`\bgh[pousr]_[A-Za-z0-9]{36,255}\b`,
-  String.raw`\bgithub_pat_[A-Za-z0-9_]{22,255}\b`,
-  // Slack tokens.
-  String.raw`\bxox[abposr]-[A-Za-z0-9-]{10,}`,
-  // PEM private keys; an unterminated block is redacted to the end rather than leaked.
-  String.raw`-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|$)`,
-  // JWTs: base64url header and payload both start with `{"` → `eyJ`.
-  String.raw`\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`,
-  // Authorization headers: the scheme is kept so the output stays readable.
-  String.raw`(?<keepBearer>\b[Bb]earer[ \t]+)[A-Za-z0-9._~+/=-]{8,}`,
-];
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+function asciiAlphabet(form: Form): Uint8Array {
+  const table = new Uint8Array(128);
+  for (let i = 0; i < form.alphabet.length; i++) {
+    const code = form.alphabet.charCodeAt(i);
+    if (code < 128) table[code] = 1;
+  }
+  if (form.sepNonAlnum) {
+    for (let code = 0; code < 128; code++) if (!/[A-Za-z0-9]/.test(String.fromCharCode(code))) table[code] = 1;
+  }
+  return table;
 }
 
 /**
- * The fragments of base64(prefix + secret) that depend only on the secret's bytes, for each of
- * the three possible alignments of the secret in a longer encoded blob.
+ * Where, at the end of `text`, a beginning of the form could start: the first of the trailing
+ * characters it can hold (non-ASCII always counts). A cheap walk that spares the regex most chunks.
  */
-function base64Fragments(secret: Buffer): string[] {
-  const out: string[] = [];
-  for (let k = 0; k < 3; k++) {
-    const encoded = Buffer.concat([Buffer.alloc(k), secret]).toString('base64');
-    const start = Math.ceil((8 * k) / 6);
-    const end = Math.floor((8 * (k + secret.length)) / 6);
-    const fragment = encoded.slice(start, end);
-    if (fragment.length >= MIN_FRAGMENT) out.push(fragment);
+function tailStart(text: string, ascii: Uint8Array, window: number): number {
+  const floor = Math.max(0, text.length - window);
+  let i = text.length;
+  while (i > floor) {
+    const code = text.charCodeAt(i - 1);
+    if (code < 128 && ascii[code] === 0) break;
+    i--;
   }
-  // The whole standalone encoding, padding included, is the common case.
-  out.push(secret.toString('base64'));
-  return out;
-}
-
-/** Every literal form of one secret value that is redacted. */
-export function secretForms(value: string): string[] {
-  if (value.length === 0) return [];
-  const forms = new Set<string>([value]);
-  if (value.length >= MIN_ENCODED_SECRET) {
-    const bytes = Buffer.from(value, 'utf8');
-    for (const b64 of base64Fragments(bytes)) {
-      forms.add(b64);
-      forms.add(b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''));
-    }
-    forms.add(encodeURIComponent(value));
-    forms.add(encodeURIComponent(value).replace(/%20/g, '+'));
-    const hex = bytes.toString('hex');
-    forms.add(hex);
-    forms.add(hex.toUpperCase());
-    forms.add(JSON.stringify(value).slice(1, -1));
-  }
-  return [...forms].filter((f) => f.length > 0);
+  return i;
 }
 
 export interface RedactionRules {
-  readonly pattern: RegExp;
-  /** Every literal form, longest first; a streaming redactor holds back their beginnings. */
-  readonly literals: readonly string[];
+  readonly matchers: readonly Matcher[];
+  /** No match is shorter: shorter text (ids, statuses in audit details) skips every scan. */
+  readonly shortest: number;
 }
 
+/** The shortest text a known pattern matches (a credential URL `a://:x@`, with room to spare). */
+const SHORTEST_PATTERN = 7;
+
+/**
+ * Every form of every secret and every known pattern, as separate scans. One alternation of all
+ * of them would be simpler but costs ~15x more per character (V8 tries every alternative at every
+ * position instead of skipping to the next possible first character); see bench/redaction.ts.
+ */
 export function redactionRules(secretValues: readonly string[]): RedactionRules {
-  const literals = new Set<string>();
-  for (const value of secretValues) for (const form of secretForms(value)) literals.add(form);
-  // Longest first so a secret's longer encoding wins over a shorter form inside it.
-  const sorted = [...literals].sort((a, b) => b.length - a.length);
-  const alternatives = [...sorted.map(escapeRegExp), ...KNOWN_PATTERNS];
-  return {
-    pattern: new RegExp(alternatives.join('|'), 'g'),
-    literals: sorted,
-  };
+  const matchers: Matcher[] = [];
+  const seen = new Set<string>();
+  let shortest = SHORTEST_PATTERN;
+  for (const value of new Set(secretValues)) {
+    for (const form of secretForms(value)) {
+      const source = formSource(form);
+      if (seen.has(source)) continue;
+      seen.add(source);
+      shortest = Math.min(shortest, form.units.length);
+      matchers.push({
+        pattern: new RegExp(source, 'g'),
+        partial: form.fragment ? null : new RegExp(`${prefixSource(form)}$`, 'g'),
+        window: formMaxLength(form),
+        ascii: form.fragment ? null : asciiAlphabet(form),
+      });
+    }
+  }
+  for (const known of KNOWN_PATTERNS) {
+    matchers.push({
+      pattern: known.source === undefined ? null : new RegExp(known.source, 'g'),
+      partial: null,
+      window: 0,
+      ascii: null,
+      ...(known.scan ? { scan: known.scan } : {}),
+      ...(known.accept ? { accept: known.accept } : {}),
+      ...(known.needle ? { needle: known.needle } : {}),
+    });
+  }
+  return { matchers, shortest };
+}
+
+/** A redacted stretch of text; `keep`/`tail` characters at its ends stay readable (a URL's host). */
+interface Span {
+  start: number;
+  end: number;
+  keep: number;
+  tail: number;
+}
+
+function spanOf(m: RegExpExecArray): Span {
+  const start = m.index;
+  const span: Span = { start, end: start + m[0].length, keep: 0, tail: 0 };
+  if (m.groups !== undefined) {
+    for (const [name, value] of Object.entries(m.groups)) {
+      if (value === undefined) continue;
+      if (name.startsWith('keep')) span.keep += value.length;
+      else if (name.startsWith('tail')) span.tail += value.length;
+    }
+  }
+  return span;
 }
 
 /**
- * Patterns keep their context in named groups rather than lookbehinds: a lookbehind would lose
- * its context when a stream is cut between the context and the token.
+ * Every match of every matcher, merged where they overlap. A kept part that another match
+ * redacts is redacted (a URL whose user name is itself a secret loses it).
  */
-function replacement(_match: string, ...rest: unknown[]): string {
-  const groups = rest[rest.length - 1] as Record<string, string | undefined> | undefined;
-  const keep = groups?.keepAws ?? groups?.keepBearer;
-  return keep === undefined ? REDACTED : `${keep}${REDACTED}`;
+function findSpans(text: string, matchers: readonly Matcher[]): Span[] {
+  const found: Span[] = [];
+  for (const matcher of matchers) {
+    if (matcher.needle && !matcher.needle.test(text)) continue;
+    if (matcher.scan) {
+      for (const [start, end] of matcher.scan(text)) found.push({ start, end, keep: 0, tail: 0 });
+      continue;
+    }
+    // exec with lastIndex, not matchAll: matchAll clones the RegExp on every call.
+    const pattern = matcher.pattern;
+    if (pattern === null) continue;
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+      if (m[0].length === 0) {
+        pattern.lastIndex += 1;
+        continue;
+      }
+      if (!matcher.accept || matcher.accept(m[0])) found.push(spanOf(m));
+    }
+  }
+  if (found.length < 2) return found;
+  found.sort((a, b) => a.start - b.start || b.end - a.end);
+  const merged: Span[] = [];
+  for (const s of found) {
+    const cur = merged[merged.length - 1];
+    if (cur === undefined || s.start >= cur.end) {
+      merged.push({ ...s });
+      continue;
+    }
+    // The redacted cores [start + keep, end - tail] join; what either match kept outside them stays.
+    const coreStart = Math.min(cur.start + cur.keep, s.start + s.keep);
+    const coreEnd = Math.max(cur.end - cur.tail, s.end - s.tail);
+    cur.end = Math.max(cur.end, s.end);
+    cur.keep = coreStart - cur.start;
+    cur.tail = Math.max(0, cur.end - coreEnd);
+  }
+  return merged;
 }
 
-function apply(pattern: RegExp, text: string): string {
-  return text.replace(pattern, replacement);
+/** The text up to `to` with every span inside it replaced. */
+function render(text: string, spans: readonly Span[], to: number): string {
+  let out = '';
+  let last = 0;
+  for (const s of spans) {
+    if (s.start >= to) break;
+    out += text.slice(last, s.start + s.keep) + REDACTED + text.slice(s.end - s.tail, s.end);
+    last = s.end;
+  }
+  return out + text.slice(last, to);
+}
+
+function apply(rules: RedactionRules, text: string): string {
+  if (text.length < rules.shortest) return text;
+  const spans = findSpans(text, rules.matchers);
+  return spans.length === 0 ? text : render(text, spans, text.length);
 }
 
 /** A pure function that removes every form of the given secrets and known credential shapes. */
 export function createRedactor(secretValues: readonly string[]): (text: string) => string {
-  const { pattern } = redactionRules(secretValues);
-  return (text) => apply(pattern, text);
+  const rules = redactionRules(secretValues);
+  return (text) => apply(rules, text);
+}
+
+/**
+ * A copy of a JSON-like value with every string (keys included) redacted: audit details and
+ * notification bodies are redacted as values, so a redaction never breaks their structure.
+ */
+export function redactValue<T>(value: T, redact: (text: string) => string): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, redact)) as T;
+  if (value !== null && typeof value === 'object') {
+    // Walked the way JSON serialization will see it (toJSON, own enumerable properties), so no
+    // object of an unexpected class is passed through unredacted.
+    const json = (value as { toJSON?: () => unknown }).toJSON;
+    if (typeof json === 'function') return redactValue(json.call(value), redact) as T;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[redact(k)] = redactValue(v, redact);
+    return out as T;
+  }
+  return value;
 }
 
 export interface StreamRedactor {
@@ -125,55 +218,62 @@ const LINE_HOLDBACK = 512;
 /** A token still growing past this is emitted (redacted as far as it matches) to bound memory. */
 const MAX_HOLDBACK = 64 * 1024;
 
-/** Length of the longest suffix of `text` that is a proper prefix of one of `literals`. */
-function partialLiteralAtEnd(text: string, literals: readonly string[]): number {
-  let best = 0;
-  for (const literal of literals) {
-    for (let k = Math.min(literal.length - 1, text.length); k > best; k--) {
-      if (text.endsWith(literal.slice(0, k))) {
-        best = k;
-        break;
-      }
-    }
-  }
-  return best;
-}
-
 /**
- * Redaction across chunk boundaries: a secret split over two writes of a tool's stdout must not
- * leak half of itself. Complete lines are emitted at once (live output stays live); what could
- * still become a match is held back until the next chunk or `flush` decides it: the unterminated
- * last line (bounded), any suffix that begins a secret's literal form (secrets may hold
- * newlines), and any match that runs into the held-back part.
+ * Redaction across write and chunk boundaries: a secret split over two writes of a tool's stdout
+ * must not leak half of itself. Complete lines are emitted at once (live output stays live); what
+ * could still become a match is held back until the next chunk or `flush` decides it: the
+ * unterminated last line (bounded, for the known patterns), any tail that begins one of the
+ * secrets' forms (a sliding window as long as the longest form: a form may span lines, e.g. one
+ * character per line), and any match that runs into the held-back part.
+ *
+ * One redactor serves one stream. A secret split across stdout and stderr is caught by the
+ * fragment forms (forms.ts), not by merging the streams: the two pipes are read in whatever
+ * order the event loop sees them, so an interleaved stream would not reliably put the halves
+ * side by side, while each half, being a substring of the secret, is redacted wherever it lands.
  */
-export function createStreamRedactor(secretValues: readonly string[]): StreamRedactor {
-  const { pattern, literals } = redactionRules(secretValues);
+export function createStreamRedactor(secrets: readonly string[] | RedactionRules): StreamRedactor {
+  // Rules can be shared by the redactors of one step's streams: each scan resets lastIndex first.
+  const rules = 'matchers' in secrets ? secrets : redactionRules(secrets);
+  const holding = rules.matchers.filter((m) => m.partial !== null);
   let pending = '';
 
   return {
     write(chunk: string): string {
       pending += chunk;
+      const length = pending.length;
       let cut = pending.lastIndexOf('\n') + 1;
-      if (pending.length - cut > LINE_HOLDBACK) cut = pending.length - LINE_HOLDBACK;
-      cut = Math.min(cut, pending.length - partialLiteralAtEnd(pending, literals));
-      for (const match of pending.matchAll(pattern)) {
-        const start = match.index;
-        if (start >= cut) break;
-        if (start + match[0].length > cut) {
-          cut = start;
+      if (length - cut > LINE_HOLDBACK) cut = length - LINE_HOLDBACK;
+      for (const { partial, window, ascii } of holding) {
+        if (partial === null || ascii === null) continue;
+        const from = tailStart(pending, ascii, window);
+        if (from >= Math.min(cut, length)) continue;
+        partial.lastIndex = from;
+        const m = partial.exec(pending);
+        if (m !== null && m.index < cut) cut = m.index;
+      }
+      // A match that runs across the cut moves it back to the match's start: decided next chunk.
+      const spans = findSpans(pending, rules.matchers);
+      for (const s of spans) {
+        if (s.start >= cut) break;
+        if (s.end > cut) {
+          cut = s.start;
           break;
         }
       }
-      if (pending.length - cut > MAX_HOLDBACK) cut = pending.length;
+      if (length - cut > MAX_HOLDBACK) return flushAll();
       if (cut <= 0) return '';
-      const ready = pending.slice(0, cut);
+      const ready = render(pending, spans, cut);
       pending = pending.slice(cut);
-      return apply(pattern, ready);
+      return ready;
     },
     flush(): string {
-      const rest = apply(pattern, pending);
-      pending = '';
-      return rest;
+      return flushAll();
     },
   };
+
+  function flushAll(): string {
+    const rest = apply(rules, pending);
+    pending = '';
+    return rest;
+  }
 }

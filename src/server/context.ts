@@ -1,28 +1,18 @@
 import { closeAnalysis } from '../analysis/index.ts';
-import { loadApprovalRules } from '../approvals/rules.ts';
-import { ApprovalService } from '../approvals/service.ts';
-import { AuditService } from '../audit/service.ts';
+import { loadApprovalRules } from '../approvals/index.ts';
 import { type Authenticator, createAuthenticator } from '../auth/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
-import { ExecutionService } from '../executions/service.ts';
 import { GrantKeyring } from '../grants/index.ts';
 import { createNotifier, type Notifier } from '../notifications/index.ts';
-import {
-  createOverrideKey,
-  hasOverrideKey,
-  loadOverrideSigningKey,
-  loadOverrideVerificationKeys,
-  OverrideService,
-} from '../overrides/index.ts';
-import { PlanService } from '../plans/service.ts';
+import { apiPipeline, type Pipeline, systemPrincipal } from '../operations/index.ts';
+import { hasOverrideKey, loadOverrideSigningKey, loadOverrideVerificationKeys, OverrideAuthority } from '../overrides/index.ts';
 import { loadCedarAuthorizer } from '../policy/policy-dir.ts';
 import { ReloadableAuthorizer } from '../policy/reloadable.ts';
 import type { Authorizer } from '../policy/types.ts';
-import { PrincipalService } from '../principals/service.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import type { Store } from '../store/index.ts';
-import { loadToolDir, type ToolRegistry } from '../tools/index.ts';
-import { manifestTrustAtStart, reportToolLoad, ToolTrustGate, TrustService } from '../trust/index.ts';
+import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
+import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { dataDirPaths } from './datadir.ts';
 import { openStore } from './store-binding.ts';
 
@@ -46,13 +36,8 @@ export interface ServerContext {
   tools: ToolRegistry;
   authorizer: Authorizer;
   authenticator: Authenticator;
-  plans: PlanService;
-  approvals: ApprovalService;
-  principals: PrincipalService;
-  executions: ExecutionService;
-  audit: AuditService;
-  trust: TrustService;
-  overrides: OverrideService;
+  /** The operations table and its one pipeline: every interface runs operations through it. */
+  pipeline: Pipeline;
   /** Re-verifies tools against the trust store as it is now (propose, execute). */
   toolTrust: ToolTrustGate;
   runtime: Runtime;
@@ -63,40 +48,57 @@ export interface ServerContext {
  * Loads config, tools and policies, opens and migrates the store. Any invalid piece stops the
  * start with a message: nothing falls back to a default (CONVENTIONS: config validated once).
  */
-export async function openServerContext(dir: string, overrides: ContextOverrides = {}): Promise<ServerContext> {
+export async function openServerContext(dir: string, overrides_: ContextOverrides = {}): Promise<ServerContext> {
   const paths = dataDirPaths(dir);
-  const config = loadConfig(paths.dir, overrides.env ?? process.env);
-  const runtime = overrides.runtime ?? systemRuntime;
-  const warn = overrides.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const config = loadConfig(paths.dir, overrides_.env ?? process.env);
+  const runtime = overrides_.runtime ?? systemRuntime;
+  const warn = overrides_.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   const approvalRules = loadApprovalRules(paths.approvals);
-  const authorizer = overrides.authorizer ?? new ReloadableAuthorizer(() => loadCedarAuthorizer(paths.dir));
-  const store = await openStore(paths.dir, config, overrides, 'write');
+  const authorizer = overrides_.authorizer ?? new ReloadableAuthorizer(() => loadCedarAuthorizer(paths.dir));
+  const store = await openStore(paths.dir, config, overrides_, 'write');
   let tools: ToolRegistry;
-  let overrideKeys: ReturnType<typeof loadOverrideVerificationKeys>;
+  let toolTrust: ToolTrustGate;
+  let pipeline: Pipeline;
   try {
     await store.migrate();
     // Tools are verified against the trust store, so they load once the store is open (invariant 13).
-    tools = loadToolDir(paths.tools, await manifestTrustAtStart(store, config));
+    // Reloadable: SIGHUP swaps in a newly verified set (src/server/tool-reload.ts).
+    tools = new ReloadableToolRegistry(loadToolDir(paths.tools, await manifestTrustAtStart(store, config)));
     await reportToolLoad(store, tools, config.developmentMode, 'api', warn);
-    await ensureOverrideKey(store, paths.keys);
-    overrideKeys = loadOverrideVerificationKeys(paths.keys);
+    toolTrust = new ToolTrustGate({ tools, trust: config.trust, developmentMode: config.developmentMode });
+    let overrideKeys: ReturnType<typeof loadOverrideVerificationKeys> | undefined;
+    const overrides = new OverrideAuthority({
+      runtime,
+      signingKey: () => loadOverrideSigningKey(paths.keys),
+      // Read once, after the key exists (an old data directory gets it just below).
+      verificationKeys: () => {
+        overrideKeys ??= loadOverrideVerificationKeys(paths.keys);
+        return overrideKeys;
+      },
+      notifier: overrides_.notifier ?? createNotifier(config.notifications, warn),
+      log: warn,
+    });
+    pipeline = apiPipeline({
+      store,
+      authorizer,
+      runtime,
+      tools,
+      approvalRules,
+      pendingTtlHours: config.plans.pendingTtlHours,
+      toolTrust,
+      grantKeys: new GrantKeyring(paths.keys, true),
+      grantTtlSeconds: config.grants.ttlSeconds,
+      overrides,
+      trust: config.trust,
+      keysDir: paths.keys,
+      ...(authorizer instanceof ReloadableAuthorizer ? { policies: authorizer } : {}),
+    });
+    // Data directories made before overrides existed get their key now, as init would have made it.
+    if (!hasOverrideKey(paths.keys)) await pipeline.run('override.key', systemPrincipal(), {}, 'host');
   } catch (err) {
     await store.close();
     throw err;
   }
-  const toolTrust = new ToolTrustGate({ tools, trust: config.trust, developmentMode: config.developmentMode });
-  const overrideService = new OverrideService({
-    store,
-    authorizer,
-    runtime,
-    tools,
-    signingKey: () => loadOverrideSigningKey(paths.keys),
-    verificationKeys: overrideKeys,
-    notifier: overrides.notifier ?? createNotifier(config.notifications, warn),
-    log: warn,
-  });
-  const deps = { store, authorizer };
-  const grantKeys = new GrantKeyring(paths.keys, true);
   return {
     dir: paths.dir,
     config,
@@ -108,21 +110,7 @@ export async function openServerContext(dir: string, overrides: ContextOverrides
       await store.close();
       throw err;
     }),
-    plans: new PlanService({ ...deps, tools, approvalRules, runtime, pendingTtlHours: config.plans.pendingTtlHours, toolTrust }),
-    approvals: new ApprovalService({ ...deps, runtime }),
-    principals: new PrincipalService({ ...deps, runtime }),
-    executions: new ExecutionService({
-      ...deps,
-      runtime,
-      tools,
-      grantKeys,
-      grantTtlSeconds: config.grants.ttlSeconds,
-      toolTrust,
-      overrides: overrideService,
-    }),
-    audit: new AuditService(deps),
-    trust: new TrustService({ ...deps, runtime, trust: config.trust }),
-    overrides: overrideService,
+    pipeline,
     toolTrust,
     runtime,
     close: async () => {
@@ -130,19 +118,4 @@ export async function openServerContext(dir: string, overrides: ContextOverrides
       await store.close();
     },
   };
-}
-
-/**
- * Data directories made before overrides existed have no override key: the API makes one at
- * start, audited, exactly as init would have.
- */
-async function ensureOverrideKey(store: Store, keysDir: string): Promise<void> {
-  if (hasOverrideKey(keysDir)) return;
-  await store
-    .scope('-')
-    .audit({ actor: 'system', action: 'key.create', outcome: 'allowed', resource: 'override-key', details: { dir: keysDir } });
-  const kid = createOverrideKey(keysDir);
-  await store
-    .scope('-')
-    .audit({ actor: 'system', action: 'key.create', outcome: 'succeeded', resource: `override-key:${kid}`, details: {} });
 }

@@ -7,8 +7,9 @@ import { generateAuditKeyPair } from '../audit/index.ts';
 import { type DatabaseBinding, loadConfig, renderConfigYaml, urlPassword, withoutPassword } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { createGrantKey } from '../grants/index.ts';
+import { systemPrincipal } from '../operations/index.ts';
 import { createOverrideKey } from '../overrides/index.ts';
-import { writeBaselinePolicies } from '../policy/policy-dir.ts';
+import { loadCedarAuthorizer, writeBaselinePolicies } from '../policy/policy-dir.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import {
   formatSignatureFile,
@@ -18,7 +19,6 @@ import {
   SIGNATURE_SUFFIX,
   signManifestText,
 } from '../tools/index.ts';
-import { trustPublisherKeyAtInit } from '../trust/index.ts';
 import type { ContextOverrides } from './context.ts';
 import {
   type DataDirPaths,
@@ -29,6 +29,7 @@ import {
   shellToolManifest,
   writePrivateFile,
 } from './datadir.ts';
+import { hostPipelineFor } from './host.ts';
 import { describeStore, openStore } from './store-binding.ts';
 import { provisionTenant } from './tenants.ts';
 
@@ -118,15 +119,20 @@ async function createDataDir(paths: DataDirPaths, runtime: Runtime, overrides: I
         `the database already holds a tenant named "${DEFAULT_TENANT}"; use an empty database`,
       );
     }
-    await store
-      .scope('-')
-      .audit({ actor: 'system', action: 'system.init', outcome: 'succeeded', resource: 'server:init', details: { dir: paths.dir } });
-    await trustPublisherKeyAtInit(
-      store,
-      readFileSync(join(paths.keys, publisherKeyFiles(publisherKeyId).publicKey), 'utf8'),
-      runtime.now().toISOString(),
+    // Init is host operator work like any other: its steps run through the pipeline, decided
+    // by the policies just written, each with its audit entry.
+    const host = hostPipelineFor(paths.dir, store, runtime);
+    await host.run('system.init', systemPrincipal(), { details: { dir: paths.dir } }, 'host');
+    await host.run(
+      'trust.bootstrap',
+      systemPrincipal(),
+      {
+        publicKey: readFileSync(join(paths.keys, publisherKeyFiles(publisherKeyId).publicKey), 'utf8'),
+        name: 'local publisher (countersign init)',
+      },
+      'host',
     );
-    const t = await provisionTenant(store, runtime, DEFAULT_TENANT);
+    const t = await provisionTenant(store, runtime, DEFAULT_TENANT, undefined, loadCedarAuthorizer(paths.dir));
     await store.checkpoint();
     // Last: a store is bound only once it is complete, so a failed init can be retried on it.
     await store.recordInstallation(binding.installationId);

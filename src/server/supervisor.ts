@@ -53,7 +53,10 @@ export function superviseApiAndExecutor(options: SupervisorOptions): Promise<num
   };
   process.on('SIGTERM', () => stopAll('SIGTERM'));
   process.on('SIGINT', () => stopAll('SIGTERM'));
-  process.on('SIGHUP', () => api.kill('SIGHUP'));
+  // SIGHUP reloads: policies and tools in the API, tools in the executor.
+  process.on('SIGHUP', () => {
+    for (const [, c] of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGHUP');
+  });
   return new Promise((resolve) => {
     let remaining = children.length;
     let worst = 0;
@@ -61,7 +64,8 @@ export function superviseApiAndExecutor(options: SupervisorOptions): Promise<num
       c.on('exit', (code, signal) => {
         if (!stopping) {
           options.log(`${name} process exited (${signal ?? code}); stopping the other`);
-          worst = Math.max(worst, 1);
+          // serve exits with the child's own code (3 for invalid config or policies), never 0.
+          worst = Math.max(worst, code || 1);
           stopAll('SIGTERM');
         } else if (code !== 0) {
           worst = Math.max(worst, code ?? 1);

@@ -6,10 +6,16 @@ export {
   type ExecutionRecord,
   type ExecutionStatus,
   type StepRecord,
+  TERMINAL_EXECUTION_STATUSES,
 } from './repos/executions.ts';
+export type { FreezeRecord } from './repos/freezes.ts';
+export type { GrantRow } from './repos/grants.ts';
 export type { OverrideRecord } from './repos/overrides.ts';
-export type { PlanPage, PlanRecord, StoredApprovalRequirement } from './repos/plans.ts';
+export { PLAN_STATUSES, type PlanPage, type PlanRecord, type PlanStatus, type StoredApprovalRequirement } from './repos/plans.ts';
 export type { ApiKeyRecord, PrincipalRecord } from './repos/principals.ts';
 export type { TrustedKeyRecord } from './repos/trust.ts';
 export type { Database } from './schema.ts';
 export { Store, type StoreOptions, TenantScope } from './store.ts';
+
+/** The tenant id of installation-wide audit entries and the host operator's scope (no tenant). */
+export const NO_TENANT = '-';

@@ -247,7 +247,15 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
-  '0006_installation': {
+  '0006_seals': {
+    // Server seals (invariant 20): a plan's risk, requirement and expiry, and each review, are
+    // signed when written; rows without a valid seal are refused before a grant and every step.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('plans').addColumn('seal', 'text').execute();
+      await db.schema.alterTable('approvals').addColumn('seal', 'text').execute();
+    },
+  },
+  '0007_installation': {
     async up(db: Kysely<unknown>) {
       // The identity of this store, written once by init and recorded in the data directory too:
       // a directory opens only the store that holds its id (a singleton row, by the check).

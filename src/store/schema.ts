@@ -41,6 +41,7 @@ export interface Database {
     updated_at: string;
     expires_at: string | null;
     approval: string;
+    seal: string | null;
   };
   approvals: {
     id: string;
@@ -53,6 +54,7 @@ export interface Database {
     comment: string;
     channel: string;
     created_at: string;
+    seal: string | null;
   };
   executions: {
     id: string;

@@ -3,11 +3,14 @@ import { Migrator } from 'kysely/migration';
 import type { AuditEvent, AuditRecord, Checkpoint, CheckpointSigner } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import type { Runtime } from '../runtime.ts';
+import { KnownSecrets } from '../secrets/index.ts';
 import { migrationProvider } from './migrations.ts';
 import { createPostgresDialect } from './postgres/dialect.ts';
 import { ApprovalsRepo } from './repos/approvals.ts';
 import { type AuditWriterOptions, appendAudit, checkpointHead, iterateAudit, listCheckpoints, rowToRecord } from './repos/audit.ts';
 import { type ExecutionRecord, ExecutionsRepo, toExecution } from './repos/executions.ts';
+import { FreezesRepo } from './repos/freezes.ts';
+import { GrantsRepo } from './repos/grants.ts';
 import { OverridesRepo } from './repos/overrides.ts';
 import { PlansRepo } from './repos/plans.ts';
 import { type ApiKeyRecord, DirectoryRepo, type PrincipalRecord, toApiKey } from './repos/principals.ts';
@@ -39,6 +42,8 @@ export class TenantScope {
   readonly directory: DirectoryRepo;
   readonly approvals: ApprovalsRepo;
   readonly executions: ExecutionsRepo;
+  readonly grants: GrantsRepo;
+  readonly freezes: FreezesRepo;
   readonly overrides: OverridesRepo;
   /**
    * The installation-wide trust store of tool publisher keys (not per tenant: see TrustRepo).
@@ -56,7 +61,9 @@ export class TenantScope {
     this.plans = new PlansRepo(db, tenantId);
     this.directory = new DirectoryRepo(db, tenantId);
     this.approvals = new ApprovalsRepo(db, tenantId);
-    this.executions = new ExecutionsRepo(db, tenantId);
+    this.executions = new ExecutionsRepo(db, tenantId, auditOptions.redaction);
+    this.grants = new GrantsRepo(db, tenantId);
+    this.freezes = new FreezesRepo(db, tenantId);
     this.overrides = new OverridesRepo(db, tenantId);
     this.installationTrust = new TrustRepo(db);
   }
@@ -91,12 +98,23 @@ export class Store {
   readonly #db: Kysely<Database>;
   readonly #auditOptions: AuditWriterOptions;
   readonly #runtime: Runtime;
+  /**
+   * Secret values this process has resolved (the executor adds each step's): audit details,
+   * step output and events written through this store are redacted of them (invariant 12).
+   */
+  readonly knownSecrets = new KnownSecrets();
 
   private constructor(engine: 'sqlite' | 'postgres', db: Kysely<Database>, options: StoreOptions) {
     this.engine = engine;
     this.#db = db;
     this.#runtime = options.runtime;
-    this.#auditOptions = { signer: options.signer, checkpointEvery: options.checkpointEvery ?? 100, engine, runtime: options.runtime };
+    this.#auditOptions = {
+      signer: options.signer,
+      checkpointEvery: options.checkpointEvery ?? 100,
+      engine,
+      runtime: options.runtime,
+      redaction: this.knownSecrets,
+    };
   }
 
   static async open(options: StoreOptions): Promise<Store> {

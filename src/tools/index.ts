@@ -1,3 +1,4 @@
+export { type ToolActionView, type ToolCatalog, type ToolView, toToolView } from './catalog.ts';
 export { compileInputSchema } from './input.ts';
 export {
   type Action,
@@ -14,15 +15,20 @@ export {
   type ToolManifest,
   ToolManifestSchema,
 } from './manifest.ts';
+export { explainManifestIssues } from './manifest-errors.ts';
 export {
   type LoadedTool,
   loadTool,
   loadToolDir,
   type ManifestTrust,
+  type PreparedToolReload,
   type RefusedManifest,
+  ReloadableToolRegistry,
   secretVariablesNamedInToolDir,
   ToolRegistry,
+  type ToolSetChanges,
 } from './registry.ts';
+export { resolveExecutable, type ScaffoldInput, scaffoldManifest, sha256OfExecutable, toolNameFor } from './scaffold.ts';
 export {
   checkManifestSignatures,
   formatSignatureFile,
@@ -41,3 +47,4 @@ export {
   signManifestText,
   verifyManifestSignature,
 } from './signing.ts';
+export { ToolCatalogSchema } from './view.ts';

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { CountersignError } from '../errors/index.ts';
 import { compileInputSchema } from './input.ts';
 import { manifestDigest, type ToolManifest, ToolManifestSchema } from './manifest.ts';
+import { explainManifestIssues } from './manifest-errors.ts';
 import { checkManifestSignatures, type ManifestSignature, manifestSigningText, readSignaturesBeside } from './signing.ts';
 
 /** Only loadToolDir can mint this brand: a LoadedTool has been through signature verification. */
@@ -85,13 +86,89 @@ export class ToolRegistry {
   }
 }
 
+/** What replacing the tool set would change, by tool name. */
+export interface ToolSetChanges {
+  added: string[];
+  removed: string[];
+  /** Same name, different manifest digest. */
+  changed: string[];
+  /** Loaded only because developmentMode is on. */
+  unsigned: string[];
+}
+
+export type PreparedToolReload =
+  | { ok: true; changes: ToolSetChanges; tools: string[]; commit: () => void }
+  /** `denied`: a signature or trust refusal; `failed`: an unreadable or invalid manifest. */
+  | { ok: false; outcome: 'denied' | 'failed'; reasons: string[] };
+
+/**
+ * The registry a running server or executor serves from: the same lookups as ToolRegistry, over a
+ * set that a reload (SIGHUP) replaces in one assignment. Each set is immutable; a lookup sees
+ * either the old set or the new one, never a mix. A new set is all or nothing: if any manifest
+ * in the directory is invalid or fails verification, it is refused whole and the old set stays,
+ * so a half-published change (one file signed, its neighbour not yet) never goes live.
+ */
+export class ReloadableToolRegistry extends ToolRegistry {
+  #current: ToolRegistry;
+
+  constructor(initial: ToolRegistry) {
+    super([]);
+    this.#current = initial;
+  }
+
+  override get(name: string): LoadedTool | undefined {
+    return this.#current.get(name);
+  }
+
+  override list(): LoadedTool[] {
+    return this.#current.list();
+  }
+
+  override refused(): readonly RefusedManifest[] {
+    return this.#current.refused();
+  }
+
+  override refusalFor(name: string): RefusedManifest | undefined {
+    return this.#current.refusalFor(name);
+  }
+
+  /**
+   * Loads and verifies `dir` as a complete new set without switching to it, so the caller can
+   * audit first and switch only if that succeeded (invariant 11: audit before effect).
+   */
+  prepare(dir: string, trust: ManifestTrust): PreparedToolReload {
+    let next: ToolRegistry;
+    try {
+      next = loadToolDir(dir, trust);
+    } catch (err) {
+      return { ok: false, outcome: 'failed', reasons: [(err as Error).message] };
+    }
+    const refused = next.refused();
+    if (refused.length > 0) return { ok: false, outcome: 'denied', reasons: refused.map((r) => `${r.file}: ${r.reason}`) };
+    const before = new Map(this.#current.list().map((t) => [t.manifest.name, t.digest]));
+    const after = next.list();
+    const changes: ToolSetChanges = {
+      added: after.filter((t) => !before.has(t.manifest.name)).map((t) => t.manifest.name),
+      removed: [...before.keys()].filter((n) => !next.get(n)),
+      changed: after.filter((t) => before.has(t.manifest.name) && before.get(t.manifest.name) !== t.digest).map((t) => t.manifest.name),
+      unsigned: after.filter((t) => t.unsigned).map((t) => t.manifest.name),
+    };
+    return {
+      ok: true,
+      changes,
+      tools: after.map((t) => t.manifest.name),
+      commit: () => {
+        this.#current = next;
+      },
+    };
+  }
+}
+
 /** Schema-validates one parsed manifest (no trust decision: see loadToolDir). */
 export function loadTool(manifestInput: unknown, file: string): Pick<LoadedTool, 'manifest' | 'digest' | 'file' | 'validators'> {
   const parsed = ToolManifestSchema.safeParse(manifestInput);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? issue.path.join('.') : '(root)';
-    throw new CountersignError('MANIFEST_INVALID', `${file}: ${where}: ${issue?.message ?? 'invalid manifest'}`);
+    throw new CountersignError('MANIFEST_INVALID', `${file}: ${explainManifestIssues(parsed.error.issues, manifestInput)}`);
   }
   const manifest = parsed.data;
   const validators = new Map<string, z.ZodType<Record<string, unknown>>>();

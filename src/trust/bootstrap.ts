@@ -1,47 +1,16 @@
 import type { Config } from '../config/index.ts';
-import type { Store } from '../store/index.ts';
-import { type ManifestTrust, parsePublisherPublicKey, type ToolRegistry } from '../tools/index.ts';
+import { NO_TENANT, type Store } from '../store/index.ts';
+import type { ManifestTrust, ToolRegistry } from '../tools/index.ts';
 import { TrustedKeyCache } from './keys.ts';
 import { loadThreshold } from './policy.ts';
 
 /** The system scope for installation-level audit entries (init, start). */
-const SYSTEM = '-';
+const SYSTEM = NO_TENANT;
 
 /** What loadToolDir needs, read from the trust store as it is at start. */
 export async function manifestTrustAtStart(store: Store, config: Readonly<Config>): Promise<ManifestTrust> {
   const keys = await new TrustedKeyCache().current(store.scope(SYSTEM).installationTrust);
   return { keys, required: loadThreshold(config.trust), developmentMode: config.developmentMode };
-}
-
-/**
- * Trusts the installation's own publisher key at init, audited: the entry and the trust row
- * commit together (invariant 11).
- */
-export async function trustPublisherKeyAtInit(
-  store: Store,
-  publicKeyPem: string,
-  at: string,
-  name = 'local publisher (countersign init)',
-): Promise<string> {
-  const parsed = parsePublisherPublicKey(publicKeyPem);
-  await store.transaction(SYSTEM, async (scope) => {
-    await scope.audit({
-      actor: 'system',
-      action: 'trust.change',
-      outcome: 'allowed',
-      resource: `trusted-key:${parsed.keyId}`,
-      details: { op: 'add', keyId: parsed.keyId, name },
-    });
-    await scope.installationTrust.add({
-      keyId: parsed.keyId,
-      publicKey: parsed.pem,
-      name,
-      addedBy: 'system:init',
-      addedTenant: SYSTEM,
-      addedAt: at,
-    });
-  });
-  return parsed.keyId;
 }
 
 /**

@@ -16,12 +16,15 @@ export interface ToolTrustGateDeps {
  * How trust changes reach a running process: tools are verified at load, and again against the
  * trust store *as it is now* at every propose, every execute request and before every executor
  * step. Removing a key therefore takes effect at once everywhere; a newly trusted key makes
- * newly verifiable manifests loadable at the next start of the API and executors.
+ * newly verifiable manifests loadable at the next SIGHUP (or start) of the API and executors.
  */
 export class ToolTrustGate {
   readonly #keys = new TrustedKeyCache();
-  /** Per tool, per key id: does that key's signature verify? Bounded by the signatures on disk. */
-  readonly #verified = new Map<LoadedTool, Map<string, { key: KeyObject; ok: boolean }>>();
+  /**
+   * Per tool, per key id: does that key's signature verify? Weak, so the tools of a set replaced
+   * by a reload (SIGHUP) are dropped with it instead of accumulating.
+   */
+  readonly #verified = new WeakMap<LoadedTool, Map<string, { key: KeyObject; ok: boolean }>>();
 
   constructor(private readonly deps: ToolTrustGateDeps) {}
 

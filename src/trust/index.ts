@@ -1,6 +1,6 @@
-// Trust in tool publishers (invariant 13): the K-of-N policy, the trust store service behind
-// the chokepoint, and the gate that re-verifies tools against the current store.
-export { manifestTrustAtStart, reportToolLoad, trustPublisherKeyAtInit } from './bootstrap.ts';
+// Trust in tool publishers (invariant 13): the K-of-N policy, the trust store's views (its changes
+// are operations), and the gate that re-verifies tools against the current store.
+export { manifestTrustAtStart, reportToolLoad } from './bootstrap.ts';
 export { ToolTrustGate, type ToolTrustGateDeps } from './gate.ts';
 export { TrustedKeyCache, type TrustStoreReader } from './keys.ts';
 export { judgeTool, loadThreshold, requiredSignatures, type ToolTrustVerdict } from './policy.ts';
@@ -9,6 +9,5 @@ export {
   RemoveTrustedKeySchema,
   type TrustedKeyView,
   type TrustListView,
-  TrustService,
-  type TrustServiceDeps,
-} from './service.ts';
+  trustedKeyView,
+} from './view.ts';

@@ -1,7 +1,9 @@
 // Invariant 19 (bad input) and 15 (authentication): hostile requests get a clear 4xx and
 // leave nothing behind.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { ERROR_CODES } from '../../src/errors/index.ts';
 import { ENGINES } from '../support/engines.ts';
 import { rawSql } from '../support/raw-db.ts';
 import { echoPlan, startTestServer, type TestServer } from '../support/server.ts';
@@ -159,3 +161,128 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+/** Sends bytes on a raw socket (no client library to tidy them up) and parses the one answer. */
+function rawHttp(url: string, request: string): Promise<{ status: number; headers: Record<string, string>; text: string }> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.write(request));
+    let data = '';
+    const done = () => {
+      const [head = '', ...rest] = data.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      if (!statusLine) reject(new Error('no answer'));
+      else resolve({ status: Number(statusLine.split(' ')[1]), headers, text: rest.join('\r\n\r\n') });
+    };
+    socket.setEncoding('latin1');
+    socket.on('data', (d) => {
+      data += d;
+    });
+    socket.on('close', done);
+    // The server may reset a connection it refused mid-request; what it answered first still counts.
+    socket.on('error', () => socket.destroy());
+  });
+}
+
+// Issue 11 §4: errors raised by Fastify or by Node's HTTP parser, before any route runs, answer in
+// the documented {"error":{"code","message"}} shape with a stable code, and never echo the request.
+describe('errors before a route runs', () => {
+  let s: TestServer;
+  const MARK = 'zq9echo7marker';
+  before(async () => {
+    s = await startTestServer(ENGINES[0]!, { bodyLimitBytes: 64 * 1024 });
+  });
+  after(async () => s?.close());
+
+  const auth = () => `Authorization: Bearer ${s.init.adminKey}\r\n`;
+  const post = (headers: string, body: string) =>
+    `POST /v1/plans HTTP/1.1\r\nHost: x\r\n${auth()}${headers}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  const cases: [string, () => string, number, string][] = [
+    [
+      'a request line longer than the parser takes (20 KB URL)',
+      () => `GET /v1/plans?q=${MARK}${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      414,
+      'URI_TOO_LONG',
+    ],
+    [
+      'a URL longer than the API reads (10 KB)',
+      () => `GET /v1/plans?q=${MARK}${'a'.repeat(10_000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      414,
+      'URI_TOO_LONG',
+    ],
+    [
+      'a path segment longer than a route parameter may be',
+      () => `GET /v1/plans/${MARK}${'a'.repeat(200)} HTTP/1.1\r\nHost: x\r\n${auth()}Connection: close\r\n\r\n`,
+      414,
+      'URI_TOO_LONG',
+    ],
+    [
+      'headers larger than the parser takes (20 KB)',
+      () => `GET /v1/plans HTTP/1.1\r\nHost: x\r\nX-Pad: ${MARK}${'b'.repeat(20_000)}\r\n\r\n`,
+      431,
+      'HEADERS_TOO_LARGE',
+    ],
+    [
+      'bad percent-encoding in the path',
+      () => `GET /v1/plans/%zz${MARK} HTTP/1.1\r\nHost: x\r\n${auth()}Connection: close\r\n\r\n`,
+      400,
+      'BAD_REQUEST',
+    ],
+    ['an unknown route', () => `GET /v1/${MARK}<script> HTTP/1.1\r\nHost: x\r\n${auth()}Connection: close\r\n\r\n`, 404, 'NOT_FOUND'],
+    [
+      'a method the path does not take',
+      () => `PATCH /v1/plans?${MARK} HTTP/1.1\r\nHost: x\r\n${auth()}Content-Length: 0\r\nConnection: close\r\n\r\n`,
+      405,
+      'METHOD_NOT_ALLOWED',
+    ],
+    ['a non-JSON media type', () => post(`Content-Type: text/${MARK}\r\n`, '{}'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['malformed JSON', () => post('Content-Type: application/json\r\n', `{"intent": "${MARK}`), 400, 'INVALID_JSON'],
+    [
+      'a body over the limit',
+      () => post('Content-Type: application/json\r\n', `{"intent":"${MARK}${'x'.repeat(70_000)}"}`),
+      413,
+      'BODY_TOO_LARGE',
+    ],
+    [
+      'a Content-Length that is not a number',
+      () => `POST /v1/plans HTTP/1.1\r\nHost: x\r\n${auth()}Content-Type: application/json\r\nContent-Length: ${MARK}\r\n\r\n{}`,
+      400,
+      'BAD_REQUEST',
+    ],
+    ['a request line that is not HTTP', () => `${MARK} / nonsense\r\n\r\n`, 400, 'BAD_REQUEST'],
+  ];
+  for (const [name, request, status, code] of cases) {
+    test(`answers ${name} with ${status} ${code} in the API's shape, without echoing it`, async () => {
+      const res = await rawHttp(s.url, request());
+      assert.equal(res.status, status, res.text);
+      assert.match(res.headers['content-type'] ?? '', /^application\/json/);
+      const body = JSON.parse(res.text);
+      assert.deepEqual(Object.keys(body), ['error']);
+      assert.equal(body.error.code, code);
+      assert.equal(ERROR_CODES[code as keyof typeof ERROR_CODES].status, status, 'the code is documented with this status');
+      assert.equal(typeof body.error.message, 'string');
+      assert.ok(!res.text.includes(MARK), `the answer echoes the request: ${res.text}`);
+      assert.ok(!res.text.includes('FST_'), 'no framework error code leaks');
+    });
+  }
+
+  test('a wrong method names the methods the path takes in Allow', async () => {
+    const res = await rawHttp(s.url, `DELETE /v1/plans HTTP/1.1\r\nHost: x\r\n${auth()}Connection: close\r\n\r\n`);
+    assert.equal(res.status, 405);
+    assert.deepEqual(res.headers.allow?.split(', ').sort(), ['GET', 'HEAD', 'POST']);
+  });
+
+  test('an unknown route still asks for a credential first (no route map for strangers)', async () => {
+    const res = await rawHttp(s.url, `GET /v1/${MARK} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.equal(res.status, 401);
+    assert.equal(JSON.parse(res.text).error.code, 'UNAUTHENTICATED');
+  });
+
+  test('GET / points to the API reference, without a credential', async () => {
+    const res = await s.request('GET', '/', { key: null });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.docs, '/docs');
+    assert.equal((await s.request('GET', res.body.openapi, { key: null })).status, 200);
+  });
+});

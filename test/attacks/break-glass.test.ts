@@ -180,7 +180,7 @@ for (const engine of ENGINES) {
       assert.equal(replay.body.error.code, 'OVERRIDE_REPLAYED');
       assert.equal((await s.request('GET', `/v1/plans/${second.id}`)).body.status, 'pending_approval', 'the plan stays pending');
       assert.equal((await rawSql(s, 'select id from executions where plan_id = ?', [second.id])).length, 0);
-      const refused = (await auditOf('override.use', 'failed')).filter((e) => e.details.code === 'OVERRIDE_REPLAYED');
+      const refused = (await auditOf('override.use', 'denied')).filter((e) => e.details.code === 'OVERRIDE_REPLAYED');
       assert.equal(refused.length, 1);
       assert.ok(notifier.sent.some((n) => n.event === 'override.use' && n.outcome === 'refused' && n.details.code === 'OVERRIDE_REPLAYED'));
     });
@@ -228,7 +228,7 @@ for (const engine of ENGINES) {
       });
       assert.equal((await useOverride(rollback.body.id, o.id)).body.error.code, 'OVERRIDE_OUT_OF_SCOPE', 'rollback steps are in scope too');
       assert.equal((await overrideRow(o.id)).consumed_at, null, 'refusals consume nothing');
-      assert.equal((await auditOf('override.use', 'failed')).filter((e) => e.details.code === 'OVERRIDE_OUT_OF_SCOPE').length, 4);
+      assert.equal((await auditOf('override.use', 'denied')).filter((e) => e.details.code === 'OVERRIDE_OUT_OF_SCOPE').length, 4);
       const good = await pendingPlan();
       assert.equal((await useOverride(good.id, o.id)).status, 201);
     });
@@ -245,7 +245,7 @@ for (const engine of ENGINES) {
         skewMs = 0;
       }
       assert.equal((await overrideRow(o.id)).consumed_at, null);
-      assert.equal((await auditOf('override.use', 'failed')).filter((e) => e.details.code === 'OVERRIDE_EXPIRED').length, 1);
+      assert.equal((await auditOf('override.use', 'denied')).filter((e) => e.details.code === 'OVERRIDE_EXPIRED').length, 1);
       const list = (await s.request('GET', '/v1/overrides')).body.overrides;
       assert.ok(list.some((x: { id: string; status: string }) => x.id === o.id));
     });
@@ -269,7 +269,7 @@ for (const engine of ENGINES) {
       assert.match(edited.body.error.message, /does not verify/);
       assert.equal((await overrideRow(o.id)).consumed_at, null);
       assert.equal(
-        (await auditOf('override.use', 'failed')).filter((e) => e.details.code === 'OVERRIDE_INVALID').length,
+        (await auditOf('override.use', 'denied')).filter((e) => e.details.code === 'OVERRIDE_INVALID').length,
         4,
         'each is audited',
       );
@@ -290,19 +290,20 @@ for (const engine of ENGINES) {
       assert.equal(revoked.body.status, 'revoked');
       assert.equal(revoked.body.revokedBy, operator.id);
       const entries = (await auditOf('override.revoke')).filter((e) => e.resource === `override:${o.id}`);
-      assert.deepEqual(
-        entries.filter((e) => e.outcome === 'allowed').map((e) => e.details.stage ?? 'final'),
-        ['before-revocation', 'final'],
-        'the audit entry is written before the revocation record',
+      // The entry commits in the revocation's own transaction: both exist, or neither does.
+      assert.equal(entries.filter((e) => e.outcome === 'allowed').length, 1, 'the revocation is audited once');
+      const denied = entries.filter((e) => e.outcome === 'denied');
+      assert.equal(denied.length, 2, 'the approver (policy) and the agent in the operator group (a code rule) are both refused');
+      assert.ok(
+        denied.some((e) => (e.details.policies ?? []).includes('code:humans-revoke-overrides')),
+        JSON.stringify(denied),
       );
-      assert.equal(entries.filter((e) => e.outcome === 'denied').length, 1, 'the approver: refused by policy');
-      assert.equal(entries.filter((e) => e.outcome === 'failed').length, 1, 'the agent in the operator group: refused in code');
       assert.ok(notifier.sent.some((n) => n.event === 'override.revoke' && n.outcome === 'allowed' && n.override === o.id));
       const plan = await pendingPlan();
       const use = await useOverride(plan.id, o.id);
       assert.equal(use.status, 403);
       assert.equal(use.body.error.code, 'OVERRIDE_REVOKED');
-      assert.equal((await auditOf('override.use', 'failed')).filter((e) => e.details.code === 'OVERRIDE_REVOKED').length, 1);
+      assert.equal((await auditOf('override.use', 'denied')).filter((e) => e.details.code === 'OVERRIDE_REVOKED').length, 1);
       assert.equal((await s.request('POST', `/v1/overrides/${o.id}/revoke`, { key: operator.key, body: { reason: 'again' } })).status, 409);
     });
 

@@ -93,6 +93,12 @@ describe('forged bearer JWTs', () => {
     ],
     ['an expired token', async () => sign(claims({ iat: now() - 7200, exp: now() - 3600 })), 'expired'],
     ['a token not valid before an hour from now', async () => sign(claims({ nbf: now() + 3600 })), 'not_yet_valid'],
+    // Signed by the provider's published key: only the clock check stands between it and a login.
+    [
+      'a token issued an hour in the future by the provider key',
+      async () => sign(claims({ iat: now() + 3600, exp: now() + 7200 })),
+      'issued_in_future',
+    ],
     ['a token without exp (would never expire)', async () => sign(claims({ exp: undefined })), 'missing_expiry'],
     ['a token without sub', async () => sign(claims({ sub: undefined })), 'missing_subject'],
     ['a real token for another audience', () => idp.clientCredentialsToken('ci-bot', 'https://other-service.example'), 'wrong_audience'],

@@ -112,7 +112,7 @@ for (const engine of ENGINES) {
       assert.equal(r.status, 403);
       assert.equal(r.body.error.code, 'GRANT_INVALID');
       assert.equal(await executionCount(b.id), 0);
-      assert.ok(await auditHas('plan.execute', 'failed', 'GRANT_INVALID'));
+      assert.ok(await auditHas('plan.execute', 'denied', 'GRANT_INVALID'));
     });
 
     test('an expired grant is refused', async () => {
@@ -134,7 +134,7 @@ for (const engine of ENGINES) {
       const r = await execute(p.id, old.token);
       assert.equal(r.status, 403);
       assert.equal(r.body.error.code, 'GRANT_INVALID');
-      assert.ok(await auditHas('plan.execute', 'failed', 'expired'));
+      assert.ok(await auditHas('plan.execute', 'denied', 'expired'));
     });
 
     test('grants signed with another key, unsigned, or HMAC-signed with the public key are refused', async () => {

@@ -118,7 +118,7 @@ for (const engine of ENGINES) {
       });
       assert.equal(rollback.status, 403, 'a refused tool in rollback steps is refused too');
       assert.deepEqual(await rawSql(s, 'select id from plans'), before);
-      const audited = await rawSql(s, "select details from audit_log where action = 'plan.propose' and outcome = 'failed'");
+      const audited = await rawSql(s, "select details from audit_log where action = 'plan.propose' and outcome = 'denied'");
       assert.ok(audited.some((r) => String(r.details).includes('TOOL_UNTRUSTED')));
     });
 

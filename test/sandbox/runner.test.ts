@@ -110,8 +110,19 @@ describe('checkSandboxHost', () => {
     const report = await checkSandboxHost();
     assert.deepEqual(
       report.items.map((i) => i.name),
-      ['bubblewrap', 'prlimit', 'socat (egress forwarder)', 'user namespaces', 'cgroup memory and pids limits', 'inherited descriptors'],
+      [
+        'bubblewrap',
+        'prlimit',
+        'socat (egress forwarder)',
+        'seccomp filter (python3-seccomp)',
+        'disk budget',
+        'user namespaces',
+        'cgroup memory and pids limits',
+        'inherited descriptors',
+      ],
     );
+    const seccomp = report.items.find((i) => i.name.startsWith('seccomp'));
+    assert.match(seccomp?.detail ?? '', /^\d+-byte program: \d+ syscalls refused/);
     // This suite only runs where a sandbox works (before() created a runner), so the host is ok.
     assert.equal(report.ok, true);
     assert.equal(report.cgroupVersion, h.runner.cgroupVersion);

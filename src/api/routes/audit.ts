@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { type AuditService, ListAuditQuerySchema } from '../../audit/service.ts';
-import { principalOf } from '../auth.ts';
-import { jsonSchema } from '../schema.ts';
+import { AuditPageSchema } from '../../audit/view.ts';
+import { ListAuditQuerySchema, type Pipeline } from '../../operations/index.ts';
+import { runFor } from '../operations.ts';
+import { jsonSchema, success } from '../schema.ts';
 
-export function auditRoutes(app: FastifyInstance, audit: AuditService): void {
+export function auditRoutes(app: FastifyInstance, ops: Pipeline): void {
   app.get(
     '/v1/audit',
     {
@@ -11,8 +12,10 @@ export function auditRoutes(app: FastifyInstance, audit: AuditService): void {
         tags: ['audit'],
         summary: 'Audit entries of the caller’s tenant after a sequence number (`after`), ascending. `next` is the cursor.',
         querystring: jsonSchema(ListAuditQuerySchema),
+        response: { 200: success(AuditPageSchema, 'Audit entries with their chain hashes.') },
       },
+      config: { operation: 'audit.list' },
     },
-    async (request) => audit.list(principalOf(request), request.query),
+    async (request) => runFor(ops, request, 'audit.list', request.query ?? {}),
   );
 }

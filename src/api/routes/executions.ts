@@ -2,15 +2,31 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Authenticator } from '../../auth/index.ts';
 import { CountersignError } from '../../errors/index.ts';
-import { ExecuteBodySchema, type ExecutionService, FreezeBodySchema } from '../../executions/service.ts';
-import { parseOrThrow } from '../../plans/service.ts';
-import type { Principal } from '../../policy/types.ts';
+import {
+  EventsPageSchema,
+  ExecutionListSchema,
+  ExecutionViewSchema,
+  FreezeListSchema,
+  FreezeStateSchema,
+  IssuedGrantSchema,
+  RevokedGrantSchema,
+} from '../../executions/view.ts';
+import { ExecuteBodySchema, type ExecuteResult, FreezeBodySchema, type Pipeline } from '../../operations/index.ts';
+import type { Principal } from '../../policy/index.ts';
+import type { EventRecord } from '../../store/index.ts';
+import { parseOrThrow } from '../../validation/index.ts';
 import { principalOf } from '../auth.ts';
-import { IdParams, jsonSchema } from '../schema.ts';
+import { channelOf, inputOf, runFor } from '../operations.ts';
+import { errorSchema, IdParams, jsonSchema, success } from '../schema.ts';
 
-const TERMINAL = new Set(['succeeded', 'failed', 'rolled_back', 'needs_attention']);
+interface EventsPage {
+  events: EventRecord[];
+  status: string;
+  final: boolean;
+}
 const RevokeBodySchema = z.object({ reason: z.string().min(1).max(2000) }).strict();
 const EventsQuerySchema = z.object({ after: z.coerce.number().int().min(0).optional() }).strict();
+const FROZEN = { 423: errorSchema(423) };
 /** A stream ends by itself after this long; clients resume with Last-Event-ID. */
 const MAX_STREAM_MS = 60 * 60 * 1000;
 
@@ -21,7 +37,7 @@ export interface StreamOptions {
 
 export function executionRoutes(
   app: FastifyInstance,
-  executions: ExecutionService,
+  ops: Pipeline,
   authenticator: Authenticator,
   options: StreamOptions = { recheckMs: 15_000 },
 ): void {
@@ -29,8 +45,16 @@ export function executionRoutes(
 
   app.post(
     '/v1/plans/:id/grants',
-    { schema: { tags: ['executions'], summary: 'Mint a single-use grant for an approved plan (two-phase execution).', params: IdParams } },
-    async (request, reply) => reply.status(201).send(await executions.requestGrant(principalOf(request), id(request.params))),
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Mint a single-use grant for an approved plan (two-phase execution).',
+        params: IdParams,
+        response: { 201: success(IssuedGrantSchema, 'The grant token (shown this once), its id and expiry.'), ...FROZEN },
+      },
+      config: { operation: 'grant.issue' },
+    },
+    async (request, reply) => reply.status(201).send(await runFor(ops, request, 'grant.issue', { planId: id(request.params) })),
   );
   app.post(
     '/v1/plans/:id/executions',
@@ -40,23 +64,53 @@ export function executionRoutes(
         summary: 'Run an approved plan: 201 with the new execution, or 200 with the existing one (a plan runs once).',
         params: IdParams,
         body: jsonSchema(ExecuteBodySchema),
+        response: {
+          200: success(ExecutionViewSchema, 'The plan already ran: its one execution.'),
+          201: success(ExecutionViewSchema, 'The new execution; Location names it.'),
+          ...FROZEN,
+        },
       },
+      config: { operation: ['plan.execute', 'override.use'] },
     },
     async (request, reply) => {
-      const r = await executions.execute(principalOf(request), id(request.params), request.body);
+      // A break-glass override is decided as its own operation, override.use.
+      const body = parseOrThrow(ExecuteBodySchema, request.body ?? {}, 'body');
+      const r = await runFor<ExecuteResult>(
+        ops,
+        request,
+        body.override !== undefined ? 'override.use' : 'plan.execute',
+        inputOf(body, { planId: id(request.params) }),
+      );
       return reply
         .status(r.created ? 201 : 200)
         .header('location', `/v1/executions/${r.execution.id}`)
         .send(r.execution);
     },
   );
-  app.get('/v1/executions', { schema: { tags: ['executions'], summary: 'Recent executions of the caller’s tenant.' } }, async (request) =>
-    executions.list(principalOf(request), Number((request.query as { limit?: string }).limit ?? 50)),
+  app.get(
+    '/v1/executions',
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Recent executions of the caller’s tenant.',
+        response: { 200: success(ExecutionListSchema, 'Executions, newest first.') },
+      },
+      config: { operation: 'execution.list' },
+    },
+    async (request) => runFor(ops, request, 'execution.list', request.query ?? {}),
   );
   app.get(
     '/v1/executions/:id',
-    { schema: { tags: ['executions'], summary: 'An execution with its steps and redacted output.', params: IdParams } },
-    async (request) => executions.get(principalOf(request), id(request.params)),
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'An execution with its steps and redacted output.',
+        params: IdParams,
+        response: { 200: success(ExecutionViewSchema, 'The execution.') },
+      },
+      config: { operation: 'execution.get' },
+    },
+    async (request) => runFor(ops, request, 'execution.get', { executionId: id(request.params) }),
   );
   app.get(
     '/v1/executions/:id/events',
@@ -66,18 +120,31 @@ export function executionRoutes(
         summary: 'Execution events. With Accept: text/event-stream, a live Server-Sent Events stream resumable with Last-Event-ID.',
         params: IdParams,
         querystring: jsonSchema(EventsQuerySchema),
+        response: {
+          200: {
+            description:
+              'Events after `after` (or Last-Event-ID). As JSON by default; as a Server-Sent Events stream (`id`, `event`, `data`) with Accept: text/event-stream.',
+            content: {
+              'application/json': { schema: jsonSchema(EventsPageSchema, 'output') },
+              'text/event-stream': { schema: { type: 'string' } },
+            },
+          },
+        },
       },
+      config: { operation: 'execution.events' },
     },
     async (request, reply) => {
       const principal = principalOf(request);
       const execId = id(request.params);
       const q = parseOrThrow(EventsQuerySchema, request.query, 'query');
-      await executions.authorizeEvents(principal, execId);
       const lastId = Number(request.headers['last-event-id'] ?? q.after ?? 0);
       const after = Number.isInteger(lastId) && lastId >= 0 ? lastId : 0;
+      // Authorized per execution and tenant (invariant 16) on every read of the log.
+      const read = (who: Principal, cursor: number) =>
+        ops.run<EventsPage>('execution.events', who, { executionId: execId, after: cursor }, channelOf(request));
+      const first = await read(principal, after);
       if (!String(request.headers.accept ?? '').includes('text/event-stream')) {
-        const { events, execution } = await executions.eventsAfter(principal, execId, after);
-        return { status: execution.status, events };
+        return { status: first.status, events: first.events };
       }
       // Invariant 16 holds for the whole subscription, not only its start: a revoked key, a disabled
       // principal or a withdrawn permission ends the stream at the next re-check.
@@ -85,9 +152,9 @@ export function executionRoutes(
         const again = await authenticator.authenticate(request.headers.authorization);
         if (again.id !== principal.id || again.tenantId !== principal.tenantId)
           throw new CountersignError('UNAUTHENTICATED', 'the credential changed');
-        await executions.authorizeEvents(again, execId);
+        await read(again, after);
       };
-      return stream(reply, executions, principal, execId, after, recheck, options.recheckMs);
+      return stream(reply, (cursor) => read(principal, cursor), after, recheck, options.recheckMs);
     },
   );
   app.post(
@@ -98,12 +165,11 @@ export function executionRoutes(
         summary: 'Revoke the execution’s grant: the executor stops before its next step.',
         params: IdParams,
         body: jsonSchema(RevokeBodySchema),
+        response: { 200: success(RevokedGrantSchema, 'The grant is revoked.') },
       },
+      config: { operation: 'grant.revoke' },
     },
-    async (request) => {
-      const body = parseOrThrow(RevokeBodySchema, request.body ?? {}, 'body');
-      return executions.revokeGrant(principalOf(request), id(request.params), body.reason);
-    },
+    async (request) => runFor(ops, request, 'grant.revoke', inputOf(request.body, { executionId: id(request.params) })),
   );
   app.post(
     '/v1/freeze',
@@ -112,26 +178,39 @@ export function executionRoutes(
         tags: ['executions'],
         summary: 'Kill switch: freeze an environment (or the whole tenant without one).',
         body: jsonSchema(FreezeBodySchema),
+        response: { 200: success(FreezeStateSchema, 'The scope is frozen.') },
       },
+      config: { operation: 'environment.freeze' },
     },
-    async (request) => executions.setFreeze(principalOf(request), request.body, true),
+    async (request) => runFor(ops, request, 'environment.freeze', inputOf(request.body)),
   );
   app.post(
     '/v1/unfreeze',
-    { schema: { tags: ['executions'], summary: 'Lift a freeze.', body: jsonSchema(FreezeBodySchema.partial({ reason: true })) } },
-    async (request) => executions.setFreeze(principalOf(request), request.body, false),
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Lift a freeze.',
+        body: jsonSchema(FreezeBodySchema.partial({ reason: true })),
+        response: { 200: success(FreezeStateSchema, 'The scope is no longer frozen.') },
+      },
+      config: { operation: 'environment.unfreeze' },
+    },
+    async (request) => runFor(ops, request, 'environment.unfreeze', inputOf(request.body)),
   );
-  app.get('/v1/freezes', { schema: { tags: ['executions'], summary: 'Active kill switches.' } }, async (request) =>
-    executions.freezes(principalOf(request)),
+  app.get(
+    '/v1/freezes',
+    {
+      schema: { tags: ['executions'], summary: 'Active kill switches.', response: { 200: success(FreezeListSchema, 'Active freezes.') } },
+      config: { operation: 'freeze.list' },
+    },
+    async (request) => runFor(ops, request, 'freeze.list', {}),
   );
 }
 
 /** Server-Sent Events from the stored event log, polled, so any API replica can serve any stream. */
 async function stream(
   reply: FastifyReply,
-  executions: ExecutionService,
-  principal: Principal,
-  execId: string,
+  read: (cursor: number) => Promise<EventsPage>,
   after: number,
   recheck: () => Promise<void>,
   recheckMs: number,
@@ -164,12 +243,12 @@ async function stream(
           break;
         }
       }
-      const { events, execution } = await executions.eventsAfter(principal, execId, cursor);
+      const { events, final } = await read(cursor);
       for (const e of events) {
         raw.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, ts: e.ts })}\n\n`);
         cursor = e.seq;
       }
-      if (events.length === 0 && TERMINAL.has(execution.status)) break;
+      if (events.length === 0 && final) break;
       if (Date.now() - lastBeat > 15_000) {
         raw.write(': keep-alive\n\n');
         lastBeat = Date.now();

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { ProposeBodySchema } from '../../plans/document.ts';
-import { ListPlansQuerySchema, type PlanService } from '../../plans/service.ts';
-import { principalOf } from '../auth.ts';
-import { IdParams, jsonSchema } from '../schema.ts';
+import { ListPlansQuerySchema, type Pipeline } from '../../operations/index.ts';
+import { type PlanView, ProposeBodySchema } from '../../plans/index.ts';
+import { PlanPageSchema, PlanViewSchema } from '../../plans/view.ts';
+import { inputOf, runFor } from '../operations.ts';
+import { IdParams, jsonSchema, success } from '../schema.ts';
 
-export function planRoutes(app: FastifyInstance, plans: PlanService): void {
+export function planRoutes(app: FastifyInstance, ops: Pipeline): void {
   app.post(
     '/v1/plans',
     {
@@ -12,17 +13,27 @@ export function planRoutes(app: FastifyInstance, plans: PlanService): void {
         tags: ['plans'],
         summary: 'Propose a plan: intent, environment and typed steps. Answers 201 with id, hash, status and risk.',
         body: jsonSchema(ProposeBodySchema),
+        response: { 201: success(PlanViewSchema, 'The proposed plan, with its findings; Location names it.') },
       },
+      config: { operation: 'plan.propose' },
     },
     async (request, reply) => {
-      const view = await plans.propose(principalOf(request), request.body, 'api');
+      const view = await runFor<PlanView>(ops, request, 'plan.propose', inputOf(request.body));
       return reply.status(201).header('location', `/v1/plans/${view.id}`).send(view);
     },
   );
   app.get(
     '/v1/plans/:id',
-    { schema: { tags: ['plans'], summary: 'One plan of the caller’s tenant.', params: IdParams } },
-    async (request) => plans.get(principalOf(request), (request.params as { id: string }).id),
+    {
+      schema: {
+        tags: ['plans'],
+        summary: 'One plan of the caller’s tenant.',
+        params: IdParams,
+        response: { 200: success(PlanViewSchema, 'The plan with its approvals, tally and findings.') },
+      },
+      config: { operation: 'plan.get' },
+    },
+    async (request) => runFor(ops, request, 'plan.get', { planId: (request.params as { id: string }).id }),
   );
   app.get(
     '/v1/plans',
@@ -31,8 +42,10 @@ export function planRoutes(app: FastifyInstance, plans: PlanService): void {
         tags: ['plans'],
         summary: 'Plans of the caller’s tenant, newest first, paged by cursor.',
         querystring: jsonSchema(ListPlansQuerySchema),
+        response: { 200: success(PlanPageSchema, 'A page of plans; pass nextCursor as cursor for the next.') },
       },
+      config: { operation: 'plan.list' },
     },
-    async (request) => plans.list(principalOf(request), request.query),
+    async (request) => runFor(ops, request, 'plan.list', request.query ?? {}),
   );
 }

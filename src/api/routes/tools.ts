@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { ToolCatalogService } from '../../tools/catalog.ts';
-import { principalOf } from '../auth.ts';
+import type { Pipeline } from '../../operations/index.ts';
+import { ToolCatalogSchema } from '../../tools/view.ts';
+import { runFor } from '../operations.ts';
+import { success } from '../schema.ts';
 
-export function toolRoutes(app: FastifyInstance, catalog: ToolCatalogService): void {
+export function toolRoutes(app: FastifyInstance, ops: Pipeline): void {
   app.get(
     '/v1/tools',
     {
@@ -10,8 +12,10 @@ export function toolRoutes(app: FastifyInstance, catalog: ToolCatalogService): v
         tags: ['tools'],
         summary:
           'The tenant’s environments and the loaded tool manifests with each action’s input schema. Decided as plan.propose on the tenant.',
+        response: { 200: success(ToolCatalogSchema, 'Environments and tools.') },
       },
+      config: { operation: 'tool.catalog' },
     },
-    async (request) => catalog.catalog(principalOf(request)),
+    async (request) => runFor(ops, request, 'tool.catalog', {}),
   );
 }

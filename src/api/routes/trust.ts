@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { AddTrustedKeySchema, RemoveTrustedKeySchema, type TrustService } from '../../trust/index.ts';
-import { principalOf } from '../auth.ts';
-import { jsonSchema } from '../schema.ts';
+import type { Pipeline } from '../../operations/index.ts';
+import { AddTrustedKeySchema, RemoveTrustedKeySchema } from '../../trust/index.ts';
+import { TrustedKeyViewSchema, TrustListViewSchema } from '../../trust/view.ts';
+import { inputOf, runFor } from '../operations.ts';
+import { jsonSchema, success } from '../schema.ts';
 
 const KeyIdParams = {
   type: 'object',
@@ -10,11 +12,18 @@ const KeyIdParams = {
 } as const;
 
 /** The installation's trust store of tool publisher keys (invariant 13), behind `trust.change`. */
-export function trustRoutes(app: FastifyInstance, trust: TrustService): void {
+export function trustRoutes(app: FastifyInstance, ops: Pipeline): void {
   app.get(
     '/v1/trust',
-    { schema: { tags: ['trust'], summary: 'Trusted tool publisher keys and the K-of-N signature policy per environment.' } },
-    async (request) => trust.list(principalOf(request)),
+    {
+      schema: {
+        tags: ['trust'],
+        summary: 'Trusted tool publisher keys and the K-of-N signature policy per environment.',
+        response: { 200: success(TrustListViewSchema, 'The trust store and its policy.') },
+      },
+      config: { operation: 'trust.list' },
+    },
+    async (request) => runFor(ops, request, 'trust.list', {}),
   );
   app.post(
     '/v1/trust',
@@ -23,9 +32,11 @@ export function trustRoutes(app: FastifyInstance, trust: TrustService): void {
         tags: ['trust'],
         summary: 'Trust a tool publisher key (Ed25519 SPKI PEM). Audited; needs trust.change.',
         body: jsonSchema(AddTrustedKeySchema),
+        response: { 201: success(TrustedKeyViewSchema, 'The key is trusted.') },
       },
+      config: { operation: 'trust.add' },
     },
-    async (request, reply) => reply.status(201).send(await trust.add(principalOf(request), request.body)),
+    async (request, reply) => reply.status(201).send(await runFor(ops, request, 'trust.add', inputOf(request.body))),
   );
   app.delete(
     '/v1/trust/:keyId',
@@ -35,8 +46,10 @@ export function trustRoutes(app: FastifyInstance, trust: TrustService): void {
         summary: 'Stop trusting a publisher key: its signatures stop counting at the next propose, execute request and step.',
         params: KeyIdParams,
         body: jsonSchema(RemoveTrustedKeySchema),
+        response: { 200: success(TrustedKeyViewSchema, 'The key, no longer trusted.') },
       },
+      config: { operation: 'trust.remove' },
     },
-    async (request) => trust.remove(principalOf(request), (request.params as { keyId: string }).keyId, request.body),
+    async (request) => runFor(ops, request, 'trust.remove', inputOf(request.body, { keyId: (request.params as { keyId: string }).keyId })),
   );
 }

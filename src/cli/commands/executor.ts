@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { startExecutor } from '../../executor/executor.ts';
+import { type RunningExecutor, startExecutor } from '../../executor/executor.ts';
 import { checkSandboxHost } from '../../sandbox/index.ts';
 import { defaultDataDir } from '../../server/datadir.ts';
 import { watchSupervisor } from '../../server/supervisor.ts';
@@ -13,11 +13,21 @@ export function registerExecutor(program: Command, io: Io): void {
     .option('--database-url <url>', 'PostgreSQL URL (env COUNTERSIGN_DATABASE_URL)')
     .addHelpText(
       'after',
-      '\nRuns until SIGTERM/SIGINT, then finishes or releases its current step and exits 0.\nRefuses to start without a working sandbox (see `countersign sandbox check`).\n',
+      '\nRuns until SIGTERM/SIGINT, then finishes or releases its current step and exits 0.\nSIGHUP reloads the tools (all of <dir>/tools verified, or the old set stays).\nRefuses to start without a working sandbox (see `countersign sandbox check`).\n',
     )
     .action(async (opts: { dir: string; databaseUrl?: string }) => {
+      // SIGHUP reloads the tools. Handled from the first moment: a reload asked for during start
+      // runs once the executor is up, instead of the signal's default of ending the process.
+      let running: RunningExecutor | null = null;
+      let reloadAsked = false;
+      process.on('SIGHUP', () => {
+        if (running) void running.reloadTools();
+        else reloadAsked = true;
+      });
       const exe = await startExecutor(opts.dir, { databaseUrl: opts.databaseUrl, log: (l) => io.err(`executor: ${l}`) });
+      running = exe;
       io.err(`executor ${exe.owner} started (${exe.runner})`);
+      if (reloadAsked) void exe.reloadTools();
       await new Promise<void>((resolve) => {
         const stop = (sig: string) => {
           io.err(`executor received ${sig}: draining`);

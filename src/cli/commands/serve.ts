@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { buildApi } from '../../api/app.ts';
-import { ReloadableAuthorizer } from '../../policy/reloadable.ts';
+import { systemPrincipal } from '../../operations/index.ts';
 import { openServerContext, type ServerContext } from '../../server/context.ts';
-import { defaultDataDir, isInitialized } from '../../server/datadir.ts';
+import { dataDirPaths, defaultDataDir, isInitialized } from '../../server/datadir.ts';
 import { initDataDir } from '../../server/init.ts';
 import { checkStoreBinding } from '../../server/store-binding.ts';
 import { superviseApiAndExecutor, watchSupervisor } from '../../server/supervisor.ts';
+import { startExpirySweeper } from '../../server/sweeper.ts';
+import { ToolReloader } from '../../server/tool-reload.ts';
 import { VERSION } from '../../server/version.ts';
 import { emit, type Io } from '../output.ts';
 import { describeInit } from './init.ts';
@@ -19,42 +21,17 @@ interface ServeOptions {
   logLevel: string;
 }
 
-/** SIGHUP reloads the policy set; a set that fails validation or canaries is refused, the old one stays. */
+/**
+ * SIGHUP reloads the policy set through the `policy.reload` host operation (and the tools:
+ * src/server/tool-reload.ts); a refused set keeps the old one.
+ */
 async function reloadPolicies(ctx: ServerContext, io: Io): Promise<void> {
-  if (!(ctx.authorizer instanceof ReloadableAuthorizer)) return;
-  const prepared = ctx.authorizer.prepare();
   try {
-    // The entry is written before the switch: if it cannot be written, the old policies stay.
-    await ctx.store.scope('-').audit({
-      actor: 'system',
-      action: 'policy.reload',
-      outcome: prepared.ok ? 'succeeded' : 'failed',
-      resource: 'policies',
-      details: prepared.ok ? {} : { error: prepared.error },
-    });
-  } catch (err) {
-    io.err(`policy reload REFUSED, previous policy set kept: the audit entry could not be written (${(err as Error).message})`);
-    return;
-  }
-  if (prepared.ok) {
-    prepared.commit();
+    await ctx.pipeline.run('policy.reload', systemPrincipal(), {}, 'host');
     io.err('policies reloaded');
-  } else io.err(`policy reload REFUSED, previous policy set kept: ${prepared.error}`);
-}
-
-/** Pending plans past their expiry move to `expired` once a minute, each audited. */
-function startExpirySweeper(ctx: ServerContext, io: Io): NodeJS.Timeout {
-  const sweep = async () => {
-    try {
-      for (const tenantId of await ctx.store.listTenantIdsForSweeps()) await ctx.approvals.expireDue(tenantId);
-    } catch (err) {
-      io.err(`expiry sweep failed (will retry): ${(err as Error).message}`);
-    }
-  };
-  const timer = setInterval(() => void sweep(), 60_000);
-  timer.unref();
-  void sweep();
-  return timer;
+  } catch (err) {
+    io.err(`policy reload REFUSED, previous policy set kept: ${(err as Error).message}`);
+  }
 }
 
 function parsePort(p: string | undefined, fallback: number): number {
@@ -66,6 +43,14 @@ function parsePort(p: string | undefined, fallback: number): number {
 
 /** Starts the API and keeps it up until SIGINT/SIGTERM, then drains and checkpoints the audit log. */
 export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
+  // SIGHUP is handled from the first moment: one that comes during start reloads once the API
+  // is up, instead of the signal's default of ending the process.
+  let reload: (() => void) | null = null;
+  let reloadAsked = false;
+  process.on('SIGHUP', () => {
+    if (reload) reload();
+    else reloadAsked = true;
+  });
   const ctx = await openServerContext(opts.dir, { databaseUrl: opts.databaseUrl });
   const host = opts.host ?? ctx.config.server.host;
   const port = parsePort(opts.port, ctx.config.server.port);
@@ -77,11 +62,9 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     logger: { level: opts.logLevel },
   });
   if (ctx.config.developmentMode) io.err('WARNING: developmentMode is ON — not for production. See countersign.yaml.');
-  await ctx.store
-    .scope('-')
-    .audit({ actor: 'system', action: 'system.start', outcome: 'succeeded', resource: 'server:api', details: { version: VERSION } });
+  await ctx.pipeline.run('system.start', systemPrincipal(), { details: { version: VERSION } }, 'host');
   const address = await app.listen({ host, port });
-  const sweeper = startExpirySweeper(ctx, io);
+  const stopSweeper = startExpirySweeper(ctx, (line) => io.err(line));
   const url = address.replace('[::1]', 'localhost');
   emit(io, Boolean(opts.json), { url, dir: ctx.dir, store: ctx.store.engine, version: VERSION }, () =>
     [
@@ -98,18 +81,28 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
       stopping = true;
       io.err(`received ${signal}: draining`);
       try {
-        clearInterval(sweeper);
+        stopSweeper();
         await app.close();
-        await ctx.store
-          .scope('-')
-          .audit({ actor: 'system', action: 'system.stop', outcome: 'succeeded', resource: 'server:api', details: { signal } });
+        await ctx.pipeline.run('system.stop', systemPrincipal(), { details: { signal } }, 'host');
         await ctx.store.checkpoint();
       } finally {
         await ctx.close();
         resolve();
       }
     };
-    process.on('SIGHUP', () => void reloadPolicies(ctx, io));
+    const tools = new ToolReloader({
+      store: ctx.store,
+      config: ctx.config,
+      toolsDir: dataDirPaths(ctx.dir).tools,
+      tools: ctx.tools,
+      process: 'api',
+      log: (l) => io.err(l),
+    });
+    reload = () => {
+      void reloadPolicies(ctx, io);
+      void tools.reload();
+    };
+    if (reloadAsked) reload();
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
     watchSupervisor(() => void stop('loss of its supervisor'));

@@ -17,11 +17,14 @@ import {
   publisherKeyFiles,
   readPublisherPrivateKey,
   readSignaturesBeside,
+  resolveExecutable,
   SIGNATURE_SUFFIX,
+  sha256OfExecutable,
   signManifestText,
 } from '../../tools/index.ts';
 import { loadThreshold, requiredSignatures, TrustedKeyCache } from '../../trust/index.ts';
 import { emit, type Io, table } from '../output.ts';
+import { registerToolNew } from './tool-new.ts';
 
 function readManifest(file: string): { doc: unknown; text: string } {
   let raw: string;
@@ -44,7 +47,7 @@ function readManifest(file: string): { doc: unknown; text: string } {
 export function registerTool(program: Command, io: Io): void {
   const tool = program
     .command('tool')
-    .description('Sign tool manifests: publisher keys, signatures beside each manifest, verification against the trust store.')
+    .description('Tool manifests: scaffold one from a program, hash a program, publisher keys, signatures, verification.')
     .addHelpText(
       'after',
       `
@@ -52,13 +55,31 @@ A manifest loads only with enough valid signatures from keys in the installation
 (config trust.required, per environment trust.environments). Signatures cover the manifest's
 RFC 8785 canonical form (its parsed YAML): any change to a value needs a new signature.
 
+A running \`countersign serve\` loads a new or changed manifest on SIGHUP (API and executor);
+if any manifest in tools/ fails to verify, the whole new set is refused and the old one stays.
+Field reference: docs/reference/manifest.md.
+
 Examples:
+  countersign tool new /usr/local/bin/kubectl --action restart --arg deployment
+  countersign tool hash /usr/local/bin/kubectl
   countersign tool keygen --out ~/.countersign-publisher
   countersign tool sign tools/deploy.yaml --key ~/.countersign-publisher/publisher-1a2b….key
   countersign trust add --key ~/.countersign-publisher/publisher-1a2b….pub --name "platform team"
   countersign tool verify tools/deploy.yaml
 `,
     );
+
+  registerToolNew(tool, io);
+
+  tool
+    .command('hash <program>')
+    .description('Print the sha256 a manifest pins for a program (what `executable.sha256` needs), like sha256sum.')
+    .option('--json', 'print {path, realPath, sha256}')
+    .action((program: string, opts: { json?: boolean }) => {
+      const exe = resolveExecutable(program);
+      const sha256 = sha256OfExecutable(exe.realPath);
+      emit(io, Boolean(opts.json), { ...exe, sha256 }, () => `${sha256}  ${exe.path}`);
+    });
 
   tool
     .command('keygen')

@@ -18,7 +18,7 @@ export function registerTrust(program: Command, io: Io): void {
 The trust store is installation-wide; only principals of the tenant named by config
 trust.adminTenant may change it. Removing a key takes effect at once: its signatures stop
 counting at the next propose, execute request and executor step. A newly trusted key makes
-newly verifiable manifests loadable at the next start of the API and executors.
+newly verifiable manifests loadable at the next SIGHUP (or start) of the API and executors.
 
 Examples:
   countersign trust add --key publisher-1a2b….pub --name "platform team"

@@ -11,6 +11,8 @@ export interface ApprovalRecord {
   comment: string;
   channel: string;
   createdAt: string;
+  /** The server's seal over this review (see plans/lifecycle.ts). */
+  seal: string | null;
 }
 
 function toRecord(r: Database['approvals']): ApprovalRecord {
@@ -24,6 +26,7 @@ function toRecord(r: Database['approvals']): ApprovalRecord {
     comment: r.comment,
     channel: r.channel,
     createdAt: r.created_at,
+    seal: r.seal,
   };
 }
 
@@ -48,6 +51,7 @@ export class ApprovalsRepo {
         comment: a.comment,
         channel: a.channel,
         created_at: a.createdAt,
+        seal: a.seal,
       })
       .execute();
   }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { type AuditEvent, type AuditRecord, type Checkpoint, type CheckpointSigner, GENESIS_HASH, sealEntry } from '../../audit/index.ts';
 import type { Runtime } from '../../runtime.ts';
+import type { KnownSecrets } from '../../secrets/index.ts';
 import type { Database } from '../schema.ts';
 
 export interface AuditWriterOptions {
@@ -8,6 +9,8 @@ export interface AuditWriterOptions {
   checkpointEvery: number;
   engine: 'sqlite' | 'postgres';
   runtime: Runtime;
+  /** Removes known secret values and credential shapes from details before they are hashed (invariant 12). */
+  redaction: KnownSecrets;
 }
 
 type Row = Database['audit_log'];
@@ -38,7 +41,9 @@ export async function appendAudit(trx: Kysely<Database>, options: AuditWriterOpt
   const head = await headQuery.executeTakeFirst();
   const prevSeq = head ? Number(head.seq) : 0;
   const prevHash = head ? head.hash : GENESIS_HASH;
-  const record = sealEntry(prevSeq + 1, options.runtime.now().toISOString(), prevHash, event);
+  // Redacted before sealing: the hash covers what is stored, and nothing stored holds a secret.
+  const redacted = event.details === undefined ? event : { ...event, details: options.redaction.redactValue(event.details) };
+  const record = sealEntry(prevSeq + 1, options.runtime.now().toISOString(), prevHash, redacted);
   await trx
     .insertInto('audit_log')
     .values({

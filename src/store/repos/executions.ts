@@ -1,9 +1,15 @@
 import type { Kysely } from 'kysely';
+import type { KnownSecrets } from '../../secrets/index.ts';
 import type { Database } from '../schema.ts';
+
+/** The free-text columns of a step: what a tool or an error message put there. */
+const STEP_TEXT = ['stdout', 'stderr', 'error'] as const;
 
 export const EXECUTION_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'rolled_back', 'needs_attention'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 export const ACTIVE_EXECUTION: readonly ExecutionStatus[] = ['queued', 'running'];
+/** The statuses an execution never leaves. */
+export const TERMINAL_EXECUTION_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'rolled_back', 'needs_attention'];
 
 export interface ExecutionRecord {
   id: string;
@@ -88,11 +94,13 @@ function toStep(r: Database['execution_steps']): StepRecord {
   };
 }
 
-/** Executions, their steps, events, grants and kill switches of one tenant. */
+/** Executions, their steps and events, of one tenant. */
 export class ExecutionsRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly tenantId: string,
+    /** Step output, errors and events are redacted of known secrets here, whoever writes them (invariant 12). */
+    private readonly redaction: KnownSecrets,
   ) {}
 
   /** Inserts unless the plan already has an execution; returns whether this call created it. */
@@ -185,10 +193,19 @@ export class ExecutionsRepo {
     return rows.map(toStep);
   }
 
+  #redactStepText(patch: Partial<Database['execution_steps']>): Partial<Database['execution_steps']> {
+    const out = { ...patch };
+    for (const column of STEP_TEXT) {
+      const text = out[column];
+      if (typeof text === 'string') out[column] = this.redaction.redact(text);
+    }
+    return out;
+  }
+
   async updateStep(executionId: string, phase: string, idx: number, patch: Partial<Database['execution_steps']>): Promise<void> {
     await this.db
       .updateTable('execution_steps')
-      .set(patch)
+      .set(this.#redactStepText(patch))
       .where('tenant_id', '=', this.tenantId)
       .where('execution_id', '=', executionId)
       .where('phase', '=', phase)
@@ -221,7 +238,14 @@ export class ExecutionsRepo {
     const seq = Number(row.event_seq);
     await this.db
       .insertInto('execution_events')
-      .values({ execution_id: executionId, tenant_id: this.tenantId, seq, ts, type, data: JSON.stringify(data) })
+      .values({
+        execution_id: executionId,
+        tenant_id: this.tenantId,
+        seq,
+        ts,
+        type,
+        data: JSON.stringify(this.redaction.redactValue(data)),
+      })
       .execute();
     return seq;
   }
@@ -253,73 +277,5 @@ export class ExecutionsRepo {
       .limit(limit)
       .execute();
     return rows.map((r) => ({ seq: Number(r.seq), ts: r.ts, type: r.type, data: JSON.parse(r.data) as Record<string, unknown> }));
-  }
-
-  // ---- grants ----
-
-  async insertGrant(g: Omit<Database['grants'], 'tenant_id'>): Promise<void> {
-    await this.db
-      .insertInto('grants')
-      .values({ ...g, tenant_id: this.tenantId })
-      .execute();
-  }
-
-  async getGrant(jti: string): Promise<Database['grants'] | undefined> {
-    return this.db.selectFrom('grants').selectAll().where('tenant_id', '=', this.tenantId).where('jti', '=', jti).executeTakeFirst();
-  }
-
-  /** Single use: marks the grant consumed by this execution only if nobody consumed it before. */
-  async consumeGrant(jti: string, executionId: string, at: string): Promise<boolean> {
-    const res = await this.db
-      .updateTable('grants')
-      .set({ consumed_at: at, execution_id: executionId })
-      .where('tenant_id', '=', this.tenantId)
-      .where('jti', '=', jti)
-      .where('consumed_at', 'is', null)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
-  }
-
-  async revokeGrant(jti: string, at: string, reason: string): Promise<boolean> {
-    const res = await this.db
-      .updateTable('grants')
-      .set({ revoked_at: at, revoke_reason: reason })
-      .where('tenant_id', '=', this.tenantId)
-      .where('jti', '=', jti)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
-  }
-
-  // ---- kill switches ----
-
-  async freezes(): Promise<{ scope: string; reason: string; actor: string; createdAt: string }[]> {
-    const rows = await this.db.selectFrom('freezes').selectAll().where('tenant_id', '=', this.tenantId).orderBy('scope').execute();
-    return rows.map((r) => ({ scope: r.scope, reason: r.reason, actor: r.actor, createdAt: r.created_at }));
-  }
-
-  /** The freeze that stops `environment` (its own or the tenant-wide one), if any. */
-  async freezeFor(environment: string): Promise<{ scope: string; reason: string } | undefined> {
-    return this.db
-      .selectFrom('freezes')
-      .select(['scope', 'reason'])
-      .where('tenant_id', '=', this.tenantId)
-      .where('scope', 'in', ['*', environment])
-      .executeTakeFirst();
-  }
-
-  async freeze(scope: string, reason: string, actor: string, at: string): Promise<boolean> {
-    const res = await this.db
-      .insertInto('freezes')
-      .values({ tenant_id: this.tenantId, scope, reason, actor, created_at: at })
-      .onConflict((oc) => oc.columns(['tenant_id', 'scope']).doNothing())
-      .executeTakeFirst();
-    return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
-  }
-
-  async unfreeze(scope: string): Promise<boolean> {
-    const res = await this.db.deleteFrom('freezes').where('tenant_id', '=', this.tenantId).where('scope', '=', scope).executeTakeFirst();
-    return Number(res.numDeletedRows) === 1;
   }
 }

@@ -1,8 +1,22 @@
 import type { Kysely } from 'kysely';
-import type { PlanSource } from '../../plans/document.ts';
-import type { PlanStatus } from '../../plans/status.ts';
+import type { PlanSource } from '../../policy/index.ts';
 import type { Risk } from '../../tools/manifest.ts';
 import type { Database } from '../schema.ts';
+
+/** Every status a plan can have; the moves between them are plans/status.ts's (the status machine). */
+export const PLAN_STATUSES = [
+  'pending_approval',
+  'approved',
+  'rejected',
+  'expired',
+  'cancelled',
+  'executing',
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'needs_attention',
+] as const;
+export type PlanStatus = (typeof PLAN_STATUSES)[number];
 
 export interface PlanRecord {
   tenantId: string;
@@ -23,6 +37,8 @@ export interface PlanRecord {
   expiresAt: string | null;
   /** What the plan needs before it may run, fixed at proposal (rules matched, groups, counts). */
   approval: StoredApprovalRequirement;
+  /** The server's seal over the facts the hashed document does not fix (see plans/lifecycle.ts). */
+  seal: string | null;
 }
 
 export interface StoredApprovalRequirement {
@@ -50,6 +66,7 @@ function toRecord(r: Database['plans']): PlanRecord {
     updatedAt: r.updated_at,
     expiresAt: r.expires_at,
     approval: JSON.parse(r.approval) as StoredApprovalRequirement,
+    seal: r.seal,
   };
 }
 
@@ -86,6 +103,7 @@ export class PlansRepo {
         updated_at: p.updatedAt,
         expires_at: p.expiresAt,
         approval: JSON.stringify(p.approval),
+        seal: p.seal,
       })
       .execute();
   }

@@ -59,6 +59,11 @@ export class DirectoryRepo {
     await this.db.insertInto('tenants').values({ id: this.tenantId, name, created_at: at }).execute();
   }
 
+  /** The tenant row this scope is bound to, if it exists. */
+  async getTenant(): Promise<{ id: string; name: string } | undefined> {
+    return this.db.selectFrom('tenants').select(['id', 'name']).where('id', '=', this.tenantId).executeTakeFirst();
+  }
+
   async insertPrincipal(p: Omit<PrincipalRecord, 'tenantId'>): Promise<void> {
     await this.db
       .insertInto('principals')

@@ -1,0 +1,14 @@
+// The operations table and the one pipeline that runs it (invariant 2). Interfaces (REST, CLI,
+// MCP, and the console, chat and webhooks to come) call `pipeline.run(name, principal, input,
+// channel)`; nothing else changes state.
+
+export { ListAuditQuerySchema } from './audit.ts';
+export type { OperationDeps } from './deps.ts';
+export { ExecuteBodySchema, type ExecuteResult, FreezeBodySchema } from './executions.ts';
+export { DEFAULT_ENVIRONMENTS, type HostDeps, type ProvisionedTenant, systemPrincipal } from './host.ts';
+export { Pipeline, type PipelineDeps } from './pipeline.ts';
+export { ListPlansQuerySchema } from './plans.ts';
+export { CreateKeySchema, CreatePrincipalSchema } from './principals.ts';
+export { InboxQuerySchema, ReviewBodySchema, type ReviewResult, reviewOperationFor } from './reviews.ts';
+export { apiOperations, apiPipeline, hostPipeline } from './table.ts';
+export type { AnyOperation, Channel, Effect, Operation, OperationContext } from './types.ts';

@@ -1,0 +1,247 @@
+import { z } from 'zod';
+import { requirementFor } from '../approvals/index.ts';
+import { CountersignError } from '../errors/index.ts';
+import {
+  analyzePlanScripts,
+  assertStatus,
+  canonicalJson,
+  PLAN_STATUSES,
+  type PlanDocument,
+  type PlanFindings,
+  type PlanSource,
+  type PlanView,
+  ProposeBodySchema,
+  sealPlan,
+  sha256Hex,
+  toPlanView,
+  transition,
+  validateSteps,
+} from '../plans/index.ts';
+import { assessRisk, type ResourceRef } from '../policy/index.ts';
+import type { PlanRecord, TenantScope } from '../store/index.ts';
+import type { OperationDeps } from './deps.ts';
+import { reviewerView, reviewerViewWithFindings } from './plan-views.ts';
+import type { AnyOperation, Channel, Operation, OperationContext } from './types.ts';
+
+export const PlanIdSchema = z.string().min(1).max(128);
+
+export const ListPlansQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().max(512).optional(),
+    status: z.enum(PLAN_STATUSES).optional(),
+    environment: z.string().max(64).optional(),
+  })
+  .strict();
+
+export function planResource(p: PlanRecord): ResourceRef {
+  return {
+    type: 'Plan',
+    id: p.id,
+    tenantId: p.tenantId,
+    environment: p.environment,
+    risk: p.risk,
+    source: p.source,
+    proposerId: p.proposerId,
+  };
+}
+
+export function tenantResource(ctx: OperationContext): ResourceRef {
+  return { type: 'Tenant', id: ctx.principal.tenantId, tenantId: ctx.principal.tenantId };
+}
+
+export async function loadPlan(tx: TenantScope, planId: string): Promise<PlanRecord> {
+  const p = await tx.plans.get(planId);
+  if (!p) throw new CountersignError('NOT_FOUND', `plan ${planId} not found`);
+  return p;
+}
+
+/** The source a plan records: the interface it came through; an API caller may declare a less trusted one. */
+function sourceOf(channel: Channel, declared: PlanSource | undefined): PlanSource {
+  if (channel === 'api') return declared ?? 'api';
+  if (channel === 'cli' || channel === 'mcp' || channel === 'webhook') return channel;
+  return 'api';
+}
+
+type ProposeInput = z.infer<typeof ProposeBodySchema>;
+
+interface Proposal {
+  record: PlanRecord;
+  findings: PlanFindings;
+  unsignedTools: string[];
+  rules: string[];
+}
+
+function propose(deps: OperationDeps): Operation<ProposeInput, Proposal, PlanView, PlanFindings> {
+  return {
+    name: 'plan.propose',
+    action: 'plan.propose',
+    kind: 'mutation',
+    summary: 'Propose a plan: validate its steps, assess risk from them, hash and store it.',
+    input: ProposeBodySchema,
+    // Decided first on the environment alone, so an unauthorized caller learns nothing from
+    // analysis; decided again on the plan itself once its risk is known (issue: a forbid on
+    // riskLevel must take effect).
+    gate: (req, ctx) => {
+      if (req.tenant !== undefined && req.tenant !== ctx.principal.tenantId) {
+        throw new CountersignError('CONTEXT_CONFLICT', 'body.tenant names another tenant than the caller belongs to; omit it');
+      }
+      return { type: 'Environment', id: req.environment, tenantId: ctx.principal.tenantId, environment: req.environment };
+    },
+    prepare: (req) => analyzePlanScripts(deps.tools, req.steps, req.rollback),
+    load: async (tx, req, ctx, analysis) => {
+      if (!(await tx.directory.getEnvironment(req.environment))) {
+        throw new CountersignError('UNKNOWN_ENVIRONMENT', `environment: "${req.environment}" does not exist in this tenant`, {
+          details: { field: 'environment' },
+        });
+      }
+      const source = sourceOf(ctx.channel, req.source);
+      const steps = validateSteps(deps.tools, req.steps, 'steps');
+      const rollback = validateSteps(deps.tools, req.rollback, 'rollback');
+      const risk = assessRisk(
+        req.environment,
+        steps.steps.map((s, i) => ({ manifest: steps.manifests[i]!, action: s.action, input: s.input })),
+        analysis.floors,
+      );
+      const document: PlanDocument = {
+        v: 1,
+        tenant: ctx.principal.tenantId,
+        environment: req.environment,
+        intent: req.intent,
+        proposer: ctx.principal.id,
+        source,
+        steps: steps.steps,
+        rollback: rollback.steps,
+      };
+      const requirement = requirementFor(deps.approvalRules, {
+        environment: req.environment,
+        risk: risk.risk,
+        source,
+        tools: [...steps.steps, ...rollback.steps].map((s) => s.tool),
+      });
+      const text = canonicalJson(document);
+      const at = ctx.now.toISOString();
+      const record: PlanRecord = {
+        tenantId: ctx.principal.tenantId,
+        id: deps.runtime.newId('pln'),
+        environment: req.environment,
+        intent: req.intent,
+        document: text,
+        hash: sha256Hex(text),
+        risk: risk.risk,
+        riskReasons: risk.reasons,
+        status: requirement?.autoApproved ? 'approved' : 'pending_approval',
+        statusReason: requirement?.autoApproved ? `auto-approved by rule ${requirement.rules.join(', ')}` : null,
+        source,
+        proposerId: ctx.principal.id,
+        createdAt: at,
+        updatedAt: at,
+        expiresAt: new Date(ctx.now.getTime() + deps.pendingTtlHours * 3_600_000).toISOString(),
+        approval: requirement ?? { require: [], ttlHours: 0, autoApproved: false, rules: [] },
+        seal: null,
+      };
+      record.seal = sealPlan(deps.grantKeys, record);
+      return { record, findings: analysis, unsignedTools: [], rules: requirement ? requirement.rules : [] };
+    },
+    resource: (p) => planResource(p.record),
+    guards: [
+      async (tx, p) => {
+        const doc = JSON.parse(p.record.document) as PlanDocument;
+        p.unsignedTools = await deps.toolTrust.assertUsable(
+          tx.installationTrust,
+          p.record.environment,
+          [...doc.steps, ...doc.rollback].map((s) => s.tool),
+        );
+      },
+      (_tx, p) => {
+        if (!p.findings.deny) return;
+        const worst = p.findings.findings.filter((f) => f.severity === 'deny');
+        throw new CountersignError(
+          'SCRIPT_REFUSED',
+          `script analysis refused the plan: ${worst.map((f) => `${f.phase}[${f.step}] line ${f.line}: ${f.message}`).join('; ')}`,
+          { details: { findings: p.findings.findings } },
+        );
+      },
+      (_tx, p) => {
+        if (p.rules.length > 0) return;
+        throw new CountersignError(
+          'POLICY_DENIED',
+          `no approval rule covers a ${p.record.risk}-risk plan in ${p.record.environment} from ${p.record.source}; add a rule to approvals.yaml`,
+        );
+      },
+    ],
+    act: async (tx, p, _req, ctx) => {
+      await tx.plans.insert(p.record);
+      const doc = JSON.parse(p.record.document) as PlanDocument;
+      return {
+        result: { ...reviewerView(deps, p.record, [], ctx.now), findings: p.findings.findings },
+        resource: `plan:${p.record.id}`,
+        details: {
+          hash: p.record.hash,
+          risk: p.record.risk,
+          environment: p.record.environment,
+          source: p.record.source,
+          steps: doc.steps.length,
+          status: p.record.status,
+          rules: p.rules,
+          ...(p.unsignedTools.length > 0 ? { unsignedTools: p.unsignedTools, warning: 'UNSIGNED tool manifests (developmentMode)' } : {}),
+          findings: p.findings.findings.map((f) => `${f.phase}[${f.step}]:${f.rule}:${f.severity}`),
+        },
+      };
+    },
+  };
+}
+
+const PlanRef = z.object({ planId: PlanIdSchema }).strict();
+const CancelInput = z.object({ planId: PlanIdSchema, reason: z.string().max(2000).default('') }).strict();
+
+export function planOperations(deps: OperationDeps): AnyOperation[] {
+  const get: Operation<z.infer<typeof PlanRef>, PlanRecord, PlanView> = {
+    name: 'plan.get',
+    action: 'plan.read',
+    kind: 'read',
+    summary: 'Read one plan with its reviews, tally, rendered command lines and script findings.',
+    input: PlanRef,
+    load: (tx, { planId }) => loadPlan(tx, planId),
+    resource: planResource,
+    act: async (tx, plan, _i, ctx) => ({
+      result: await reviewerViewWithFindings(deps, plan, await tx.approvals.forPlan(plan.id), ctx.now),
+    }),
+  };
+  const list: Operation<z.infer<typeof ListPlansQuerySchema>, null, { plans: PlanView[]; nextCursor: string | null }> = {
+    name: 'plan.list',
+    action: 'plan.read',
+    kind: 'read',
+    summary: "List the tenant's plans, newest first, by status and environment.",
+    input: ListPlansQuerySchema,
+    load: async () => null,
+    resource: (_l, _i, ctx) => tenantResource(ctx),
+    act: async (tx, _l, q, ctx) => {
+      try {
+        const page = await tx.plans.list(q);
+        return { result: { plans: page.plans.map((p) => toPlanView(p, null, ctx.now)), nextCursor: page.nextCursor } };
+      } catch (err) {
+        if (err instanceof RangeError) {
+          throw new CountersignError('VALIDATION_FAILED', 'cursor: invalid cursor', { details: { field: 'cursor' } });
+        }
+        throw err;
+      }
+    },
+  };
+  const cancel: Operation<z.infer<typeof CancelInput>, PlanRecord, PlanView> = {
+    name: 'plan.cancel',
+    action: 'plan.cancel',
+    kind: 'mutation',
+    summary: 'Cancel a pending plan.',
+    input: CancelInput,
+    load: (tx, { planId }) => loadPlan(tx, planId),
+    resource: planResource,
+    guards: [(_tx, plan) => assertStatus(plan, ['pending_approval'], 'only pending plans can be cancelled')],
+    act: async (tx, plan, { reason }, ctx) => {
+      const why = reason || `cancelled by ${ctx.principal.name}`;
+      const moved = await transition(tx, plan, 'cancelled', why, ctx.now);
+      return { result: toPlanView(moved, null, ctx.now), details: { reason } };
+    },
+  };
+  return [propose(deps), get, list, cancel];
+}

@@ -1,0 +1,44 @@
+import { auditOperations } from './audit.ts';
+import type { OperationDeps } from './deps.ts';
+import { executionOperations } from './executions.ts';
+import { type HostDeps, hostOperations } from './host.ts';
+import { overrideOperations } from './overrides.ts';
+import { Pipeline } from './pipeline.ts';
+import { planOperations } from './plans.ts';
+import { principalOperations } from './principals.ts';
+import { reviewOperations } from './reviews.ts';
+import { toolOperations } from './tools.ts';
+import { trustOperations } from './trust.ts';
+import type { AnyOperation } from './types.ts';
+
+/**
+ * The operations table: every operation of the API process, privileged or read, in one list.
+ * REST routes, CLI commands and MCP tools map onto these names; the chokepoint test is
+ * generated from this list. Adding a capability means adding a row here.
+ */
+export function apiOperations(deps: OperationDeps & HostDeps): AnyOperation[] {
+  return [
+    ...planOperations(deps),
+    ...reviewOperations(deps),
+    ...executionOperations(deps),
+    ...overrideOperations(deps),
+    ...principalOperations(deps),
+    ...trustOperations(deps),
+    ...auditOperations(),
+    ...toolOperations(deps),
+    ...hostOperations(deps),
+  ];
+}
+
+/** The pipeline of the API process, over the whole table. */
+export function apiPipeline(deps: OperationDeps & HostDeps): Pipeline {
+  return new Pipeline(deps, apiOperations(deps));
+}
+
+/**
+ * The pipeline of a host command that has no API context (init, `grant rotate-key`): the host
+ * operations alone, decided by the data directory's policies like every other operation.
+ */
+export function hostPipeline(deps: HostDeps): Pipeline {
+  return new Pipeline(deps, hostOperations(deps));
+}

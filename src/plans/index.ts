@@ -1,0 +1,34 @@
+// Plans: the hashed document, the status machine and the lifecycle checks every operation and
+// the executor share, validation of steps against manifests, script findings, and views.
+export {
+  canonicalJson,
+  PLAN_SOURCES,
+  type PlanDocument,
+  type PlanSource,
+  type PlanStep,
+  type ProposeBody,
+  ProposeBodySchema,
+  parseStoredDocument,
+  planHash,
+  sha256Hex,
+} from './document.ts';
+export { analyzePlanScripts, type PlanFindings, type StepFinding } from './findings.ts';
+export {
+  assertApprovalsSatisfied,
+  assertNotExpired,
+  assertNotFrozen,
+  assertRunnable,
+  assertSealed,
+  assertStatus,
+  assertStepMayRun,
+  assertToolsUnchanged,
+  intactDocument,
+  isExpired,
+  type RunBasis,
+  sealPlan,
+  sealReview,
+  transition,
+} from './lifecycle.ts';
+export { canTransition, isTerminal, PLAN_STATUSES, type PlanStatus } from './status.ts';
+export { renderedCommand, type SubmittedStep, validateSteps } from './validate.ts';
+export { type ApprovalView, type PlanView, type StepView, tallyFor, toPlanView } from './view.ts';

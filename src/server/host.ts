@@ -1,0 +1,20 @@
+import { hostPipeline, type Pipeline } from '../operations/index.ts';
+import { BASELINE_SCHEMA, baselinePolicySet, CedarAuthorizer, loadCedarAuthorizer } from '../policy/index.ts';
+import type { Authorizer } from '../policy/types.ts';
+import { type Runtime, systemRuntime } from '../runtime.ts';
+import type { Store } from '../store/index.ts';
+import { dataDirPaths } from './datadir.ts';
+
+/**
+ * The pipeline of host operator commands (init, `grant rotate-key`, tenant provisioning) over a
+ * data directory: its own policies decide them, as they decide every other operation.
+ */
+export function hostPipelineFor(dir: string, store: Store, runtime: Runtime = systemRuntime, authorizer?: Authorizer): Pipeline {
+  const paths = dataDirPaths(dir);
+  return hostPipeline({ store, authorizer: authorizer ?? loadCedarAuthorizer(paths.dir), runtime, keysDir: paths.keys });
+}
+
+/** The baseline policy set, for host work on a store that has no data directory (store tests). */
+export function baselineAuthorizer(): Authorizer {
+  return new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA);
+}
