@@ -192,6 +192,11 @@ class Session {
     return { code, output: this.#server.output() };
   }
 
+  /** What ran so far, for failure messages. */
+  transcript(): string {
+    return this.ran.map((r) => `$ ${r.command}\n${r.output}`).join('\n');
+  }
+
   /** Stops a server left running by a failed step, then removes the session's scripts. */
   async remove(): Promise<void> {
     await this.#server?.stop();
@@ -217,7 +222,7 @@ async function runAll(s: Session, list: ShellCommand[]): Promise<Set<string>> {
     if (c.expectErrorCode) assert.match(r.output, new RegExp(`"code":"${c.expectErrorCode}"`), `$ ${r.text}\n${r.output}`);
     for (const e of EXPECTATIONS) {
       if (!e.command.test(r.text)) continue;
-      assert.match(r.output, e.output, `${e.name}: $ ${r.text}\n${r.output}`);
+      assert.match(r.output, e.output, `${e.name}: $ ${r.text}\n${r.output}\n--- earlier:\n${s.transcript()}`);
       met.add(e.name);
     }
   }
