@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { AuditEvent } from '../src/audit/index.ts';
 import { loadConfig } from '../src/config/index.ts';
-import { openStore } from '../src/server/context.ts';
+import { openStore } from '../src/server/store-binding.ts';
 import type { Store } from '../src/store/index.ts';
 import { progress, type Row, rateOfSync, rateWithin, type Target } from './lib.ts';
 import { freshDataDir } from './support/datadir.ts';
@@ -37,7 +37,7 @@ function proposeEvent(actor: string, i: number): Omit<AuditEvent, 'tenantId'> {
 async function openProductStore(dir: string, synchronous: Synchronous): Promise<Store> {
   const config = loadConfig(dir);
   // The product's own path from config to store; only the durability setting is varied.
-  return openStore(dir, { ...config, database: { ...config.database, sqliteSynchronous: synchronous } }, {}, true);
+  return openStore(dir, { ...config, database: { ...config.database, sqliteSynchronous: synchronous } }, {}, 'write');
 }
 
 export async function run(): Promise<Row[]> {

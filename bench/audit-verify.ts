@@ -6,8 +6,8 @@ import Database from 'better-sqlite3';
 import canonicalize from 'canonicalize';
 import { type AuditRecord, CheckpointSigner, publicKeyMap, sealEntry, verifyAuditChain } from '../src/audit/index.ts';
 import { loadConfig } from '../src/config/index.ts';
-import { openStore } from '../src/server/context.ts';
 import { readText } from '../src/server/datadir.ts';
+import { openStore } from '../src/server/store-binding.ts';
 import { median, medianOf, nowMs, progress, type Row, rateOfSync, type Target } from './lib.ts';
 import { freshDataDir } from './support/datadir.ts';
 
@@ -117,7 +117,7 @@ export async function run(): Promise<Row[]> {
     progress(`audit verify: writing a ${ENTRIES.toLocaleString('en-US')}-entry chain`);
     const { textBytes } = growChain(data.dir, ENTRIES);
     const publicKeys = publicKeyMap([readText(join(data.dir, 'keys', 'audit.pub'))]);
-    const store = await openStore(data.dir, loadConfig(data.dir), {}, false);
+    const store = await openStore(data.dir, loadConfig(data.dir), {}, 'read');
     let stored: { perSecond: number; entries: number };
     let memory: { perSecond: number; entries: number };
     try {

@@ -56,7 +56,8 @@ for (const engine of ENGINES) {
         '0004_trust_and_overrides',
         '0005_event_sequence',
         '0006_seals',
-        '0007_principal_name_keys',
+        '0007_installation',
+        '0008_principal_name_keys',
       ]);
       assert.deepEqual(await store.migrate(), [], 'migrations are idempotent');
       a = (await provisionTenant(store, systemRuntime, 'a')).tenantId;

@@ -21,6 +21,7 @@ export const AUDIT_ACTIONS = {
   'principal.create': 'CS4001',
   'principal.read': 'CS4002',
   'principal.disable': 'CS4003',
+  'principal.recover-admin': 'CS4004',
   'key.create': 'CS4101',
   'key.revoke': 'CS4102',
   'grant.revoke': 'CS5001',

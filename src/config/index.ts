@@ -1,2 +1,9 @@
-export { CONFIG_FILE, DEFAULT_CONFIG_YAML, interpolateEnv, loadConfig, parseConfig } from './load.ts';
+export {
+  type DatabaseBinding,
+  type DatabaseConfig,
+  urlPassword,
+  withoutPassword,
+  withPassword,
+} from './database.ts';
+export { CONFIG_FILE, DEFAULT_CONFIG_YAML, interpolateEnv, loadConfig, parseConfig, renderConfigYaml } from './load.ts';
 export { type Config, ConfigSchema, isLoopbackUrl, type TrustConfig } from './schema.ts';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { CountersignError } from '../errors/index.ts';
+import { clearDatabasePasswordProblem, type DatabaseBinding, renderDatabaseYaml } from './database.ts';
 import { type Config, ConfigSchema } from './schema.ts';
 
 export const CONFIG_FILE = 'countersign.yaml';
@@ -40,6 +41,8 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
   } catch (err) {
     throw new CountersignError('CONFIG_INVALID', `${file}: not valid YAML: ${(err as Error).message}`, { cause: err });
   }
+  const clear = clearDatabasePasswordProblem(raw);
+  if (clear) throw new CountersignError('CONFIG_INVALID', `${file}: ${clear}`);
   const parsed = ConfigSchema.safeParse(interpolateEnv(raw, env));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -65,22 +68,16 @@ export function loadConfig(dir: string, env: NodeJS.ProcessEnv = process.env): R
   return parseConfig(text, env, file);
 }
 
-export const DEFAULT_CONFIG_YAML = `# Countersign configuration. Every key is optional; shown here with its default.
+/** countersign.yaml as init writes it: every key with its default, and the store init created. */
+export function renderConfigYaml(binding?: DatabaseBinding): string {
+  return `# Countersign configuration. Every key is optional; shown here with its default.
 # Values may reference environment variables as \${env:NAME} (an unset variable is an error).
 server:
   host: 127.0.0.1
   port: 7400
   bodyLimitBytes: 1048576
   trustProxy: false
-database:
-  # postgres://user:pass@host:5432/db for scale-out; empty = embedded SQLite in this directory.
-  # COUNTERSIGN_DATABASE_URL or --database-url override this.
-  url: ""
-  # normal: atomic, never corrupts; an OS crash may lose the last commits (a change together with
-  # its audit entry). full: every commit synced to disk, several times slower.
-  sqliteSynchronous: normal
-  maxConnections: 10
-audit:
+${renderDatabaseYaml(binding)}audit:
   checkpointEvery: 100
 plans:
   pendingTtlHours: 72
@@ -127,3 +124,7 @@ notifications:
 #   requiredTokenType: at+jwt               # optional JOSE typ (RFC 9068 access tokens)
 #   allowPrivateAddresses: false            # development only: http and loopback JWKS
 `;
+}
+
+/** The unbound defaults (the file of a directory made before init recorded its store). */
+export const DEFAULT_CONFIG_YAML = renderConfigYaml();

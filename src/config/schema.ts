@@ -1,6 +1,7 @@
 import { z } from 'zod';
 // The pure JWT policy (no store), its own small module so loading config stays light.
 import { ASYMMETRIC_JWS_ALGORITHMS, isAsymmetricJwsAlgorithm, jwksUrlProblem } from '../jwt-policy/index.ts';
+import { DATABASE_CONFIG_DEFAULT, DatabaseConfigSchema } from './database.ts';
 
 const HostName = z
   .string()
@@ -194,26 +195,7 @@ export const ConfigSchema = z
       .strict()
       .describe('The API server.')
       .default({ host: '127.0.0.1', port: 7400, bodyLimitBytes: 1024 * 1024, trustProxy: false }),
-    database: z
-      .object({
-        /** `postgres://…`; empty means the embedded SQLite file `<dir>/countersign.db`. */
-        url: z
-          .string()
-          .default('')
-          .describe(
-            '`postgres://…` for scale-out; empty means the embedded SQLite file `<dir>/countersign.db`. COUNTERSIGN_DATABASE_URL and `--database-url` override it.',
-          ),
-        sqliteSynchronous: z
-          .enum(['full', 'normal'])
-          .default('normal')
-          .describe(
-            'SQLite durability. normal: atomic, an OS crash may lose the last commits; full: every commit synced, several times slower.',
-          ),
-        maxConnections: z.number().int().min(1).max(200).default(10).describe('PostgreSQL connection pool size per process.'),
-      })
-      .strict()
-      .describe('Where state and the audit log live.')
-      .default({ url: '', sqliteSynchronous: 'normal', maxConnections: 10 }),
+    database: DatabaseConfigSchema.default(DATABASE_CONFIG_DEFAULT),
     audit: z
       .object({
         /** A signed checkpoint every N entries (and on shutdown). */

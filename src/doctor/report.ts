@@ -1,7 +1,8 @@
 import { loadConfig } from '../config/index.ts';
 import { checkSandboxHost, type SandboxHostReport } from '../sandbox/index.ts';
-import { type ContextOverrides, openStore } from '../server/context.ts';
+import type { ContextOverrides } from '../server/context.ts';
 import { dataDirPaths } from '../server/datadir.ts';
+import { openStore } from '../server/store-binding.ts';
 import {
   checkAudit,
   checkDevelopmentSwitches,
@@ -40,7 +41,7 @@ export async function runDoctor(dir: string, options: DoctorOptions = {}): Promi
   const paths = dataDirPaths(dir);
   const config = loadConfig(paths.dir, options.env ?? process.env);
   const now = (options.runtime?.now ?? (() => new Date()))();
-  const store = await openStore(paths.dir, config, options, false);
+  const store = await openStore(paths.dir, config, options, 'read');
   const checks: DoctorCheck[] = [];
   try {
     checks.push(checkPolicy(paths.dir));

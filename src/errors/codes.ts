@@ -95,7 +95,12 @@ export const ERROR_CODES = {
   // local (CLI / startup)
   CONFIG_INVALID: { status: 500, exit: 3, summary: 'The configuration is invalid.' },
   ALREADY_INITIALIZED: { status: 409, exit: 3, summary: 'The data directory already exists.' },
-  NOT_INITIALIZED: { status: 500, exit: 3, summary: 'The data directory has not been initialized.' },
+  NOT_INITIALIZED: { status: 500, exit: 3, summary: 'The data directory, or the store init created for it, does not exist.' },
+  STORE_BINDING_MISMATCH: {
+    status: 500,
+    exit: 3,
+    summary: 'The data directory is bound to another store: a different engine, or a database holding another installation id.',
+  },
   MANIFEST_INVALID: { status: 500, exit: 3, summary: 'A tool manifest is invalid.' },
   AUDIT_CHAIN_BROKEN: { status: 500, exit: 1, summary: 'The audit log failed verification.' },
   SERVER_UNREACHABLE: { status: 503, exit: 9, summary: 'The Countersign server could not be reached.' },

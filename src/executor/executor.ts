@@ -7,8 +7,9 @@ import { GrantKeyring } from '../grants/index.ts';
 import { loadOverrideVerificationKeys, overrideStepRefusal } from '../overrides/index.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { BubblewrapRunner, type Runner, runUnsandboxedForDevelopment } from '../sandbox/index.ts';
-import { type ContextOverrides, openStore } from '../server/context.ts';
+import type { ContextOverrides } from '../server/context.ts';
 import { dataDirPaths } from '../server/datadir.ts';
+import { openStore } from '../server/store-binding.ts';
 import { ToolReloader, type ToolReloadResult } from '../server/tool-reload.ts';
 import type { Store } from '../store/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
@@ -83,7 +84,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   // SQLite connection per process, so a synchronous lock wait can never stall the event loop that
   // the lock holder needs to finish.
   const ownStore = !options.store;
-  const store = options.store ?? (await openStore(paths.dir, config, options, true));
+  const store = options.store ?? (await openStore(paths.dir, config, options, 'write'));
   // Every executor log line is redacted of the secrets its steps resolved (invariant 12).
   const log = (line: string): void => writeLog(store.knownSecrets.redact(line));
   let runner: Runner;

@@ -1,6 +1,5 @@
 import { closeAnalysis } from '../analysis/index.ts';
 import { loadApprovalRules } from '../approvals/index.ts';
-import { CheckpointSigner } from '../audit/index.ts';
 import { type Authenticator, createAuthenticator } from '../auth/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
 import { GrantKeyring } from '../grants/index.ts';
@@ -11,10 +10,11 @@ import { loadCedarAuthorizer } from '../policy/policy-dir.ts';
 import { ReloadableAuthorizer } from '../policy/reloadable.ts';
 import type { Authorizer } from '../policy/types.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
-import { Store } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
-import { dataDirPaths, readText } from './datadir.ts';
+import { dataDirPaths } from './datadir.ts';
+import { openStore } from './store-binding.ts';
 
 export interface ContextOverrides {
   databaseUrl?: string;
@@ -44,26 +44,6 @@ export interface ServerContext {
   close(): Promise<void>;
 }
 
-export function resolveDatabaseUrl(config: Readonly<Config>, overrides: ContextOverrides): string | undefined {
-  const env = overrides.env ?? process.env;
-  return overrides.databaseUrl || env.COUNTERSIGN_DATABASE_URL || config.database.url || undefined;
-}
-
-/** Opens the store of a data directory (SQLite file or the configured PostgreSQL). */
-export async function openStore(dir: string, config: Readonly<Config>, overrides: ContextOverrides, withSigner: boolean): Promise<Store> {
-  const paths = dataDirPaths(dir);
-  const signer = withSigner ? new CheckpointSigner(readText(paths.auditKey)) : null;
-  return Store.open({
-    databaseUrl: resolveDatabaseUrl(config, overrides),
-    sqlitePath: paths.database,
-    sqliteSynchronous: config.database.sqliteSynchronous,
-    maxConnections: config.database.maxConnections,
-    runtime: overrides.runtime ?? systemRuntime,
-    signer,
-    checkpointEvery: config.audit.checkpointEvery,
-  });
-}
-
 /**
  * Loads config, tools and policies, opens and migrates the store. Any invalid piece stops the
  * start with a message: nothing falls back to a default (CONVENTIONS: config validated once).
@@ -75,7 +55,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
   const warn = overrides_.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   const approvalRules = loadApprovalRules(paths.approvals);
   const authorizer = overrides_.authorizer ?? new ReloadableAuthorizer(() => loadCedarAuthorizer(paths.dir));
-  const store = await openStore(paths.dir, config, overrides_, true);
+  const store = await openStore(paths.dir, config, overrides_, 'write');
   let tools: ToolRegistry;
   let toolTrust: ToolTrustGate;
   let pipeline: Pipeline;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BASELINE_APPROVAL_RULES } from '../approvals/rules.ts';
 import { generateAuditKeyPair } from '../audit/index.ts';
-import { DEFAULT_CONFIG_YAML, loadConfig } from '../config/index.ts';
+import { type DatabaseBinding, loadConfig, renderConfigYaml, urlPassword, withoutPassword } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { createGrantKey } from '../grants/index.ts';
 import { systemPrincipal } from '../operations/index.ts';
@@ -19,7 +19,7 @@ import {
   SIGNATURE_SUFFIX,
   signManifestText,
 } from '../tools/index.ts';
-import { type ContextOverrides, openStore } from './context.ts';
+import type { ContextOverrides } from './context.ts';
 import {
   type DataDirPaths,
   dataDirPaths,
@@ -30,6 +30,7 @@ import {
   writePrivateFile,
 } from './datadir.ts';
 import { hostPipelineFor } from './host.ts';
+import { describeStore, openStore } from './store-binding.ts';
 import { provisionTenant } from './tenants.ts';
 
 export const DEFAULT_TENANT = 'default';
@@ -43,14 +44,32 @@ export interface InitResult {
   /** The installation's own tool publisher key: it signed the example tools and is trusted. */
   publisherKeyId: string;
   store: 'sqlite' | 'postgres';
+  /** The store init created and recorded in countersign.yaml (never with a password). */
+  database: string;
+  /** The random id written into the store and the config: the directory opens only this store. */
+  installationId: string;
+  /** Where the database password went, when the URL held one or a variable was named. */
+  passwordFile?: string;
+  passwordEnv?: string;
 }
+
+export interface InitOptions extends ContextOverrides {
+  /**
+   * Record the PostgreSQL password as `${env:NAME}` instead of writing it to
+   * keys/database.password: nothing secret on disk, and every command needs NAME set.
+   */
+  databasePasswordEnv?: string;
+}
+
+/** Where init keeps a PostgreSQL password given in the URL: beside the other private keys, 0600. */
+export const DATABASE_PASSWORD_FILE = 'keys/database.password';
 
 /**
  * Creates a data directory: config, keys (0600), example tool, baseline policies, the database
  * with the default tenant, its environments and an admin principal whose key is returned once.
  * Refuses a directory that already has content: init never overwrites.
  */
-export async function initDataDir(dir: string, overrides: ContextOverrides = {}): Promise<InitResult> {
+export async function initDataDir(dir: string, overrides: InitOptions = {}): Promise<InitResult> {
   const paths = dataDirPaths(dir);
   if (!isEmptyOrAbsent(paths.dir)) {
     throw new CountersignError('ALREADY_INITIALIZED', `${paths.dir} already exists and is not empty; choose another --dir or remove it`);
@@ -65,11 +84,13 @@ export async function initDataDir(dir: string, overrides: ContextOverrides = {})
   }
 }
 
-async function createDataDir(paths: DataDirPaths, runtime: Runtime, overrides: ContextOverrides): Promise<InitResult> {
+async function createDataDir(paths: DataDirPaths, runtime: Runtime, overrides: InitOptions): Promise<InitResult> {
   makePrivateDir(paths.dir);
   makePrivateDir(paths.keys);
   makePrivateDir(paths.tools);
-  writeFileSync(paths.config, DEFAULT_CONFIG_YAML, { mode: 0o600, flag: 'wx' });
+  const url = overrides.databaseUrl || (overrides.env ?? process.env).COUNTERSIGN_DATABASE_URL || undefined;
+  const binding = bindStore(paths, url, runtime.newId('ins'), overrides.databasePasswordEnv);
+  writeFileSync(paths.config, renderConfigYaml(binding), { mode: 0o600, flag: 'wx' });
   const auditKey = generateAuditKeyPair();
   writePrivateFile(paths.auditKey, auditKey.privateKeyPem);
   writeFileSync(paths.auditPublicKey, auditKey.publicKeyPem, { mode: 0o644, flag: 'wx' });
@@ -82,8 +103,15 @@ async function createDataDir(paths: DataDirPaths, runtime: Runtime, overrides: C
   writeFileSync(paths.approvals, BASELINE_APPROVAL_RULES, { mode: 0o600, flag: 'wx' });
 
   const config = loadConfig(paths.dir, overrides.env ?? process.env);
-  const store = await openStore(paths.dir, config, overrides, true);
+  const store = await openStore(paths.dir, config, { ...overrides, databaseUrl: url }, 'create');
   try {
+    const owner = await store.installation();
+    if (owner) {
+      throw new CountersignError(
+        'ALREADY_INITIALIZED',
+        `${describeStore(url, paths)} already belongs to installation ${owner.id} (another data directory); use an empty database`,
+      );
+    }
     await store.migrate();
     if (await store.findTenantByName(DEFAULT_TENANT)) {
       throw new CountersignError(
@@ -106,6 +134,8 @@ async function createDataDir(paths: DataDirPaths, runtime: Runtime, overrides: C
     );
     const t = await provisionTenant(store, runtime, DEFAULT_TENANT, undefined, loadCedarAuthorizer(paths.dir));
     await store.checkpoint();
+    // Last: a store is bound only once it is complete, so a failed init can be retried on it.
+    await store.recordInstallation(binding.installationId);
     return {
       dir: paths.dir,
       tenantId: t.tenantId,
@@ -114,10 +144,41 @@ async function createDataDir(paths: DataDirPaths, runtime: Runtime, overrides: C
       auditKeyId: auditKey.keyId,
       publisherKeyId,
       store: store.engine,
+      database: describeStore(url, paths),
+      installationId: binding.installationId,
+      ...(binding.passwordFile ? { passwordFile: join(paths.dir, binding.passwordFile) } : {}),
+      ...(overrides.databasePasswordEnv ? { passwordEnv: overrides.databasePasswordEnv } : {}),
     };
   } finally {
     await store.close();
   }
+}
+
+/**
+ * What countersign.yaml records about the store init is about to create. A password in the URL
+ * never reaches the YAML (invariant 12): it goes to keys/database.password (0600), or, with
+ * `passwordEnv`, stays in that environment variable, referenced as `${env:NAME}`.
+ */
+function bindStore(paths: DataDirPaths, url: string | undefined, installationId: string, passwordEnv: string | undefined): DatabaseBinding {
+  if (!url) {
+    if (passwordEnv) throw new CountersignError('BAD_REQUEST', '--database-password-env needs --database-url (SQLite has no password)');
+    return { engine: 'sqlite', installationId };
+  }
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new CountersignError(
+      'CONFIG_INVALID',
+      'the database URL must start with postgres:// (leave it unset for the embedded SQLite store)',
+    );
+  }
+  if (passwordEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(passwordEnv)) {
+    throw new CountersignError('BAD_REQUEST', `--database-password-env must be an environment variable name, not "${passwordEnv}"`);
+  }
+  const binding: DatabaseBinding = { engine: 'postgres', installationId, url: withoutPassword(url) };
+  if (passwordEnv) return { ...binding, password: `\${env:${passwordEnv}}` };
+  const password = urlPassword(url);
+  if (password === '') return binding;
+  writePrivateFile(join(paths.dir, DATABASE_PASSWORD_FILE), `${decodeURIComponent(password)}\n`);
+  return { ...binding, passwordFile: DATABASE_PASSWORD_FILE };
 }
 
 /**

@@ -254,9 +254,22 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('approvals').addColumn('seal', 'text').execute();
     },
   },
-  '0007_principal_name_keys': {
+  '0007_installation': {
+    async up(db: Kysely<unknown>) {
+      // The identity of this store, written once by init and recorded in the data directory too:
+      // a directory opens only the store that holds its id (a singleton row, by the check).
+      await db.schema
+        .createTable('installation')
+        .addColumn('singleton', 'integer', (c) => c.primaryKey().check(sql`singleton = 1`))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('engine', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0008_principal_name_keys': {
     // Principal names are unique per tenant after case and look-alike folding
-    // (src/principals/name-key.ts). Existing rows get the case-folded name; new rows the full key.
+    // (src/store/name-key.ts). Existing rows get the case-folded name; new rows the full key.
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('principals').addColumn('name_key', 'text').execute();
       await sql`update principals set name_key = lower(name)`.execute(db);

@@ -150,4 +150,6 @@ export interface Database {
   };
   audit_head: { id: number; seq: number; hash: string };
   audit_checkpoints: { seq: number; head_hash: string; ts: string; key_id: string; signature: string };
+  /** One row: the installation id init wrote, also recorded in the data directory's config. */
+  installation: { singleton: number; id: string; engine: string; created_at: string };
 }

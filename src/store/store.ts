@@ -1,4 +1,4 @@
-import { Kysely, Migrator, type Transaction } from 'kysely';
+import { Kysely, Migrator, sql, type Transaction } from 'kysely';
 import type { AuditEvent, AuditRecord, Checkpoint, CheckpointSigner } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import type { Runtime } from '../runtime.ts';
@@ -22,6 +22,12 @@ export interface StoreOptions {
   databaseUrl?: string;
   sqlitePath?: string;
   sqliteSynchronous?: 'full' | 'normal';
+  /**
+   * `create` (the default; init and tests) may create the SQLite file; `write` opens an existing
+   * store; `read` opens it read-only (SQLite read-only, PostgreSQL sessions read-only), so a
+   * read command can never create or change a store.
+   */
+  access?: 'create' | 'write' | 'read';
   runtime: Runtime;
   /** Null only for read-only tools (verify/export); a writer without a signer makes no checkpoints. */
   signer: CheckpointSigner | null;
@@ -113,7 +119,7 @@ export class Store {
   static async open(options: StoreOptions): Promise<Store> {
     const url = options.databaseUrl;
     if (url && /^postgres(ql)?:\/\//.test(url)) {
-      const { dialect } = createPostgresDialect({ url, maxConnections: options.maxConnections });
+      const { dialect } = createPostgresDialect({ url, maxConnections: options.maxConnections, readOnly: options.access === 'read' });
       const store = new Store('postgres', new Kysely<Database>({ dialect }), options);
       await store.ping();
       return store;
@@ -124,7 +130,13 @@ export class Store {
         'the database URL must start with postgres:// (leave it unset for the embedded SQLite store)',
       );
     if (!options.sqlitePath) throw new CountersignError('CONFIG_INVALID', 'no database configured');
-    const { dialect } = createSqliteDialect({ path: options.sqlitePath, synchronous: options.sqliteSynchronous });
+    const access = options.access ?? 'create';
+    const { dialect } = createSqliteDialect({
+      path: options.sqlitePath,
+      synchronous: options.sqliteSynchronous,
+      readOnly: access === 'read',
+      mustExist: access !== 'create',
+    });
     return new Store('sqlite', new Kysely<Database>({ dialect }), options);
   }
 
@@ -142,6 +154,26 @@ export class Store {
     const { error, results } = await migrator.migrateToLatest();
     if (error) throw new CountersignError('STORE_UNAVAILABLE', `database migration failed: ${(error as Error).message}`, { cause: error });
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  }
+
+  /** The installation init recorded in this store; null when it holds none (not ours, or made before ids). */
+  async installation(): Promise<{ id: string; engine: string } | null> {
+    const exists =
+      this.engine === 'postgres'
+        ? sql<{ t: string | null }>`select to_regclass('installation')::text as t`
+        : sql<{ t: string | null }>`select name as t from sqlite_master where type = 'table' and name = 'installation'`;
+    const found = (await exists.execute(this.#db)).rows[0]?.t;
+    if (!found) return null;
+    const row = await this.#db.selectFrom('installation').select(['id', 'engine']).executeTakeFirst();
+    return row ?? null;
+  }
+
+  /** Writes the installation id once (init, after migrating); a second id is refused by the singleton key. */
+  async recordInstallation(id: string): Promise<void> {
+    await this.#db
+      .insertInto('installation')
+      .values({ singleton: 1, id, engine: this.engine, created_at: this.#runtime.now().toISOString() })
+      .execute();
   }
 
   scope(tenantId: string): TenantScope {

@@ -269,6 +269,7 @@ describe('CLI commands are either remote (gated by the server) or local operator
     'policy test',
     'policy diff',
     'grant rotate-key',
+    'principal recover-admin',
     'completion',
     'tool keygen',
     'tool sign',

@@ -23,9 +23,9 @@ async function auditPublicKeys(dir: string) {
 
 /** The store and config modules load here, when a command runs, not when the CLI starts. */
 async function openReadOnly(opts: LocalOptions) {
-  const [{ loadConfig }, { openStore }] = await Promise.all([import('../../config/index.ts'), import('../../server/context.ts')]);
+  const [{ loadConfig }, { openStore }] = await Promise.all([import('../../config/index.ts'), import('../../server/store-binding.ts')]);
   const config = loadConfig(dataDirPaths(opts.dir).dir);
-  return openStore(opts.dir, config, { databaseUrl: opts.databaseUrl }, false);
+  return openStore(opts.dir, config, { databaseUrl: opts.databaseUrl }, 'read');
 }
 
 export function registerAudit(program: Command, io: Io): void {

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { PrincipalView } from '../../client/index.ts';
 import { CountersignError } from '../../errors/index.ts';
+import { defaultDataDir } from '../../server/datadir.ts';
+import { recoverAdmin } from '../../server/recover-admin.ts';
 import { emit, type Io, table } from '../output.ts';
 import { clientFrom, type RemoteOptions } from '../remote.ts';
 import { remoteOptions } from './plan.ts';
@@ -99,5 +101,35 @@ Examples:
     .action(async (id: string, opts: JsonOptions) => {
       const p = await clientFrom(opts).enablePrincipal(id);
       emit(io, Boolean(opts.json), p, () => `Enabled ${describePrincipal(p)}`);
+    });
+
+  principal
+    .command('recover-admin')
+    .description("Host operator: give the tenant's admin principal a new API key, revoke its old ones and enable it (local, audited).")
+    .option('--dir <dir>', 'data directory (env COUNTERSIGN_DIR)', defaultDataDir())
+    .option('--database-url <url>', 'PostgreSQL URL (env COUNTERSIGN_DATABASE_URL); only the store the directory is bound to')
+    .option('--tenant <name>', 'tenant by name', 'default')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+For whoever runs the host: it needs the data directory (and so its keys), not an API key. Every
+other key of the admin principal stops working at once; the new key is printed once. Audited as
+principal.recover-admin by operator:local:<your user>.
+
+Examples:
+  countersign principal recover-admin --dir /var/lib/countersign
+  countersign principal recover-admin --tenant acme --json | jq -r .key
+`,
+    )
+    .action(async (opts: { dir: string; databaseUrl?: string; tenant: string; json?: boolean }) => {
+      const r = await recoverAdmin(opts.dir, { databaseUrl: opts.databaseUrl, tenant: opts.tenant });
+      emit(io, Boolean(opts.json), r, () =>
+        [
+          `Recovered the admin of tenant ${r.tenant}: ${r.revokedKeyIds.length} old key(s) revoked${r.reenabled ? ', principal enabled again' : ''}.`,
+          '',
+          describeNewKey(r.key, r.keyId, 'admin'),
+        ].join('\n'),
+      );
     });
 }

@@ -187,7 +187,12 @@ function apiArgs(opts: ServeOptions): string[] {
 }
 
 async function serveBoth(opts: ServeOptions, io: Io): Promise<void> {
-  const { superviseApiAndExecutor } = await import('../../server/supervisor.ts');
+  const [{ superviseApiAndExecutor }, { checkStoreBinding }] = await Promise.all([
+    import('../../server/supervisor.ts'),
+    import('../../server/store-binding.ts'),
+  ]);
+  // One clear refusal (wrong store, missing store) before two processes would each print it.
+  await checkStoreBinding(opts.dir, { databaseUrl: opts.databaseUrl });
   const code = await superviseApiAndExecutor({
     dir: opts.dir,
     apiArgs: apiArgs(opts),

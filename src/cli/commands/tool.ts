@@ -128,12 +128,12 @@ Examples:
     .action(async (manifest: string, opts: { dir: string; databaseUrl?: string; environment?: string; json?: boolean }) => {
       const [{ checkManifestSignatures, readSignaturesBeside, SIGNATURE_SUFFIX }, { loadThreshold, requiredSignatures, TrustedKeyCache }] =
         await Promise.all([toolsDomain(), import('../../trust/index.ts')]);
-      const [{ loadConfig }, { openStore }] = await Promise.all([import('../../config/index.ts'), import('../../server/context.ts')]);
+      const [{ loadConfig }, { openStore }] = await Promise.all([import('../../config/index.ts'), import('../../server/store-binding.ts')]);
       const { text } = await readManifest(manifest);
       const signatures = readSignaturesBeside(manifest);
       const paths = dataDirPaths(opts.dir);
       const config = loadConfig(paths.dir);
-      const store = await openStore(paths.dir, config, { databaseUrl: opts.databaseUrl }, false);
+      const store = await openStore(paths.dir, config, { databaseUrl: opts.databaseUrl }, 'read');
       let keys: Map<string, KeyObject>;
       try {
         keys = await new TrustedKeyCache().current(store.scope('-').installationTrust);

@@ -30,6 +30,10 @@ export interface SqliteOptions {
    * together, never one without the other. `full` syncs every commit to disk (slower).
    */
   synchronous?: 'full' | 'normal';
+  /** Nothing in the file can change through this connection (read commands). */
+  readOnly?: boolean;
+  /** Refuse to create the file: only init makes a store. */
+  mustExist?: boolean;
 }
 
 /** Most distinct SQL texts kept prepared; queries are built from a small fixed set of shapes. */
@@ -62,9 +66,15 @@ function withStatementCache(db: Database.Database): SqliteDialectConfig['databas
 }
 
 export function createSqliteDialect(options: SqliteOptions): { dialect: SqliteDialect; close: () => void } {
-  const db = new Database(options.path);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  const db = new Database(options.path, { fileMustExist: options.mustExist ?? false });
+  if (options.readOnly) {
+    // Not the driver's readonly flag: a read-only handle on a WAL file leaves -wal and -shm files
+    // behind, while query_only refuses every write and the close tidies up as usual.
+    db.pragma('query_only = ON');
+  } else {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  }
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 10000');
   return { dialect: new ImmediateSqliteDialect({ database: withStatementCache(db) }), close: () => db.close() };
