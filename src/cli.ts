@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-import { baselineWasmForOneShotCommands, main } from './cli/main.ts';
-import { exitQuietlyWhenReaderCloses } from './cli/output.ts';
+import { baselineWasmForOneShotCommands, exitQuietlyWhenReaderCloses, main } from './cli/index.ts';
 
 exitQuietlyWhenReaderCloses();
 baselineWasmForOneShotCommands(process.argv.slice(2));

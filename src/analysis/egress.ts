@@ -1,4 +1,4 @@
-import type { SandboxProfile } from '../tools/manifest.ts';
+import type { SandboxProfile } from '../tools/index.ts';
 import type { Severity } from './types.ts';
 
 /** A network destination named literally in a script; `port` null when the script leaves it implicit. */

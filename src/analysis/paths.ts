@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { SandboxProfile } from '../tools/manifest.ts';
+import type { SandboxProfile } from '../tools/index.ts';
 
 /**
  * Where a literal path points, for writes and deletes:

@@ -1,4 +1,4 @@
-import type { Risk } from '../tools/manifest.ts';
+import type { Risk } from '../tools/index.ts';
 import type { AnalysisReport, CodeOrigin, Finding, RuleId, Severity } from './types.ts';
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, high: 2, deny: 3 };

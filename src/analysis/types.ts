@@ -1,4 +1,4 @@
-import type { Risk, SandboxProfile } from '../tools/manifest.ts';
+import type { Risk, SandboxProfile } from '../tools/index.ts';
 
 /** Languages a `script` action may declare (see ActionSchema.language). */
 export type ScriptLanguage = 'bash' | 'sh' | 'python';

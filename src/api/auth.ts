@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/index.ts';
 import { CountersignError } from '../errors/index.ts';
-import type { Principal } from '../policy/types.ts';
+import type { Principal } from '../policy/index.ts';
 import { NO_TENANT, type Store } from '../store/index.ts';
 import type { PrincipalRateLimiter } from './rate-limit.ts';
 

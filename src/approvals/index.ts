@@ -14,3 +14,4 @@ export {
   requirementFor,
 } from './rules.ts';
 export { type Tally, tally, type Vote } from './tally.ts';
+export { TallySchema } from './tally-view.ts';

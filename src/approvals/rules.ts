@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CountersignError } from '../errors/index.ts';
 import { PLAN_SOURCES, type PlanSource } from '../policy/index.ts';
-import { type Risk, RiskSchema } from '../tools/manifest.ts';
+import { type Risk, RiskSchema } from '../tools/index.ts';
 
 /** Sources whose plans are never auto-approved, whatever a rule says (invariant 6). */
 export const EXTERNAL_SOURCES: readonly PlanSource[] = ['webhook', 'planner'];

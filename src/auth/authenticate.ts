@@ -1,5 +1,5 @@
 import { CountersignError } from '../errors/index.ts';
-import type { Principal } from '../policy/types.ts';
+import type { Principal } from '../policy/index.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Store } from '../store/index.ts';
 import { parseApiKey, secretMatches } from './api-keys.ts';

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { Tally } from '../approvals/tally.ts';
-import type { AuditEntryView, AuditPage } from '../audit/view.ts';
+import type { Tally } from '../approvals/index.ts';
+import type { AuditEntryView, AuditPage } from '../audit/index.ts';
 import { CountersignError, ERROR_CODES, type ErrorCode } from '../errors/index.ts';
 import type {
   EventsPage,
@@ -11,14 +11,13 @@ import type {
   FreezeState,
   IssuedGrant,
   RevokedGrant,
-} from '../executions/view.ts';
+} from '../executions/index.ts';
 import type { HealthSchema } from '../health/index.ts';
 import type { ReviewBodySchema as ApprovalBodySchema, CreatePrincipalSchema, FreezeBodySchema } from '../operations/index.ts';
-import type { ProposeBodySchema } from '../plans/document.ts';
-import type { DecisionResult, Inbox, PlanPage, PlanView } from '../plans/view.ts';
-import type { Principal } from '../policy/types.ts';
-import type { CreatedKey, CreatedPrincipal, KeyList, KeyView, PrincipalList, PrincipalView } from '../principals/view.ts';
-import type { ToolCatalog } from '../tools/view.ts';
+import type { DecisionResult, Inbox, PlanPage, PlanView, ProposeBodySchema } from '../plans/index.ts';
+import type { Principal } from '../policy/index.ts';
+import type { CreatedKey, CreatedPrincipal, KeyList, KeyView, PrincipalList, PrincipalView } from '../principals/index.ts';
+import type { ToolCatalog } from '../tools/index.ts';
 
 // Every type here is the zod schema the server validates or answers with (z.input for what a
 // caller sends, z.infer for what it gets back): the client declares none of its own.

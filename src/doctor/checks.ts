@@ -6,7 +6,7 @@ import { ERROR_CODES } from '../errors/index.ts';
 import { jwksUrlProblem } from '../jwt-policy/index.ts';
 import { CANARIES, checkCanaries, loadCedarAuthorizer, type PrivilegedAction, policiesPath, splitPolicyFile } from '../policy/index.ts';
 import type { SandboxHostReport } from '../sandbox/index.ts';
-import type { DataDirPaths } from '../server/datadir.ts';
+import type { DataDirPaths } from '../server/index.ts';
 import type { Store } from '../store/index.ts';
 import { loadToolDir } from '../tools/index.ts';
 import { loadThreshold, requiredSignatures, TrustedKeyCache } from '../trust/index.ts';

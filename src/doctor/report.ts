@@ -1,8 +1,7 @@
 import { loadConfig } from '../config/index.ts';
 import { checkSandboxHost, type SandboxHostReport } from '../sandbox/index.ts';
-import type { ContextOverrides } from '../server/context.ts';
-import { dataDirPaths } from '../server/datadir.ts';
-import { openStore } from '../server/store-binding.ts';
+import type { ContextOverrides } from '../server/index.ts';
+import { dataDirPaths, openStore } from '../server/index.ts';
 import {
   checkAudit,
   checkDevelopmentSwitches,

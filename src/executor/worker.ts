@@ -9,10 +9,8 @@ import type { Runtime } from '../runtime.ts';
 import { canonicalizePathInputs, pathRootsFor, type Runner } from '../sandbox/index.ts';
 import { createRedactor, resolveSecrets } from '../secrets/index.ts';
 import type { ExecutionRecord, ExecutionStatus, StepRecord, Store, TenantScope } from '../store/index.ts';
-import { renderArgv } from '../tools/argv.ts';
-import { assertArgvAllowed } from '../tools/deny.ts';
 import type { ToolRegistry } from '../tools/index.ts';
-import { profileFor } from '../tools/manifest.ts';
+import { assertArgvAllowed, profileFor, renderArgv } from '../tools/index.ts';
 import { type RetryPolicy, runWithRetry } from './step-runner.ts';
 
 export interface WorkerDeps {

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { keyIdOf } from '../audit/signing.ts';
+import { keyIdOf } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 
 /**

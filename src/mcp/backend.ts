@@ -1,6 +1,6 @@
-import type { ExecutionView } from '../executions/view.ts';
-import type { PlanView } from '../plans/view.ts';
-import type { ToolCatalog } from '../tools/catalog.ts';
+import type { ExecutionView } from '../executions/index.ts';
+import type { PlanView } from '../plans/index.ts';
+import type { ToolCatalog } from '../tools/index.ts';
 
 /** A plan as an agent proposes it over MCP: no tenant, no source (the server decides both). */
 export interface McpProposal {

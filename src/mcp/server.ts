@@ -1,5 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { VERSION } from '../server/version.ts';
+import { VERSION } from '../server/index.ts';
 import type { McpBackend } from './backend.ts';
 import { type McpToolOptions, registerCountersignTools } from './tools.ts';
 

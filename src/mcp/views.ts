@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ExecutionStepViewSchema, type ExecutionView, ExecutionViewSchema } from '../executions/view.ts';
-import { type PlanView, PlanViewSchema } from '../plans/view.ts';
+import { ExecutionStepViewSchema, type ExecutionView, ExecutionViewSchema } from '../executions/index.ts';
+import { type PlanView, PlanViewSchema } from '../plans/index.ts';
 
 export const TERMINAL_EXECUTION = new Set(['succeeded', 'failed', 'rolled_back', 'needs_attention']);
 const CLOSED_PLAN = new Set(['rejected', 'expired', 'cancelled']);

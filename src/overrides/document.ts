@@ -1,7 +1,7 @@
 import { type KeyObject, sign, verify } from 'node:crypto';
 import { z } from 'zod';
 import { CountersignError } from '../errors/index.ts';
-import { canonicalJson } from '../plans/document.ts';
+import { canonicalJson } from '../plans/index.ts';
 
 /**
  * A break-glass override (invariant 14): a canonical JSON document naming its tenant, scope

@@ -35,3 +35,4 @@ export {
 } from './keys.ts';
 export { overrideStepRefusal } from './revalidate.ts';
 export { type OverrideStatus, outOfScope, overrideStatus, type StepRef } from './scope.ts';
+export { IssuedOverrideSchema, OverrideListSchema, OverrideViewSchema } from './view.ts';

@@ -1,7 +1,6 @@
 import { analyzeScript, type Finding } from '../analysis/index.ts';
-import type { ToolRegistry } from '../tools/index.ts';
-import type { Risk } from '../tools/manifest.ts';
-import { profileFor } from '../tools/manifest.ts';
+import type { Risk, ToolRegistry } from '../tools/index.ts';
+import { profileFor } from '../tools/index.ts';
 
 /** A finding of the static analysis, placed on its step, as reviewers see it. */
 export interface StepFinding extends Finding {

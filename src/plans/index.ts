@@ -31,4 +31,17 @@ export {
 } from './lifecycle.ts';
 export { canTransition, isTerminal, PLAN_STATUSES, type PlanStatus } from './status.ts';
 export { renderedCommand, type SubmittedStep, validateSteps } from './validate.ts';
-export { type ApprovalView, type PlanView, type StepView, tallyFor, toPlanView } from './view.ts';
+export {
+  type ApprovalView,
+  type DecisionResult,
+  DecisionResultSchema,
+  type Inbox,
+  InboxSchema,
+  type PlanPage,
+  PlanPageSchema,
+  type PlanView,
+  PlanViewSchema,
+  type StepView,
+  tallyFor,
+  toPlanView,
+} from './view.ts';

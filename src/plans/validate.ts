@@ -1,8 +1,6 @@
 import { CountersignError } from '../errors/index.ts';
-import { renderArgv } from '../tools/argv.ts';
-import { assertArgvAllowed } from '../tools/deny.ts';
-import type { ToolRegistry } from '../tools/index.ts';
-import type { ToolManifest } from '../tools/manifest.ts';
+import type { ToolManifest, ToolRegistry } from '../tools/index.ts';
+import { assertArgvAllowed, renderArgv } from '../tools/index.ts';
 import type { PlanStep } from './document.ts';
 
 export interface SubmittedStep {

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { RULES, type RuleId } from '../analysis/index.ts';
-import { type Tally, tally } from '../approvals/tally.ts';
-import { TallySchema } from '../approvals/tally-view.ts';
+import { type Tally, TallySchema, tally } from '../approvals/index.ts';
 import type { ApprovalRecord, PlanRecord } from '../store/index.ts';
-import { RiskSchema } from '../tools/manifest.ts';
+import { RiskSchema } from '../tools/index.ts';
 import { PLAN_SOURCES, parseStoredDocument } from './document.ts';
 import type { StepFinding } from './findings.ts';
 import { PLAN_STATUSES } from './status.ts';

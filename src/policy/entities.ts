@@ -1,5 +1,5 @@
 import type { CedarValueJson, EntityJson, TypeAndId } from '@cedar-policy/cedar-wasm/nodejs';
-import { RISK_LEVELS } from '../tools/manifest.ts';
+import { RISK_LEVELS } from '../tools/index.ts';
 import { ACTION_TYPE, CEDAR_NAMESPACE, GROUP_TYPE, PRINCIPAL_TYPE } from './schema.ts';
 import type { AuthzRequest, Principal, ResourceRef } from './types.ts';
 

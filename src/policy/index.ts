@@ -24,6 +24,7 @@ export {
   parsePolicyTests,
   runPolicyTests,
 } from './policy-test.ts';
+export { ReloadableAuthorizer } from './reloadable.ts';
 export { assessRisk, MANY_TARGETS, RAISED_ENVIRONMENTS, type RiskAssessment, type RiskStep } from './risk.ts';
 export { BASELINE_SCHEMA, SCHEMA_FILE } from './schema.ts';
 export {

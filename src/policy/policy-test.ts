@@ -1,7 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CountersignError } from '../errors/index.ts';
-import { RiskSchema } from '../tools/manifest.ts';
+import { RiskSchema } from '../tools/index.ts';
 import { decideRequest } from './decide.ts';
 import { ACTIONS, type Authorizer, type AuthzRequest } from './types.ts';
 

@@ -1,4 +1,4 @@
-import { MANY_TARGETS, RISK_LEVELS, type Risk, type ToolManifest } from '../tools/manifest.ts';
+import { MANY_TARGETS, RISK_LEVELS, type Risk, type ToolManifest } from '../tools/index.ts';
 
 export { MANY_TARGETS };
 

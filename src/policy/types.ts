@@ -1,4 +1,4 @@
-import type { Risk } from '../tools/manifest.ts';
+import type { Risk } from '../tools/index.ts';
 
 /** Where a plan came from: a fact policies and approval rules see (webhook and planner are untrusted). */
 export const PLAN_SOURCES = ['api', 'cli', 'mcp', 'webhook', 'planner'] as const;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Principal } from '../policy/types.ts';
+import type { Principal } from '../policy/index.ts';
 import type { ApiKeyRecord, PrincipalRecord } from '../store/index.ts';
 
 /** A principal as the API shows it (never a key secret). */

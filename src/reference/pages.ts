@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ApprovalRulesSchema, EXTERNAL_SOURCES } from '../approvals/rules.ts';
+import { ApprovalRulesSchema, EXTERNAL_SOURCES } from '../approvals/index.ts';
 import { ConfigSchema } from '../config/index.ts';
 import { MANY_TARGETS, RAISED_ENVIRONMENTS } from '../policy/index.ts';
 import { RISK_LEVELS, SIGNATURE_SUFFIX, ToolManifestSchema } from '../tools/index.ts';

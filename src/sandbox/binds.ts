@@ -2,7 +2,7 @@ import { chownSync, lchownSync, lstatSync, readdirSync, realpathSync } from 'nod
 import { realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CountersignError } from '../errors/index.ts';
-import type { SandboxProfile } from '../tools/manifest.ts';
+import type { SandboxProfile } from '../tools/index.ts';
 import { isWithin } from './layout.ts';
 
 /** Host trees no profile may bind: the kernel's interfaces, and the root itself. */

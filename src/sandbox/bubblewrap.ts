@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { CountersignError } from '../errors/index.ts';
-import type { Limits } from '../tools/manifest.ts';
+import type { Limits } from '../tools/index.ts';
 import { type CheckedBinds, canonicalProtected, checkBinds, handOverWorkDir } from './binds.ts';
 import { bwrapCommand, EGRESS_FORWARDER_PORT, type SandboxPlan, SOCAT_PATH } from './bwrap-args.ts';
 import { BLOCK_FD, type LaunchContext, launchSandbox, SECCOMP_FD, STATUS_FD } from './bwrap-launch.ts';

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { CountersignError } from '../errors/index.ts';
-import type { Limits } from '../tools/manifest.ts';
+import type { Limits } from '../tools/index.ts';
 import { bwrapOptions, type SandboxPlan } from './bwrap-args.ts';
 import type { CgroupDriver, StepCgroup } from './cgroups.ts';
 import { prlimitArgs } from './limits.ts';

@@ -1,4 +1,4 @@
-import type { Limits } from '../tools/manifest.ts';
+import type { Limits } from '../tools/index.ts';
 
 /**
  * bubblewrap's own process counted by RLIMIT_NPROC besides the tool's: the outer bwrap (the tool

@@ -1,7 +1,7 @@
 import { lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { CountersignError } from '../errors/index.ts';
-import type { SandboxProfile, ToolManifest } from '../tools/manifest.ts';
+import type { SandboxProfile, ToolManifest } from '../tools/index.ts';
 import { isWithin } from './layout.ts';
 
 /**

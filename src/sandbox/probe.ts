@@ -1,5 +1,5 @@
 import { CountersignError } from '../errors/index.ts';
-import type { Limits } from '../tools/manifest.ts';
+import type { Limits } from '../tools/index.ts';
 import { firstLine } from './messages.ts';
 
 /** The runner's start-up probe: a step as small as a step can be, set up like every other. */

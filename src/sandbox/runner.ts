@@ -1,4 +1,4 @@
-import type { SandboxProfile } from '../tools/manifest.ts';
+import type { SandboxProfile } from '../tools/index.ts';
 import type { EgressDenial } from './egress-policy.ts';
 
 /** One step as the executor hands it to a runner: everything already rendered and resolved. */

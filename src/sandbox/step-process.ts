@@ -1,6 +1,6 @@
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import type { Limits } from '../tools/manifest.ts';
+import type { Limits } from '../tools/index.ts';
 import { OutputCollector } from './output.ts';
 
 const O_CLOEXEC = 0o2000000;

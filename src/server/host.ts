@@ -1,6 +1,6 @@
 import { hostPipeline, type Pipeline } from '../operations/index.ts';
+import type { Authorizer } from '../policy/index.ts';
 import { BASELINE_SCHEMA, baselinePolicySet, CedarAuthorizer, loadCedarAuthorizer } from '../policy/index.ts';
-import type { Authorizer } from '../policy/types.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import type { Store } from '../store/index.ts';
 import { dataDirPaths } from './datadir.ts';

@@ -2,14 +2,14 @@ import { createPrivateKey } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { BASELINE_APPROVAL_RULES } from '../approvals/rules.ts';
+import { BASELINE_APPROVAL_RULES } from '../approvals/index.ts';
 import { generateAuditKeyPair } from '../audit/index.ts';
 import { type DatabaseBinding, loadConfig, renderConfigYaml, urlPassword, withoutPassword } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { createGrantKey } from '../grants/index.ts';
 import { systemPrincipal } from '../operations/index.ts';
 import { createOverrideKey } from '../overrides/index.ts';
-import { loadCedarAuthorizer, writeBaselinePolicies } from '../policy/policy-dir.ts';
+import { loadCedarAuthorizer, writeBaselinePolicies } from '../policy/index.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import {
   formatSignatureFile,

@@ -1,5 +1,5 @@
 import { DEFAULT_ENVIRONMENTS, hostPipeline, type ProvisionedTenant, systemPrincipal } from '../operations/index.ts';
-import type { Authorizer } from '../policy/types.ts';
+import type { Authorizer } from '../policy/index.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Store } from '../store/index.ts';
 import { baselineAuthorizer } from './host.ts';

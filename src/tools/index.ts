@@ -1,10 +1,13 @@
+export { renderArgv } from './argv.ts';
 export { type ToolActionView, type ToolCatalog, type ToolView, toToolView } from './catalog.ts';
+export { assertArgvAllowed } from './deny.ts';
 export { compileInputSchema } from './input.ts';
 export {
   type Action,
   type InputField,
   type InputSchema,
   type Limits,
+  MANY_TARGETS,
   manifestDigest,
   profileFor,
   RISK_LEVELS,

@@ -8,6 +8,8 @@ export {
   AddTrustedKeySchema,
   RemoveTrustedKeySchema,
   type TrustedKeyView,
+  TrustedKeyViewSchema,
   type TrustListView,
+  TrustListViewSchema,
   trustedKeyView,
 } from './view.ts';

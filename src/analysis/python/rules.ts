@@ -1,4 +1,4 @@
-import type { SandboxProfile } from '../../tools/manifest.ts';
+import type { SandboxProfile } from '../../tools/index.ts';
 import { judgeEgress, type NetTarget, targetFromHost, targetFromUrl } from '../egress.ts';
 import { classifyPath, isCatastrophic } from '../paths.ts';
 import type { FindingSink } from '../report.ts';

@@ -1,5 +1,5 @@
 import type { Parser } from 'web-tree-sitter';
-import type { SandboxProfile } from '../../tools/manifest.ts';
+import type { SandboxProfile } from '../../tools/index.ts';
 import { FindingSink } from '../report.ts';
 import type { CodeOrigin, EmbeddedCode, PassResult } from '../types.ts';
 import { ScriptFiles } from './files.ts';

@@ -1,5 +1,5 @@
 import type { Parser } from 'web-tree-sitter';
-import type { SandboxProfile } from '../../tools/manifest.ts';
+import type { SandboxProfile } from '../../tools/index.ts';
 import type { FindingSink } from '../report.ts';
 import type { EmbeddedCode, RuleId, Severity } from '../types.ts';
 import type { ScriptFiles } from './files.ts';

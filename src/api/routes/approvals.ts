@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { InboxQuerySchema, type Pipeline, ReviewBodySchema, reviewOperationFor } from '../../operations/index.ts';
-import { DecisionResultSchema, InboxSchema, PlanViewSchema } from '../../plans/view.ts';
+import { DecisionResultSchema, InboxSchema, PlanViewSchema } from '../../plans/index.ts';
 import { inputOf, runFor } from '../operations.ts';
 import { IdParams, jsonSchema, success } from '../schema.ts';
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { AuditPageSchema } from '../../audit/view.ts';
+import { AuditPageSchema } from '../../audit/index.ts';
 import { ListAuditQuerySchema, type Pipeline } from '../../operations/index.ts';
 import { runFor } from '../operations.ts';
 import { jsonSchema, success } from '../schema.ts';

@@ -10,7 +10,7 @@ import {
   FreezeStateSchema,
   IssuedGrantSchema,
   RevokedGrantSchema,
-} from '../../executions/view.ts';
+} from '../../executions/index.ts';
 import { ExecuteBodySchema, type ExecuteResult, FreezeBodySchema, type Pipeline } from '../../operations/index.ts';
 import type { Principal } from '../../policy/index.ts';
 import type { EventRecord } from '../../store/index.ts';

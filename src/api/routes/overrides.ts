@@ -1,8 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Pipeline } from '../../operations/index.ts';
-import { IssueOverrideSchema, RevokeOverrideSchema } from '../../overrides/index.ts';
-import { IssuedOverrideSchema, OverrideListSchema, OverrideViewSchema } from '../../overrides/view.ts';
+import {
+  IssuedOverrideSchema,
+  IssueOverrideSchema,
+  OverrideListSchema,
+  OverrideViewSchema,
+  RevokeOverrideSchema,
+} from '../../overrides/index.ts';
 import { inputOf, runFor } from '../operations.ts';
 import { IdParams, jsonSchema, success } from '../schema.ts';
 

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ListPlansQuerySchema, type Pipeline } from '../../operations/index.ts';
-import { type PlanView, ProposeBodySchema } from '../../plans/index.ts';
-import { PlanPageSchema, PlanViewSchema } from '../../plans/view.ts';
+import { PlanPageSchema, type PlanView, PlanViewSchema, ProposeBodySchema } from '../../plans/index.ts';
 import { inputOf, runFor } from '../operations.ts';
 import { IdParams, jsonSchema, success } from '../schema.ts';
 

@@ -8,7 +8,7 @@ import {
   PrincipalListSchema,
   PrincipalViewSchema,
   WhoamiSchema,
-} from '../../principals/view.ts';
+} from '../../principals/index.ts';
 import { principalOf } from '../auth.ts';
 import { inputOf, runFor } from '../operations.ts';
 import { IdParams, jsonSchema, success } from '../schema.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pipeline } from '../../operations/index.ts';
-import { ToolCatalogSchema } from '../../tools/view.ts';
+import { ToolCatalogSchema } from '../../tools/index.ts';
 import { runFor } from '../operations.ts';
 import { success } from '../schema.ts';
 

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pipeline } from '../../operations/index.ts';
-import { AddTrustedKeySchema, RemoveTrustedKeySchema } from '../../trust/index.ts';
-import { TrustedKeyViewSchema, TrustListViewSchema } from '../../trust/view.ts';
+import { AddTrustedKeySchema, RemoveTrustedKeySchema, TrustedKeyViewSchema, TrustListViewSchema } from '../../trust/index.ts';
 import { inputOf, runFor } from '../operations.ts';
 import { jsonSchema, success } from '../schema.ts';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { defaultDataDir } from '../../server/datadir.ts';
-import type { InitResult } from '../../server/init.ts';
+import type { InitResult } from '../../server/index.ts';
 import { emit, type Io } from '../output.ts';
 
 /** Where the database password went: said once, so nobody looks for it in countersign.yaml. */

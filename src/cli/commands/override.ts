@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CountersignError } from '../../errors/index.ts';
-import type { ExecutionView } from '../../executions/view.ts';
+import type { ExecutionView } from '../../executions/index.ts';
 import type { IssuedOverride, OverrideView } from '../../overrides/index.ts';
 import { emit, type Io, table } from '../output.ts';
 import { clientFrom, type RemoteOptions } from '../remote.ts';

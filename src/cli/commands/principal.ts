@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import type { PrincipalView } from '../../client/index.ts';
 import { CountersignError } from '../../errors/index.ts';
 import { defaultDataDir } from '../../server/datadir.ts';
-import { recoverAdmin } from '../../server/recover-admin.ts';
 import { emit, type Io, table } from '../output.ts';
 import { clientFrom, type RemoteOptions } from '../remote.ts';
 import { remoteOptions } from './plan.ts';
@@ -123,6 +122,7 @@ Examples:
 `,
     )
     .action(async (opts: { dir: string; databaseUrl?: string; tenant: string; json?: boolean }) => {
+      const { recoverAdmin } = await import('../../server/index.ts');
       const r = await recoverAdmin(opts.dir, { databaseUrl: opts.databaseUrl, tenant: opts.tenant });
       emit(io, Boolean(opts.json), r, () =>
         [

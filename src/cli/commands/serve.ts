@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CountersignError } from '../../errors/index.ts';
-import type { ServerContext } from '../../server/context.ts';
 import { defaultDataDir, isInitialized } from '../../server/datadir.ts';
+import type { ServerContext } from '../../server/index.ts';
 import { VERSION } from '../../server/version.ts';
 import { emit, type Io } from '../output.ts';
 import { describeInit } from './init.ts';

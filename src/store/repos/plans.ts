@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { PlanSource } from '../../policy/index.ts';
-import type { Risk } from '../../tools/manifest.ts';
+import type { Risk } from '../../tools/index.ts';
 import type { Database } from '../schema.ts';
 
 /** Every status a plan can have; the moves between them are plans/status.ts's (the status machine). */
