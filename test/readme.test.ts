@@ -148,7 +148,10 @@ class Session {
     const file = this.#script(text);
     const child = spawn('script', ['-qec', `bash --noprofile --norc ${file}`, '/dev/null'], { cwd: this.clone, env: this.env });
     child.stdin?.end('y\n');
-    const r = await finished(child);
+    const raw = await finished(child);
+    // A terminal shows colour; the expectations are about the words, so the escapes are removed.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escape sequences
+    const r = { ...raw, output: raw.output.replace(/\u001b\[[0-9;]*m/g, '') };
     if (r.code === 0 && /^(export|alias|cd|unset) /.test(text)) this.#state.push(text);
     this.#capture(text, r.output);
     this.ran.push({ command: text, output: r.output });
