@@ -106,7 +106,7 @@ describe('countersign review commands against a real server (SQLite)', () => {
     ]);
     assert.equal(inbox.code, 0, inbox.stderr);
     assert.match(inbox.stdout, /ID\s+ENV\s+RISK\s+PROPOSER\s+NEEDS\s+INTENT/);
-    assert.match(inbox.stdout, new RegExp(`${planId}\\s+staging\\s+low\\s+${bot.id}\\s+1 approvers\\s+Greet staging`));
+    assert.match(inbox.stdout, new RegExp(`${planId}\\s+staging\\s+low\\s+deploy-bot\\s+1 approvers\\s+Greet staging`));
     assert.deepEqual(
       JSON.parse(inboxJson.stdout).plans.map((p: { id: string }) => p.id),
       [planId],

@@ -1,5 +1,5 @@
 import { analyzePlanScripts, type PlanView, renderedCommand, type StepView, toPlanView } from '../plans/index.ts';
-import type { ApprovalRecord, PlanRecord } from '../store/index.ts';
+import type { ApprovalRecord, PlanRecord, TenantScope } from '../store/index.ts';
 import type { ToolRegistry } from '../tools/index.ts';
 import type { ToolTrustGate } from '../trust/index.ts';
 
@@ -40,4 +40,20 @@ export async function reviewerViewWithFindings(
   const view = reviewerView(deps, plan, votes, now);
   const analysis = await analyzePlanScripts(deps.tools, view.steps, view.rollback);
   return { ...view, findings: analysis.findings };
+}
+
+/**
+ * Names beside ids (issue: identity by name): every plan view and review of the answer gets the
+ * proposer's and reviewer's principal names, read once per answer from the tenant's directory.
+ */
+export async function withNames<T extends PlanView>(tx: TenantScope, views: T[]): Promise<T[]> {
+  if (views.length === 0) return views;
+  const names = new Map((await tx.directory.listPrincipals()).map((p) => [p.id, p.name]));
+  return views.map((v) => ({
+    ...v,
+    ...(names.has(v.proposer) ? { proposerName: names.get(v.proposer) } : {}),
+    ...(v.approvals
+      ? { approvals: v.approvals.map((a) => (names.has(a.reviewer) ? { ...a, reviewerName: names.get(a.reviewer) } : a)) }
+      : {}),
+  }));
 }

@@ -20,7 +20,7 @@ import {
 import { assessRisk, type ResourceRef } from '../policy/index.ts';
 import type { PlanRecord, TenantScope } from '../store/index.ts';
 import type { OperationDeps } from './deps.ts';
-import { reviewerView, reviewerViewWithFindings } from './plan-views.ts';
+import { reviewerView, reviewerViewWithFindings, withNames } from './plan-views.ts';
 import type { AnyOperation, Channel, Operation, OperationContext } from './types.ts';
 
 export const PlanIdSchema = z.string().min(1).max(128);
@@ -190,7 +190,7 @@ function propose(deps: OperationDeps): Operation<ProposeInput, Proposal, PlanVie
       await tx.plans.insert(p.record);
       const doc = JSON.parse(p.record.document) as PlanDocument;
       return {
-        result: { ...reviewerView(deps, p.record, [], ctx.now), findings: p.findings.findings },
+        result: { ...reviewerView(deps, p.record, [], ctx.now), proposerName: ctx.principal.name, findings: p.findings.findings },
         resource: `plan:${p.record.id}`,
         details: {
           hash: p.record.hash,
@@ -220,9 +220,10 @@ export function planOperations(deps: OperationDeps): AnyOperation[] {
     input: PlanRef,
     load: (tx, { planId }) => loadPlan(tx, planId),
     resource: planResource,
-    act: async (tx, plan, _i, ctx) => ({
-      result: await reviewerViewWithFindings(deps, plan, await tx.approvals.forPlan(plan.id), ctx.now),
-    }),
+    act: async (tx, plan, _i, ctx) => {
+      const [view] = await withNames(tx, [await reviewerViewWithFindings(deps, plan, await tx.approvals.forPlan(plan.id), ctx.now)]);
+      return { result: view as PlanView };
+    },
   };
   const list: Operation<z.infer<typeof ListPlansQuerySchema>, null, { plans: PlanView[]; nextCursor: string | null }> = {
     name: 'plan.list',
@@ -235,7 +236,11 @@ export function planOperations(deps: OperationDeps): AnyOperation[] {
     act: async (tx, _l, q, ctx) => {
       try {
         const page = await tx.plans.list(q);
-        return { result: { plans: page.plans.map((p) => toPlanView(p, null, ctx.now)), nextCursor: page.nextCursor } };
+        const plans = await withNames(
+          tx,
+          page.plans.map((p) => toPlanView(p, null, ctx.now)),
+        );
+        return { result: { plans, nextCursor: page.nextCursor } };
       } catch (err) {
         if (err instanceof RangeError) {
           throw new CountersignError('VALIDATION_FAILED', 'cursor: invalid cursor', { details: { field: 'cursor' } });

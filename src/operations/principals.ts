@@ -30,8 +30,9 @@ function principalResource(p: PrincipalRecord): ResourceRef {
   return { type: 'Principal', id: p.id, tenantId: p.tenantId };
 }
 
+/** A principal by its id or, for people, by its name (ids win: `prn_…` is never a name one types). */
 async function loadPrincipal(tx: TenantScope, id: string): Promise<PrincipalRecord> {
-  const p = await tx.directory.getPrincipal(id);
+  const p = (await tx.directory.getPrincipal(id)) ?? (await tx.directory.findPrincipalByName(id));
   if (!p) throw new CountersignError('NOT_FOUND', `principal ${id} not found`);
   return p;
 }

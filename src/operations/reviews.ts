@@ -15,6 +15,7 @@ import {
 } from '../plans/index.ts';
 import type { ApprovalRecord, PlanRecord } from '../store/index.ts';
 import type { OperationDeps } from './deps.ts';
+import { withNames } from './plan-views.ts';
 import { loadPlan, PlanIdSchema, planResource, tenantResource } from './plans.ts';
 import type { AnyOperation, Operation } from './types.ts';
 
@@ -98,7 +99,7 @@ function review(deps: OperationDeps, decision: 'approve' | 'reject'): Operation<
         current = await transition(tx, plan, 'approved', `approved: ${seats}`, ctx.now);
       }
       return {
-        result: { plan: toPlanView(current, votes, ctx.now), tally: t },
+        result: { plan: (await withNames(tx, [toPlanView(current, votes, ctx.now)]))[0] as PlanView, tally: t },
         details: { decision: req.decision, planHash: req.planHash, channel: ctx.channel, status: current.status, missing: t.missing },
       };
     },
@@ -127,7 +128,8 @@ export function reviewOperations(deps: OperationDeps): AnyOperation[] {
         candidates.map((p) => p.id),
       );
       const mine = candidates.filter((p) => !voted.has(p.id)).slice(0, q.limit);
-      return { result: { plans: await Promise.all(mine.map(async (p) => toPlanView(p, await tx.approvals.forPlan(p.id), now))) } };
+      const views = await Promise.all(mine.map(async (p) => toPlanView(p, await tx.approvals.forPlan(p.id), now)));
+      return { result: { plans: await withNames(tx, views) } };
     },
   };
   return [review(deps, 'approve'), review(deps, 'reject'), inbox];

@@ -10,6 +10,8 @@ import { PLAN_STATUSES } from './status.ts';
 /** A review of a plan as the API shows it. */
 export const ApprovalViewSchema = z.object({
   reviewer: z.string(),
+  /** The reviewer's name, beside the id, for people (filled by the operations). */
+  reviewerName: z.string().optional(),
   decision: z.enum(['approve', 'reject']),
   planHash: z.string(),
   comment: z.string(),
@@ -59,6 +61,8 @@ export const PlanViewSchema = z.object({
   intent: z.string(),
   source: z.enum(PLAN_SOURCES),
   proposer: z.string(),
+  /** The proposer's name, beside the id, for people (filled by the operations). */
+  proposerName: z.string().optional(),
   steps: z.array(StepViewSchema),
   rollback: z.array(StepViewSchema),
   createdAt: z.string(),

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ENGINES } from '../support/engines.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { echoPlan, startTestServer, type TestServer } from '../support/server.ts';
 
 for (const engine of ENGINES) {
   describe(`principal names on ${engine.name}`, { skip: engine.skip }, () => {
@@ -26,6 +26,23 @@ for (const engine of ENGINES) {
       assert.equal(other.status, 201, 'a different name is fine');
       const names = (await s.request('GET', '/v1/principals')).body.principals.map((p: { name: string }) => p.name);
       assert.equal(names.filter((n: string) => n.toLowerCase() === 'alice').length, 1, 'the reviewer list shows alice once');
+    });
+
+    test('principals are named by name or id, and views show names beside ids', async () => {
+      const bob = await s.request('POST', '/v1/principals', { body: { name: 'bob', kind: 'human', groups: ['approvers'] } });
+      assert.equal(bob.status, 201);
+      const byName = await s.request('POST', '/v1/principals/bob/keys', { body: { description: 'second key' } });
+      assert.equal(byName.status, 201, JSON.stringify(byName.body));
+      assert.equal(byName.body.principal, bob.body.id, 'the name resolved to the principal');
+      assert.equal((await s.request('GET', '/v1/principals/bob/keys')).body.keys.length, 2);
+      assert.equal((await s.request('POST', '/v1/principals/bob/disable')).body.disabled, true);
+      assert.equal((await s.request('POST', '/v1/principals/bob/enable')).body.disabled, false);
+      assert.equal((await s.request('POST', '/v1/principals/nobody/disable')).status, 404);
+      const plan = await s.request('POST', '/v1/plans', { body: echoPlan('named') });
+      assert.equal(plan.body.proposerName, 'admin');
+      assert.equal((await s.request('GET', `/v1/plans/${plan.body.id}`)).body.proposerName, 'admin');
+      const list = await s.request('GET', '/v1/plans');
+      assert.ok(list.body.plans.every((p: { proposerName?: string }) => p.proposerName === 'admin'));
     });
 
     test('the reserved group "system" cannot be given to a principal', async () => {

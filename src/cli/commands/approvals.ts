@@ -54,7 +54,7 @@ export function reviewSummary(p: PlanView): string {
     `  risk:        ${p.risk}`,
     ...p.riskReasons.map((r) => `               - ${r}`),
     `  source:      ${p.source}`,
-    `  proposer:    ${p.proposer}`,
+    `  proposer:    ${p.proposerName ? `${p.proposerName} (${p.proposer})` : p.proposer}`,
     `  steps (${p.steps.length}):`,
     ...p.steps.map(stepLine),
   ];
@@ -70,7 +70,7 @@ export function reviewSummary(p: PlanView): string {
   for (const v of votes) {
     const stale = v.planHash === p.hash ? '' : ' (on another hash: does not count)';
     lines.push(
-      `    ${v.decision === 'approve' ? 'approved' : 'rejected'} by ${v.reviewer} at ${v.createdAt}${stale}${v.comment ? `: ${v.comment}` : ''}`,
+      `    ${v.decision === 'approve' ? 'approved' : 'rejected'} by ${v.reviewerName ?? v.reviewer} at ${v.createdAt}${stale}${v.comment ? `: ${v.comment}` : ''}`,
     );
   }
   const missing = p.tally?.missing ?? p.approval.require.map((r) => `needs ${r.count} approval(s) from group ${r.group}`);
@@ -159,7 +159,8 @@ Examples:
       emit(io, Boolean(opts.json), page, () => {
         if (page.plans.length === 0) return 'Nothing to review.';
         const rows = [['ID', 'ENV', 'RISK', 'PROPOSER', 'NEEDS', 'INTENT']];
-        for (const p of page.plans) rows.push([p.id, p.environment, p.risk, p.proposer, needsCell(p), p.intent.slice(0, 60)]);
+        for (const p of page.plans)
+          rows.push([p.id, p.environment, p.risk, p.proposerName ?? p.proposer, needsCell(p), p.intent.slice(0, 60)]);
         return `${table(rows)}\n\nReview one with: countersign approve <ID>   (or reject <ID> --reason …)`;
       });
     });

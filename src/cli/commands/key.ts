@@ -22,7 +22,7 @@ Examples:
 
   remoteOptions(key.command('create'))
     .description('Create another API key for a principal (to rotate: create, switch, then revoke the old one).')
-    .requiredOption('--principal <id>', 'the principal the key authenticates as')
+    .requiredOption('--principal <name-or-id>', 'the principal the key authenticates as (its name or prn_… id)')
     .option('--description <text>', 'what the key is for, shown in key list')
     .addHelpText(
       'after',
@@ -42,7 +42,7 @@ Examples:
 
   remoteOptions(key.command('list'))
     .description("List a principal's keys: ids, descriptions, last use and revocation (never the secrets).")
-    .requiredOption('--principal <id>', 'whose keys')
+    .requiredOption('--principal <name-or-id>', 'whose keys (a name or prn_… id)')
     .addHelpText(
       'after',
       '\nExamples:\n  countersign key list --principal prn_01HZX…\n  countersign key list --principal prn_01HZX… --json\n',

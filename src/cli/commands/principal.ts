@@ -86,17 +86,17 @@ Examples:
       });
     });
 
-  remoteOptions(principal.command('disable <id>'))
+  remoteOptions(principal.command('disable <principal>'))
     .description('Disable a principal: every one of its keys stops working until it is enabled again.')
-    .addHelpText('after', '\nExamples:\n  countersign principal disable prn_01HZX…\n')
+    .addHelpText('after', '\nExamples:\n  countersign principal disable alice\n  countersign principal disable prn_01HZX…\n')
     .action(async (id: string, opts: JsonOptions) => {
       const p = await clientFrom(opts).disablePrincipal(id);
       emit(io, Boolean(opts.json), p, () => `Disabled ${describePrincipal(p)}\nUndo with: countersign principal enable ${p.id}`);
     });
 
-  remoteOptions(principal.command('enable <id>'))
+  remoteOptions(principal.command('enable <principal>'))
     .description('Enable a disabled principal; its keys that are not revoked work again.')
-    .addHelpText('after', '\nExamples:\n  countersign principal enable prn_01HZX…\n')
+    .addHelpText('after', '\nExamples:\n  countersign principal enable alice\n')
     .action(async (id: string, opts: JsonOptions) => {
       const p = await clientFrom(opts).enablePrincipal(id);
       emit(io, Boolean(opts.json), p, () => `Enabled ${describePrincipal(p)}`);
