@@ -311,13 +311,26 @@ export class ExecutionWorker {
     return doc;
   }
 
-  /** A step refused before it ran: audited `denied` with the code, and failed with the reason on the step. */
-  async #refuseStep(scope: TenantScope, exec: ExecutionRecord, step: StepRecord, err: CountersignError): Promise<void> {
-    await this.#audit(scope, exec, 'execution.step', 'denied', { phase: step.phase, index: step.idx, code: err.code, reason: err.message });
-    await scope.executions.updateStep(exec.id, step.phase, step.idx, {
-      status: 'failed',
-      error: `refused before it ran: [${err.code}] ${err.message}`,
-      finished_at: this.#now(),
+  /**
+   * A step refused before it ran: audited `denied` with the code, and failed with the reason on
+   * the step — only by the lease holder, in one transaction: a worker that lost its lease leaves
+   * the new owner's records alone.
+   */
+  async #refuseStep(_scope: TenantScope, exec: ExecutionRecord, step: StepRecord, err: CountersignError): Promise<void> {
+    await this.deps.store.transaction(exec.tenantId, async (tx) => {
+      if (!(await tx.executions.holdsLease(exec.id, this.deps.owner))) throw new LeaseLost(exec.id);
+      await tx.audit({
+        actor: this.deps.owner,
+        action: 'execution.step',
+        outcome: 'denied',
+        resource: `execution:${exec.id}`,
+        details: { phase: step.phase, index: step.idx, code: err.code, reason: err.message },
+      });
+      await tx.executions.updateStep(exec.id, step.phase, step.idx, {
+        status: 'failed',
+        error: `refused before it ran: [${err.code}] ${err.message}`,
+        finished_at: this.#now(),
+      });
     });
   }
 
