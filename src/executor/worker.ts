@@ -303,7 +303,7 @@ export class ExecutionWorker {
       if (refusal) throw new CountersignError(claims.override ? 'OVERRIDE_REVOKED' : 'TOOL_UNTRUSTED', refusal);
     } catch (err) {
       if (!(err instanceof CountersignError)) throw err;
-      await this.#refuseStep(scope, exec, step, err);
+      await this.#refuseStep(exec, step, err);
       throw new Stop('failed', `[${err.code}] ${err.message}`);
     }
     if (!(await this.deps.store.renewExecutionLease(exec.id, this.deps.owner, this.deps.leaseMs)))
@@ -316,7 +316,7 @@ export class ExecutionWorker {
    * the step — only by the lease holder, in one transaction: a worker that lost its lease leaves
    * the new owner's records alone.
    */
-  async #refuseStep(_scope: TenantScope, exec: ExecutionRecord, step: StepRecord, err: CountersignError): Promise<void> {
+  async #refuseStep(exec: ExecutionRecord, step: StepRecord, err: CountersignError): Promise<void> {
     await this.deps.store.transaction(exec.tenantId, async (tx) => {
       if (!(await tx.executions.holdsLease(exec.id, this.deps.owner))) throw new LeaseLost(exec.id);
       await tx.audit({
@@ -350,7 +350,7 @@ export class ExecutionWorker {
       assertArgvAllowed(tool.manifest, planStep.action, argv);
     } catch (err) {
       const refusal = err instanceof CountersignError ? err : new CountersignError('ARGUMENT_REFUSED', (err as Error).message);
-      await this.#refuseStep(scope, exec, step, refusal);
+      await this.#refuseStep(exec, step, refusal);
       throw new Stop('failed', refusal.message);
     }
     let secrets: Record<string, string>;
@@ -358,7 +358,7 @@ export class ExecutionWorker {
       secrets = await resolveSecrets(profile.secrets, { env: this.deps.secretEnv });
     } catch (err) {
       const refusal = err instanceof CountersignError ? err : new CountersignError('SECRET_UNAVAILABLE', (err as Error).message);
-      await this.#refuseStep(scope, exec, step, refusal);
+      await this.#refuseStep(exec, step, refusal);
       throw new Stop('failed', refusal.message);
     }
     // Known to the store from now on: audit details, events, step text and logs are redacted of them.

@@ -13,9 +13,9 @@ export interface McpProposal {
 /**
  * What the MCP tools need from Countersign, as the calling principal. Two adapters implement it
  * and add no behaviour (CONVENTIONS: MCP SDK layering): `RestBackend` calls a running server over
- * REST with the agent's own key (stdio), `ServiceBackend` calls the services in process with the
- * principal the HTTP request authenticated as. Either way every call is decided by
- * requirePrivilege / requireRead in the services, never here.
+ * REST with the agent's own key (stdio), `ServiceBackend` runs the operations in process as the
+ * principal the HTTP request authenticated as. Either way every call is decided by the one
+ * pipeline (src/operations), never here.
  */
 export interface McpBackend {
   listTools(): Promise<ToolCatalog>;

@@ -16,7 +16,20 @@ export interface Principal {
   authMethod: 'api_key' | 'oidc' | 'system';
 }
 
-/** Every action that passes through requirePrivilege. Reads are decided by policy too (invariant 1). */
+/** Host operator actions: decided for the `system` principal only (see HOST_ACTIONS). */
+const HOST_ACTION_NAMES = [
+  'system.init',
+  'system.start',
+  'system.stop',
+  'tenant.create',
+  'grant.rotate',
+  'override.key',
+  'trust.bootstrap',
+  'policy.reload',
+  'plan.expire',
+] as const;
+
+/** Every action the pipeline decides (src/operations). Reads are decided by policy too (invariant 1). */
 export const ACTIONS = [
   'plan.propose',
   'plan.read',
@@ -37,31 +50,12 @@ export const ACTIONS = [
   'override.revoke',
   'trust.change',
   'environment.freeze',
-  // Host operator actions: decided for the `system` principal only (see HOST_ACTIONS).
-  'system.init',
-  'system.start',
-  'system.stop',
-  'tenant.create',
-  'grant.rotate',
-  'override.key',
-  'trust.bootstrap',
-  'policy.reload',
-  'plan.expire',
+  ...HOST_ACTION_NAMES,
 ] as const;
 export type PrivilegedAction = (typeof ACTIONS)[number];
 
 /** Actions only the host operator takes, through the `system` principal, never over the network. */
-export const HOST_ACTIONS: readonly PrivilegedAction[] = [
-  'system.init',
-  'system.start',
-  'system.stop',
-  'tenant.create',
-  'grant.rotate',
-  'override.key',
-  'trust.bootstrap',
-  'policy.reload',
-  'plan.expire',
-];
+export const HOST_ACTIONS: readonly PrivilegedAction[] = HOST_ACTION_NAMES;
 
 export type ResourceType = 'Plan' | 'Execution' | 'Tenant' | 'Principal' | 'Environment' | 'Override';
 

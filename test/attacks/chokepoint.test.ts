@@ -1,4 +1,4 @@
-// Invariant 2: every privileged action passes through requirePrivilege. The route table and the
+// Invariant 2: every privileged action passes through the one pipeline (src/operations). The route table and the
 // CLI command tree are enumerated; anything new and unclassified fails this test.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
