@@ -66,13 +66,16 @@ for (const engine of ENGINES) {
     };
 
     /** Sends SIGHUP to serve and waits until the API and the executor have each logged the outcome. */
+    // SIGHUP reloads policies and tools; each reports on its own line, in no fixed order, so wait for all three.
     const hup = async (): Promise<string> => {
       const mark = output.length;
       process.kill(serve.pid!, 'SIGHUP');
       const done = (p: string) => new RegExp(`(tools reloaded|tool reload REFUSED) \\(${p}\\)`).test(output.slice(mark));
+      const policies = () => /policies reloaded|policy reload REFUSED/.test(output.slice(mark));
+      const all = () => done('api') && done('executor') && policies();
       const deadline = Date.now() + 60_000;
-      while (!(done('api') && done('executor')) && Date.now() < deadline) await sleep(50);
-      assert.ok(done('api') && done('executor'), `no reload outcome from both processes:\n${output.slice(mark)}`);
+      while (!all() && Date.now() < deadline) await sleep(50);
+      assert.ok(all(), `no reload outcome from policies and both processes' tools:\n${output.slice(mark)}`);
       return output.slice(mark);
     };
 
