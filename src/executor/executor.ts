@@ -8,7 +8,7 @@ import { loadOverrideVerificationKeys, overrideStepRefusal } from '../overrides/
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { BubblewrapRunner, type Runner, runUnsandboxedForDevelopment } from '../sandbox/index.ts';
 import type { ContextOverrides } from '../server/index.ts';
-import { dataDirPaths, openStore, ToolReloader, type ToolReloadResult } from '../server/index.ts';
+import { dataDirPaths, hostPipelineFor, openStore, ToolReloader, type ToolReloadOutcome, toolSetSource } from '../server/index.ts';
 import type { Store } from '../store/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
@@ -31,7 +31,7 @@ export interface RunningExecutor {
   done: Promise<void>;
   store: Store;
   /** SIGHUP: re-read and re-verify `<dir>/tools`; the whole new set, or the old one stays. */
-  reloadTools(): Promise<ToolReloadResult>;
+  reloadTools(): Promise<ToolReloadOutcome>;
 }
 
 /**
@@ -117,7 +117,9 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
       owner,
     ),
   });
-  const reloader = new ToolReloader({ store, config, toolsDir: paths.tools, tools, process: 'executor', log });
+  // Tool reloads are host operations, decided by the data directory's policies and audited.
+  const hostOps = hostPipelineFor(paths.dir, store, runtime, undefined, toolSetSource(store, config, paths.tools, tools));
+  const reloader = new ToolReloader({ pipeline: hostOps, process: 'executor', log });
   let stopping = false;
   const idle = new AbortController();
   const done = (async () => {

@@ -9,7 +9,9 @@ import type { Principal, ResourceRef } from '../policy/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { NO_TENANT } from '../store/index.ts';
 import { parsePublisherPublicKey } from '../tools/index.ts';
+import { type ToolSetSource, toolReloadOperation } from './host-reload.ts';
 import type { PipelineDeps } from './pipeline.ts';
+import { recoverAdminOperation } from './recover-admin.ts';
 import { expiryOperation } from './reviews.ts';
 import type { AnyOperation, Operation } from './types.ts';
 
@@ -68,6 +70,8 @@ export interface HostDeps extends PipelineDeps {
   keysDir: string;
   /** The process's reloadable policy set, when it has one (the API server). */
   policies?: { prepare(): { ok: true; commit: () => void } | { ok: false; error: string } };
+  /** The process's reloadable tool set, when it serves tools (the API server, an executor). */
+  toolSet?: ToolSetSource;
 }
 
 type PreparedPolicies = ReturnType<NonNullable<HostDeps['policies']>['prepare']>;
@@ -212,5 +216,7 @@ export function hostOperations(deps: HostDeps): AnyOperation[] {
     rotateGrantKey,
     overrideKey,
     expiryOperation(),
+    toolReloadOperation(deps.toolSet),
+    recoverAdminOperation(deps.runtime),
   ];
 }

@@ -169,7 +169,7 @@ export class Pipeline {
       try {
         await guard(tx, loaded, input, ctx);
       } catch (err) {
-        if (err instanceof CountersignError) throw new Refused(err, resource, { stage: 'guard' });
+        if (err instanceof CountersignError) throw new Refused(err, resource, { ...err.details, stage: 'guard' });
         throw err;
       }
     }
@@ -216,7 +216,7 @@ export class Pipeline {
         action: op.action as AuditAction,
         outcome: 'failed',
         resource: resourceKey(resource),
-        details: { code: err.code, message: err.message, channel: ctx.channel },
+        details: { ...err.details, code: err.code, message: err.message, channel: ctx.channel },
       });
     } catch {
       // The caller gets the original error; the failed attempt changed nothing.

@@ -104,7 +104,9 @@ permit (
     Countersign::Action::"override.key",
     Countersign::Action::"trust.bootstrap",
     Countersign::Action::"policy.reload",
-    Countersign::Action::"plan.expire"
+    Countersign::Action::"plan.expire",
+    Countersign::Action::"tool.reload",
+    Countersign::Action::"principal.recover-admin"
   ],
   resource
 )

@@ -84,5 +84,7 @@ namespace Countersign {
   action "trust.bootstrap" appliesTo { principal: Principal, resource: Tenant };
   action "policy.reload" appliesTo { principal: Principal, resource: Tenant };
   action "plan.expire" appliesTo { principal: Principal, resource: Plan };
+  action "tool.reload" appliesTo { principal: Principal, resource: Tenant };
+  action "principal.recover-admin" appliesTo { principal: Principal, resource: Principal };
 }
 `;

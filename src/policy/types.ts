@@ -27,6 +27,8 @@ const HOST_ACTION_NAMES = [
   'trust.bootstrap',
   'policy.reload',
   'plan.expire',
+  'tool.reload',
+  'principal.recover-admin',
 ] as const;
 
 /** Every action the pipeline decides (src/operations). Reads are decided by policy too (invariant 1). */

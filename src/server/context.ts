@@ -14,6 +14,7 @@ import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { dataDirPaths } from './datadir.ts';
 import { openStore } from './store-binding.ts';
+import { toolSetSource } from './tool-reload.ts';
 
 export interface ContextOverrides {
   databaseUrl?: string;
@@ -91,6 +92,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
       trust: config.trust,
       keysDir: paths.keys,
       ...(authorizer instanceof ReloadableAuthorizer ? { policies: authorizer } : {}),
+      toolSet: toolSetSource(store, config, paths.tools, tools),
     });
     // Data directories made before overrides existed get their key now, as init would have made it.
     if (!hasOverrideKey(paths.keys)) await pipeline.run('override.key', systemPrincipal(), {}, 'host');

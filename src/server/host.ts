@@ -1,4 +1,4 @@
-import { hostPipeline, type Pipeline } from '../operations/index.ts';
+import { hostPipeline, type Pipeline, type ToolSetSource } from '../operations/index.ts';
 import type { Authorizer } from '../policy/index.ts';
 import { BASELINE_SCHEMA, baselinePolicySet, CedarAuthorizer, loadCedarAuthorizer } from '../policy/index.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
@@ -9,9 +9,21 @@ import { dataDirPaths } from './datadir.ts';
  * The pipeline of host operator commands (init, `grant rotate-key`, tenant provisioning) over a
  * data directory: its own policies decide them, as they decide every other operation.
  */
-export function hostPipelineFor(dir: string, store: Store, runtime: Runtime = systemRuntime, authorizer?: Authorizer): Pipeline {
+export function hostPipelineFor(
+  dir: string,
+  store: Store,
+  runtime: Runtime = systemRuntime,
+  authorizer?: Authorizer,
+  toolSet?: ToolSetSource,
+): Pipeline {
   const paths = dataDirPaths(dir);
-  return hostPipeline({ store, authorizer: authorizer ?? loadCedarAuthorizer(paths.dir), runtime, keysDir: paths.keys });
+  return hostPipeline({
+    store,
+    authorizer: authorizer ?? loadCedarAuthorizer(paths.dir),
+    runtime,
+    keysDir: paths.keys,
+    ...(toolSet ? { toolSet } : {}),
+  });
 }
 
 /** The baseline policy set, for host work on a store that has no data directory (store tests). */

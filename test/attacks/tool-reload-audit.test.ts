@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { dataDirPaths } from '../../src/server/datadir.ts';
 import { ToolReloader } from '../../src/server/tool-reload.ts';
 import { ENGINES } from '../support/engines.ts';
 import { rawExec } from '../support/raw-db.ts';
@@ -34,14 +33,7 @@ for (const engine of ENGINES) {
     const lines: string[] = [];
     before(async () => {
       s = await startTestServer(engine);
-      reloader = new ToolReloader({
-        store: s.ctx.store,
-        config: s.ctx.config,
-        toolsDir: dataDirPaths(s.dir).tools,
-        tools: s.ctx.tools,
-        process: 'api',
-        log: (l) => lines.push(l),
-      });
+      reloader = new ToolReloader({ pipeline: s.ctx.pipeline, process: 'api', log: (l) => lines.push(l) });
     });
     after(async () => s?.close());
 

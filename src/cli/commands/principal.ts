@@ -114,7 +114,7 @@ Examples:
       `
 For whoever runs the host: it needs the data directory (and so its keys), not an API key. Every
 other key of the admin principal stops working at once; the new key is printed once. Audited as
-principal.recover-admin by operator:local:<your user>.
+the host operation principal.recover-admin, naming operator:local:<your user>.
 
 Examples:
   countersign principal recover-admin --dir /var/lib/countersign

@@ -89,7 +89,6 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     { systemPrincipal },
     { startExpirySweeper },
     { ToolReloader },
-    { dataDirPaths },
   ] = await Promise.all([
     import('../../api/app.ts'),
     import('../../server/context.ts'),
@@ -97,7 +96,6 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     import('../../operations/index.ts'),
     import('../../server/sweeper.ts'),
     import('../../server/tool-reload.ts'),
-    import('../../server/datadir.ts'),
   ]);
   const ctx = await openServerContext(opts.dir, { databaseUrl: opts.databaseUrl });
   const host = opts.host ?? ctx.config.server.host;
@@ -147,14 +145,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
         resolve();
       }
     };
-    const tools = new ToolReloader({
-      store: ctx.store,
-      config: ctx.config,
-      toolsDir: dataDirPaths(ctx.dir).tools,
-      tools: ctx.tools,
-      process: 'api',
-      log: (l) => io.err(l),
-    });
+    const tools = new ToolReloader({ pipeline: ctx.pipeline, process: 'api', log: (l) => io.err(l) });
     reload = () => {
       void reloadPolicies(ctx, io);
       void tools.reload();
