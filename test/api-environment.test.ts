@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type InitResult, initDataDir } from '../src/server/init.ts';
-import { CLI_PATH } from './support/cli.ts';
+import { CLI_ARGS, CLI_PATH } from './support/cli.ts';
 import { ENGINES } from './support/engines.ts';
 import { removeWorkRoot, signTestTools } from './support/execution.ts';
 import { rawSql } from './support/raw-db.ts';
@@ -98,7 +98,7 @@ for (const engine of ENGINES) {
       init = await initDataDir(dir, { databaseUrl: db.databaseUrl });
       writePrintenvTool(dir);
       signTestTools(dir);
-      const args = ['--import', 'tsx', CLI_PATH, 'serve', '--dir', dir, '--port', '0', '--json'];
+      const args = [...CLI_ARGS, 'serve', '--dir', dir, '--port', '0', '--json'];
       if (db.databaseUrl) args.push('--database-url', db.databaseUrl);
       serve = spawn(process.execPath, args, {
         env: { ...process.env, DEPLOY_TOKEN: TOOL_SECRET, COUNTERSIGN_SECRET_X: CONVENTION_SECRET },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { CLI_PATH, runCli } from './support/cli.ts';
+import { CLI_ARGS, runCli } from './support/cli.ts';
 import { ENGINES } from './support/engines.ts';
 import { addPrincipal } from './support/principals.ts';
 import { echoPlan, startTestServer, type TestServer } from './support/server.ts';
@@ -54,7 +54,7 @@ describe('countersign plan wait', () => {
     const alice = await addPrincipal(s, 'alice', 'human', ['approvers']);
     const plan = (await s.request('POST', '/v1/plans', { body: echoPlan('wait for me', 'staging') })).body;
     // Approve only once the CLI has shown the plan pending, so the test never races the first poll.
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_PATH, 'plan', 'wait', plan.id, '--timeout', '60'], {
+    const child = spawn(process.execPath, [...CLI_ARGS, 'plan', 'wait', plan.id, '--timeout', '60'], {
       env: { ...process.env, COUNTERSIGN_SERVER: s.url, COUNTERSIGN_TOKEN: s.init.adminKey },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -5,12 +5,12 @@ import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { CLI_PATH, runCli } from './support/cli.ts';
+import { CLI_ARGS, runCli } from './support/cli.ts';
 import { tempDir } from './support/server.ts';
 
 /** Runs `countersign ARGS 2>ERRFILE | READER` in bash; returns the CLI's own exit status and what the reader printed. */
 function pipeInto(args: string[], reader: string, errFile: string): Promise<{ cliStatus: number; readerOut: string }> {
-  const cli = [process.execPath, '--import', 'tsx', CLI_PATH, ...args].map((a) => `'${a}'`).join(' ');
+  const cli = [process.execPath, ...CLI_ARGS, ...args].map((a) => `'${a}'`).join(' ');
   const child = spawn('bash', ['-c', `${cli} 2>'${errFile}' | ${reader}; echo "status=\${PIPESTATUS[0]}"`], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

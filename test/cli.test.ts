@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CLI_PATH, runCli } from './support/cli.ts';
+import { CLI_ARGS, runCli } from './support/cli.ts';
 import { tempDir } from './support/server.ts';
 
 describe('countersign CLI end to end (SQLite)', () => {
@@ -20,7 +20,7 @@ describe('countersign CLI end to end (SQLite)', () => {
     const r = JSON.parse(init.stdout);
     assert.equal(r.dir, dir);
     adminKey = r.adminKey;
-    server = spawn(process.execPath, ['--import', 'tsx', CLI_PATH, 'serve', '--dir', dir, '--port', '0', '--json'], {
+    server = spawn(process.execPath, [...CLI_ARGS, 'serve', '--dir', dir, '--port', '0', '--json'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     serverExit = new Promise((resolve) => server.on('close', resolve));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CLI_PATH } from './support/cli.ts';
+import { CLI_ARGS } from './support/cli.ts';
 import { ENGINES } from './support/engines.ts';
 import { MCP_TOOL_NAMES } from './support/mcp.ts';
 import { addPrincipal } from './support/principals.ts';
@@ -28,7 +28,7 @@ const INSPECTOR_CWD = fileURLToPath(new URL('.', import.meta.url));
  */
 function inspect(env: Record<string, string>, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-  const child = spawn(INSPECTOR, ['--cli', ...envArgs, '--', process.execPath, '--import', 'tsx', CLI_PATH, 'mcp', ...args], {
+  const child = spawn(INSPECTOR, ['--cli', ...envArgs, '--', process.execPath, ...CLI_ARGS, 'mcp', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: INSPECTOR_CWD,
   });

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { type RunningExecutor, startExecutor } from '../src/executor/executor.ts';
-import { CLI_PATH } from './support/cli.ts';
+import { CLI_ARGS } from './support/cli.ts';
 import { ENGINES } from './support/engines.ts';
 import { agentFlow, call, callOk, storedPlan, textOf } from './support/mcp.ts';
 import { addPrincipal } from './support/principals.ts';
@@ -14,7 +14,7 @@ import { startTestServer, type TestServer } from './support/server.ts';
 async function connectStdio(env: Record<string, string>): Promise<{ client: Client; stderr: () => string }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ['--import', 'tsx', CLI_PATH, 'mcp'],
+    args: [...CLI_ARGS, 'mcp'],
     // Only what the server needs: no data directory, no database, just a URL and a key.
     env: { PATH: process.env.PATH ?? '', ...env },
     stderr: 'pipe',

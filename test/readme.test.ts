@@ -4,8 +4,8 @@
 //
 // Stated mappings — the only places the commands differ from what a user types:
 // - the checkout is a temporary "clone": bin/ and package.json copied, node_modules linked, and
-//   dist/ built with `tsc -p tsconfig.build.json` (what `npm ci` runs as `prepare`); the test
-//   never runs `npm ci` itself;
+//   dist/ built with `tsc -p tsconfig.build.json` (what `npm ci` runs as `prepare`; a whole
+//   `npm test` run builds it once and the clone links it); the test never runs `npm ci` itself;
 // - `npm ci && npm start` runs `node bin/countersign.js up --port 0` (package.json's `start`);
 //   `npm test` is skipped (it is this suite); `countersign serve` gets `--port 0`;
 // - the free port the server printed replaces 127.0.0.1:7400 in commands, and
@@ -63,6 +63,11 @@ async function makeClone(): Promise<string> {
   chmodSync(join(clone, 'bin', 'countersign.js'), 0o755);
   copyFileSync(join(REPO, 'package.json'), join(clone, 'package.json'));
   symlinkSync(realpathSync(join(REPO, 'node_modules')), join(clone, 'node_modules'));
+  // A whole run has just built dist/ from this checkout (scripts/test.mjs): use it as is.
+  if (process.env.COUNTERSIGN_TEST_CLI === 'dist') {
+    symlinkSync(join(REPO, 'dist'), join(clone, 'dist'));
+    return clone;
+  }
   const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
   const args = [
     tsc,

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type InitResult, initDataDir } from '../src/server/init.ts';
 import { generatePublisherKeyPair } from '../src/tools/index.ts';
-import { CLI_PATH } from './support/cli.ts';
+import { CLI_ARGS } from './support/cli.ts';
 import { ENGINES } from './support/engines.ts';
 import { removeWorkRoot } from './support/execution.ts';
 import { rawSql } from './support/raw-db.ts';
@@ -111,7 +111,7 @@ for (const engine of ENGINES) {
       db = await engine.fresh();
       dir = join(tempDir('cs-tool-reload-'), 'data');
       init = await initDataDir(dir, { databaseUrl: db.databaseUrl });
-      const args = ['--import', 'tsx', CLI_PATH, 'serve', '--dir', dir, '--port', '0', '--json'];
+      const args = [...CLI_ARGS, 'serve', '--dir', dir, '--port', '0', '--json'];
       if (db.databaseUrl) args.push('--database-url', db.databaseUrl);
       serve = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       exited = new Promise((resolve) => serve.on('exit', (code, signal) => resolve(signal ?? code ?? -1)));

@@ -1,7 +1,14 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+/**
+ * The CLI the tests start: the built dist/cli.js when the runner built it for this run
+ * (scripts/test.mjs sets COUNTERSIGN_TEST_CLI=dist), else the source through tsx.
+ */
+const BUILT = process.env.COUNTERSIGN_TEST_CLI === 'dist';
+const CLI = fileURLToPath(new URL(BUILT ? '../../dist/cli.js' : '../../src/cli.ts', import.meta.url));
+/** Node arguments that start the CLI: `spawn(process.execPath, [...CLI_ARGS, 'serve', …])`. */
+export const CLI_ARGS: readonly string[] = BUILT ? [CLI] : ['--import', 'tsx', CLI];
 
 export interface CliResult {
   code: number | null;
@@ -9,13 +16,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real CLI in a child process (through tsx, so it always tests the current source). */
+/** Runs the real CLI in a child process (see CLI_ARGS). */
 export function runCli(
   args: string[],
   options: { env?: Record<string, string | undefined>; input?: string; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
       env: { ...process.env, ...options.env },
       cwd: options.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],

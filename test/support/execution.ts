@@ -13,7 +13,7 @@ import {
   SIGNATURE_SUFFIX,
   signManifestText,
 } from '../../src/tools/index.ts';
-import { CLI_PATH } from './cli.ts';
+import { CLI_ARGS } from './cli.ts';
 import { type TestServer, tempDir } from './server.ts';
 
 export const TERMINAL_STATUSES = ['succeeded', 'failed', 'rolled_back', 'needs_attention'] as const;
@@ -136,7 +136,7 @@ export interface ExecutorChild {
 
 /** `countersign executor` as a real child process (through tsx: the current source). */
 export function spawnExecutor(dir: string, databaseUrl: string | undefined, env: NodeJS.ProcessEnv = process.env): ExecutorChild {
-  const args = ['--import', 'tsx', CLI_PATH, 'executor', '--dir', dir];
+  const args = [...CLI_ARGS, 'executor', '--dir', dir];
   if (databaseUrl) args.push('--database-url', databaseUrl);
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';

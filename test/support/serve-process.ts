@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { CLI_PATH } from './cli.ts';
+import { CLI_ARGS } from './cli.ts';
 
 export interface ServeProcess {
   url: string;
@@ -15,14 +15,10 @@ export async function startServe(
   extraArgs: string[] = [],
   env: Record<string, string | undefined> = {},
 ): Promise<ServeProcess> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', CLI_PATH, 'serve', '--dir', dir, '--port', '0', '--json', ...extraArgs],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
-    },
-  );
+  const child: ChildProcess = spawn(process.execPath, [...CLI_ARGS, 'serve', '--dir', dir, '--port', '0', '--json', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
@@ -50,7 +46,7 @@ export async function startServe(
 
 /** Runs `countersign serve` expecting it to refuse to start; returns its exit code and output. */
 export async function serveRefusal(dir: string, extraArgs: string[] = []): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_PATH, 'serve', '--dir', dir, '--port', '0', ...extraArgs], {
+  const child = spawn(process.execPath, [...CLI_ARGS, 'serve', '--dir', dir, '--port', '0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
