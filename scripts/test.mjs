@@ -46,7 +46,30 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
 // keeps tsx (always the current source, no build wait) unless COUNTERSIGN_TEST_BUILD=1.
 const build = process.env.COUNTERSIGN_TEST_BUILD ?? (filters.length === 0 ? '1' : '0');
 const testEnv = { ...process.env, NODE_ENV: 'test' };
-if (build === '1') {
+/** dist/ is current when it was written after every source file changed (npm ci's `prepare` build). */
+function distIsCurrent() {
+  const entry = 'dist/cli.js';
+  let built;
+  try {
+    built = statSync(entry).mtimeMs;
+  } catch {
+    return false;
+  }
+  const sources = [];
+  (function walk(dir) {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else sources.push(p);
+    }
+  })('src');
+  sources.push('tsconfig.json', 'tsconfig.build.json', 'package-lock.json');
+  return sources.every((f) => statSync(f).mtimeMs <= built);
+}
+
+if (build === '1' && distIsCurrent()) {
+  testEnv.COUNTERSIGN_TEST_CLI = 'dist';
+} else if (build === '1') {
   const t = Date.now();
   const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
   const b = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
