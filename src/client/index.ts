@@ -18,6 +18,7 @@ import type { DecisionResult, Inbox, PlanPage, PlanView, ProposeBodySchema } fro
 import type { Principal } from '../policy/index.ts';
 import type { CreatedKey, CreatedPrincipal, KeyList, KeyView, PrincipalList, PrincipalView } from '../principals/index.ts';
 import type { ToolCatalog } from '../tools/index.ts';
+import { nodeTransport, type Transport, type TransportResponse } from './transport.ts';
 
 // Every type here is the zod schema the server validates or answers with (z.input for what a
 // caller sends, z.infer for what it gets back): the client declares none of its own.
@@ -28,7 +29,8 @@ export interface ClientOptions {
   token?: string;
   /** Per-request timeout in milliseconds. */
   timeoutMs?: number;
-  fetch?: typeof fetch;
+  /** How requests are sent (global `fetch` fits); default: node:http, see transport.ts. */
+  fetch?: Transport;
   /**
    * Sent as `x-countersign-client` so the server can record the channel a review came through
    * (e.g. "cli"). A label for the audit trail, not a credential: it grants nothing.
@@ -53,14 +55,14 @@ export class CountersignClient {
   readonly #server: string;
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
-  readonly #fetch: typeof fetch;
+  readonly #fetch: Transport;
   readonly #clientName: string | undefined;
 
   constructor(options: ClientOptions) {
     this.#server = options.server.replace(/\/+$/, '');
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.#fetch = options.fetch ?? fetch;
+    this.#fetch = options.fetch ?? nodeTransport;
     this.#clientName = options.clientName;
   }
 
@@ -69,7 +71,7 @@ export class CountersignClient {
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     if (this.#clientName) headers['x-countersign-client'] = this.#clientName;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
+    let res: TransportResponse;
     try {
       res = await this.#fetch(`${this.#server}${path}`, {
         method,
@@ -217,7 +219,7 @@ export class CountersignClient {
     for (let attempt = 0; attempt < 1000; attempt++) {
       const headers: Record<string, string> = { accept: 'text/event-stream', 'last-event-id': String(last) };
       if (this.#token) headers.authorization = `Bearer ${this.#token}`;
-      let res: Response;
+      let res: TransportResponse;
       try {
         res = await this.#fetch(`${this.#server}/v1/executions/${encodeURIComponent(id)}/events`, { headers, signal: options.signal });
       } catch (err) {
@@ -278,6 +280,7 @@ function queryString(q: Record<string, string | number | undefined>): string {
   return s ? `?${s}` : '';
 }
 
+export type { Transport, TransportInit, TransportResponse } from './transport.ts';
 export type { DecisionResult, ExecutionEvent, ExecutionView, KeyView, PlanView, Principal, PrincipalView, Tally, ToolCatalog };
 
 function parseFrame(frame: string): ExecutionEvent | null {
