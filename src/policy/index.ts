@@ -41,3 +41,4 @@ export {
   type ResourceRef,
   type ResourceType,
 } from './types.ts';
+export { type PolicyUpgradeReport, upgradeBaselinePolicies } from './upgrade.ts';

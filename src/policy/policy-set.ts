@@ -56,7 +56,11 @@ function readAppliesTo(engine: CedarEngine, schema: string): Map<PrivilegedActio
   const appliesTo = new Map<PrivilegedAction, ResourceType[]>();
   for (const action of ACTIONS) {
     const spec = actions[action]?.appliesTo;
-    if (!spec) throw invalid(`policy schema: action "${action}" is not declared in namespace ${CEDAR_NAMESPACE} with appliesTo`);
+    if (!spec) {
+      throw invalid(
+        `policy schema: action "${action}" is not declared in namespace ${CEDAR_NAMESPACE} with appliesTo (a data directory made by an earlier release: \`countersign policy upgrade\` brings its baseline policies and schema to this release)`,
+      );
+    }
     if (!spec.principalTypes.map(strip).includes('Principal')) {
       throw invalid(`policy schema: action "${action}" does not apply to principal type ${CEDAR_NAMESPACE}::Principal`);
     }

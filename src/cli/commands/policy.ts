@@ -168,6 +168,48 @@ Examples:
     });
 
   policy
+    .command('upgrade')
+    .description("Bring a data directory's baseline policy files and schema to this release (keeps backups).")
+    .option('--dir <dir>', 'data directory (env COUNTERSIGN_DIR)', defaultDataDir())
+    .option('--dry-run', 'say what would change, write nothing')
+    .option('--json', 'machine-readable report')
+    .addHelpText(
+      'after',
+      `
+A release that adds actions (host operations, new interfaces) declares them in the schema and
+the baseline's roles; a data directory made by an earlier release then no longer loads, and the
+server says so and names this command. The upgraded set, with your own policy files beside it,
+is loaded and canary-checked before anything is written: a set the server would refuse is never
+written. Each replaced file is kept as <file>.bak-<time>: if you had edited a baseline file,
+re-apply your edits from it (or, better, put them in a file of your own). Then restart the
+server or send it SIGHUP.
+
+Examples:
+  countersign policy upgrade --dry-run
+  countersign policy upgrade --dir /var/lib/countersign
+`,
+    )
+    .action(async (opts: { dir: string; dryRun?: boolean; json?: boolean }) => {
+      const p = await policyDomain();
+      const report = p.upgradeBaselinePolicies(resolve(opts.dir), { dryRun: Boolean(opts.dryRun) });
+      const changed = report.files.filter((f) => f.change !== 'unchanged');
+      emit(io, Boolean(opts.json), report, () =>
+        [
+          ...report.files.map((f) => {
+            const how = f.change === 'replaced' && f.backup ? `replaced (the previous text is in ${f.backup})` : f.change;
+            return `  ${f.file}: ${report.dryRun && f.change !== 'unchanged' ? `would be ${f.change}` : how}`;
+          }),
+          '',
+          changed.length === 0
+            ? `${verdict(io, true, 'OK')}: the baseline policies in ${report.dir} are this release's already.`
+            : report.dryRun
+              ? `Dry run: ${changed.length} file(s) would change; the upgraded set (${report.policies} policies) loads and denies every canary.`
+              : `${verdict(io, true, 'OK')}: ${changed.length} file(s) upgraded; ${report.policies} policies load and deny every canary. Restart the server or send it SIGHUP.`,
+        ].join('\n'),
+      );
+    });
+
+  policy
     .command('test <file>')
     .description('Decide each request of a YAML file under the policy set and compare with its expected decision.')
     .option('--dir <dir>', 'data directory, or a directory of .cedar files (env COUNTERSIGN_DIR)', defaultDataDir())
