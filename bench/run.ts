@@ -14,6 +14,11 @@ const FIGURES: readonly BenchModule[] = [
     load: () => import('./audit-append.ts'),
   },
   { name: 'audit-verify', about: 'audit entries/s through verifyAuditChain vs bare SHA-256', load: () => import('./audit-verify.ts') },
+  {
+    name: 'audit-proofs',
+    about: 'one entry checked by its Merkle proof vs the full chain walk; checkpoint cost per 1,000 entries',
+    load: () => import('./audit-proofs.ts'),
+  },
   { name: 'grants', about: 'grant mint+verify vs bare Ed25519 sign+verify', load: () => import('./grants.ts') },
   { name: 'redaction', about: 'output redaction MB/s vs bare copy and indexOf', load: () => import('./redaction.ts') },
   {

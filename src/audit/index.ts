@@ -1,5 +1,19 @@
 export { type AuditEvent, type AuditRecord, canonicalDetails, entryHash, GENESIS_HASH, sealEntry } from './chain.ts';
 export { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditOutcome, auditCode } from './events.ts';
+export { auditLeafHash, EMPTY_ROOT, leafHash, MerkleTree, nodeHash, verifyConsistency, verifyInclusion } from './merkle.ts';
+export { type CheckpointBody, formatCheckpoint, openNote, parseCheckpoint, parseVerifierKey, signNote, verifierKey } from './note.ts';
+export {
+  type AuditSigner,
+  type AuditTree,
+  type BundleCheck,
+  buildAuditTree,
+  type ConsistencyBundle,
+  consistencyBundle,
+  type InclusionBundle,
+  inclusionBundle,
+  signCheckpoint,
+  verifyBundle,
+} from './proofs.ts';
 export { type Checkpoint, CheckpointSigner, generateAuditKeyPair, keyIdOf, publicKeyMap, verifyCheckpoint } from './signing.ts';
 export { type AuditProblem, type VerifyReport, verifyAuditChain } from './verify.ts';
 export { type AuditEntryView, type AuditPage, AuditPageSchema, toAuditView } from './view.ts';

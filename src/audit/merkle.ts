@@ -46,28 +46,37 @@ export class MerkleTree {
   }
 
   get size(): number {
-    return this.#levels[0].length;
+    return this.#row(0).length;
   }
 
   /** Adds a leaf hash (already hashed with leafHash). */
   append(leaf: Uint8Array): void {
-    let node = Buffer.from(leaf);
     let level = 0;
-    this.#levels[0].push(node);
+    this.#row(0).push(Buffer.from(leaf));
     // Each time a level gains a right child, its pair becomes a node one level up.
-    while (this.#levels[level].length % 2 === 0) {
-      const row = this.#levels[level];
-      node = nodeHash(row[row.length - 2], row[row.length - 1]);
+    for (let row = this.#row(0); row.length % 2 === 0; row = this.#row(level)) {
+      const node = nodeHash(this.#node(level, row.length - 2), this.#node(level, row.length - 1));
       level++;
-      if (!this.#levels[level]) this.#levels[level] = [];
-      this.#levels[level].push(node);
+      if (this.#levels.length === level) this.#levels.push([]);
+      this.#row(level).push(node);
     }
   }
 
   leaf(index: number): Buffer {
-    const leaf = this.#levels[0][index];
-    if (!leaf) throw new RangeError(`no leaf ${index} in a tree of ${this.size}`);
-    return leaf;
+    if (index < 0 || index >= this.size) throw new RangeError(`no leaf ${index} in a tree of ${this.size}`);
+    return this.#node(0, index);
+  }
+
+  #row(level: number): Buffer[] {
+    const row = this.#levels[level];
+    if (!row) throw new RangeError(`no level ${level}`);
+    return row;
+  }
+
+  #node(level: number, index: number): Buffer {
+    const node = this.#row(level)[index];
+    if (!node) throw new RangeError(`no node ${index} at level ${level}`);
+    return node;
   }
 
   /** The root of the first `size` leaves (RFC 9162 MTH(D[0:size])). */
@@ -104,8 +113,7 @@ export class MerkleTree {
   /** MTH of leaves [start, start + n): a stored node when aligned and complete, else split. */
   #hash(start: number, n: number): Buffer {
     if ((n & (n - 1)) === 0 && start % n === 0) {
-      const level = Math.log2(n);
-      return this.#levels[level][start / n];
+      return this.#node(Math.log2(n), start / n);
     }
     const k = split(n);
     return nodeHash(this.#hash(start, k), this.#hash(start + k, n - k));
@@ -195,9 +203,11 @@ export function verifyConsistency(
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
   }
-  let fr: Buffer = Buffer.from(path[0]);
-  let sr: Buffer = Buffer.from(path[0]);
-  for (const c of path.slice(1)) {
+  const [first, ...rest] = path;
+  if (!first) return false;
+  let fr: Buffer = Buffer.from(first);
+  let sr: Buffer = Buffer.from(first);
+  for (const c of rest) {
     if (sn === 0) return false;
     if (fn % 2 === 1 || fn === sn) {
       fr = nodeHash(c, fr);

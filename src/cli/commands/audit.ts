@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { CountersignError } from '../../errors/index.ts';
 import { dataDirPaths, defaultDataDir, readText } from '../../server/datadir.ts';
 import { emit, type Io, verdict } from '../output.ts';
+import { registerAuditProofs } from './audit-proofs.ts';
 
 interface LocalOptions {
   dir: string;
@@ -29,7 +30,9 @@ async function openReadOnly(opts: LocalOptions) {
 }
 
 export function registerAudit(program: Command, io: Io): void {
-  const audit = program.command('audit').description('Verify and export the tamper-evident audit log (reads the data directory).');
+  const audit = program
+    .command('audit')
+    .description('Verify, export and prove entries of the tamper-evident audit log (reads the data directory).');
 
   audit
     .command('verify')
@@ -87,4 +90,6 @@ export function registerAudit(program: Command, io: Io): void {
       if (opts.output) io.err(`exported ${n} entries to ${opts.output}`);
       if (n === 0 && !opts.output) throw new CountersignError('NOT_FOUND', 'the audit log is empty');
     });
+
+  registerAuditProofs(audit, io, openReadOnly);
 }

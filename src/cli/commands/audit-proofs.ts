@@ -1,0 +1,238 @@
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { CountersignError } from '../../errors/index.ts';
+import { dataDirPaths, defaultDataDir, readText } from '../../server/datadir.ts';
+import type { Store } from '../../store/index.ts';
+import { emit, type Io, verdict } from '../output.ts';
+
+interface LocalOptions {
+  dir: string;
+  databaseUrl?: string;
+  json?: boolean;
+}
+
+type AuditDomain = typeof import('../../audit/index.ts');
+const auditDomain = (): Promise<AuditDomain> => import('../../audit/index.ts');
+
+/** The append-only file of signed checkpoints: a copy of every tree head outside the database. */
+export function checkpointFile(dir: string): string {
+  return join(dataDirPaths(dir).dir, 'audit-checkpoints');
+}
+
+/** Signed checkpoint notes in the file, oldest first: each a body, a blank line, signature lines. */
+function readCheckpoints(dir: string): string[] {
+  const file = checkpointFile(dir);
+  if (!existsSync(file)) return [];
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const notes: string[] = [];
+  let i = 0;
+  const at = (n: number) => lines[n] ?? '';
+  while (i < lines.length) {
+    while (i < lines.length && at(i) === '') i++;
+    if (i >= lines.length) break;
+    const body: string[] = [];
+    while (i < lines.length && at(i) !== '') body.push(at(i++));
+    i++;
+    const signatures: string[] = [];
+    while (i < lines.length && at(i).startsWith('\u2014 ')) signatures.push(at(i++));
+    notes.push(`${body.join('\n')}\n\n${signatures.join('\n')}\n`);
+  }
+  return notes;
+}
+
+async function originOf(dir: string): Promise<string> {
+  const { loadConfig } = await import('../../config/index.ts');
+  const id = loadConfig(dataDirPaths(dir).dir).database.installationId;
+  return `countersign/${id || 'local'}`;
+}
+
+async function signerOf(dir: string) {
+  const { createPrivateKey, createPublicKey } = await import('node:crypto');
+  const paths = dataDirPaths(dir);
+  if (!existsSync(paths.auditKey)) {
+    throw new CountersignError(
+      'NOT_INITIALIZED',
+      `${paths.auditKey} is missing: checkpoints are signed with the audit key of the data directory`,
+    );
+  }
+  const privateKey = createPrivateKey(readText(paths.auditKey));
+  return {
+    origin: await originOf(dir),
+    privateKey,
+    publicKey: createPublicKey(privateKey),
+  } satisfies import('../../audit/index.ts').AuditSigner;
+}
+
+/**
+ * Signs a checkpoint of the whole log now and appends it to the checkpoint file, unless the last
+ * one already covers every entry.
+ */
+async function checkpointNow(a: AuditDomain, opts: LocalOptions, tree: import('../../audit/index.ts').AuditTree) {
+  const existing = readCheckpoints(opts.dir);
+  const last = existing.at(-1);
+  if (last && sizeOf(a, last) === tree.tree.size) return { note: last, added: false };
+  if (tree.tree.size === 0) throw new CountersignError('NOT_FOUND', 'the audit log is empty: nothing to checkpoint');
+  const note = a.signCheckpoint(tree.tree, tree.tree.size, await signerOf(opts.dir));
+  appendFileSync(checkpointFile(opts.dir), `${note}\n`, { mode: 0o600 });
+  return { note, added: true };
+}
+
+function sizeOf(a: AuditDomain, note: string): number {
+  return a.parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1)).size;
+}
+
+async function withTree<T>(
+  opts: LocalOptions,
+  openReadOnly: (o: LocalOptions) => Promise<Store>,
+  f: (a: AuditDomain, tree: import('../../audit/index.ts').AuditTree) => Promise<T>,
+): Promise<T> {
+  const a = await auditDomain();
+  const store = await openReadOnly(opts);
+  try {
+    const tree = await a.buildAuditTree(store.iterateAuditForVerification()).catch((err: Error) => {
+      throw new CountersignError('AUDIT_CHAIN_BROKEN', err.message);
+    });
+    return await f(a, tree);
+  } finally {
+    await store.close();
+  }
+}
+
+function writeBundle(io: Io, bundle: unknown, output: string | undefined): void {
+  const text = `${JSON.stringify(bundle, null, 2)}\n`;
+  if (output) {
+    writeFileSync(output, text, { flag: 'wx', mode: 0o644 });
+    io.err(`wrote ${output}`);
+  } else io.out(text.trimEnd());
+}
+
+/** `audit checkpoint | verifier-key | prove | consistency | verify-proof`: Merkle proofs of the log. */
+export function registerAuditProofs(audit: Command, io: Io, openReadOnly: (o: LocalOptions) => Promise<Store>): void {
+  const local = (cmd: Command) =>
+    cmd
+      .option('--dir <dir>', 'data directory (env COUNTERSIGN_DIR)', defaultDataDir())
+      .option('--database-url <url>', 'PostgreSQL URL (env COUNTERSIGN_DATABASE_URL)');
+
+  local(audit.command('checkpoint'))
+    .description('Sign a checkpoint (C2SP tlog-checkpoint) of the whole log with the audit key and append it to <dir>/audit-checkpoints.')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+The checkpoint names the log's size and its Merkle root (RFC 9162). Keep copies elsewhere (ship
+the file, or hand notes to a witness): a later checkpoint that does not extend a copied one
+proves the history was rewritten (\`countersign audit consistency\`).
+
+Examples:
+  countersign audit checkpoint
+  countersign audit checkpoint --json | jq -r .note
+`,
+    )
+    .action(async (opts: LocalOptions) => {
+      await withTree(opts, openReadOnly, async (a, tree) => {
+        const { note, added } = await checkpointNow(a, opts, tree);
+        const body = a.parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1));
+        emit(
+          io,
+          Boolean(opts.json),
+          { size: body.size, root: body.root.toString('base64'), origin: body.origin, note, added, file: checkpointFile(opts.dir) },
+          () => `${added ? 'signed' : 'already signed'}: ${body.size} entries, root ${body.root.toString('base64')}\n\n${note.trimEnd()}`,
+        );
+      });
+    });
+
+  audit
+    .command('verifier-key')
+    .description("Print the audit log's verifier key (<name>+<key hash>+<key>): what an auditor needs to check proofs.")
+    .option('--dir <dir>', 'data directory (env COUNTERSIGN_DIR)', defaultDataDir())
+    .action(async (opts: { dir: string }) => {
+      const [{ createPublicKey }, a] = await Promise.all([import('node:crypto'), auditDomain()]);
+      io.out(a.verifierKey(await originOf(opts.dir), createPublicKey(readText(dataDirPaths(opts.dir).auditPublicKey))));
+    });
+
+  local(audit.command('prove <seq>'))
+    .description('Print an inclusion proof of one entry against a signed checkpoint: a JSON file anyone can check.')
+    .option('--output <file>', 'write the proof to a new file')
+    .addHelpText(
+      'after',
+      `
+The proof bundle holds the entry, its Merkle path and the signed checkpoint (the newest, signed
+now if none covers the entry yet). \`countersign audit verify-proof FILE --key KEY\` checks it, or
+any implementation of docs/audit-proofs.md.
+
+Examples:
+  countersign audit prove 42 --output entry-42.json
+  countersign audit verify-proof entry-42.json --key "$(countersign audit verifier-key)"
+`,
+    )
+    .action(async (seqText: string, opts: LocalOptions & { output?: string }) => {
+      const seq = Number(seqText);
+      if (!Number.isSafeInteger(seq) || seq < 1)
+        throw new CountersignError('VALIDATION_FAILED', `SEQ must be an entry number ≥ 1, got "${seqText}"`);
+      await withTree(opts, openReadOnly, async (a, tree) => {
+        if (seq > tree.tree.size) throw new CountersignError('NOT_FOUND', `the audit log has ${tree.tree.size} entries, not ${seq}`);
+        const covering = readCheckpoints(opts.dir)
+          .reverse()
+          .find((n) => sizeOf(a, n) >= seq && sizeOf(a, n) <= tree.tree.size);
+        const note = covering ?? (await checkpointNow(a, opts, tree)).note;
+        writeBundle(io, a.inclusionBundle(tree, seq, note), opts.output);
+      });
+    });
+
+  local(audit.command('consistency [old] [new]'))
+    .description('Print a consistency proof between two signed checkpoints (by size; default: the oldest and the newest).')
+    .option('--output <file>', 'write the proof to a new file')
+    .action(async (oldText: string | undefined, newText: string | undefined, opts: LocalOptions & { output?: string }) => {
+      await withTree(opts, openReadOnly, async (a, tree) => {
+        const notes = readCheckpoints(opts.dir);
+        if (notes.length === 0)
+          throw new CountersignError('NOT_FOUND', 'no checkpoints yet: run `countersign audit checkpoint` (twice, some time apart)');
+        const pick = (text: string | undefined, fallback: string) => {
+          if (text === undefined) return fallback;
+          const found = notes.find((n) => String(sizeOf(a, n)) === text);
+          if (!found) throw new CountersignError('NOT_FOUND', `no checkpoint of size ${text} in ${checkpointFile(opts.dir)}`);
+          return found;
+        };
+        const older = pick(oldText, notes[0] as string);
+        const newer = pick(newText, notes.at(-1) as string);
+        if (sizeOf(a, newer) > tree.tree.size) {
+          throw new CountersignError(
+            'AUDIT_CHAIN_BROKEN',
+            `a checkpoint signed ${sizeOf(a, newer)} entries but the log now has ${tree.tree.size}: it was truncated`,
+          );
+        }
+        if (!tree.tree.root(sizeOf(a, newer)).equals(a.parseCheckpoint(newer.slice(0, newer.indexOf('\n\n') + 1)).root)) {
+          throw new CountersignError(
+            'AUDIT_CHAIN_BROKEN',
+            `the log's first ${sizeOf(a, newer)} entries no longer have the root that was signed: history was rewritten`,
+          );
+        }
+        writeBundle(io, a.consistencyBundle(tree, older, newer), opts.output);
+      });
+    });
+
+  audit
+    .command('verify-proof <file>')
+    .description('Check an inclusion or consistency proof with nothing but the verifier key (no data directory needed).')
+    .option('--key <key>', 'verifier key, or a file holding it (default: the data directory of --dir)')
+    .option('--dir <dir>', 'data directory whose key to use when --key is absent (env COUNTERSIGN_DIR)', defaultDataDir())
+    .option('--json', 'machine-readable result')
+    .action(async (file: string, opts: { key?: string; dir: string; json?: boolean }) => {
+      const [{ createPublicKey }, a] = await Promise.all([import('node:crypto'), auditDomain()]);
+      const key = opts.key
+        ? existsSync(opts.key)
+          ? readFileSync(opts.key, 'utf8').trim()
+          : opts.key
+        : a.verifierKey(await originOf(opts.dir), createPublicKey(readText(dataDirPaths(opts.dir).auditPublicKey)));
+      let bundle: unknown;
+      try {
+        bundle = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (err) {
+        throw new CountersignError('VALIDATION_FAILED', `${file} is not a JSON proof bundle: ${(err as Error).message}`);
+      }
+      const r = a.verifyBundle(bundle, key);
+      emit(io, Boolean(opts.json), r, () => `${verdict(io, r.ok, r.ok ? 'OK' : 'FAILED')}: ${r.message}`);
+      if (!r.ok) process.exitCode = 1;
+    });
+}
