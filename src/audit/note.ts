@@ -39,6 +39,13 @@ export function verifierKey(name: string, publicKey: KeyObject): string {
   return `${name}+${noteKeyHash(name, raw).toString('hex')}+${Buffer.concat([Buffer.from([ED25519]), raw]).toString('base64')}`;
 }
 
+/** `<name>+<8 hex>+<base64>`: split at the first two `+` only (base64 has `+` of its own). */
+export function splitVerifierKey(text: string): { name: string; hash: string; b64: string } {
+  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(text.trim());
+  if (!m?.[1] || !m[2] || !m[3]) throw new Error('a verifier key reads <name>+<8 hex digits>+<base64 key>');
+  return { name: m[1], hash: m[2], b64: m[3] };
+}
+
 interface ParsedVerifier {
   name: string;
   keyHash: Buffer;
@@ -46,10 +53,7 @@ interface ParsedVerifier {
 }
 
 export function parseVerifierKey(text: string): ParsedVerifier {
-  const [name, hash, b64, ...extra] = text.trim().split('+');
-  if (!name || !hash || !b64 || extra.length > 0 || !/^[0-9a-f]{8}$/.test(hash)) {
-    throw new Error('a verifier key reads <name>+<8 hex digits>+<base64 key>');
-  }
+  const { name, hash, b64 } = splitVerifierKey(text);
   const bytes = Buffer.from(b64, 'base64');
   if (bytes.length !== 33 || bytes[0] !== ED25519) throw new Error('the verifier key is not an Ed25519 key');
   const raw = bytes.subarray(1);

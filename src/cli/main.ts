@@ -18,6 +18,7 @@ import { registerServe } from './commands/serve.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerTool } from './commands/tool.ts';
 import { registerTrust } from './commands/trust.ts';
+import { registerWitness } from './commands/witness.ts';
 import { EXIT_CODES_HELP, type Io, processIo, reportError } from './output.ts';
 
 export function buildProgram(io: Io): Command {
@@ -49,6 +50,7 @@ ${EXIT_CODES_HELP}`,
   registerAudit(program, io);
   registerTool(program, io);
   registerTrust(program, io);
+  registerWitness(program, io);
   registerOverride(program, io);
   registerDoctor(program, io);
   registerMcp(program, io);

@@ -280,7 +280,7 @@ function queryString(q: Record<string, string | number | undefined>): string {
   return s ? `?${s}` : '';
 }
 
-export type { Transport, TransportInit, TransportResponse } from './transport.ts';
+export { nodeTransport, type Transport, type TransportInit, type TransportResponse } from './transport.ts';
 export type { DecisionResult, ExecutionEvent, ExecutionView, KeyView, PlanView, Principal, PrincipalView, Tally, ToolCatalog };
 
 function parseFrame(frame: string): ExecutionEvent | null {

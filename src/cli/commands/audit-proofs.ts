@@ -82,6 +82,51 @@ function sizeOf(a: AuditDomain, note: string): number {
   return a.parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1)).size;
 }
 
+/** A witness to push checkpoints to: `URL,KEY` (its add-checkpoint prefix and its cosigner key). */
+function parseWitness(spec: string): { url: string; key: string } {
+  const [url, key, ...rest] = spec.split(',');
+  if (!url || !key || rest.length > 0 || !/^https?:\/\//.test(url)) {
+    throw new CountersignError('VALIDATION_FAILED', `--witness takes URL,KEY (the witness's submission URL and its key), got "${spec}"`);
+  }
+  return { url: url.replace(/\/+$/, ''), key };
+}
+
+/**
+ * Hands a checkpoint to a witness (C2SP tlog-witness add-checkpoint) with a consistency proof
+ * from the size it last cosigned (learnt from its 409 answer), and returns its verified
+ * cosignature lines.
+ */
+async function pushToWitness(
+  a: AuditDomain,
+  tree: import('../../audit/index.ts').AuditTree,
+  note: string,
+  w: { url: string; key: string },
+): Promise<string> {
+  const { nodeTransport } = await import('../../client/index.ts');
+  const size = sizeOf(a, note);
+  let old = 0;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const proof = old > 0 && old < size ? tree.tree.consistencyProof(old, size).map((h) => `${h.toString('base64')}\n`) : [];
+    const res = await nodeTransport(`${w.url}/add-checkpoint`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: `old ${old}\n${proof.join('')}\n${note}`,
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await res.text();
+    if (res.status === 409 && attempt === 0) {
+      old = Number(text.trim());
+      if (!Number.isSafeInteger(old) || old > size)
+        throw new Error(`the witness holds ${text.trim()} entries, more than this log's ${size}: it saw another history`);
+      continue;
+    }
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${text.trim()}`);
+    a.verifyCosignature(`${note}${text}`, w.key);
+    return text;
+  }
+  throw new Error('the witness kept changing its size');
+}
+
 async function withTree<T>(
   opts: LocalOptions,
   openReadOnly: (o: LocalOptions) => Promise<Store>,
@@ -116,6 +161,12 @@ export function registerAuditProofs(audit: Command, io: Io, openReadOnly: (o: Lo
 
   local(audit.command('checkpoint'))
     .description('Sign a checkpoint (C2SP tlog-checkpoint) of the whole log with the audit key and append it to <dir>/audit-checkpoints.')
+    .option(
+      '--witness <url,key>',
+      'hand the checkpoint to a witness for its cosignature (repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
@@ -127,18 +178,49 @@ proves the history was rewritten (\`countersign audit consistency\`).
 Examples:
   countersign audit checkpoint
   countersign audit checkpoint --json | jq -r .note
+  countersign audit checkpoint --witness "https://witness.example/w1,witness.example/w1+…+BA…="
 `,
     )
-    .action(async (opts: LocalOptions) => {
+    .action(async (opts: LocalOptions & { witness: string[] }) => {
+      const witnesses = opts.witness.map(parseWitness);
       await withTree(opts, openReadOnly, async (a, tree) => {
-        const { note, added } = await checkpointNow(a, opts, tree);
+        const signed = await checkpointNow(a, opts, tree);
+        let note = signed.note;
+        const refused: string[] = [];
+        for (const w of witnesses) {
+          try {
+            note += await pushToWitness(a, tree, signed.note, w);
+          } catch (err) {
+            refused.push(`${w.url}: ${(err as Error).message}`);
+          }
+        }
+        // The cosigned note goes into the file too: proofs made from it carry the cosignatures.
+        if (note !== signed.note) appendFileSync(checkpointFile(opts.dir), `${note}\n`, { mode: 0o600 });
         const body = a.parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1));
+        const cosigned = witnesses.length - refused.length;
         emit(
           io,
           Boolean(opts.json),
-          { size: body.size, root: body.root.toString('base64'), origin: body.origin, note, added, file: checkpointFile(opts.dir) },
-          () => `${added ? 'signed' : 'already signed'}: ${body.size} entries, root ${body.root.toString('base64')}\n\n${note.trimEnd()}`,
+          {
+            size: body.size,
+            root: body.root.toString('base64'),
+            origin: body.origin,
+            note,
+            added: signed.added,
+            cosigned,
+            refused,
+            file: checkpointFile(opts.dir),
+          },
+          () =>
+            [
+              `${signed.added ? 'signed' : 'already signed'}: ${body.size} entries, root ${body.root.toString('base64')}`,
+              ...(witnesses.length > 0 ? [`cosigned by ${cosigned} of ${witnesses.length} witness(es)`] : []),
+              ...refused.map((r) => `witness refused: ${r}`),
+              '',
+              note.trimEnd(),
+            ].join('\n'),
         );
+        if (refused.length > 0) process.exitCode = 1;
       });
     });
 
@@ -217,8 +299,14 @@ Examples:
     .description('Check an inclusion or consistency proof with nothing but the verifier key (no data directory needed).')
     .option('--key <key>', 'verifier key, or a file holding it (default: the data directory of --dir)')
     .option('--dir <dir>', 'data directory whose key to use when --key is absent (env COUNTERSIGN_DIR)', defaultDataDir())
+    .option(
+      '--witness-key <key>',
+      'also require a cosignature by this witness on the checkpoint (repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
     .option('--json', 'machine-readable result')
-    .action(async (file: string, opts: { key?: string; dir: string; json?: boolean }) => {
+    .action(async (file: string, opts: { key?: string; dir: string; witnessKey: string[]; json?: boolean }) => {
       const [{ createPublicKey }, a] = await Promise.all([import('node:crypto'), auditDomain()]);
       const key = opts.key
         ? existsSync(opts.key)
@@ -231,7 +319,17 @@ Examples:
       } catch (err) {
         throw new CountersignError('VALIDATION_FAILED', `${file} is not a JSON proof bundle: ${(err as Error).message}`);
       }
-      const r = a.verifyBundle(bundle, key);
+      let r = a.verifyBundle(bundle, key);
+      const b = bundle as { checkpoint?: unknown; new?: unknown };
+      for (const w of opts.witnessKey) {
+        if (!r.ok) break;
+        try {
+          const { time } = a.verifyCosignature(String(b.checkpoint ?? b.new ?? ''), w);
+          r = { ok: true, message: `${r.message}; cosigned by ${w.split('+')[0]} at ${new Date(time * 1000).toISOString()}` };
+        } catch (err) {
+          r = { ok: false, message: (err as Error).message };
+        }
+      }
       emit(io, Boolean(opts.json), r, () => `${verdict(io, r.ok, r.ok ? 'OK' : 'FAILED')}: ${r.message}`);
       if (!r.ok) process.exitCode = 1;
     });
