@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth/index.ts';
 import type { Pipeline } from '../operations/index.ts';
+import type { Authorizer } from '../policy/index.ts';
 import { logLineRedactor } from '../secrets/index.ts';
 import type { Store } from '../store/index.ts';
 import { registerAuthentication } from './auth.ts';
@@ -25,6 +26,8 @@ export interface ApiServices {
   authenticator: Authenticator;
   /** The operations table: every route below is a mapping onto one of its operations. */
   pipeline: Pipeline;
+  /** The live policy set, for readiness (`/readyz` reports whether a safe set is loaded). */
+  authorizer?: Authorizer;
 }
 
 export interface ApiOptions {
@@ -128,7 +131,7 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
 
   const limiter = options.rateLimit.enabled ? new PrincipalRateLimiter(options.rateLimit.perPrincipalPerMinute) : null;
   registerAuthentication(app, services.authenticator, services.store, limiter);
-  healthRoutes(app, services.store, options.version);
+  healthRoutes(app, services.store, options.version, services.authorizer);
   const ops = services.pipeline;
   planRoutes(app, ops);
   approvalRoutes(app, ops);

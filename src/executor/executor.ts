@@ -9,7 +9,7 @@ import { type Runtime, systemRuntime } from '../runtime.ts';
 import { BubblewrapRunner, type Runner, runUnsandboxedForDevelopment } from '../sandbox/index.ts';
 import type { ContextOverrides } from '../server/index.ts';
 import { dataDirPaths, openStore, ToolReloader, type ToolReloadResult } from '../server/index.ts';
-import type { Store } from '../store/index.ts';
+import { backoffMs, isStoreUnavailable, type Store } from '../store/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { ExecutionWorker, type StepCheckInput } from './worker.ts';
@@ -121,14 +121,25 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   let stopping = false;
   const idle = new AbortController();
   const done = (async () => {
+    // Consecutive failed claims: the database is away (restart, failover, partition). Claims back
+    // off exponentially (capped at 5 s) and the outage is logged once, not at every poll.
+    let failures = 0;
     while (!stopping) {
       let worked = false;
       try {
         worked = await worker.runOnce();
+        if (failures > 0) log(`the database answers again after ${failures} failed claim(s); claiming work`);
+        failures = 0;
       } catch (err) {
-        log(`claim failed (will retry): ${(err as Error).message}`);
+        failures++;
+        if (failures === 1 || failures % 50 === 0)
+          log(
+            `claim failed (retrying with backoff${isStoreUnavailable(err) ? ': the database is unavailable' : ''}): ${(err as Error).message}`,
+          );
       }
-      if (!worked && !stopping) await sleep(config.executor.pollMilliseconds, undefined, { signal: idle.signal }).catch(() => undefined);
+      const wait =
+        failures > 0 ? backoffMs(failures, config.executor.pollMilliseconds, 5_000) : worked ? 0 : config.executor.pollMilliseconds;
+      if (wait > 0 && !stopping) await sleep(wait, undefined, { signal: idle.signal }).catch(() => undefined);
     }
   })();
   return {

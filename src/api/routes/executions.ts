@@ -13,7 +13,7 @@ import {
 } from '../../executions/index.ts';
 import { ExecuteBodySchema, type ExecuteResult, FreezeBodySchema, type Pipeline } from '../../operations/index.ts';
 import type { Principal } from '../../policy/index.ts';
-import type { EventRecord } from '../../store/index.ts';
+import { backoffMs, type EventRecord, isStoreUnavailable } from '../../store/index.ts';
 import { parseOrThrow } from '../../validation/index.ts';
 import { principalOf } from '../auth.ts';
 import { channelOf, inputOf, runFor } from '../operations.ts';
@@ -27,6 +27,8 @@ interface EventsPage {
 const RevokeBodySchema = z.object({ reason: z.string().min(1).max(2000) }).strict();
 const EventsQuerySchema = z.object({ after: z.coerce.number().int().min(0).optional() }).strict();
 const FROZEN = { 423: errorSchema(423) };
+/** Reads a stream retries through a database outage (with backoff up to 5 s: about two minutes). */
+const STREAM_OUTAGE_RETRIES = 30;
 /** A stream ends by itself after this long; clients resume with Last-Event-ID. */
 const MAX_STREAM_MS = 60 * 60 * 1000;
 
@@ -231,19 +233,43 @@ async function stream(
   let cursor = after;
   let lastBeat = Date.now();
   let lastCheck = Date.now();
+  // Consecutive reads the database could not answer (a restart): the stream waits with backoff,
+  // keeping the connection alive, and after an outage re-checks the subscriber before any event.
+  let outage = 0;
+  const waitOut = async () => {
+    outage++;
+    if (Date.now() - lastBeat > 1_000) {
+      raw.write(': database unavailable, waiting\n\n');
+      lastBeat = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, backoffMs(outage, 200, 5_000)));
+  };
   try {
     while (!closed && Date.now() - started < MAX_STREAM_MS) {
-      if (Date.now() - lastCheck >= recheckMs) {
-        lastCheck = Date.now();
+      if (outage > 0 || Date.now() - lastCheck >= recheckMs) {
         try {
           await recheck();
+          lastCheck = Date.now();
         } catch (err) {
+          if (isStoreUnavailable(err) && outage < STREAM_OUTAGE_RETRIES) {
+            await waitOut();
+            continue;
+          }
           const code = err instanceof CountersignError ? err.code : 'UNAUTHENTICATED';
           raw.write(`event: error\ndata: ${JSON.stringify({ code, message: 'the subscription is no longer authorized' })}\n\n`);
           break;
         }
       }
-      const { events, final } = await read(cursor);
+      let page: EventsPage;
+      try {
+        page = await read(cursor);
+        outage = 0;
+      } catch (err) {
+        if (!isStoreUnavailable(err) || outage >= STREAM_OUTAGE_RETRIES) throw err;
+        await waitOut();
+        continue;
+      }
+      const { events, final } = page;
       for (const e of events) {
         raw.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, ts: e.ts })}\n\n`);
         cursor = e.seq;
@@ -258,7 +284,10 @@ async function stream(
   } catch (err) {
     // Internal messages never reach the client (they can name tables or hosts): log, send a code.
     reply.log.error({ err }, 'event stream failed');
-    raw.write(`event: error\ndata: ${JSON.stringify({ code: 'INTERNAL', message: 'internal error; see the server log' })}\n\n`);
+    const body = isStoreUnavailable(err)
+      ? { code: 'STORE_UNAVAILABLE', message: 'the database is unavailable; resume with Last-Event-ID' }
+      : { code: 'INTERNAL', message: 'internal error; see the server log' };
+    raw.write(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
   }
   raw.end();
   return reply;
