@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth/index.ts';
+import { type Metrics, metricsRoutes, type ScrapeAccess } from '../metrics/index.ts';
 import type { Pipeline } from '../operations/index.ts';
 import type { Authorizer } from '../policy/index.ts';
 import { logLineRedactor } from '../secrets/index.ts';
@@ -28,6 +29,9 @@ export interface ApiServices {
   pipeline: Pipeline;
   /** The live policy set, for readiness (`/readyz` reports whether a safe set is loaded). */
   authorizer?: Authorizer;
+  /** This process's metrics and who may scrape them; absent: no /metrics route. */
+  metrics?: Metrics;
+  scrapeAccess?: ScrapeAccess;
 }
 
 export interface ApiOptions {
@@ -142,5 +146,7 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   overrideRoutes(app, ops);
   toolRoutes(app, ops);
   mcpRoutes(app, ops);
+  // ---- scale-out: Prometheus metrics ----
+  if (services.metrics && services.scrapeAccess) metricsRoutes(app, services.metrics, services.scrapeAccess);
   return app;
 }

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { AuditAction, AuditOutcome } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { assertGrantLive, type GrantClaims, type GrantKeyLookup, verifyGrant } from '../grants/index.ts';
+import type { Metrics } from '../metrics/index.ts';
 import { assertStepMayRun, intactDocument, type PlanDocument, type PlanStatus } from '../plans/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { canonicalizePathInputs, pathRootsFor, type Runner } from '../sandbox/index.ts';
@@ -40,6 +41,8 @@ export interface WorkerDeps {
    * is now; an override execution's revocation): null lets the step run, a reason refuses it.
    */
   revalidateStep: (input: StepCheckInput) => Promise<string | null>;
+  /** Step durations and refusals, for the executor's /metrics. */
+  metrics?: Pick<Metrics, 'stepSeconds' | 'sandboxRefusals'>;
 }
 
 export interface StepCheckInput {
@@ -338,6 +341,7 @@ export class ExecutionWorker {
    * the new owner's records alone.
    */
   async #refuseStep(exec: ExecutionRecord, step: StepRecord, err: CountersignError): Promise<void> {
+    this.deps.metrics?.sandboxRefusals.inc({ code: err.code });
     await this.deps.store.transaction(exec.tenantId, async (tx) => {
       if (!(await tx.executions.holdsLease(exec.id, this.deps.owner))) throw new LeaseLost(exec.id);
       await tx.audit({
@@ -431,13 +435,15 @@ export class ExecutionWorker {
         onAttempt: (n) => {
           if (n > 1) events.push('step.retry', { phase: step.phase, index: step.idx, attempt: n });
         },
-        onEgressDenied: (d) =>
+        onEgressDenied: (d) => {
+          this.deps.metrics?.sandboxRefusals.inc({ code: 'EGRESS_DENIED' });
           void this.#audit(scope, exec, 'execution.step', 'denied', {
             phase: step.phase,
             index: step.idx,
             egress: `${d.host}:${d.port}`,
             reason: d.reason,
-          }).catch(() => undefined),
+          }).catch(() => undefined);
+        },
       },
     );
     const r = outcome.result;
@@ -451,6 +457,10 @@ export class ExecutionWorker {
           : r && r.exitCode !== 0
             ? `exit code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}`
             : null;
+    this.deps.metrics?.stepSeconds.observe(
+      { outcome: ok ? 'succeeded' : 'failed' },
+      (Date.parse(this.#now()) - Date.parse(started)) / 1000,
+    );
     await events.flush();
     const finished = this.#now();
     // The step ran: its outcome is recorded even through a database restart, while the lease can

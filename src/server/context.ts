@@ -3,6 +3,7 @@ import { loadApprovalRules } from '../approvals/index.ts';
 import { type Authenticator, createAuthenticator } from '../auth/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
 import { GrantKeyring } from '../grants/index.ts';
+import { decisionCounter, instrumentStore, loadScrapeAccess, Metrics, type ScrapeAccess } from '../metrics/index.ts';
 import { createNotifier, type Notifier } from '../notifications/index.ts';
 import { apiPipeline, type Pipeline, systemPrincipal } from '../operations/index.ts';
 import { hasOverrideKey, loadOverrideSigningKey, loadOverrideVerificationKeys, OverrideAuthority } from '../overrides/index.ts';
@@ -40,6 +41,9 @@ export interface ServerContext {
   /** Re-verifies tools against the trust store as it is now (propose, execute). */
   toolTrust: ToolTrustGate;
   runtime: Runtime;
+  /** This process's Prometheus metrics, and who may scrape them (`/metrics`). */
+  metrics: Metrics;
+  scrapeAccess: ScrapeAccess;
   close(): Promise<void>;
 }
 
@@ -54,7 +58,10 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
   const warn = overrides_.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   const approvalRules = loadApprovalRules(paths.approvals);
   const authorizer = overrides_.authorizer ?? new ReloadableAuthorizer(() => loadCedarAuthorizer(paths.dir));
+  const scrapeAccess = loadScrapeAccess(config, paths.dir);
   const store = await openStore(paths.dir, config, overrides_, 'write');
+  const metrics = new Metrics({ process: 'api' });
+  instrumentStore(metrics, store);
   let tools: ToolRegistry;
   let toolTrust: ToolTrustGate;
   let pipeline: Pipeline;
@@ -90,6 +97,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
       overrides,
       trust: config.trust,
       keysDir: paths.keys,
+      observer: { ...decisionCounter(metrics), settled: () => undefined },
       ...(authorizer instanceof ReloadableAuthorizer ? { policies: authorizer } : {}),
     });
     // Data directories made before overrides existed get their key now, as init would have made it.
@@ -112,6 +120,8 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     pipeline,
     toolTrust,
     runtime,
+    metrics,
+    scrapeAccess,
     close: async () => {
       await closeAnalysis();
       await store.close();

@@ -72,9 +72,13 @@ export class TenantScope {
   /** Appends an audit entry for this tenant, in the current transaction when there is one. */
   async audit(event: Omit<AuditEvent, 'tenantId'>): Promise<AuditRecord> {
     const full = { ...event, tenantId: this.tenantId };
+    const started = performance.now();
     try {
-      if (this.inTransaction) return await appendAudit(this.db, this.auditOptions, full);
-      return await this.db.transaction().execute((trx) => appendAudit(trx, this.auditOptions, full));
+      const record = this.inTransaction
+        ? await appendAudit(this.db, this.auditOptions, full)
+        : await this.db.transaction().execute((trx) => appendAudit(trx, this.auditOptions, full));
+      this.auditOptions.observeAppend?.((performance.now() - started) / 1000);
+      return record;
     } catch (err) {
       throw new CountersignError('AUDIT_WRITE_FAILED', 'the audit entry could not be written, so the action was not taken', { cause: err });
     }
@@ -338,6 +342,29 @@ export class Store {
       .where('status', '=', 'running')
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
+  }
+
+  // ---- scale-out: metrics and live notifications ----
+
+  /** Reports each audit append's duration (seconds) to `observe`: the metrics of this process. */
+  observeAuditAppends(observe: (seconds: number) => void): void {
+    this.#auditOptions.observeAppend = observe;
+  }
+
+  /**
+   * Metrics count plans and executions by status across tenants: counts only, no row or tenant
+   * id leaves the database.
+   */
+  async countByStatusForMetrics(): Promise<{ plans: { status: string; n: number }[]; executions: { status: string; n: number }[] }> {
+    const count = (table: 'plans' | 'executions') =>
+      this.#db
+        .selectFrom(table)
+        .select((eb) => ['status', eb.fn.countAll<number>().as('n')])
+        .groupBy('status')
+        .execute();
+    const [plans, executions] = await Promise.all([count('plans'), count('executions')]);
+    const numeric = (rows: { status: string; n: number | string | bigint }[]) => rows.map((r) => ({ status: r.status, n: Number(r.n) }));
+    return { plans: numeric(plans), executions: numeric(executions) };
   }
 
   /** For tests and operator tooling that must touch rows directly (tamper tests). Never used by services. */
