@@ -3,6 +3,6 @@ export type { ContextOverrides, ServerContext } from './context.ts';
 export { type DataDirPaths, dataDirPaths } from './datadir.ts';
 export type { InitResult } from './init.ts';
 export { recoverAdmin } from './recover-admin.ts';
-export { openStore } from './store-binding.ts';
+export { boundStoreUrl, openStore } from './store-binding.ts';
 export { ToolReloader, type ToolReloadResult } from './tool-reload.ts';
 export { VERSION } from './version.ts';
