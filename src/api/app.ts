@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth/index.ts';
+import type { LiveHub } from '../live/index.ts';
 import { type Metrics, metricsRoutes, type ScrapeAccess } from '../metrics/index.ts';
 import type { Pipeline } from '../operations/index.ts';
 import type { Authorizer } from '../policy/index.ts';
@@ -32,6 +33,8 @@ export interface ApiServices {
   /** This process's metrics and who may scrape them; absent: no /metrics route. */
   metrics?: Metrics;
   scrapeAccess?: ScrapeAccess;
+  /** Signals of new events and credential changes for open streams; absent: streams poll. */
+  live?: LiveHub;
 }
 
 export interface ApiOptions {
@@ -42,6 +45,10 @@ export interface ApiOptions {
   logger: boolean | { level: string };
   /** How often live event streams re-check their subscriber (default 15 s). */
   streamRecheckMs?: number;
+  /** While PostgreSQL notifications arrive, how often a stream still looks on its own (default 5 s). */
+  streamLivePollMs?: number;
+  /** How often an idle event stream sends a keep-alive comment (default 15 s). */
+  streamKeepAliveMs?: number;
 }
 
 export interface RouteInfo {
@@ -140,7 +147,12 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   planRoutes(app, ops);
   approvalRoutes(app, ops);
   principalRoutes(app, ops);
-  executionRoutes(app, ops, services.authenticator, { recheckMs: options.streamRecheckMs ?? 15_000 });
+  executionRoutes(app, ops, services.authenticator, {
+    recheckMs: options.streamRecheckMs ?? 15_000,
+    live: services.live,
+    livePollMs: options.streamLivePollMs,
+    keepAliveMs: options.streamKeepAliveMs,
+  });
   auditRoutes(app, ops);
   trustRoutes(app, ops);
   overrideRoutes(app, ops);

@@ -11,6 +11,7 @@ import {
   IssuedGrantSchema,
   RevokedGrantSchema,
 } from '../../executions/index.ts';
+import type { LiveHub } from '../../live/index.ts';
 import { ExecuteBodySchema, type ExecuteResult, FreezeBodySchema, type Pipeline } from '../../operations/index.ts';
 import type { Principal } from '../../policy/index.ts';
 import { backoffMs, type EventRecord, isStoreUnavailable } from '../../store/index.ts';
@@ -35,7 +36,16 @@ const MAX_STREAM_MS = 60 * 60 * 1000;
 export interface StreamOptions {
   /** How often a live stream re-checks the subscriber's credential and read permission. */
   recheckMs: number;
+  /** Notifications of new events and credential changes (any replica); absent: streams poll. */
+  live?: LiveHub;
+  /** While notifications arrive, how often a stream still looks on its own (a safety net). */
+  livePollMs?: number;
+  /** How often an idle stream sends a comment line, so proxies keep it open (default 15 s). */
+  keepAliveMs?: number;
 }
+
+/** How often a stream polls when no notifications arrive (SQLite's separate executor, a lost LISTEN). */
+const POLL_MS = 200;
 
 export function executionRoutes(
   app: FastifyInstance,
@@ -156,7 +166,7 @@ export function executionRoutes(
           throw new CountersignError('UNAUTHENTICATED', 'the credential changed');
         await read(again, after);
       };
-      return stream(reply, (cursor) => read(principal, cursor), after, recheck, options.recheckMs);
+      return stream(reply, (cursor) => read(principal, cursor), after, recheck, { ...options, executionId: execId });
     },
   );
   app.post(
@@ -215,8 +225,10 @@ async function stream(
   read: (cursor: number) => Promise<EventsPage>,
   after: number,
   recheck: () => Promise<void>,
-  recheckMs: number,
+  options: StreamOptions & { executionId: string },
 ): Promise<FastifyReply> {
+  const { recheckMs, live } = options;
+  const keepAliveMs = options.keepAliveMs ?? 15_000;
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, {
@@ -226,8 +238,25 @@ async function stream(
     'x-accel-buffering': 'no',
   });
   let closed = false;
+  // A notification wakes the wait below; one that comes while reading is remembered (`signalled`).
+  let signalled = false;
+  let authChanged = false;
+  let wake: (() => void) | null = null;
+  const nudge = () => {
+    signalled = true;
+    wake?.();
+  };
+  const unsubscribe = [
+    live?.onEvents(options.executionId, nudge),
+    // A revoked key or a disabled principal anywhere: re-check this subscriber now, not at the next interval.
+    live?.onAuthChange(() => {
+      authChanged = true;
+      nudge();
+    }),
+  ];
   raw.on('close', () => {
     closed = true;
+    wake?.();
   });
   const started = Date.now();
   let cursor = after;
@@ -246,7 +275,8 @@ async function stream(
   };
   try {
     while (!closed && Date.now() - started < MAX_STREAM_MS) {
-      if (outage > 0 || Date.now() - lastCheck >= recheckMs) {
+      if (outage > 0 || authChanged || Date.now() - lastCheck >= recheckMs) {
+        authChanged = false;
         try {
           await recheck();
           lastCheck = Date.now();
@@ -261,6 +291,7 @@ async function stream(
         }
       }
       let page: EventsPage;
+      signalled = false;
       try {
         page = await read(cursor);
         outage = 0;
@@ -275,11 +306,21 @@ async function stream(
         cursor = e.seq;
       }
       if (events.length === 0 && final) break;
-      if (Date.now() - lastBeat > 15_000) {
+      if (Date.now() - lastBeat > keepAliveMs) {
         raw.write(': keep-alive\n\n');
         lastBeat = Date.now();
       }
-      if (events.length === 0) await new Promise((r) => setTimeout(r, 200));
+      if (events.length === 0 && !signalled && !closed) {
+        const idleMs = live?.connected ? Math.min(options.livePollMs ?? 5_000, recheckMs - (Date.now() - lastCheck), keepAliveMs) : POLL_MS;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(idleMs, 0));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+      }
     }
   } catch (err) {
     // Internal messages never reach the client (they can name tables or hosts): log, send a code.
@@ -288,6 +329,8 @@ async function stream(
       ? { code: 'STORE_UNAVAILABLE', message: 'the database is unavailable; resume with Last-Event-ID' }
       : { code: 'INTERNAL', message: 'internal error; see the server log' };
     raw.write(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
+  } finally {
+    for (const off of unsubscribe) off?.();
   }
   raw.end();
   return reply;
