@@ -85,10 +85,22 @@ class EventQueue {
     private readonly write: (type: string, data: Record<string, unknown>) => Promise<unknown>,
     private readonly log: (line: string) => void,
   ) {}
+  /** When the current outage began: one window for the whole queue, not one per queued event. */
+  #outageSince: number | null = null;
   push(type: string, data: Record<string, unknown>): void {
     this.#tail = this.#tail
       // Through a database restart, events wait and are written in order once it answers.
-      .then(() => retryWhileStoreUnavailable(() => this.write(type, data), EVENT_RETRY_MS))
+      .then(async () => {
+        const window = this.#outageSince === null ? EVENT_RETRY_MS : Math.max(0, EVENT_RETRY_MS - (Date.now() - this.#outageSince));
+        await retryWhileStoreUnavailable(
+          () => this.write(type, data),
+          window,
+          () => {
+            this.#outageSince ??= Date.now();
+          },
+        );
+        this.#outageSince = null;
+      })
       .catch((err: Error) => this.log(`could not record a ${type} event: ${err.message}`));
   }
   flush(): Promise<unknown> {
