@@ -35,6 +35,12 @@ const FIGURES: readonly BenchModule[] = [
     about: 'POST /v1/plans over HTTP on PostgreSQL (needs COUNTERSIGN_TEST_DATABASE_URL)',
     load: () => import('./plans-postgres.ts'),
   },
+  // scale-out (`npm run bench:load`): minutes, not part of a plain `npm run bench`
+  {
+    name: 'load',
+    about: 'plans/s and p99 with 1-2 API replicas and 1-4 executors on PostgreSQL vs SQLite and a bare route; execute → first step',
+    load: () => import('./load.ts'),
+  },
 ];
 
 interface Args {
@@ -58,7 +64,8 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 function select(names: readonly string[]): BenchModule[] {
-  if (names.length === 0) return [...FIGURES];
+  // The load figure takes minutes and needs processes of its own: only by name (`npm run bench:load`).
+  if (names.length === 0) return FIGURES.filter((f) => f.name !== 'load');
   for (const n of names) {
     if (!FIGURES.some((f) => f.name.includes(n))) {
       throw new Error(`no figure matches "${n}"; figures: ${FIGURES.map((f) => f.name).join(', ')}`);

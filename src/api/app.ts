@@ -2,7 +2,10 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth/index.ts';
+import type { LiveHub } from '../live/index.ts';
+import { type Metrics, metricsRoutes, type ScrapeAccess } from '../metrics/index.ts';
 import type { Pipeline } from '../operations/index.ts';
+import type { Authorizer } from '../policy/index.ts';
 import { logLineRedactor } from '../secrets/index.ts';
 import type { Store } from '../store/index.ts';
 import { registerAuthentication } from './auth.ts';
@@ -25,6 +28,13 @@ export interface ApiServices {
   authenticator: Authenticator;
   /** The operations table: every route below is a mapping onto one of its operations. */
   pipeline: Pipeline;
+  /** The live policy set, for readiness (`/readyz` reports whether a safe set is loaded). */
+  authorizer?: Authorizer;
+  /** This process's metrics and who may scrape them; absent: no /metrics route. */
+  metrics?: Metrics;
+  scrapeAccess?: ScrapeAccess;
+  /** Signals of new events and credential changes for open streams; absent: streams poll. */
+  live?: LiveHub;
 }
 
 export interface ApiOptions {
@@ -35,6 +45,10 @@ export interface ApiOptions {
   logger: boolean | { level: string };
   /** How often live event streams re-check their subscriber (default 15 s). */
   streamRecheckMs?: number;
+  /** While PostgreSQL notifications arrive, how often a stream still looks on its own (default 5 s). */
+  streamLivePollMs?: number;
+  /** How often an idle event stream sends a keep-alive comment (default 15 s). */
+  streamKeepAliveMs?: number;
 }
 
 export interface RouteInfo {
@@ -128,16 +142,23 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
 
   const limiter = options.rateLimit.enabled ? new PrincipalRateLimiter(options.rateLimit.perPrincipalPerMinute) : null;
   registerAuthentication(app, services.authenticator, services.store, limiter);
-  healthRoutes(app, services.store, options.version);
+  healthRoutes(app, services.store, options.version, services.authorizer);
   const ops = services.pipeline;
   planRoutes(app, ops);
   approvalRoutes(app, ops);
   principalRoutes(app, ops);
-  executionRoutes(app, ops, services.authenticator, { recheckMs: options.streamRecheckMs ?? 15_000 });
+  executionRoutes(app, ops, services.authenticator, {
+    recheckMs: options.streamRecheckMs ?? 15_000,
+    live: services.live,
+    livePollMs: options.streamLivePollMs,
+    keepAliveMs: options.streamKeepAliveMs,
+  });
   auditRoutes(app, ops);
   trustRoutes(app, ops);
   overrideRoutes(app, ops);
   toolRoutes(app, ops);
   mcpRoutes(app, ops);
+  // ---- scale-out: Prometheus metrics ----
+  if (services.metrics && services.scrapeAccess) metricsRoutes(app, services.metrics, services.scrapeAccess);
   return app;
 }

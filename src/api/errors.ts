@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CountersignError, ERROR_CODES, type ErrorCode } from '../errors/index.ts';
+import { isStoreUnavailable } from '../store/index.ts';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
@@ -43,6 +44,8 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 const INTERNAL: ErrorBody = problem('INTERNAL', 'internal error; see the server log');
 
 export function toErrorResponse(err: unknown): { status: number; body: ErrorBody; internal: boolean } {
+  // A database restart or failover is a 503 the client may retry, not an internal error.
+  if ((!(err instanceof CountersignError) || err.code === 'INTERNAL') && isStoreUnavailable(err)) return answer('STORE_UNAVAILABLE');
   if (err instanceof CountersignError) {
     const safeDetails = err.code === 'UNAUTHENTICATED' ? undefined : err.details;
     const body: ErrorBody = { error: { code: err.code, message: err.message, ...(safeDetails ? { details: safeDetails } : {}) } };

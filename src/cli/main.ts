@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../server/version.ts';
 import { registerApprovals } from './commands/approvals.ts';
 import { registerAudit } from './commands/audit.ts';
+// scale-out
+import { registerBackup } from './commands/backup.ts';
 import { registerCompletion } from './commands/completion.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerExecute } from './commands/execute.ts';
@@ -56,6 +58,8 @@ ${EXIT_CODES_HELP}`,
   registerMcp(program, io);
   registerStatus(program, io);
   registerCompletion(program, io);
+  // scale-out
+  registerBackup(program, io);
   return program;
 }
 

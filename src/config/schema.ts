@@ -166,6 +166,26 @@ export const NotificationsConfigSchema = z
   .strict();
 
 /** The configuration file `<dir>/countersign.yaml`. Validated once at start, then frozen. */
+/** Who may scrape /metrics (src/metrics/access.ts); the executor's metrics listener. */
+const MetricsConfigSchema = z
+  .object({
+    bearerTokenFile: z
+      .string()
+      .default('')
+      .describe(
+        'A file holding the token scrapes must present as `Authorization: Bearer …` (relative to the data directory, at least 32 characters). Empty: only loopback peers may scrape, and none when server.trustProxy is on. A missing or short file stops the start.',
+      ),
+    executorHost: HostName.default('127.0.0.1').describe('Where an executor serves its own /metrics (step durations, sandbox refusals).'),
+    executorPort: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(0)
+      .describe('The port of the executor’s /metrics; 0: the executor serves no metrics.'),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     server: z
@@ -302,6 +322,10 @@ export const ConfigSchema = z
     ),
     notifications: NotificationsConfigSchema.default({ webhookUrl: '', timeoutMilliseconds: 5000 }).describe(
       'Where break-glass events are sent.',
+    ),
+    // ---- scale-out: metrics ----
+    metrics: MetricsConfigSchema.default({ bearerTokenFile: '', executorHost: '127.0.0.1', executorPort: 0 }).describe(
+      'Prometheus metrics at /metrics: who may scrape, and where an executor serves its own.',
     ),
   })
   .strict()

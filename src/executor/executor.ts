@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../config/index.ts';
 import { GrantKeyring } from '../grants/index.ts';
+import { loadScrapeAccess, Metrics, serveMetrics } from '../metrics/index.ts';
 import { loadOverrideVerificationKeys, overrideStepRefusal } from '../overrides/index.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { BubblewrapRunner, type Runner, runUnsandboxedForDevelopment } from '../sandbox/index.ts';
 import type { ContextOverrides } from '../server/index.ts';
 import { dataDirPaths, hostPipelineFor, openStore, ToolReloader, type ToolReloadOutcome, toolSetSource } from '../server/index.ts';
-import type { Store } from '../store/index.ts';
+import { backoffMs, isStoreUnavailable, type Store } from '../store/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { ExecutionWorker, type StepCheckInput } from './worker.ts';
@@ -21,10 +22,14 @@ export interface ExecutorOptions extends ContextOverrides {
   owner?: string;
   /** Reuse an open store (same process as the API); it is not closed on stop. */
   store?: Store;
+  /** Where this executor serves /metrics (overrides metrics.executorPort; 0: none). */
+  metricsPort?: number;
 }
 
 export interface RunningExecutor {
   owner: string;
+  /** This executor's metrics (also served on its listener when a port is configured). */
+  metrics: Metrics;
   runner: Runner['kind'];
   /** Stop claiming; finish (or, past the drain deadline, abort) the current step; checkpoint; close. */
   stop(): Promise<void>;
@@ -85,6 +90,11 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   const store = options.store ?? (await openStore(paths.dir, config, options, 'write'));
   // Every executor log line is redacted of the secrets its steps resolved (invariant 12).
   const log = (line: string): void => writeLog(store.knownSecrets.redact(line));
+  // The executor's own metrics (step durations, refusals, audit appends), on its own listener when configured.
+  const metrics = new Metrics({ process: 'executor' });
+  store.observeAuditAppends((seconds) => metrics.auditAppendSeconds.observe(seconds));
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | null = null;
+  const metricsPort = options.metricsPort ?? config.metrics.executorPort;
   let runner: Runner;
   let tools: ToolRegistry;
   let overrideKeys: Map<string, KeyObject>;
@@ -94,7 +104,16 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
     tools = new ReloadableToolRegistry(loadToolDir(paths.tools, await manifestTrustAtStart(store, config)));
     await reportToolLoad(store, tools, config.developmentMode, 'executor', (l) => log(l));
     overrideKeys = loadOverrideVerificationKeys(paths.keys);
+    // The scrape access is checked before anything runs: a bad token file stops the start.
+    const access = loadScrapeAccess({ ...config, server: { trustProxy: false } }, paths.dir);
     runner = options.runner ?? (await buildRunner(store, config.developmentMode, paths.dir, owner, log));
+    if (metricsPort > 0) {
+      metricsServer = await serveMetrics(metrics, access, config.metrics.executorHost, metricsPort).catch(async (err: unknown) => {
+        await (runner as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
+        throw err;
+      });
+      log(`metrics at ${metricsServer.url}`);
+    }
   } catch (err) {
     if (ownStore) await store.close();
     throw err;
@@ -111,6 +130,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
     workRoot: config.executor.workDir || defaultWorkRoot(paths.dir),
     secretEnv: env,
     log,
+    metrics,
     revalidateStep: stepTrustChecks(
       new ToolTrustGate({ tools, trust: config.trust, developmentMode: config.developmentMode }),
       overrideKeys,
@@ -123,18 +143,30 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   let stopping = false;
   const idle = new AbortController();
   const done = (async () => {
+    // Consecutive failed claims: the database is away (restart, failover, partition). Claims back
+    // off exponentially (capped at 5 s) and the outage is logged once, not at every poll.
+    let failures = 0;
     while (!stopping) {
       let worked = false;
       try {
         worked = await worker.runOnce();
+        if (failures > 0) log(`the database answers again after ${failures} failed claim(s); claiming work`);
+        failures = 0;
       } catch (err) {
-        log(`claim failed (will retry): ${(err as Error).message}`);
+        failures++;
+        if (failures === 1 || failures % 50 === 0)
+          log(
+            `claim failed (retrying with backoff${isStoreUnavailable(err) ? ': the database is unavailable' : ''}): ${(err as Error).message}`,
+          );
       }
-      if (!worked && !stopping) await sleep(config.executor.pollMilliseconds, undefined, { signal: idle.signal }).catch(() => undefined);
+      const wait =
+        failures > 0 ? backoffMs(failures, config.executor.pollMilliseconds, 5_000) : worked ? 0 : config.executor.pollMilliseconds;
+      if (wait > 0 && !stopping) await sleep(wait, undefined, { signal: idle.signal }).catch(() => undefined);
     }
   })();
   return {
     owner,
+    metrics,
     runner: runner.kind,
     store,
     async stop() {
@@ -147,6 +179,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
       clearTimeout(deadline);
       await store.checkpoint().catch(() => undefined);
       await (runner as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
+      await metricsServer?.close();
       if (ownStore) await store.close();
     },
     done,

@@ -4,14 +4,23 @@ import { dirname, join } from 'node:path';
 import type { AuditAction, AuditOutcome } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { assertGrantLive, type GrantClaims, type GrantKeyLookup, verifyGrant } from '../grants/index.ts';
+import type { Metrics } from '../metrics/index.ts';
 import { assertStepMayRun, intactDocument, type PlanDocument, type PlanStatus } from '../plans/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { canonicalizePathInputs, pathRootsFor, type Runner } from '../sandbox/index.ts';
 import { createRedactor, resolveSecrets } from '../secrets/index.ts';
-import type { ExecutionRecord, ExecutionStatus, StepRecord, Store, TenantScope } from '../store/index.ts';
+import {
+  type ExecutionRecord,
+  type ExecutionStatus,
+  isStoreUnavailable,
+  type StepRecord,
+  type Store,
+  type TenantScope,
+} from '../store/index.ts';
 import type { ToolRegistry } from '../tools/index.ts';
 import { assertArgvAllowed, profileFor, renderArgv } from '../tools/index.ts';
 import { type RetryPolicy, runWithRetry } from './step-runner.ts';
+import { retryWhileStoreUnavailable } from './store-retry.ts';
 
 export interface WorkerDeps {
   store: Store;
@@ -32,6 +41,8 @@ export interface WorkerDeps {
    * is now; an override execution's revocation): null lets the step run, a reason refuses it.
    */
   revalidateStep: (input: StepCheckInput) => Promise<string | null>;
+  /** Step durations and refusals, for the executor's /metrics. */
+  metrics?: Pick<Metrics, 'stepSeconds' | 'sandboxRefusals'>;
 }
 
 export interface StepCheckInput {
@@ -64,6 +75,9 @@ class LeaseLost extends Error {
   }
 }
 
+/** How long a live event waits for an unavailable database before it is given up (and logged). */
+const EVENT_RETRY_MS = 30_000;
+
 /** Fire-and-forget events, written strictly in order; failures are logged, never thrown. */
 class EventQueue {
   #tail: Promise<unknown> = Promise.resolve();
@@ -71,9 +85,22 @@ class EventQueue {
     private readonly write: (type: string, data: Record<string, unknown>) => Promise<unknown>,
     private readonly log: (line: string) => void,
   ) {}
+  /** When the current outage began: one window for the whole queue, not one per queued event. */
+  #outageSince: number | null = null;
   push(type: string, data: Record<string, unknown>): void {
     this.#tail = this.#tail
-      .then(() => this.write(type, data))
+      // Through a database restart, events wait and are written in order once it answers.
+      .then(async () => {
+        const window = this.#outageSince === null ? EVENT_RETRY_MS : Math.max(0, EVENT_RETRY_MS - (Date.now() - this.#outageSince));
+        await retryWhileStoreUnavailable(
+          () => this.write(type, data),
+          window,
+          () => {
+            this.#outageSince ??= Date.now();
+          },
+        );
+        this.#outageSince = null;
+      })
       .catch((err: Error) => this.log(`could not record a ${type} event: ${err.message}`));
   }
   flush(): Promise<unknown> {
@@ -175,6 +202,15 @@ export class ExecutionWorker {
       if (err instanceof LeaseLost) {
         this.#aborter.abort();
         this.deps.log(err.message);
+        return true;
+      }
+      if (isStoreUnavailable(err)) {
+        // Nothing is decided while the database is away: the execution keeps its records, its
+        // lease runs out, and whichever executor claims it next resumes it by the crash rules
+        // (a step left running is retried only when idempotent), so nothing runs twice.
+        this.deps.log(
+          `execution ${exec.id} paused: the database is unavailable (${(err as Error).message}); it resumes once its lease expires`,
+        );
         return true;
       }
       this.deps.log(`execution ${exec.id} crashed in the worker: ${(err as Error).stack ?? String(err)}`);
@@ -317,6 +353,7 @@ export class ExecutionWorker {
    * the new owner's records alone.
    */
   async #refuseStep(exec: ExecutionRecord, step: StepRecord, err: CountersignError): Promise<void> {
+    this.deps.metrics?.sandboxRefusals.inc({ code: err.code });
     await this.deps.store.transaction(exec.tenantId, async (tx) => {
       if (!(await tx.executions.holdsLease(exec.id, this.deps.owner))) throw new LeaseLost(exec.id);
       await tx.audit({
@@ -410,13 +447,15 @@ export class ExecutionWorker {
         onAttempt: (n) => {
           if (n > 1) events.push('step.retry', { phase: step.phase, index: step.idx, attempt: n });
         },
-        onEgressDenied: (d) =>
+        onEgressDenied: (d) => {
+          this.deps.metrics?.sandboxRefusals.inc({ code: 'EGRESS_DENIED' });
           void this.#audit(scope, exec, 'execution.step', 'denied', {
             phase: step.phase,
             index: step.idx,
             egress: `${d.host}:${d.port}`,
             reason: d.reason,
-          }).catch(() => undefined),
+          }).catch(() => undefined);
+        },
       },
     );
     const r = outcome.result;
@@ -430,43 +469,54 @@ export class ExecutionWorker {
           : r && r.exitCode !== 0
             ? `exit code ${r.exitCode}${r.signal ? ` (${r.signal})` : ''}`
             : null;
+    this.deps.metrics?.stepSeconds.observe(
+      { outcome: ok ? 'succeeded' : 'failed' },
+      (Date.parse(this.#now()) - Date.parse(started)) / 1000,
+    );
     await events.flush();
     const finished = this.#now();
-    await this.deps.store.transaction(exec.tenantId, async (tx) => {
-      // Only the lease holder records the outcome; a worker that lost it leaves the new owner's record alone.
-      if (!(await tx.executions.holdsLease(exec.id, this.deps.owner))) throw new LeaseLost(exec.id);
-      await tx.executions.updateStep(exec.id, step.phase, step.idx, {
-        status: ok ? 'succeeded' : 'failed',
-        attempts: step.attempts + outcome.attempts,
-        exit_code: r?.exitCode ?? null,
-        stdout: redact(r?.stdout ?? ''),
-        stderr: redact(r?.stderr ?? ''),
-        truncated: r?.truncated ? 1 : 0,
-        error,
-        finished_at: finished,
-      });
-      await tx.executions.appendEvent(exec.id, finished, 'step.finished', {
-        phase: step.phase,
-        index: step.idx,
-        status: ok ? 'succeeded' : 'failed',
-        exitCode: r?.exitCode ?? null,
-        error,
-      });
-      await tx.audit({
-        actor: this.deps.owner,
-        action: 'execution.step',
-        outcome: ok ? 'succeeded' : 'failed',
-        resource: `execution:${exec.id}`,
-        details: {
+    // The step ran: its outcome is recorded even through a database restart, while the lease can
+    // still be ours. A retry after a commit whose acknowledgement was lost finds the step no
+    // longer running and writes nothing twice.
+    await this.#stored(() =>
+      this.deps.store.transaction(exec.tenantId, async (tx) => {
+        // Only the lease holder records the outcome; a worker that lost it leaves the new owner's record alone.
+        if (!(await tx.executions.holdsLease(exec.id, this.deps.owner))) throw new LeaseLost(exec.id);
+        const now = (await tx.executions.steps(exec.id)).find((s) => s.phase === step.phase && s.idx === step.idx);
+        if (now?.status !== 'running') return;
+        await tx.executions.updateStep(exec.id, step.phase, step.idx, {
+          status: ok ? 'succeeded' : 'failed',
+          attempts: step.attempts + outcome.attempts,
+          exit_code: r?.exitCode ?? null,
+          stdout: redact(r?.stdout ?? ''),
+          stderr: redact(r?.stderr ?? ''),
+          truncated: r?.truncated ? 1 : 0,
+          error,
+          finished_at: finished,
+        });
+        await tx.executions.appendEvent(exec.id, finished, 'step.finished', {
           phase: step.phase,
           index: step.idx,
+          status: ok ? 'succeeded' : 'failed',
           exitCode: r?.exitCode ?? null,
-          attempts: outcome.attempts,
           error,
-          durationMs: r?.durationMs ?? null,
-        },
-      });
-    });
+        });
+        await tx.audit({
+          actor: this.deps.owner,
+          action: 'execution.step',
+          outcome: ok ? 'succeeded' : 'failed',
+          resource: `execution:${exec.id}`,
+          details: {
+            phase: step.phase,
+            index: step.idx,
+            exitCode: r?.exitCode ?? null,
+            attempts: outcome.attempts,
+            error,
+            durationMs: r?.durationMs ?? null,
+          },
+        });
+      }),
+    );
     if (this.#aborter.signal.aborted) throw new Stop('needs_attention', 'the step was stopped (lease lost or executor stopping)');
     return ok;
   }
@@ -484,27 +534,30 @@ export class ExecutionWorker {
   async #finish(scope: TenantScope, exec: ExecutionRecord, status: ExecutionStatus, reason: string | null): Promise<void> {
     const at = this.#now();
     let applied = false;
-    await this.deps.store.transaction(exec.tenantId, async (tx) => {
-      const owned = await tx.executions.updateOwned(exec.id, this.deps.owner, {
-        status,
-        reason,
-        finished_at: at,
-        lease_owner: null,
-        lease_expires_at: null,
-      });
-      if (!owned) return; // another worker took over: it decides the outcome
-      applied = true;
-      const planStatus = PLAN_OUTCOME[status];
-      if (planStatus) await tx.plans.setStatus(exec.planId, 'executing', planStatus, at, reason);
-      await tx.executions.appendEvent(exec.id, at, 'execution.finished', { status, reason });
-      await tx.audit({
-        actor: this.deps.owner,
-        action: 'plan.status',
-        outcome: status === 'succeeded' ? 'succeeded' : 'failed',
-        resource: `execution:${exec.id}`,
-        details: { plan: exec.planId, status, reason },
-      });
-    });
+    // Repeatable: once it committed, the lease is cleared and a repeat finds nothing it owns.
+    await this.#stored(() =>
+      this.deps.store.transaction(exec.tenantId, async (tx) => {
+        const owned = await tx.executions.updateOwned(exec.id, this.deps.owner, {
+          status,
+          reason,
+          finished_at: at,
+          lease_owner: null,
+          lease_expires_at: null,
+        });
+        if (!owned) return; // another worker took over: it decides the outcome
+        applied = true;
+        const planStatus = PLAN_OUTCOME[status];
+        if (planStatus) await tx.plans.setStatus(exec.planId, 'executing', planStatus, at, reason);
+        await tx.executions.appendEvent(exec.id, at, 'execution.finished', { status, reason });
+        await tx.audit({
+          actor: this.deps.owner,
+          action: 'plan.status',
+          outcome: status === 'succeeded' ? 'succeeded' : 'failed',
+          resource: `execution:${exec.id}`,
+          details: { plan: exec.planId, status, reason },
+        });
+      }),
+    );
     void scope;
     if (applied) {
       this.deps.log(`execution ${exec.id}: ${status}${reason ? ` (${reason})` : ''}`);
@@ -522,6 +575,13 @@ export class ExecutionWorker {
     details: Record<string, unknown>,
   ): Promise<void> {
     await scope.audit({ actor: this.deps.owner, action, outcome, resource: `execution:${exec.id}`, details });
+  }
+
+  /** A repeatable write retried through a database restart for as long as the lease lasts. */
+  #stored<T>(write: () => Promise<T>): Promise<T> {
+    return retryWhileStoreUnavailable(write, this.deps.leaseMs, (err, n) => {
+      if (n === 1) this.deps.log(`the database is unavailable (${err.message}); retrying`);
+    });
   }
 
   #now(): string {

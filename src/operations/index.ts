@@ -13,4 +13,4 @@ export { CreateKeySchema, CreatePrincipalSchema } from './principals.ts';
 export type { RecoveredAdmin } from './recover-admin.ts';
 export { InboxQuerySchema, ReviewBodySchema, type ReviewResult, reviewOperationFor } from './reviews.ts';
 export { apiOperations, apiPipeline, hostPipeline } from './table.ts';
-export type { AnyOperation, Channel, Effect, Operation, OperationContext } from './types.ts';
+export type { AnyOperation, Channel, Effect, Operation, OperationContext, PipelineObserver } from './types.ts';

@@ -12,12 +12,14 @@ import {
 import type { Runtime } from '../runtime.ts';
 import type { Store, TenantScope } from '../store/index.ts';
 import { parseOrThrow } from '../validation/index.ts';
-import type { AnyOperation, Channel, Effect, OperationContext } from './types.ts';
+import type { AnyOperation, Channel, Effect, OperationContext, PipelineObserver } from './types.ts';
 
 export interface PipelineDeps {
   store: Store;
   authorizer: Authorizer;
   runtime: Runtime;
+  /** Told of every decision and every settled operation (metrics, live notifications); optional. */
+  observer?: PipelineObserver;
 }
 
 function resourceKey(r: ResourceRef): string {
@@ -91,9 +93,11 @@ export class Pipeline {
       input = parseOrThrow(op.input, rawInput ?? {}, 'body');
       const result = (await this.#run(op, ctx, input)) as T;
       op.settled?.(ctx, input, { ok: true, result });
+      this.deps.observer?.settled(op.name, true);
       return result;
     } catch (err) {
       op.settled?.(ctx, input, { ok: false, error: err });
+      this.deps.observer?.settled(op.name, false);
       throw err;
     }
   }
@@ -179,6 +183,7 @@ export class Pipeline {
   #decide(op: AnyOperation, ctx: OperationContext, resource: ResourceRef): Refused | { policies: string[] } {
     const request: AuthzRequest = { principal: ctx.principal, action: op.action, resource };
     const decision = decideRequest(this.deps.authorizer, request);
+    this.deps.observer?.decision(op.action, decision.allow);
     if (decision.allow) return { policies: decision.policies };
     return new Refused(denialError(request, decision), resource, {
       reasons: decision.reasons,

@@ -62,3 +62,13 @@ export interface Operation<I = unknown, L = unknown, T = unknown, P = unknown> {
 
 // biome-ignore lint/suspicious/noExplicitAny: the table holds operations of every shape.
 export type AnyOperation = Operation<any, any, any, any>;
+
+// ---- scale-out: what the pipeline reports to metrics and live notifications ----
+
+/** Told of the pipeline's work; must not throw and must not block (it runs on the request path). */
+export interface PipelineObserver {
+  /** One decision of the policy engine for `action` (a Cedar action name: a fixed set). */
+  decision(action: string, allowed: boolean): void;
+  /** An operation ran to its end (after its transaction committed, or failed). */
+  settled(operation: string, ok: boolean): void;
+}

@@ -3,6 +3,8 @@ import { loadApprovalRules } from '../approvals/index.ts';
 import { type Authenticator, createAuthenticator } from '../auth/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
 import { GrantKeyring } from '../grants/index.ts';
+import { AUTH_CHANGING_OPERATIONS, LiveHub, PostgresListener } from '../live/index.ts';
+import { decisionCounter, instrumentStore, loadScrapeAccess, Metrics, type ScrapeAccess } from '../metrics/index.ts';
 import { createNotifier, type Notifier } from '../notifications/index.ts';
 import { apiPipeline, type Pipeline, systemPrincipal } from '../operations/index.ts';
 import { hasOverrideKey, loadOverrideSigningKey, loadOverrideVerificationKeys, OverrideAuthority } from '../overrides/index.ts';
@@ -13,7 +15,7 @@ import type { Store } from '../store/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { dataDirPaths } from './datadir.ts';
-import { openStore } from './store-binding.ts';
+import { boundStoreUrl, openStore } from './store-binding.ts';
 import { toolSetSource } from './tool-reload.ts';
 
 export interface ContextOverrides {
@@ -41,6 +43,11 @@ export interface ServerContext {
   /** Re-verifies tools against the trust store as it is now (propose, execute). */
   toolTrust: ToolTrustGate;
   runtime: Runtime;
+  /** This process's Prometheus metrics, and who may scrape them (`/metrics`). */
+  metrics: Metrics;
+  scrapeAccess: ScrapeAccess;
+  /** Signals for open event streams: PostgreSQL notifications from every process, and this one's operations. */
+  live: LiveHub;
   close(): Promise<void>;
 }
 
@@ -55,7 +62,13 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
   const warn = overrides_.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   const approvalRules = loadApprovalRules(paths.approvals);
   const authorizer = overrides_.authorizer ?? new ReloadableAuthorizer(() => loadCedarAuthorizer(paths.dir));
+  const scrapeAccess = loadScrapeAccess(config, paths.dir);
   const store = await openStore(paths.dir, config, overrides_, 'write');
+  const metrics = new Metrics({ process: 'api' });
+  instrumentStore(metrics, store);
+  const live = new LiveHub();
+  const storeUrl = boundStoreUrl(paths.dir, config, overrides_);
+  const listener = store.engine === 'postgres' && storeUrl ? new PostgresListener(storeUrl, live, warn) : null;
   let tools: ToolRegistry;
   let toolTrust: ToolTrustGate;
   let pipeline: Pipeline;
@@ -91,12 +104,20 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
       overrides,
       trust: config.trust,
       keysDir: paths.keys,
+      observer: {
+        ...decisionCounter(metrics),
+        // In process at once; other replicas hear it through the database's notification.
+        settled: (name, ok) => {
+          if (ok && AUTH_CHANGING_OPERATIONS.has(name)) live.authChanged();
+        },
+      },
       ...(authorizer instanceof ReloadableAuthorizer ? { policies: authorizer } : {}),
       toolSet: toolSetSource(store, config, paths.tools, tools),
     });
     // Data directories made before overrides existed get their key now, as init would have made it.
     if (!hasOverrideKey(paths.keys)) await pipeline.run('override.key', systemPrincipal(), {}, 'host');
   } catch (err) {
+    await listener?.close();
     await store.close();
     throw err;
   }
@@ -108,13 +129,18 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     authorizer,
     // Checks the OIDC JWKS URL (DNS included); a refusal stops the start and closes the store.
     authenticator: await createAuthenticator({ store, runtime, oidc: config.oidc }).catch(async (err: unknown) => {
+      await listener?.close();
       await store.close();
       throw err;
     }),
     pipeline,
     toolTrust,
     runtime,
+    metrics,
+    scrapeAccess,
+    live,
     close: async () => {
+      await listener?.close();
       await closeAnalysis();
       await store.close();
     },

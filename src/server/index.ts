@@ -4,6 +4,6 @@ export { type DataDirPaths, dataDirPaths } from './datadir.ts';
 export { hostPipelineFor } from './host.ts';
 export type { InitResult } from './init.ts';
 export { recoverAdmin } from './recover-admin.ts';
-export { openStore } from './store-binding.ts';
+export { boundStoreUrl, openStore } from './store-binding.ts';
 export { ToolReloader, type ToolReloadOutcome, toolSetSource } from './tool-reload.ts';
 export { VERSION } from './version.ts';

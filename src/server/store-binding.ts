@@ -138,6 +138,15 @@ export async function openStore(dir: string, config: Readonly<Config>, overrides
   return store;
 }
 
+/**
+ * The store a data directory is bound to: its PostgreSQL URL (password included, for the driver
+ * or pg_dump's environment only), or undefined for the SQLite file. Checks the binding rules
+ * that openStore checks before it connects.
+ */
+export function boundStoreUrl(dir: string, config: Readonly<Config>, overrides: StoreOverrides = {}): string | undefined {
+  return resolveTarget(dataDirPaths(dir), config, overrides).url;
+}
+
 /** Opens the directory's store read-only and closes it: `serve` checks this once before starting its two processes. */
 export async function checkStoreBinding(dir: string, overrides: StoreOverrides = {}): Promise<void> {
   const config = loadConfig(dataDirPaths(dir).dir, overrides.env ?? process.env);

@@ -19,4 +19,5 @@ export { Store, type StoreOptions, TenantScope } from './store.ts';
 
 /** The tenant id of installation-wide audit entries and the host operator's scope (no tenant). */
 export const NO_TENANT = '-';
+export { backoffMs, isStoreUnavailable } from './availability.ts';
 export { principalNameKey } from './name-key.ts';

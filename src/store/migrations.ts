@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, PostgresAdapter, sql } from 'kysely';
 
 /**
  * Versioned migrations, one list for both engines. Only portable column types are used
@@ -274,6 +274,36 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('principals').addColumn('name_key', 'text').execute();
       await sql`update principals set name_key = lower(name)`.execute(db);
       await db.schema.createIndex('principals_tenant_name_key').on('principals').columns(['tenant_id', 'name_key']).unique().execute();
+    },
+  },
+  // ---- scale-out ----
+  '0012_scale': {
+    // PostgreSQL: live notifications across replicas. Triggers, not application code, so every
+    // writer notifies — an executor anywhere, a replica of the previous release — and a
+    // notification is delivered only when its transaction commits. Payloads carry ids only.
+    // SQLite has one API process: it notifies in process (src/live/).
+    async up(db: Kysely<unknown>) {
+      if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+      await sql`create or replace function countersign_notify_event() returns trigger language plpgsql as $fn$
+        begin perform pg_notify('countersign_events', new.execution_id); return null; end $fn$`.execute(db);
+      await sql`create trigger countersign_events_notify after insert on execution_events
+        for each row execute function countersign_notify_event()`.execute(db);
+      // A revoked key, a disabled principal or changed groups: open streams re-check at once.
+      await sql`create or replace function countersign_notify_auth() returns trigger language plpgsql as $fn$
+        begin perform pg_notify('countersign_auth', new.tenant_id); return null; end $fn$`.execute(db);
+      await sql`create trigger countersign_api_keys_notify after update on api_keys
+        for each row when (old.revoked_at is distinct from new.revoked_at) execute function countersign_notify_auth()`.execute(db);
+      await sql`create trigger countersign_principals_notify after update on principals
+        for each row when (old.disabled is distinct from new.disabled or old.groups is distinct from new.groups)
+        execute function countersign_notify_auth()`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+      await sql`drop trigger if exists countersign_events_notify on execution_events`.execute(db);
+      await sql`drop trigger if exists countersign_api_keys_notify on api_keys`.execute(db);
+      await sql`drop trigger if exists countersign_principals_notify on principals`.execute(db);
+      await sql`drop function if exists countersign_notify_event()`.execute(db);
+      await sql`drop function if exists countersign_notify_auth()`.execute(db);
     },
   },
 };

@@ -33,6 +33,8 @@ export interface StoreOptions {
   signer: CheckpointSigner | null;
   checkpointEvery?: number;
   maxConnections?: number;
+  /** PostgreSQL: told of each connection a restart or the network ended (logged; the pool reconnects). */
+  onConnectionError?: (err: Error) => void;
 }
 
 /** The data of one tenant. Nothing here can read or write another tenant's rows (invariant 18). */
@@ -70,9 +72,13 @@ export class TenantScope {
   /** Appends an audit entry for this tenant, in the current transaction when there is one. */
   async audit(event: Omit<AuditEvent, 'tenantId'>): Promise<AuditRecord> {
     const full = { ...event, tenantId: this.tenantId };
+    const started = performance.now();
     try {
-      if (this.inTransaction) return await appendAudit(this.db, this.auditOptions, full);
-      return await this.db.transaction().execute((trx) => appendAudit(trx, this.auditOptions, full));
+      const record = this.inTransaction
+        ? await appendAudit(this.db, this.auditOptions, full)
+        : await this.db.transaction().execute((trx) => appendAudit(trx, this.auditOptions, full));
+      this.auditOptions.observeAppend?.((performance.now() - started) / 1000);
+      return record;
     } catch (err) {
       throw new CountersignError('AUDIT_WRITE_FAILED', 'the audit entry could not be written, so the action was not taken', { cause: err });
     }
@@ -90,6 +96,22 @@ export class TenantScope {
       .execute();
     return rows.map(rowToRecord);
   }
+}
+
+/**
+ * The default report of a lost PostgreSQL connection: one stderr line per distinct message and
+ * second at most, so a restart that ends ten pooled connections says so once.
+ */
+function connectionErrorLogger(): (err: Error) => void {
+  let last = '';
+  let at = 0;
+  return (err) => {
+    const now = Date.now();
+    if (err.message === last && now - at < 1_000) return;
+    last = err.message;
+    at = now;
+    process.stderr.write(`database connection lost: ${err.message} (the pool reconnects on next use)\n`);
+  };
 }
 
 export class Store {
@@ -119,7 +141,12 @@ export class Store {
   static async open(options: StoreOptions): Promise<Store> {
     const url = options.databaseUrl;
     if (url && /^postgres(ql)?:\/\//.test(url)) {
-      const { dialect } = createPostgresDialect({ url, maxConnections: options.maxConnections, readOnly: options.access === 'read' });
+      const { dialect } = createPostgresDialect({
+        url,
+        maxConnections: options.maxConnections,
+        readOnly: options.access === 'read',
+        onConnectionError: options.onConnectionError ?? connectionErrorLogger(),
+      });
       const store = new Store('postgres', new Kysely<Database>({ dialect }), options);
       await store.ping();
       return store;
@@ -140,16 +167,53 @@ export class Store {
     return new Store('sqlite', new Kysely<Database>({ dialect }), options);
   }
 
-  async ping(): Promise<void> {
+  /** One round trip; fails (STORE_UNAVAILABLE) when the database does not answer within `timeoutMs`. */
+  async ping(timeoutMs = 5_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.#db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
+      await Promise.race([
+        this.#db.selectNoFrom((eb) => eb.lit(1).as('one')).execute(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
     } catch (err) {
       throw new CountersignError('STORE_UNAVAILABLE', `the database is unreachable: ${(err as Error).message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  /** Runs pending migrations; the Migrator takes a lock so concurrent replicas do not race. */
+  /**
+   * Which of this release's migrations the database has not run (`pending`), and which migrations
+   * it has run that this release does not know (`newer`: a later release migrated it).
+   */
+  async migrationState(): Promise<{ pending: string[]; newer: string[] }> {
+    const known = Object.keys(await migrationProvider.getMigrations());
+    const exists =
+      this.engine === 'postgres'
+        ? sql<{ t: string | null }>`select to_regclass('kysely_migration')::text as t`
+        : sql<{ t: string | null }>`select name as t from sqlite_master where type = 'table' and name = 'kysely_migration'`;
+    if (!(await exists.execute(this.#db)).rows[0]?.t) return { pending: known, newer: [] };
+    const ran = new Set((await sql<{ name: string }>`select name from kysely_migration`.execute(this.#db)).rows.map((r) => r.name));
+    return { pending: known.filter((n) => !ran.has(n)), newer: [...ran].filter((n) => !known.includes(n)).sort() };
+  }
+
+  /**
+   * Runs pending migrations; the Migrator takes a lock so concurrent replicas do not race.
+   * Migrations stay compatible one release back (docs/operations.md), so a replica of the previous
+   * release, started against a schema a newer replica already migrated, runs on it unchanged
+   * instead of refusing: replicas upgrade one at a time.
+   */
   async migrate(): Promise<string[]> {
+    const state = await this.migrationState();
+    if (state.newer.length > 0) {
+      if (state.pending.length === 0) return [];
+      throw new CountersignError(
+        'STORE_UNAVAILABLE',
+        `the database has migrations this release does not know (${state.newer.join(', ')}) and lacks some it needs (${state.pending.join(', ')}); run a release that has both`,
+      );
+    }
     const migrator = new Migrator({ db: this.#db, provider: migrationProvider });
     const { error, results } = await migrator.migrateToLatest();
     if (error) throw new CountersignError('STORE_UNAVAILABLE', `database migration failed: ${(error as Error).message}`, { cause: error });
@@ -278,6 +342,29 @@ export class Store {
       .where('status', '=', 'running')
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
+  }
+
+  // ---- scale-out: metrics and live notifications ----
+
+  /** Reports each audit append's duration (seconds) to `observe`: the metrics of this process. */
+  observeAuditAppends(observe: (seconds: number) => void): void {
+    this.#auditOptions.observeAppend = observe;
+  }
+
+  /**
+   * Metrics count plans and executions by status across tenants: counts only, no row or tenant
+   * id leaves the database.
+   */
+  async countByStatusForMetrics(): Promise<{ plans: { status: string; n: number }[]; executions: { status: string; n: number }[] }> {
+    const count = (table: 'plans' | 'executions') =>
+      this.#db
+        .selectFrom(table)
+        .select((eb) => ['status', eb.fn.countAll<number>().as('n')])
+        .groupBy('status')
+        .execute();
+    const [plans, executions] = await Promise.all([count('plans'), count('executions')]);
+    const numeric = (rows: { status: string; n: number | string | bigint }[]) => rows.map((r) => ({ status: r.status, n: Number(r.n) }));
+    return { plans: numeric(plans), executions: numeric(executions) };
   }
 
   /** For tests and operator tooling that must touch rows directly (tamper tests). Never used by services. */

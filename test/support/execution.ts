@@ -81,7 +81,11 @@ export function adminPrincipal(s: TestServer): Principal {
 }
 
 /** Proposes a dev plan over the API (auto-approved by the baseline rules when low risk). */
-export async function proposeApproved(s: TestServer, steps: unknown[], key?: string): Promise<{ id: string; status: string }> {
+export async function proposeApproved(
+  s: Pick<TestServer, 'request'>,
+  steps: unknown[],
+  key?: string,
+): Promise<{ id: string; status: string }> {
   const res = await s.request('POST', '/v1/plans', { key, body: { intent: 'execution test', environment: 'dev', steps } });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   assert.equal(res.body.status, 'approved', `plan not auto-approved: ${JSON.stringify(res.body)}`);
@@ -89,7 +93,7 @@ export async function proposeApproved(s: TestServer, steps: unknown[], key?: str
 }
 
 /** Proposes and queues one execution over the API; returns the execution id. */
-export async function queueExecution(s: TestServer, steps: unknown[]): Promise<{ planId: string; executionId: string }> {
+export async function queueExecution(s: Pick<TestServer, 'request'>, steps: unknown[]): Promise<{ planId: string; executionId: string }> {
   const plan = await proposeApproved(s, steps);
   const res = await s.request('POST', `/v1/plans/${plan.id}/executions`, { body: {} });
   assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -98,7 +102,7 @@ export async function queueExecution(s: TestServer, steps: unknown[]): Promise<{
 
 /** Polls GET /v1/executions/:id until `done(view)` holds; bounded by `timeoutMs`. */
 export async function waitForExecution(
-  s: TestServer,
+  s: Pick<TestServer, 'request'>,
   id: string,
   timeoutMs = 30_000,
   done: (view: any) => boolean = (v) => (TERMINAL_STATUSES as readonly string[]).includes(v.status),
@@ -116,7 +120,7 @@ export async function waitForExecution(
 }
 
 /** Polls the JSON event log until an event of `type` shows; returns all events so far. */
-export async function waitForEvent(s: TestServer, id: string, type: string, timeoutMs = 30_000): Promise<any[]> {
+export async function waitForEvent(s: Pick<TestServer, 'request'>, id: string, type: string, timeoutMs = 30_000): Promise<any[]> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const res = await s.request('GET', `/v1/executions/${id}/events`);

@@ -3,6 +3,8 @@ import { CLI_ARGS } from './cli.ts';
 
 export interface ServeProcess {
   url: string;
+  /** The supervisor's process id (its API and executor are its children). */
+  pid: number;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
   /** SIGTERM, then the exit code (the drain ends with 0). */
@@ -36,6 +38,7 @@ export async function startServe(
   });
   return {
     url,
+    pid: child.pid as number,
     output: () => out,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

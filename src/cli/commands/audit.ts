@@ -1,8 +1,7 @@
-import { createWriteStream, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { CountersignError } from '../../errors/index.ts';
-import { dataDirPaths, defaultDataDir, readText } from '../../server/datadir.ts';
+import { dataDirPaths, defaultDataDir } from '../../server/datadir.ts';
 import { emit, type Io, verdict } from '../output.ts';
 import { registerAuditProofs } from './audit-proofs.ts';
 
@@ -10,16 +9,6 @@ interface LocalOptions {
   dir: string;
   databaseUrl?: string;
   json?: boolean;
-}
-
-/** Every audit public key in keys/ (audit.pub and rotated audit-*.pub) verifies checkpoints. */
-async function auditPublicKeys(dir: string) {
-  const { publicKeyMap } = await import('../../audit/index.ts');
-  const keysDir = dataDirPaths(dir).keys;
-  const pems = readdirSync(keysDir)
-    .filter((n) => /^audit.*\.pub$/.test(n))
-    .map((n) => readText(join(keysDir, n)));
-  return publicKeyMap(pems);
 }
 
 /** The store and config modules load here, when a command runs, not when the CLI starts. */
@@ -42,15 +31,10 @@ export function registerAudit(program: Command, io: Io): void {
     .option('--json', 'machine-readable report')
     .addHelpText('after', '\nDetects modified, deleted, inserted and reordered entries, and truncation behind the last checkpoint.\n')
     .action(async (opts: LocalOptions) => {
-      const { verifyAuditChain } = await import('../../audit/index.ts');
+      const { verifyStoreAudit } = await import('../../backup/index.ts');
       const store = await openReadOnly(opts);
       try {
-        const report = await verifyAuditChain({
-          entries: store.iterateAuditForVerification(),
-          checkpoints: await store.listAuditCheckpoints(),
-          head: await store.auditHead(),
-          publicKeys: await auditPublicKeys(opts.dir),
-        });
+        const report = await verifyStoreAudit(store, dataDirPaths(opts.dir).keys);
         emit(io, Boolean(opts.json), report, () =>
           report.ok
             ? `${verdict(io, true, 'OK')}: ${report.message}; last checkpoint at seq ${report.lastCheckpoint?.seq ?? '-'} (${report.lastCheckpoint?.ts ?? 'none'})`

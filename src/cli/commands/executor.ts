@@ -23,11 +23,12 @@ export function registerExecutor(program: Command, io: Io): void {
     .description('Run an executor: the only process that runs tools, each step in its own sandbox. `serve` starts one for you.')
     .option('--dir <dir>', 'data directory (env COUNTERSIGN_DIR)', defaultDataDir())
     .option('--database-url <url>', 'PostgreSQL URL (env COUNTERSIGN_DATABASE_URL)')
+    .option('--metrics-port <port>', 'serve this executor’s /metrics on this port (default: metrics.executorPort; 0: none)')
     .addHelpText(
       'after',
       '\nRuns until SIGTERM/SIGINT, then finishes or releases its current step and exits 0.\nSIGHUP reloads the tools (all of <dir>/tools verified, or the old set stays).\nRefuses to start without a working sandbox (see `countersign sandbox check`).\n',
     )
-    .action(async (opts: { dir: string; databaseUrl?: string }) => {
+    .action(async (opts: { dir: string; databaseUrl?: string; metricsPort?: string }) => {
       // SIGHUP reloads the tools. Handled from the first moment: a reload asked for during start
       // runs once the executor is up, instead of the signal's default of ending the process.
       let running: { reloadTools(): Promise<unknown> } | null = null;
@@ -40,7 +41,10 @@ export function registerExecutor(program: Command, io: Io): void {
         import('../../executor/executor.ts'),
         import('../../server/supervisor.ts'),
       ]);
-      const exe = await startExecutor(opts.dir, { databaseUrl: opts.databaseUrl, log: (l) => io.err(`executor: ${l}`) });
+      const metricsPort = opts.metricsPort === undefined ? undefined : Number(opts.metricsPort);
+      if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535))
+        throw new Error(`--metrics-port must be a number from 0 to 65535, got "${opts.metricsPort}"`);
+      const exe = await startExecutor(opts.dir, { databaseUrl: opts.databaseUrl, metricsPort, log: (l) => io.err(`executor: ${l}`) });
       running = exe;
       io.err(`executor ${exe.owner} started (${exe.runner})`);
       if (reloadAsked) void exe.reloadTools();

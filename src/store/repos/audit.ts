@@ -11,6 +11,8 @@ export interface AuditWriterOptions {
   runtime: Runtime;
   /** Removes known secret values and credential shapes from details before they are hashed (invariant 12). */
   redaction: KnownSecrets;
+  /** Told how long each append took, in seconds (metrics); set by Store.observeAuditAppends. */
+  observeAppend?: (seconds: number) => void;
 }
 
 type Row = Database['audit_log'];

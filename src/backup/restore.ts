@@ -1,0 +1,150 @@
+import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import type { VerifyReport } from '../audit/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { CountersignError } from '../errors/index.ts';
+import { systemRuntime } from '../runtime.ts';
+import { boundStoreUrl, dataDirPaths, openStore } from '../server/index.ts';
+import { Store } from '../store/index.ts';
+import { partialPath } from './backup.ts';
+import { runPgTool } from './pg-tools.ts';
+import { verifyStoreAudit } from './verify.ts';
+
+export interface RestoreOptions {
+  databaseUrl?: string;
+  input: string;
+  /** SQLite: replace an existing store (kept beside it as countersign.db.replaced-<time>). */
+  force?: boolean;
+  env?: NodeJS.ProcessEnv;
+  now?: () => Date;
+}
+
+export interface RestoreResult {
+  engine: 'sqlite' | 'postgres';
+  /** The replaced SQLite file, kept (never deleted by a restore); null when there was none. */
+  replaced: string | null;
+  audit: VerifyReport;
+}
+
+function chainRefused(report: VerifyReport): CountersignError {
+  return new CountersignError(
+    'AUDIT_CHAIN_BROKEN',
+    `the backup's audit chain does not verify (at seq ${report.firstBadSeq}: ${report.message}); nothing was restored`,
+  );
+}
+
+/**
+ * `countersign restore`: puts a backup in place only after its audit chain verifies with this
+ * data directory's audit keys and it holds this directory's installation — a server started
+ * afterwards serves a store known to be intact. Stop the servers of the directory first.
+ */
+export async function restoreStore(dir: string, options: RestoreOptions): Promise<RestoreResult> {
+  const paths = dataDirPaths(dir);
+  const config = loadConfig(paths.dir, options.env ?? process.env);
+  const url = boundStoreUrl(dir, config, { databaseUrl: options.databaseUrl, env: options.env });
+  if (!existsSync(options.input)) throw new CountersignError('NOT_FOUND', `no backup at ${options.input}`);
+  return url ? restorePostgres(dir, url, options) : restoreSqlite(dir, config.database.installationId, options);
+}
+
+async function restoreSqlite(dir: string, installationId: string | undefined, options: RestoreOptions): Promise<RestoreResult> {
+  const paths = dataDirPaths(dir);
+  const staged = partialPath(paths.database);
+  try {
+    copyFileSync(options.input, staged);
+    const db = new Database(staged, { fileMustExist: true });
+    try {
+      const check = db.pragma('integrity_check', { simple: true });
+      if (check !== 'ok')
+        throw new CountersignError(
+          'AUDIT_CHAIN_BROKEN',
+          `the backup is not an intact SQLite database (${String(check)}); nothing was restored`,
+        );
+    } catch (err) {
+      if (err instanceof CountersignError) throw err;
+      throw new CountersignError('BAD_REQUEST', `${options.input} is not a SQLite backup: ${(err as Error).message}`);
+    } finally {
+      db.close();
+    }
+    const store = await Store.open({ sqlitePath: staged, access: 'read', runtime: systemRuntime, signer: null });
+    let audit: VerifyReport;
+    try {
+      const found = await store.installation();
+      if (installationId !== undefined && found?.id !== installationId)
+        throw new CountersignError(
+          'STORE_BINDING_MISMATCH',
+          `the backup holds installation ${found?.id ?? 'none'}, and ${paths.dir} is bound to ${installationId}; nothing was restored`,
+        );
+      audit = await verifyStoreAudit(store, paths.keys);
+    } finally {
+      await store.close();
+    }
+    if (!audit.ok) throw chainRefused(audit);
+    let replaced: string | null = null;
+    if (existsSync(paths.database)) {
+      if (!options.force)
+        throw new CountersignError(
+          'ALREADY_INITIALIZED',
+          `${paths.database} exists; --force keeps it beside the restored one and puts the backup in its place`,
+        );
+      replaced = `${paths.database}.replaced-${(options.now ?? (() => new Date()))().toISOString().replace(/[:.]/g, '-')}`;
+      // The WAL and shared-memory files belong to the old file: they move with it.
+      for (const suffix of ['-wal', '-shm'])
+        if (existsSync(paths.database + suffix)) renameSync(paths.database + suffix, replaced + suffix);
+      renameSync(paths.database, replaced);
+    }
+    renameSync(staged, paths.database);
+    return { engine: 'sqlite', replaced, audit };
+  } finally {
+    rmSync(staged, { force: true });
+  }
+}
+
+/** Tables in the target's public schema: a restore goes only into an empty database. */
+async function tablesIn(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return (await client.query("select count(*)::int as n from pg_tables where schemaname = 'public'")).rows[0].n as number;
+  } finally {
+    await client.end();
+  }
+}
+
+async function emptyPublicSchema(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query('drop schema public cascade; create schema public');
+  } finally {
+    await client.end();
+  }
+}
+
+async function restorePostgres(dir: string, url: string, options: RestoreOptions): Promise<RestoreResult> {
+  const paths = dataDirPaths(dir);
+  const config = loadConfig(paths.dir, options.env ?? process.env);
+  if ((await tablesIn(url)) > 0)
+    throw new CountersignError(
+      'ALREADY_INITIALIZED',
+      'the target database is not empty; restore into a new, empty database (createdb) and point the data directory at it',
+    );
+  await runPgTool('pg_restore', ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', options.input], url);
+  try {
+    // openStore checks the binding (this directory's installation) and opens read-only.
+    const store = await openStore(dir, config, { databaseUrl: options.databaseUrl, env: options.env }, 'read');
+    try {
+      const audit = await verifyStoreAudit(store, paths.keys);
+      if (!audit.ok) throw chainRefused(audit);
+      return { engine: 'postgres', replaced: null, audit };
+    } finally {
+      await store.close();
+    }
+  } catch (err) {
+    // A backup that fails its checks is taken out again: the database is left empty, as found.
+    await emptyPublicSchema(url);
+    throw err;
+  }
+}
