@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { AlertIntake } from '../alerts/index.ts';
 import type { Authenticator } from '../auth/index.ts';
 import type { Pipeline } from '../operations/index.ts';
 import { logLineRedactor } from '../secrets/index.ts';
@@ -18,6 +19,7 @@ import { planRoutes } from './routes/plans.ts';
 import { principalRoutes } from './routes/principals.ts';
 import { toolRoutes } from './routes/tools.ts';
 import { trustRoutes } from './routes/trust.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { errorSchema, errorStatuses } from './schema.ts';
 
 export interface ApiServices {
@@ -25,6 +27,8 @@ export interface ApiServices {
   authenticator: Authenticator;
   /** The operations table: every route below is a mapping onto one of its operations. */
   pipeline: Pipeline;
+  /** alerts: the webhook intake; absent, no webhook route is served. */
+  alerts?: AlertIntake;
 }
 
 export interface ApiOptions {
@@ -139,5 +143,7 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   overrideRoutes(app, ops);
   toolRoutes(app, ops);
   mcpRoutes(app, ops);
+  // alerts: webhook deliveries and plan origins
+  if (services.alerts) await webhookRoutes(app, services.alerts, ops);
   return app;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 // The pure JWT policy (no store), its own small module so loading config stays light.
 import { ASYMMETRIC_JWS_ALGORITHMS, isAsymmetricJwsAlgorithm, jwksUrlProblem } from '../jwt-policy/index.ts';
+import { ALERTS_CONFIG_DEFAULT, AlertsConfigSchema } from './alerts.ts';
 import { DATABASE_CONFIG_DEFAULT, DatabaseConfigSchema } from './database.ts';
 
 const HostName = z
@@ -302,6 +303,10 @@ export const ConfigSchema = z
     ),
     notifications: NotificationsConfigSchema.default({ webhookUrl: '', timeoutMilliseconds: 5000 }).describe(
       'Where break-glass events are sent.',
+    ),
+    // alerts: webhook sources, models and budgets (src/alerts, docs/alerts.md)
+    alerts: AlertsConfigSchema.default(ALERTS_CONFIG_DEFAULT).describe(
+      'Alert intake: webhook sources, the models playbooks may call, and per-tenant model budgets.',
     ),
   })
   .strict()

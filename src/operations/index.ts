@@ -12,3 +12,5 @@ export { CreateKeySchema, CreatePrincipalSchema } from './principals.ts';
 export { InboxQuerySchema, ReviewBodySchema, type ReviewResult, reviewOperationFor } from './reviews.ts';
 export { apiOperations, apiPipeline, hostPipeline } from './table.ts';
 export type { AnyOperation, Channel, Effect, Operation, OperationContext } from './types.ts';
+// alerts
+export { type PlanOrigin, RecordAlertPlanInput, ReceiveAlertInput, type ReceiveResult } from './alerts.ts';

@@ -20,3 +20,4 @@ export { Store, type StoreOptions, TenantScope } from './store.ts';
 /** The tenant id of installation-wide audit entries and the host operator's scope (no tenant). */
 export const NO_TENANT = '-';
 export { principalNameKey } from './name-key.ts';
+export { type AlertGroupRecord, type AlertPlanRecord, MAX_GROUP_FINGERPRINTS } from './repos/alerts.ts';

@@ -1,0 +1,280 @@
+import type { AlertsConfig, WebhookSourceConfig } from '../config/index.ts';
+import { CountersignError } from '../errors/index.ts';
+import type { Pipeline, ReceiveResult } from '../operations/index.ts';
+import type { Principal } from '../policy/index.ts';
+import type { Runtime } from '../runtime.ts';
+import { NO_TENANT, type Store } from '../store/index.ts';
+import type { ToolRegistry } from '../tools/index.ts';
+import { type ModelClient } from './models.ts';
+import { type Alert, type AlertDelivery, readDelivery } from './payloads.ts';
+import { type LoadedPlaybook, matches } from './playbooks.ts';
+import { type Headers, verifyDelivery } from './signatures.ts';
+import { type CandidateOutcome, planCandidate } from './candidate.ts';
+
+export interface ResolvedSource {
+  config: WebhookSourceConfig;
+  /** The current secret first, then any previous one still accepted during a rotation. */
+  secrets: string[];
+}
+
+export interface IntakeDeps {
+  pipeline: Pipeline;
+  store: Store;
+  tools: ToolRegistry;
+  runtime: Runtime;
+  config: AlertsConfig;
+  sources: ReadonlyMap<string, ResolvedSource>;
+  playbooks: readonly LoadedPlaybook[];
+  models: ReadonlyMap<string, ModelClient>;
+}
+
+export interface ProposedForGroup {
+  playbook: string;
+  planId?: string;
+  refused?: string[];
+}
+
+export interface IntakeResult {
+  accepted: true;
+  source: string;
+  groupKey: string | null;
+  deliveryId: string | null;
+  proposed: ProposedForGroup[];
+  duplicates: string[];
+  cancelled: string[];
+  annotated: string[];
+}
+
+/** The principal a webhook source acts as: declared in config, proven by its signature. */
+export function sourcePrincipal(tenantId: string, source: string): Principal {
+  const id = `webhook:${source}`;
+  return { tenantId, id, name: id, kind: 'webhook', groups: [], authMethod: 'webhook_signature' };
+}
+
+/**
+ * Alert intake: verify → record the delivery and its groups (`alert.receive`) → per newly opened
+ * group, a candidate from its playbook (typed labels, optionally a planner and model reviewers)
+ * → `plan.propose` → `alert.plan`. Every step is an operation of the table run as the source's
+ * principal on the `webhook` channel; every refusal before the pipeline is audited here.
+ *
+ * Memory stays bounded under a flood: bodies are capped per source, at most `maxConcurrent`
+ * deliveries are processed with as many waiting, the rest get 429; the per-source windows and
+ * tenant ids are one entry per configured source.
+ */
+export class AlertIntake {
+  readonly #deps: IntakeDeps;
+  readonly #windows = new Map<string, { start: number; count: number }>();
+  readonly #tenants = new Map<string, string>();
+  readonly #waiting: (() => void)[] = [];
+  #running = 0;
+  #peakWaiting = 0;
+
+  constructor(deps: IntakeDeps) {
+    this.#deps = deps;
+  }
+
+  /** The largest body any source accepts: the route's parser limit. */
+  maxBodyBytes(): number {
+    return Math.max(1024, ...[...this.#deps.sources.values()].map((s) => s.config.maxBodyBytes));
+  }
+
+  /** For the memory-bound test and the bench: what is held now, and the most that ever waited. */
+  stats(): { running: number; waiting: number; peakWaiting: number; windows: number } {
+    return { running: this.#running, waiting: this.#waiting.length, peakWaiting: this.#peakWaiting, windows: this.#windows.size };
+  }
+
+  async receive(name: string, headers: Headers, body: Buffer, ip: string): Promise<IntakeResult> {
+    const { store, runtime } = this.#deps;
+    const source = this.#deps.sources.get(name);
+    if (!source) {
+      await store.scope(NO_TENANT).audit({
+        actor: 'anonymous',
+        action: 'alert.receive',
+        outcome: 'denied',
+        resource: `webhook:${name.slice(0, 64)}`,
+        details: { code: 'NOT_FOUND', reason: 'no such webhook source', ip, channel: 'webhook' },
+      });
+      throw new CountersignError('NOT_FOUND', 'no such webhook source');
+    }
+    const tenantId = await this.#tenantOf(source.config);
+    const principal = sourcePrincipal(tenantId, name);
+    const refuse = async (err: unknown): Promise<never> => {
+      if (err instanceof CountersignError) {
+        await store.scope(tenantId).audit({
+          actor: principal.id,
+          action: 'alert.receive',
+          outcome: 'denied',
+          resource: `webhook:${name}`,
+          details: { code: err.code, reason: String(err.details?.reason ?? err.message), ip, bytes: body.length, channel: 'webhook' },
+        });
+      }
+      throw err;
+    };
+    const now = runtime.now();
+    if (!this.#take(source.config, now.getTime())) {
+      await refuse(new CountersignError('RATE_LIMITED', `source ${name} sent more than ${source.config.perMinute} deliveries this minute`, { details: { retryAfterSeconds: 60 } }));
+    }
+    if (body.length > source.config.maxBodyBytes) {
+      await refuse(new CountersignError('BODY_TOO_LARGE', `deliveries from ${name} are limited to ${source.config.maxBodyBytes} bytes`));
+    }
+    let deliveryId: string | null = null;
+    let delivery: AlertDelivery | null = null;
+    try {
+      deliveryId = verifyDelivery(source.config, source.secrets, headers, body, now).deliveryId;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw new CountersignError('INVALID_JSON', 'the body is not valid JSON');
+      }
+      delivery = readDelivery(source.config.type, parsed);
+    } catch (err) {
+      await refuse(err);
+    }
+    const empty: IntakeResult = { accepted: true, source: name, groupKey: null, deliveryId, proposed: [], duplicates: [], cancelled: [], annotated: [] };
+    if (!delivery) {
+      await store.scope(tenantId).audit({
+        actor: principal.id,
+        action: 'alert.receive',
+        outcome: 'allowed',
+        resource: `webhook:${name}`,
+        details: { deliveryId, ignored: 'the event carries no alert', channel: 'webhook' },
+      });
+      return empty;
+    }
+    if (!(await this.#slot())) await refuse(new CountersignError('RATE_LIMITED', 'the alert intake is busy; retry', { details: { retryAfterSeconds: 5 } }));
+    try {
+      return await this.#process(principal, source.config, delivery, deliveryId);
+    } finally {
+      this.#release();
+    }
+  }
+
+  async #process(principal: Principal, source: WebhookSourceConfig, delivery: AlertDelivery, deliveryId: string | null): Promise<IntakeResult> {
+    const { pipeline } = this.#deps;
+    const matched = new Map<string, { playbook: LoadedPlaybook; alerts: Alert[] }>();
+    if (delivery.status === 'firing') {
+      for (const pb of this.#deps.playbooks) {
+        const alerts = delivery.alerts.filter((a) => matches(pb, a, source.name)).sort((a, b) => a.fingerprint.localeCompare(b.fingerprint));
+        if (alerts.length > 0) matched.set(pb.playbook.name, { playbook: pb, alerts });
+      }
+    }
+    const received = await pipeline.run<ReceiveResult>(
+      'alert.receive',
+      principal,
+      {
+        source: source.name,
+        deliveryId,
+        groupKey: delivery.groupKey,
+        status: delivery.status,
+        alerts: delivery.alerts.length,
+        fingerprints: delivery.alerts.map((a) => a.fingerprint).slice(0, 5000),
+        playbooks: [...matched.keys()],
+      },
+      'webhook',
+    );
+    const proposed: ProposedForGroup[] = [];
+    for (const name of received.claimed) {
+      const m = matched.get(name);
+      if (m) proposed.push(await this.#proposeFor(principal, source, delivery, m.playbook, m.alerts));
+    }
+    const cancelled: string[] = [];
+    for (const planId of received.cancel) {
+      try {
+        await pipeline.run('plan.cancel', principal, { planId, reason: 'the alert resolved' }, 'webhook');
+        cancelled.push(planId);
+      } catch {
+        // Refused or raced with a review: audited by the pipeline; the plan keeps its humans.
+      }
+    }
+    return {
+      accepted: true,
+      source: source.name,
+      groupKey: delivery.groupKey,
+      deliveryId,
+      proposed,
+      duplicates: received.duplicates,
+      cancelled,
+      annotated: received.annotated,
+    };
+  }
+
+  async #proposeFor(
+    principal: Principal,
+    source: WebhookSourceConfig,
+    delivery: AlertDelivery,
+    pb: LoadedPlaybook,
+    alerts: Alert[],
+  ): Promise<ProposedForGroup> {
+    const { pipeline } = this.#deps;
+    const key = { source: source.name, groupKey: delivery.groupKey, playbook: pb.playbook.name };
+    let outcome: CandidateOutcome;
+    try {
+      outcome = await planCandidate(this.#deps, principal, source.tenant, pb, alerts);
+    } catch (err) {
+      outcome = { ok: false, reasons: [`the candidate could not be built: ${(err as Error).message}`], origin: {} };
+    }
+    let planId: string | null = null;
+    let refused = outcome.ok ? [] : outcome.reasons;
+    if (outcome.ok) {
+      try {
+        const plan = await pipeline.run<{ id: string }>(
+          'plan.propose',
+          principal,
+          {
+            intent: outcome.candidate.intent,
+            environment: outcome.candidate.environment,
+            steps: outcome.candidate.steps.map((s) => ({ tool: s.tool, action: s.action, input: s.input })),
+          },
+          'webhook',
+        );
+        planId = plan.id;
+      } catch (err) {
+        const code = err instanceof CountersignError ? err.code : 'INTERNAL';
+        refused = [`plan.propose refused it: ${code}: ${(err as Error).message}`];
+      }
+    }
+    await pipeline.run('alert.plan', principal, { ...key, planId, refused, origin: outcome.origin }, 'webhook');
+    return planId ? { playbook: key.playbook, planId } : { playbook: key.playbook, refused };
+  }
+
+  async #tenantOf(source: WebhookSourceConfig): Promise<string> {
+    const known = this.#tenants.get(source.name);
+    if (known) return known;
+    const tenant = await this.#deps.store.findTenantByName(source.tenant);
+    if (!tenant) throw new CountersignError('CONFIG_INVALID', `webhook source ${source.name} names tenant "${source.tenant}", which does not exist`);
+    this.#tenants.set(source.name, tenant.id);
+    return tenant.id;
+  }
+
+  /** A fixed one-minute window per source (one entry per configured source). */
+  #take(source: WebhookSourceConfig, t: number): boolean {
+    let w = this.#windows.get(source.name);
+    if (!w || t - w.start >= 60_000) {
+      w = { start: t, count: 0 };
+      this.#windows.set(source.name, w);
+    }
+    w.count += 1;
+    return w.count <= source.perMinute;
+  }
+
+  async #slot(): Promise<boolean> {
+    const max = this.#deps.config.maxConcurrent;
+    if (this.#running < max) {
+      this.#running += 1;
+      return true;
+    }
+    if (this.#waiting.length >= max) return false;
+    await new Promise<void>((resolve) => {
+      this.#waiting.push(resolve);
+      this.#peakWaiting = Math.max(this.#peakWaiting, this.#waiting.length);
+    });
+    return true;
+  }
+
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#running -= 1;
+  }
+}
