@@ -104,8 +104,9 @@ function receive(deps: OperationDeps): Operation<ReceiveInput, null, ReceiveResu
           }
         }
       }
-      // Delivery ids only need to outlive the replay window (a day is far past any window).
-      await tx.alerts.pruneDeliveries(new Date(ctx.now.getTime() - 86_400_000).toISOString());
+      // Delivery ids only need to outlive the replay window (a day is far past any window);
+      // pruned by the deliveries that add them, so the table stays the size of a day's traffic.
+      if (req.deliveryId) await tx.alerts.pruneDeliveries(new Date(ctx.now.getTime() - 86_400_000).toISOString());
       return {
         result: out,
         resource: `alert-group:${req.source}:${req.groupKey.slice(0, 200)}`,
