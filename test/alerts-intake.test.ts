@@ -44,7 +44,10 @@ for (const engine of ENGINES) {
     });
 
     test('an Alertmanager v4 delivery proposes the playbook plan, never auto-approved though dev auto-approves', async () => {
-      const res = await postAm(s, amPayload('{}:{alertname="KubePodCrashLooping"}', [{ alertname: 'KubePodCrashLooping', fingerprint: 'f1', labels: crashLabels() }]));
+      const res = await postAm(
+        s,
+        amPayload('{}:{alertname="KubePodCrashLooping"}', [{ alertname: 'KubePodCrashLooping', fingerprint: 'f1', labels: crashLabels() }]),
+      );
       assert.equal(res.status, 202, JSON.stringify(res.body));
       const [proposed] = res.body.proposed;
       assert.ok(proposed.planId, JSON.stringify(res.body));
@@ -54,7 +57,9 @@ for (const engine of ENGINES) {
       assert.deepEqual(plan.body.steps[0].input, { namespace: 'shop', deployment: 'cart', reason: 'restarted by alert playbook' });
       const origin = await s.request('GET', `/v1/plans/${proposed.planId}/origin`);
       assert.equal(origin.status, 200, JSON.stringify(origin.body));
-      const byPath = Object.fromEntries(origin.body.origin.provenance.map((o: { path: string; provenance: string }) => [o.path, o.provenance]));
+      const byPath = Object.fromEntries(
+        origin.body.origin.provenance.map((o: { path: string; provenance: string }) => [o.path, o.provenance]),
+      );
       assert.deepEqual(byPath, {
         environment: 'typed_label',
         'steps[0].input.namespace': 'typed_label',
@@ -64,7 +69,11 @@ for (const engine of ENGINES) {
     });
 
     test('a forged Alertmanager credential is refused 401 and audited', async () => {
-      const res = await postAm(s, amPayload('forged', [{ alertname: 'KubePodCrashLooping', fingerprint: 'x', labels: crashLabels() }]), 'wrong-token');
+      const res = await postAm(
+        s,
+        amPayload('forged', [{ alertname: 'KubePodCrashLooping', fingerprint: 'x', labels: crashLabels() }]),
+        'wrong-token',
+      );
       assert.equal(res.status, 401);
       assert.equal(res.body.error.code, 'WEBHOOK_SIGNATURE_INVALID');
       assert.ok((await receipts('denied')).some((d) => d.code === 'WEBHOOK_SIGNATURE_INVALID'));
@@ -117,7 +126,11 @@ for (const engine of ENGINES) {
 
     test('PagerDuty v3: either secret verifies during a rotation; a replayed event id is refused; acknowledgements carry no alert', async () => {
       const raw = JSON.stringify(pagerDutyEvent('evt-1', 'incident.triggered', new Date()));
-      const rotated = await s.request('POST', '/v1/webhooks/pd', { key: null, raw, headers: pagerDutyHeaders(raw, ['unknown-secret', SECRETS.CS_PD_OLD]) });
+      const rotated = await s.request('POST', '/v1/webhooks/pd', {
+        key: null,
+        raw,
+        headers: pagerDutyHeaders(raw, ['unknown-secret', SECRETS.CS_PD_OLD]),
+      });
       assert.equal(rotated.status, 202, JSON.stringify(rotated.body));
       assert.equal(rotated.body.groupKey, 'pagerduty:PINC1');
       const replay = await s.request('POST', '/v1/webhooks/pd', { key: null, raw, headers: pagerDutyHeaders(raw, [SECRETS.CS_PD_NEW]) });
@@ -125,11 +138,19 @@ for (const engine of ENGINES) {
       const none = await s.request('POST', '/v1/webhooks/pd', { key: null, raw, headers: pagerDutyHeaders(raw, ['a', 'b']) });
       assert.equal(none.status, 401);
       const ackRaw = JSON.stringify(pagerDutyEvent('evt-2', 'incident.acknowledged', new Date()));
-      const ack = await s.request('POST', '/v1/webhooks/pd', { key: null, raw: ackRaw, headers: pagerDutyHeaders(ackRaw, [SECRETS.CS_PD_NEW]) });
+      const ack = await s.request('POST', '/v1/webhooks/pd', {
+        key: null,
+        raw: ackRaw,
+        headers: pagerDutyHeaders(ackRaw, [SECRETS.CS_PD_NEW]),
+      });
       assert.equal(ack.status, 202);
       assert.deepEqual(ack.body.proposed, []);
       const staleRaw = JSON.stringify(pagerDutyEvent('evt-3', 'incident.triggered', new Date(Date.now() - 7_200_000)));
-      const stale = await s.request('POST', '/v1/webhooks/pd', { key: null, raw: staleRaw, headers: pagerDutyHeaders(staleRaw, [SECRETS.CS_PD_NEW]) });
+      const stale = await s.request('POST', '/v1/webhooks/pd', {
+        key: null,
+        raw: staleRaw,
+        headers: pagerDutyHeaders(staleRaw, [SECRETS.CS_PD_NEW]),
+      });
       assert.equal(stale.body.error.code, 'WEBHOOK_STALE');
     });
 
@@ -194,7 +215,12 @@ for (const engine of ENGINES) {
         (err: { code?: string }) => err.code === 'POLICY_DENIED',
       );
       await assert.rejects(
-        s.ctx.pipeline.run('plan.propose', principal, { intent: 'x', environment: 'dev', steps: [{ tool: 'echo', action: 'say', input: { message: 'hi' } }] }, 'api'),
+        s.ctx.pipeline.run(
+          'plan.propose',
+          principal,
+          { intent: 'x', environment: 'dev', steps: [{ tool: 'echo', action: 'say', input: { message: 'hi' } }] },
+          'api',
+        ),
         (err: { code?: string; message?: string }) => err.code === 'POLICY_DENIED' && /webhook plans/.test(err.message ?? ''),
         'a source principal reaching the API channel still proposes only external plans',
       );

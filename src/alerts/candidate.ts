@@ -21,7 +21,13 @@ export type CandidateOutcome = { ok: true; candidate: Candidate; origin: Origin 
 
 type Deps = Pick<IntakeDeps, 'store' | 'tools' | 'runtime' | 'config' | 'models'>;
 
-async function ask(deps: Deps, principal: Principal, tenantName: string, model: string, prompt: { system: string; user: string }): Promise<ModelAnswer> {
+async function ask(
+  deps: Deps,
+  principal: Principal,
+  tenantName: string,
+  model: string,
+  prompt: { system: string; user: string },
+): Promise<ModelAnswer> {
   const client = deps.models.get(model);
   if (!client) throw new CountersignError('MODEL_UNAVAILABLE', `model "${model}" is not configured in alerts.models`);
   return callWithinBudget(client, prompt, deps.store.scope(principal.tenantId), {
@@ -62,7 +68,12 @@ export async function planCandidate(
       origin.planner = { model: planner.model, outcome: 'refused', reasons };
       return { ok: false, reasons, origin };
     }
-    const usage = { model: planner.model, tokens: answer.inputTokens + answer.outputTokens, costMicros: answer.costMicros, latencyMs: Math.round(answer.latencyMs) };
+    const usage = {
+      model: planner.model,
+      tokens: answer.inputTokens + answer.outputTokens,
+      costMicros: answer.costMicros,
+      latencyMs: Math.round(answer.latencyMs),
+    };
     const verdict = checkPlannerOutput(pb, fields, deps.tools, firstJsonObject(answer.text));
     if (!verdict.ok) {
       origin.planner = { ...usage, outcome: 'refused', reasons: verdict.reasons };
@@ -86,7 +97,9 @@ export async function planCandidate(
     if (reviewers.mode === 'required' && !origin.reviews.passed) {
       return {
         ok: false,
-        reasons: [`model reviewers did not pass the plan (${origin.reviews.approvals} of ${reviewers.require} needed): ${origin.reviews.dissent.join('; ')}`],
+        reasons: [
+          `model reviewers did not pass the plan (${origin.reviews.approvals} of ${reviewers.require} needed): ${origin.reviews.dissent.join('; ')}`,
+        ],
         origin,
       };
     }

@@ -6,7 +6,15 @@ export { AlertIntake, type IntakeDeps, type IntakeResult, type ResolvedSource, s
 export { createModelClient, type ModelClient } from './models.ts';
 export { type Alert, type AlertDelivery, readDelivery } from './payloads.ts';
 export { type Playbook, PlaybookSchema, type Provenance, type ValueOrigin } from './playbook.ts';
-export { type Candidate, extractFields, type LoadedPlaybook, loadPlaybookDir, loadPlaybookFile, matches, type RefusedPlaybook } from './playbooks.ts';
-export { HMAC_HEADERS, signGenericDelivery, verifyDelivery } from './signatures.ts';
+export {
+  type Candidate,
+  extractFields,
+  type LoadedPlaybook,
+  loadPlaybookDir,
+  loadPlaybookFile,
+  matches,
+  type RefusedPlaybook,
+} from './playbooks.ts';
 export { type AlertIntakeOptions, openAlertIntake, playbookDir } from './setup.ts';
+export { HMAC_HEADERS, signGenericDelivery, verifyDelivery } from './signatures.ts';
 export { IntakeResultSchema, PlanOriginSchema } from './view.ts';

@@ -5,11 +5,11 @@ import type { Principal } from '../policy/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { NO_TENANT, type Store } from '../store/index.ts';
 import type { ToolRegistry } from '../tools/index.ts';
-import { type ModelClient } from './models.ts';
+import { type CandidateOutcome, planCandidate } from './candidate.ts';
+import type { ModelClient } from './models.ts';
 import { type Alert, type AlertDelivery, readDelivery } from './payloads.ts';
 import { type LoadedPlaybook, matches } from './playbooks.ts';
 import { type Headers, verifyDelivery } from './signatures.ts';
-import { type CandidateOutcome, planCandidate } from './candidate.ts';
 
 export interface ResolvedSource {
   config: WebhookSourceConfig;
@@ -112,7 +112,11 @@ export class AlertIntake {
     };
     const now = runtime.now();
     if (!this.#take(source.config, now.getTime())) {
-      await refuse(new CountersignError('RATE_LIMITED', `source ${name} sent more than ${source.config.perMinute} deliveries this minute`, { details: { retryAfterSeconds: 60 } }));
+      await refuse(
+        new CountersignError('RATE_LIMITED', `source ${name} sent more than ${source.config.perMinute} deliveries this minute`, {
+          details: { retryAfterSeconds: 60 },
+        }),
+      );
     }
     if (body.length > source.config.maxBodyBytes) {
       await refuse(new CountersignError('BODY_TOO_LARGE', `deliveries from ${name} are limited to ${source.config.maxBodyBytes} bytes`));
@@ -131,7 +135,16 @@ export class AlertIntake {
     } catch (err) {
       await refuse(err);
     }
-    const empty: IntakeResult = { accepted: true, source: name, groupKey: null, deliveryId, proposed: [], duplicates: [], cancelled: [], annotated: [] };
+    const empty: IntakeResult = {
+      accepted: true,
+      source: name,
+      groupKey: null,
+      deliveryId,
+      proposed: [],
+      duplicates: [],
+      cancelled: [],
+      annotated: [],
+    };
     if (!delivery) {
       await store.scope(tenantId).audit({
         actor: principal.id,
@@ -142,7 +155,8 @@ export class AlertIntake {
       });
       return empty;
     }
-    if (!(await this.#slot())) await refuse(new CountersignError('RATE_LIMITED', 'the alert intake is busy; retry', { details: { retryAfterSeconds: 5 } }));
+    if (!(await this.#slot()))
+      await refuse(new CountersignError('RATE_LIMITED', 'the alert intake is busy; retry', { details: { retryAfterSeconds: 5 } }));
     try {
       return await this.#process(principal, source.config, delivery, deliveryId);
     } finally {
@@ -150,12 +164,19 @@ export class AlertIntake {
     }
   }
 
-  async #process(principal: Principal, source: WebhookSourceConfig, delivery: AlertDelivery, deliveryId: string | null): Promise<IntakeResult> {
+  async #process(
+    principal: Principal,
+    source: WebhookSourceConfig,
+    delivery: AlertDelivery,
+    deliveryId: string | null,
+  ): Promise<IntakeResult> {
     const { pipeline } = this.#deps;
     const matched = new Map<string, { playbook: LoadedPlaybook; alerts: Alert[] }>();
     if (delivery.status === 'firing') {
       for (const pb of this.#deps.playbooks) {
-        const alerts = delivery.alerts.filter((a) => matches(pb, a, source.name)).sort((a, b) => a.fingerprint.localeCompare(b.fingerprint));
+        const alerts = delivery.alerts
+          .filter((a) => matches(pb, a, source.name))
+          .sort((a, b) => a.fingerprint.localeCompare(b.fingerprint));
         if (alerts.length > 0) matched.set(pb.playbook.name, { playbook: pb, alerts });
       }
     }
@@ -242,7 +263,8 @@ export class AlertIntake {
     const known = this.#tenants.get(source.name);
     if (known) return known;
     const tenant = await this.#deps.store.findTenantByName(source.tenant);
-    if (!tenant) throw new CountersignError('CONFIG_INVALID', `webhook source ${source.name} names tenant "${source.tenant}", which does not exist`);
+    if (!tenant)
+      throw new CountersignError('CONFIG_INVALID', `webhook source ${source.name} names tenant "${source.tenant}", which does not exist`);
     this.#tenants.set(source.name, tenant.id);
     return tenant.id;
   }

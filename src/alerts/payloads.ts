@@ -23,7 +23,9 @@ export interface AlertDelivery {
 
 const Text = z.string().max(4096);
 const Labels = z.record(z.string().max(128), Text).refine((l) => Object.keys(l).length <= 64, 'at most 64 labels');
-const Annotations = z.record(z.string().max(128), z.string().max(16_384)).refine((a) => Object.keys(a).length <= 32, 'at most 32 annotations');
+const Annotations = z
+  .record(z.string().max(128), z.string().max(16_384))
+  .refine((a) => Object.keys(a).length <= 32, 'at most 32 annotations');
 const Status = z.enum(['firing', 'resolved']);
 const GroupKey = z.string().min(1).max(1024);
 const Fingerprint = z.string().min(1).max(128);

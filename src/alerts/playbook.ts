@@ -29,7 +29,9 @@ const Scalar = z.union([z.string().max(4096), z.number(), z.boolean()]);
 const BindingSchema = z
   .union([
     z.object({ from: z.string().regex(FIELD).describe('An extracted field: its typed label value fills the input.') }).strict(),
-    z.object({ value: z.union([Scalar, z.array(Scalar).max(100)]).describe('A constant written in the playbook (trusted config).') }).strict(),
+    z
+      .object({ value: z.union([Scalar, z.array(Scalar).max(100)]).describe('A constant written in the playbook (trusted config).') })
+      .strict(),
     z
       .object({
         planner: z.literal(true).describe('The planner may fill this field; its value is untrusted text and is shown so.'),
@@ -59,7 +61,11 @@ export const PlaybookSchema = z
     match: z
       .object({
         alertname: z.array(z.string().min(1).max(256)).min(1).max(100).describe('Alert names (the `alertname` label) answered.'),
-        sources: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/)).min(1).optional().describe('Only deliveries of these sources.'),
+        sources: z
+          .array(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/))
+          .min(1)
+          .optional()
+          .describe('Only deliveries of these sources.'),
         labels: z
           .record(z.string().max(128), z.array(z.string().max(256)).min(1))
           .default({})

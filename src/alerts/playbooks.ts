@@ -11,7 +11,7 @@ import {
   type ToolRegistry,
 } from '../tools/index.ts';
 import type { Alert } from './payloads.ts';
-import { type Binding, type Playbook, PlaybookSchema, type PlanTemplate, type ValueOrigin } from './playbook.ts';
+import { type Binding, type PlanTemplate, type Playbook, PlaybookSchema, type ValueOrigin } from './playbook.ts';
 
 export interface LoadedPlaybook {
   playbook: Playbook;
@@ -52,7 +52,9 @@ export function checkPlaybookAgainstTools(p: Playbook, tools: ToolRegistry): str
     ids.add(t.id);
     const action = tools.get(t.tool)?.manifest.actions[t.action];
     if (!action) {
-      problems.push(`template "${t.id}": ${tools.get(t.tool) ? `tool "${t.tool}" has no action "${t.action}"` : `tool "${t.tool}" is not loaded`}`);
+      problems.push(
+        `template "${t.id}": ${tools.get(t.tool) ? `tool "${t.tool}" has no action "${t.action}"` : `tool "${t.tool}" is not loaded`}`,
+      );
       continue;
     }
     for (const [field, binding] of Object.entries(t.input)) {
@@ -101,7 +103,8 @@ export function loadPlaybookDir(
     const file = join(dir, n);
     try {
       const loaded = loadPlaybookFile(file, trust, tools);
-      if (names.has(loaded.playbook.name)) throw new CountersignError('PLAYBOOK_INVALID', `playbook "${loaded.playbook.name}" is defined twice`);
+      if (names.has(loaded.playbook.name))
+        throw new CountersignError('PLAYBOOK_INVALID', `playbook "${loaded.playbook.name}" is defined twice`);
       names.add(loaded.playbook.name);
       playbooks.push(loaded);
     } catch (err) {
@@ -120,11 +123,17 @@ export function loadPlaybookFile(file: string, trust: ManifestTrust, tools: Tool
   }
   const check = checkManifestSignatures(manifestSigningText(doc), readSignaturesBeside(file), trust.keys);
   if (check.bad.length > 0) {
-    throw new CountersignError('PLAYBOOK_INVALID', `the signature by trusted key ${check.bad.join(', ')} does not verify: the playbook changed after it was signed`);
+    throw new CountersignError(
+      'PLAYBOOK_INVALID',
+      `the signature by trusted key ${check.bad.join(', ')} does not verify: the playbook changed after it was signed`,
+    );
   }
   const unsigned = check.valid.length < trust.required;
   if (unsigned && !trust.developmentMode) {
-    throw new CountersignError('PLAYBOOK_INVALID', `needs ${trust.required} valid signature(s) from trusted publisher keys, has ${check.valid.length}`);
+    throw new CountersignError(
+      'PLAYBOOK_INVALID',
+      `needs ${trust.required} valid signature(s) from trusted publisher keys, has ${check.valid.length}`,
+    );
   }
   const parsed = PlaybookSchema.safeParse(doc);
   if (!parsed.success) {
@@ -156,7 +165,8 @@ export function extractFields(p: LoadedPlaybook, alert: Alert): Extraction {
     if (value === undefined) reasons.push(`${name}: label "${e.label}" is absent`);
     else if (value.length > e.maxLength) reasons.push(`${name}: label "${e.label}" is longer than ${e.maxLength}`);
     else if (e.enum && !e.enum.includes(value)) reasons.push(`${name}: label "${e.label}" is not one of ${e.enum.join(', ')}`);
-    else if (p.patterns.get(name) && !p.patterns.get(name)?.test(value)) reasons.push(`${name}: label "${e.label}" does not match its pattern`);
+    else if (p.patterns.get(name) && !p.patterns.get(name)?.test(value))
+      reasons.push(`${name}: label "${e.label}" does not match its pattern`);
     else fields[name] = value;
   }
   return reasons.length > 0 ? { ok: false, reasons } : { ok: true, fields };
@@ -192,7 +202,12 @@ export function planFrame(p: Playbook, fields: Record<string, string>): { enviro
 }
 
 /** One template filled from typed fields and constants; planner fields are left out here. */
-export function fillTemplate(p: Playbook, t: PlanTemplate, fields: Record<string, string>, index: number): { step: CandidateStep; origins: ValueOrigin[] } {
+export function fillTemplate(
+  p: Playbook,
+  t: PlanTemplate,
+  fields: Record<string, string>,
+  index: number,
+): { step: CandidateStep; origins: ValueOrigin[] } {
   const input: Record<string, unknown> = {};
   const origins: ValueOrigin[] = [];
   for (const [field, b] of Object.entries(t.input)) {

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { KnownSecrets } from '../secrets/index.ts';
-import type { Alert } from './payloads.ts';
-import type { Candidate } from './playbooks.ts';
-import type { Playbook } from './playbook.ts';
-import { fenceUntrusted } from './planner.ts';
 import { firstJsonObject, type ModelAnswer, type Prompt } from './models.ts';
+import type { Alert } from './payloads.ts';
+import { fenceUntrusted } from './planner.ts';
+import type { Playbook } from './playbook.ts';
+import type { Candidate } from './playbooks.ts';
 
 /**
  * Model reviewers: N of M independent reviews of a candidate plan against its alert and

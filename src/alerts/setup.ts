@@ -36,7 +36,8 @@ export async function openAlertIntake(o: AlertIntakeOptions): Promise<AlertIntak
   const sources = new Map<string, ResolvedSource>();
   for (const s of a.sources) {
     const secrets: string[] = [];
-    for (const [i, from] of s.secrets.entries()) secrets.push(await resolveSecret({ name: `alerts.sources.${s.name}.secrets[${i}]`, from }, { env: o.env }));
+    for (const [i, from] of s.secrets.entries())
+      secrets.push(await resolveSecret({ name: `alerts.sources.${s.name}.secrets[${i}]`, from }, { env: o.env }));
     sources.set(s.name, { config: s, secrets });
     o.store.knownSecrets.add(secrets);
   }
@@ -59,5 +60,14 @@ export async function openAlertIntake(o: AlertIntakeOptions): Promise<AlertIntak
   }
   const unsigned = playbooks.filter((p) => p.unsigned).map((p) => p.playbook.name);
   if (unsigned.length > 0) o.warn(`WARNING: UNSIGNED playbooks loaded because developmentMode is on: ${unsigned.join(', ')}`);
-  return new AlertIntake({ pipeline: o.pipeline, store: o.store, tools: o.tools, runtime: o.runtime, config: a, sources, playbooks, models });
+  return new AlertIntake({
+    pipeline: o.pipeline,
+    store: o.store,
+    tools: o.tools,
+    runtime: o.runtime,
+    config: a,
+    sources,
+    playbooks,
+    models,
+  });
 }

@@ -96,7 +96,13 @@ export function verifyDelivery(
       const signature = header(headers, source.signatureHeader);
       const stamp = header(headers, source.timestampHeader);
       if (!signature || !stamp) throw invalid(`${source.signatureHeader} and ${source.timestampHeader} are required`);
-      if (!anyMatches([signature], secrets.map((s) => hmacHex(s, stamp, ':', body)))) throw invalid('no secret of this source made it');
+      if (
+        !anyMatches(
+          [signature],
+          secrets.map((s) => hmacHex(s, stamp, ':', body)),
+        )
+      )
+        throw invalid('no secret of this source made it');
       checkFresh(unixSeconds(stamp), now, source.toleranceSeconds);
       // Grafana sends no delivery id: the signature over timestamp and body is unique to one delivery.
       return { deliveryId: `sig:${signature.toLowerCase()}` };
@@ -104,7 +110,13 @@ export function verifyDelivery(
     case 'pagerduty': {
       const given = v1Signatures(header(headers, 'x-pagerduty-signature'));
       if (given.length === 0) throw invalid('X-PagerDuty-Signature carries no v1 signature');
-      if (!anyMatches(given, secrets.map((s) => hmacHex(s, body)))) throw invalid('no signature matches a secret of this source');
+      if (
+        !anyMatches(
+          given,
+          secrets.map((s) => hmacHex(s, body)),
+        )
+      )
+        throw invalid('no signature matches a secret of this source');
       // Only now is the body trusted enough to read its event id and time.
       let event: { id?: unknown; occurred_at?: unknown } | undefined;
       try {
@@ -126,7 +138,12 @@ export function verifyDelivery(
         throw invalid(`${HMAC_HEADERS.timestamp}, ${HMAC_HEADERS.delivery} and ${HMAC_HEADERS.signature} (v1=<hex>) are required`);
       }
       if (!/^[A-Za-z0-9._:-]{1,128}$/.test(delivery)) throw invalid('the delivery id is not 1-128 of A-Z a-z 0-9 . _ : -');
-      if (!anyMatches(given, secrets.map((s) => hmacHex(s, stamp, '.', delivery, '.', body)))) {
+      if (
+        !anyMatches(
+          given,
+          secrets.map((s) => hmacHex(s, stamp, '.', delivery, '.', body)),
+        )
+      ) {
         throw invalid('no signature matches a secret of this source');
       }
       checkFresh(unixSeconds(stamp), now, source.toleranceSeconds);

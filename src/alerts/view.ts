@@ -33,7 +33,9 @@ export const PlanOriginSchema = z.object({
   playbook: z.string(),
   origin: z
     .object({
-      alert: z.object({ name: z.string(), fingerprint: z.string(), labels: z.record(z.string(), z.string()), count: z.number() }).optional(),
+      alert: z
+        .object({ name: z.string(), fingerprint: z.string(), labels: z.record(z.string(), z.string()), count: z.number() })
+        .optional(),
       fields: z.record(z.string(), z.string()).optional(),
       provenance: z.array(ValueOriginSchema).optional(),
       templates: z.array(z.string()).optional(),

@@ -62,7 +62,9 @@ export type WebhookSourceConfig = z.infer<typeof WebhookSourceSchema>;
 
 export const ModelConfigSchema = z
   .object({
-    provider: z.enum(['anthropic', 'openai']).describe('Wire format: Anthropic Messages, or OpenAI Chat Completions (any compatible server).'),
+    provider: z
+      .enum(['anthropic', 'openai'])
+      .describe('Wire format: Anthropic Messages, or OpenAI Chat Completions (any compatible server).'),
     model: z.string().min(1).max(200).describe('Model name sent with each request.'),
     baseUrl: z.url().optional().describe("The API's base URL; absent: the provider's public endpoint."),
     apiKey: SecretFrom.optional().describe('Where the API key is read; absent: none is sent (a local server).'),

@@ -56,8 +56,8 @@ async function planStatus(tx: TenantScope, planId: string): Promise<PlanStatus |
 }
 
 /** A group whose plan has ended (run, rejected, expired, cancelled) no longer holds the group. */
-async function stillOpen(tx: TenantScope, g: AlertGroupRecord | undefined): Promise<boolean> {
-  if (!g || g.state !== 'open') return false;
+async function stillOpen(tx: TenantScope, g: AlertGroupRecord): Promise<boolean> {
+  if (g.state !== 'open') return false;
   if (!g.planId) return true;
   const status = await planStatus(tx, g.planId);
   return status !== undefined && !isTerminal(status);
@@ -129,7 +129,8 @@ function record(): Operation<RecordInput, null, { recorded: true }> {
       async (tx, _l, req, ctx) => {
         if (!req.planId) return;
         const plan = await loadPlan(tx, req.planId);
-        if (plan.proposerId !== ctx.principal.id) throw new CountersignError('POLICY_DENIED', 'a source records only the plans it proposed');
+        if (plan.proposerId !== ctx.principal.id)
+          throw new CountersignError('POLICY_DENIED', 'a source records only the plans it proposed');
       },
     ],
     act: async (tx, _l, req, ctx) => {
@@ -169,7 +170,11 @@ export interface PlanOrigin {
   notes: { at: string; note: string }[];
 }
 
-function origin(): Operation<z.infer<typeof OriginInput>, { plan: Awaited<ReturnType<typeof loadPlan>>; row: AlertPlanRecord | undefined }, PlanOrigin> {
+function origin(): Operation<
+  z.infer<typeof OriginInput>,
+  { plan: Awaited<ReturnType<typeof loadPlan>>; row: AlertPlanRecord | undefined },
+  PlanOrigin
+> {
   return {
     name: 'plan.origin',
     action: 'plan.read',

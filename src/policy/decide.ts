@@ -43,7 +43,9 @@ const EXTERNAL_PLAN_SOURCES: readonly string[] = ['webhook', 'planner'];
 function webhookSourceRule(r: AuthzRequest): Denial | null {
   const webhook = r.principal.kind === 'webhook' || r.principal.authMethod === 'webhook_signature';
   if (!webhook) {
-    return r.action === 'alert.receive' || r.action === 'alert.plan' ? deny('only a webhook source records alerts', 'code:webhook-source') : null;
+    return r.action === 'alert.receive' || r.action === 'alert.plan'
+      ? deny('only a webhook source records alerts', 'code:webhook-source')
+      : null;
   }
   if (r.principal.kind !== 'webhook' || r.principal.authMethod !== 'webhook_signature') {
     return deny('a webhook source is proven by its delivery signature only', 'code:webhook-source');

@@ -80,7 +80,12 @@ ${extra}`;
 }
 
 /** Writes tools, playbooks, approval rules and alert config into a fresh data directory. */
-export function configureAlerts(dir: string, models: FakeModelServer, playbooks: Record<string, string>, alertsExtra: Record<string, unknown> = {}): void {
+export function configureAlerts(
+  dir: string,
+  models: FakeModelServer | null,
+  playbooks: Record<string, string>,
+  options: { approvalRules?: boolean } = {},
+): void {
   const tool = join(dir, 'tools', 'kubectl.yaml');
   writeFileSync(tool, kubectlManifest());
   signManifestFile(dir, tool);
@@ -91,9 +96,10 @@ export function configureAlerts(dir: string, models: FakeModelServer, playbooks:
     signManifestFile(dir, path);
   }
   // dev auto-approves everything from trusted interfaces: a webhook plan must still wait for humans.
-  writeFileSync(
-    join(dir, 'approvals.yaml'),
-    `externalSourceRequires: [{ group: approvers, count: 1 }]
+  if (options.approvalRules !== false)
+    writeFileSync(
+      join(dir, 'approvals.yaml'),
+      `externalSourceRequires: [{ group: approvers, count: 1 }]
 rules:
   - name: prod
     match: { environment: [prod] }
@@ -102,13 +108,13 @@ rules:
     match: { environment: [dev] }
     autoApprove: true
 `,
-  );
+    );
   const file = join(dir, 'countersign.yaml');
   const doc = parseDocument(readFileSync(file, 'utf8'));
   const model = (provider: 'anthropic' | 'openai', id: string) => ({
     provider,
     model: id,
-    baseUrl: provider === 'anthropic' ? models.anthropicUrl : models.openaiUrl,
+    baseUrl: provider === 'anthropic' ? models?.anthropicUrl : models?.openaiUrl,
     inputCostPerMillion: 3,
     outputCostPerMillion: 15,
     timeoutSeconds: 10,
@@ -120,15 +126,16 @@ rules:
       { name: 'pd', type: 'pagerduty', secrets: ['env:CS_PD_NEW', 'env:CS_PD_OLD'] },
       { name: 'gen', type: 'hmac', secrets: ['env:CS_GENERIC'], perMinute: 5 },
     ],
-    models: {
-      planner: model('anthropic', 'fake-planner'),
-      obedient: model('openai', 'fake-obedient'),
-      rev1: model('openai', 'fake-rev1'),
-      rev2: model('anthropic', 'fake-rev2'),
-      rev3: model('openai', 'fake-rev3'),
-    },
+    models: models
+      ? {
+          planner: model('anthropic', 'fake-planner'),
+          obedient: model('openai', 'fake-obedient'),
+          rev1: model('openai', 'fake-rev1'),
+          rev2: model('anthropic', 'fake-rev2'),
+          rev3: model('openai', 'fake-rev3'),
+        }
+      : {},
     maxConcurrent: 8,
-    ...alertsExtra,
   });
   writeFileSync(file, doc.toString());
 }

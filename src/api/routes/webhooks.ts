@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { type AlertIntake, IntakeResultSchema, PlanOriginSchema } from '../../alerts/index.ts';
 import type { Pipeline } from '../../operations/index.ts';
 import { runFor } from '../operations.ts';
-import { IdParams, success } from '../schema.ts';
+import { errorSchema, IdParams, success } from '../schema.ts';
 
 // alerts: webhook deliveries and the origin of alert plans.
 
@@ -23,7 +23,12 @@ export async function webhookRoutes(app: FastifyInstance, intake: AlertIntake, o
           summary:
             'A webhook delivery from an alert source (Alertmanager, Grafana, PagerDuty v3 or the generic signed form). Verified by its signature, deduplicated by alert group, answered 202.',
           params: { type: 'object', properties: { source: { type: 'string', maxLength: 63 } }, required: ['source'] },
-          response: { 202: success(IntakeResultSchema, 'Accepted: what was proposed, deduplicated, cancelled or annotated.') },
+          response: {
+            202: success(IntakeResultSchema, 'Accepted: what was proposed, deduplicated, cancelled or annotated.'),
+            // Refusals of a delivery: unsigned or stale (401), unknown source (404), replayed
+            // (409), over the source's rate (429), or the store unavailable (503).
+            ...Object.fromEntries([401, 404, 409, 429, 503].map((status) => [status, errorSchema(status)])),
+          },
         },
         config: { public: true, operation: ['alert.receive', 'alert.plan', 'plan.propose', 'plan.cancel'] },
       },
