@@ -8,12 +8,16 @@ export { type Alert, type AlertDelivery, readDelivery } from './payloads.ts';
 export { type Playbook, PlaybookSchema, type Provenance, type ValueOrigin } from './playbook.ts';
 export {
   type Candidate,
+  compilePlaybook,
   extractFields,
   type LoadedPlaybook,
   loadPlaybookDir,
   loadPlaybookFile,
   matches,
+  playbookSignatures,
   type RefusedPlaybook,
+  readPlaybookDocument,
+  templateCandidate,
 } from './playbooks.ts';
 export { type AlertIntakeOptions, openAlertIntake, playbookDir } from './setup.ts';
 export { HMAC_HEADERS, signGenericDelivery, verifyDelivery } from './signatures.ts';

@@ -114,27 +114,40 @@ export function loadPlaybookDir(
   return { playbooks, refused };
 }
 
-export function loadPlaybookFile(file: string, trust: ManifestTrust, tools: ToolRegistry): LoadedPlaybook {
-  let doc: unknown;
+export function readPlaybookDocument(file: string): unknown {
   try {
-    doc = parseYaml(readFileSync(file, 'utf8'));
+    return parseYaml(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new CountersignError('PLAYBOOK_INVALID', `${file}: not valid YAML: ${(err as Error).message}`);
   }
+}
+
+/** The signature verdict of a playbook document: the same check and trust as a tool manifest's. */
+export function playbookSignatures(doc: unknown, file: string, trust: ManifestTrust): { signers: string[]; problem: string | null } {
   const check = checkManifestSignatures(manifestSigningText(doc), readSignaturesBeside(file), trust.keys);
   if (check.bad.length > 0) {
-    throw new CountersignError(
-      'PLAYBOOK_INVALID',
-      `the signature by trusted key ${check.bad.join(', ')} does not verify: the playbook changed after it was signed`,
-    );
+    return {
+      signers: check.valid,
+      problem: `the signature by trusted key ${check.bad.join(', ')} does not verify: the playbook changed after it was signed`,
+    };
   }
-  const unsigned = check.valid.length < trust.required;
-  if (unsigned && !trust.developmentMode) {
-    throw new CountersignError(
-      'PLAYBOOK_INVALID',
-      `needs ${trust.required} valid signature(s) from trusted publisher keys, has ${check.valid.length}`,
-    );
+  if (check.valid.length < trust.required) {
+    return {
+      signers: check.valid,
+      problem: `needs ${trust.required} valid signature(s) from trusted publisher keys, has ${check.valid.length}`,
+    };
   }
+  return { signers: check.valid, problem: null };
+}
+
+/** Schema and tool checks of a playbook document; no trust decision (see loadPlaybookFile). */
+export function compilePlaybook(
+  doc: unknown,
+  file: string,
+  tools: ToolRegistry,
+  signers: readonly string[] = [],
+  unsigned = true,
+): LoadedPlaybook {
   const parsed = PlaybookSchema.safeParse(doc);
   if (!parsed.success) {
     const i = parsed.error.issues[0];
@@ -142,7 +155,15 @@ export function loadPlaybookFile(file: string, trust: ManifestTrust, tools: Tool
   }
   const problems = checkPlaybookAgainstTools(parsed.data, tools);
   if (problems.length > 0) throw new CountersignError('PLAYBOOK_INVALID', problems.join('; '));
-  return { playbook: parsed.data, file, signers: check.valid, unsigned, patterns: compilePatterns(parsed.data) };
+  return { playbook: parsed.data, file, signers, unsigned, patterns: compilePatterns(parsed.data) };
+}
+
+export function loadPlaybookFile(file: string, trust: ManifestTrust, tools: ToolRegistry): LoadedPlaybook {
+  const doc = readPlaybookDocument(file);
+  const { signers, problem } = playbookSignatures(doc, file, trust);
+  // A bad signature refuses even in development mode; too few only outside it (as tools).
+  if (problem && (!trust.developmentMode || /does not verify/.test(problem))) throw new CountersignError('PLAYBOOK_INVALID', problem);
+  return compilePlaybook(doc, file, tools, signers, problem !== null);
 }
 
 /** Does the playbook answer this alert (from this source)? Labels only; annotations are never read. */

@@ -12,6 +12,7 @@ import { registerKey } from './commands/key.ts';
 import { registerMcp } from './commands/mcp.ts';
 import { registerOverride } from './commands/override.ts';
 import { registerPlan } from './commands/plan.ts';
+import { registerPlaybook } from './commands/playbook.ts';
 import { registerPolicy } from './commands/policy.ts';
 import { registerPrincipal } from './commands/principal.ts';
 import { registerServe } from './commands/serve.ts';
@@ -54,6 +55,8 @@ ${EXIT_CODES_HELP}`,
   registerMcp(program, io);
   registerStatus(program, io);
   registerCompletion(program, io);
+  // alerts: playbook sign and dry-run, plan origin
+  registerPlaybook(program, io);
   return program;
 }
 

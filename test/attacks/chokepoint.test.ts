@@ -282,6 +282,9 @@ describe('CLI commands are either remote (gated by the server) or local operator
     'tool new',
     'tool hash',
     'doctor',
+    // alerts: signs a playbook file with a local key; computes a proposal without storing or calling anything.
+    'playbook sign',
+    'playbook dry-run',
   ]);
 
   function leaves(cmd: Command, prefix = ''): { name: string; cmd: Command }[] {
