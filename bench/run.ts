@@ -30,6 +30,8 @@ const FIGURES: readonly BenchModule[] = [
     about: 'POST /v1/plans over HTTP on PostgreSQL (needs COUNTERSIGN_TEST_DATABASE_URL)',
     load: () => import('./plans-postgres.ts'),
   },
+  // alerts
+  { name: 'alerts', about: 'alert → proposed plan over HTTP without a model vs the bare plan proposal', load: () => import('./alerts.ts') },
 ];
 
 interface Args {
