@@ -166,15 +166,25 @@ for (const engine of ENGINES) {
       });
 
     if (engine.name === 'sqlite')
-      test('an unknown source is 404 and audited without a tenant', async () => {
-        const res = await s.request('POST', '/v1/webhooks/nobody', {
+      test('an oversized delivery is refused 413 before it is read, and audited', async () => {
+        const res = await s.request('POST', '/v1/webhooks/am', {
           key: null,
-          raw: '{}',
-          headers: { 'content-type': 'application/json' },
+          raw: 'x'.repeat(300 * 1024),
+          headers: { authorization: `Bearer ${SECRETS.CS_AM}`, 'content-type': 'application/json' },
         });
-        assert.equal(res.status, 404);
-        assert.ok((await receipts('denied')).some((d) => d.reason === 'no such webhook source'));
+        assert.equal(res.status, 413);
+        assert.ok((await receipts('denied')).some((d) => d.code === 'BODY_TOO_LARGE'));
       });
+
+    test('an unknown source is 404 and audited without a tenant', async () => {
+      const res = await s.request('POST', '/v1/webhooks/nobody', {
+        key: null,
+        raw: '{}',
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(res.status, 404);
+      assert.ok((await receipts('denied')).some((d) => d.reason === 'no such webhook source'));
+    });
 
     test('1,000 alerts in a burst make one plan per group, and the intake never holds more than its bound', async () => {
       const groups = 10;

@@ -87,26 +87,14 @@ export class AlertIntake {
     const { store, runtime } = this.#deps;
     const source = this.#deps.sources.get(name);
     if (!source) {
-      await store.scope(NO_TENANT).audit({
-        actor: 'anonymous',
-        action: 'alert.receive',
-        outcome: 'denied',
-        resource: `webhook:${name.slice(0, 64)}`,
-        details: { code: 'NOT_FOUND', reason: 'no such webhook source', ip, channel: 'webhook' },
-      });
+      await this.auditRefusal(name, 'NOT_FOUND', 'no such webhook source', ip, body.length);
       throw new CountersignError('NOT_FOUND', 'no such webhook source');
     }
     const tenantId = await this.#tenantOf(source.config);
     const principal = sourcePrincipal(tenantId, name);
     const refuse = async (err: unknown): Promise<never> => {
       if (err instanceof CountersignError) {
-        await store.scope(tenantId).audit({
-          actor: principal.id,
-          action: 'alert.receive',
-          outcome: 'denied',
-          resource: `webhook:${name}`,
-          details: { code: err.code, reason: String(err.details?.reason ?? err.message), ip, bytes: body.length, channel: 'webhook' },
-        });
+        await this.auditRefusal(name, err.code, String(err.details?.reason ?? err.message), ip, body.length);
       }
       throw err;
     };
@@ -162,6 +150,22 @@ export class AlertIntake {
     } finally {
       this.#release();
     }
+  }
+
+  /**
+   * Audits a refused delivery under its source's tenant (or none, for an unknown source): also
+   * called by the route for bodies cut off before they were read (over the largest limit).
+   */
+  async auditRefusal(name: string, code: string, reason: string, ip: string, bytes: number | null): Promise<void> {
+    const source = this.#deps.sources.get(name);
+    const tenantId = source ? await this.#tenantOf(source.config) : NO_TENANT;
+    await this.#deps.store.scope(tenantId).audit({
+      actor: source ? sourcePrincipal(tenantId, name).id : 'anonymous',
+      action: 'alert.receive',
+      outcome: 'denied',
+      resource: `webhook:${name.slice(0, 64)}`,
+      details: { code, reason, ip, ...(bytes === null ? {} : { bytes }), channel: 'webhook' },
+    });
   }
 
   async #process(

@@ -15,6 +15,12 @@ export async function webhookRoutes(app: FastifyInstance, intake: AlertIntake, o
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: intake.maxBodyBytes() }, (_req, body, done) => done(null, body));
+    // A body cut off before it was read (over every source's limit) is a refused delivery too.
+    scope.addHook('onError', async (request, _reply, error) => {
+      if ((error as { code?: string }).code !== 'FST_ERR_CTP_BODY_TOO_LARGE') return;
+      const source = String((request.params as { source?: string } | undefined)?.source ?? '');
+      await intake.auditRefusal(source, 'BODY_TOO_LARGE', `over ${intake.maxBodyBytes()} bytes`, request.ip, null).catch(() => {});
+    });
     scope.post(
       '/v1/webhooks/:source',
       {
