@@ -231,7 +231,7 @@ for (const engine of ENGINES) {
     });
 
     if (engine.name === 'sqlite')
-      test('CLI: playbook dry-run shows template steps and provenance, never annotation text; plan origin shows the provenance', {
+      test('CLI: playbook dry-run shows template steps and provenance, never annotation text; plan show shows the provenance', {
         skip: engine.name !== 'sqlite',
       }, async () => {
         const dir = tempDir();
@@ -265,7 +265,7 @@ for (const engine of ENGINES) {
         ]);
         assert.doesNotMatch(dry.stdout, /delete|ignore/);
         const [plan] = await plansOf('webhook:am');
-        const origin = await runCli(['plan', 'origin', plan!.id, '--server', s.url], { env: { COUNTERSIGN_TOKEN: s.init.adminKey } });
+        const origin = await runCli(['plan', 'show', plan!.id, '--server', s.url], { env: { COUNTERSIGN_TOKEN: s.init.adminKey } });
         assert.equal(origin.code, 0, origin.stderr);
         assert.match(origin.stdout, /steps\[0\]\.input\.namespace +typed_label \(label namespace\)/);
         rmSync(dir, { recursive: true, force: true });

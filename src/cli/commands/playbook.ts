@@ -5,6 +5,7 @@ import { dataDirPaths, defaultDataDir } from '../../server/datadir.ts';
 import { emit, type Io, table, verdict } from '../output.ts';
 import { clientFrom, type RemoteOptions } from '../remote.ts';
 import { remoteOptions } from './plan.ts';
+import { describeOrigin, fetchOrigin } from './plan-origin.ts';
 
 // alerts: playbooks (sign, dry-run) and the origin of an alert plan. Domains load on use so the
 // CLI starts light.
@@ -143,36 +144,7 @@ export function registerPlaybook(program: Command, io: Io): void {
   remoteOptions(plan.command('origin <id>'))
     .description("Where an alert plan came from: each value's provenance, the planner and the model reviews (advice, never a human seat).")
     .action(async (id: string, opts: RemoteOptions & { json?: boolean }) => {
-      const o = await clientFrom(opts).request<{
-        playbook: string;
-        source: string;
-        groupKey: string;
-        origin: {
-          provenance?: { path: string; provenance: string; label?: string }[];
-          planner?: { model?: string; outcome?: string };
-          reviews?: {
-            approvals: number;
-            require: number;
-            of: number;
-            mode: string;
-            votes: { model: string; vote: string; reason: string }[];
-          };
-        };
-        notes: { at: string; note: string }[];
-      }>('GET', `/v1/plans/${encodeURIComponent(id)}/origin`);
-      emit(io, Boolean(opts.json), o, () => {
-        const lines = [`Plan ${id}: playbook ${o.playbook}, alert group ${o.groupKey} from ${o.source}`];
-        const rows = [['VALUE', 'FROM']];
-        for (const p of o.origin.provenance ?? []) rows.push([p.path, p.label ? `${p.provenance} (label ${p.label})` : p.provenance]);
-        lines.push(table(rows));
-        if (o.origin.planner) lines.push(`Planner: ${o.origin.planner.model} (${o.origin.planner.outcome})`);
-        const r = o.origin.reviews;
-        if (r) {
-          lines.push(`Model reviews (${r.mode}, advice only): ${r.approvals} of ${r.of} approve, ${r.require} needed`);
-          for (const v of r.votes) lines.push(`  ${v.model}: ${v.vote} — ${v.reason}`);
-        }
-        for (const n of o.notes) lines.push(`Note ${n.at}: ${n.note}`);
-        return lines.join('\n');
-      });
+      const o = await fetchOrigin(clientFrom(opts), id);
+      emit(io, Boolean(opts.json), o, () => describeOrigin(o));
     });
 }
