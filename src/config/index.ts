@@ -1,3 +1,4 @@
+export type { AlertsConfig, ModelConfig, WebhookSourceConfig } from './alerts.ts';
 export {
   type DatabaseBinding,
   type DatabaseConfig,
@@ -7,4 +8,3 @@ export {
 } from './database.ts';
 export { CONFIG_FILE, DEFAULT_CONFIG_YAML, interpolateEnv, loadConfig, parseConfig, renderConfigYaml } from './load.ts';
 export { type Config, ConfigSchema, isLoopbackUrl, type TrustConfig } from './schema.ts';
-export { type AlertsConfig, type ModelConfig, type WebhookSourceConfig } from './alerts.ts';

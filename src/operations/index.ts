@@ -2,6 +2,8 @@
 // MCP, and the console, chat and webhooks to come) call `pipeline.run(name, principal, input,
 // channel)`; nothing else changes state.
 
+// alerts
+export { type PlanOrigin, ReceiveAlertInput, type ReceiveResult, RecordAlertPlanInput } from './alerts.ts';
 export { ListAuditQuerySchema } from './audit.ts';
 export type { OperationDeps } from './deps.ts';
 export { ExecuteBodySchema, type ExecuteResult, FreezeBodySchema } from './executions.ts';
@@ -12,5 +14,3 @@ export { CreateKeySchema, CreatePrincipalSchema } from './principals.ts';
 export { InboxQuerySchema, ReviewBodySchema, type ReviewResult, reviewOperationFor } from './reviews.ts';
 export { apiOperations, apiPipeline, hostPipeline } from './table.ts';
 export type { AnyOperation, Channel, Effect, Operation, OperationContext } from './types.ts';
-// alerts
-export { type PlanOrigin, RecordAlertPlanInput, ReceiveAlertInput, type ReceiveResult } from './alerts.ts';
