@@ -136,6 +136,12 @@ describe('the LLM planner and model reviewers (sqlite)', { skip: sqlite.skip }, 
     const [group] = await rawSql(s, "select state, reason from alert_groups where playbook = 'obey'");
     assert.equal(group.state, 'closed');
     assert.match(String(group.reason), /delete-namespace/);
+    // Alertmanager repeats the group: the refusal holds, and the injection buys no second call.
+    const calls = models.requests.length;
+    const again = await fire('ObeyCrash', crashLabels('dev', 'shop', 'obeyed'), { description: INJECTION });
+    assert.deepEqual(again.body.proposed, []);
+    assert.deepEqual(again.body.duplicates, ['obey']);
+    assert.equal(models.requests.length, calls);
   });
 
   test('a model plan naming an unknown tool, another tenant’s environment, a sensitive value or an input its schema refuses is refused with the reason', async () => {

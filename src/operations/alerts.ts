@@ -55,12 +55,31 @@ async function planStatus(tx: TenantScope, planId: string): Promise<PlanStatus |
   return (await tx.plans.get(planId))?.status as PlanStatus | undefined;
 }
 
+/** A claim whose proposal never recorded its outcome (the process stopped) is released after this. */
+const ABANDONED_CLAIM_MS = 10 * 60_000;
+/**
+ * A group whose proposal was refused (the planner's answer, the reviewers, the playbook's typed
+ * fields) is not tried again for this long: a repeated delivery carrying the same injection must
+ * not buy another model call each time.
+ */
+export const REFUSAL_HOLD_MS = 60 * 60_000;
+
 /** A group whose plan has ended (run, rejected, expired, cancelled) no longer holds the group. */
-async function stillOpen(tx: TenantScope, g: AlertGroupRecord): Promise<boolean> {
+async function stillOpen(tx: TenantScope, g: AlertGroupRecord, now: Date): Promise<boolean> {
   if (g.state !== 'open') return false;
-  if (!g.planId) return true;
+  if (!g.planId) return now.getTime() - Date.parse(g.updatedAt) < ABANDONED_CLAIM_MS;
   const status = await planStatus(tx, g.planId);
   return status !== undefined && !isTerminal(status);
+}
+
+function refusedRecently(g: AlertGroupRecord, now: Date): boolean {
+  return (
+    g.state === 'closed' &&
+    !g.planId &&
+    g.reason !== null &&
+    g.reason !== 'resolved' &&
+    now.getTime() - Date.parse(g.updatedAt) < REFUSAL_HOLD_MS
+  );
 }
 
 function receive(deps: OperationDeps): Operation<ReceiveInput, null, ReceiveResult> {
@@ -85,7 +104,11 @@ function receive(deps: OperationDeps): Operation<ReceiveInput, null, ReceiveResu
       if (req.status === 'firing') {
         for (const playbook of req.playbooks) {
           const group = await tx.alerts.getGroup(req.source, req.groupKey, playbook);
-          if (group && !(await stillOpen(tx, group))) await tx.alerts.setGroup(group, { state: 'closed' }, at);
+          if (group && refusedRecently(group, ctx.now)) {
+            out.duplicates.push(playbook);
+            continue;
+          }
+          if (group && !(await stillOpen(tx, group, ctx.now))) await tx.alerts.setGroup(group, { state: 'closed' }, at);
           if (await tx.alerts.claimGroup(req.source, req.groupKey, playbook, req.fingerprints, at)) out.claimed.push(playbook);
           else {
             if (group) await tx.alerts.addFingerprints(group, req.fingerprints, at);
