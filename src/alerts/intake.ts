@@ -11,6 +11,10 @@ import { type Alert, type AlertDelivery, readDelivery } from './payloads.ts';
 import { type LoadedPlaybook, matches } from './playbooks.ts';
 import { type Headers, verifyDelivery } from './signatures.ts';
 
+/** The window every name that is not a configured source shares, and its budget. */
+const UNKNOWN_SOURCES = '?unknown';
+const UNKNOWN_PER_MINUTE = 60;
+
 export interface ResolvedSource {
   config: WebhookSourceConfig;
   /** The current secret first, then any previous one still accepted during a rotation. */
@@ -63,7 +67,7 @@ export function sourcePrincipal(tenantId: string, source: string): Principal {
  */
 export class AlertIntake {
   readonly #deps: IntakeDeps;
-  readonly #windows = new Map<string, { start: number; count: number }>();
+  readonly #windows = new Map<string, { start: number; count: number; suppressed: number }>();
   readonly #tenants = new Map<string, string>();
   readonly #waiting: (() => void)[] = [];
   #running = 0;
@@ -86,7 +90,24 @@ export class AlertIntake {
   async receive(name: string, headers: Headers, body: Buffer, ip: string): Promise<IntakeResult> {
     const { store, runtime } = this.#deps;
     const source = this.#deps.sources.get(name);
+    // Counted before anything is verified, so an unauthenticated flood (to a source, or to names
+    // that are none) costs at most one audit entry per delivery within the budget, one for the
+    // first refusal, and one entry counting the rest when the minute ends.
+    const gate = this.#take(source ? name : UNKNOWN_SOURCES, source?.config.perMinute ?? UNKNOWN_PER_MINUTE, runtime.now().getTime());
+    if (gate.suppressedBefore > 0) {
+      const what = `${gate.suppressedBefore} further deliveries were refused over the rate in the previous minute (counted, not audited one by one)`;
+      await this.auditRefusal(source ? name : UNKNOWN_SOURCES, 'RATE_LIMITED', what, ip, null);
+    }
+    const limited = () =>
+      new CountersignError('RATE_LIMITED', `more than ${source?.config.perMinute ?? UNKNOWN_PER_MINUTE} deliveries this minute`, {
+        details: { retryAfterSeconds: 60 },
+      });
+    if (!gate.ok && !gate.audit) throw limited();
     if (!source) {
+      if (!gate.ok) {
+        await this.auditRefusal(UNKNOWN_SOURCES, 'RATE_LIMITED', 'deliveries to unknown sources over the rate', ip, body.length);
+        throw limited();
+      }
       await this.auditRefusal(name, 'NOT_FOUND', 'no such webhook source', ip, body.length);
       throw new CountersignError('NOT_FOUND', 'no such webhook source');
     }
@@ -99,13 +120,7 @@ export class AlertIntake {
       throw err;
     };
     const now = runtime.now();
-    if (!this.#take(source.config, now.getTime())) {
-      await refuse(
-        new CountersignError('RATE_LIMITED', `source ${name} sent more than ${source.config.perMinute} deliveries this minute`, {
-          details: { retryAfterSeconds: 60 },
-        }),
-      );
-    }
+    if (!gate.ok) await refuse(limited());
     if (body.length > source.config.maxBodyBytes) {
       await refuse(new CountersignError('BODY_TOO_LARGE', `deliveries from ${name} are limited to ${source.config.maxBodyBytes} bytes`));
     }
@@ -273,15 +288,24 @@ export class AlertIntake {
     return tenant.id;
   }
 
-  /** A fixed one-minute window per source (one entry per configured source). */
-  #take(source: WebhookSourceConfig, t: number): boolean {
-    let w = this.#windows.get(source.name);
+  /**
+   * A fixed one-minute window per source (one entry per configured source, and one shared by
+   * every unknown name). Past the budget only the first refusal is audited; the rest are counted
+   * and reported once when the next window opens.
+   */
+  #take(key: string, perMinute: number, t: number): { ok: boolean; audit: boolean; suppressedBefore: number } {
+    let w = this.#windows.get(key);
+    let suppressedBefore = 0;
     if (!w || t - w.start >= 60_000) {
-      w = { start: t, count: 0 };
-      this.#windows.set(source.name, w);
+      suppressedBefore = w?.suppressed ?? 0;
+      w = { start: t, count: 0, suppressed: 0 };
+      this.#windows.set(key, w);
     }
     w.count += 1;
-    return w.count <= source.perMinute;
+    if (w.count <= perMinute) return { ok: true, audit: true, suppressedBefore };
+    if (w.count === perMinute + 1) return { ok: false, audit: true, suppressedBefore };
+    w.suppressed += 1;
+    return { ok: false, audit: false, suppressedBefore };
   }
 
   async #slot(): Promise<boolean> {

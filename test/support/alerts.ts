@@ -124,7 +124,8 @@ rules:
       { name: 'am', type: 'alertmanager', secrets: ['env:CS_AM'], perMinute: 100000 },
       { name: 'grafana', type: 'grafana', secrets: ['env:CS_GRAFANA'] },
       { name: 'pd', type: 'pagerduty', secrets: ['env:CS_PD_NEW', 'env:CS_PD_OLD'] },
-      { name: 'gen', type: 'hmac', secrets: ['env:CS_GENERIC'], perMinute: 5 },
+      { name: 'gen', type: 'hmac', secrets: ['env:CS_GENERIC'] },
+      { name: 'tight', type: 'hmac', secrets: ['env:CS_GENERIC'], perMinute: 5 },
     ],
     models: models
       ? {
@@ -178,9 +179,16 @@ export async function postAm(s: TestServer, payload: unknown, token = SECRETS.CS
   return s.request('POST', '/v1/webhooks/am', { key: null, raw: JSON.stringify(payload), headers: { authorization: `Bearer ${token}` } });
 }
 
-export async function postGeneric(s: TestServer, payload: unknown, delivery: string, at = Date.now(), secret = SECRETS.CS_GENERIC) {
+export async function postGeneric(
+  s: TestServer,
+  payload: unknown,
+  delivery: string,
+  at = Date.now(),
+  secret = SECRETS.CS_GENERIC,
+  source = 'gen',
+) {
   const raw = JSON.stringify(payload);
-  return s.request('POST', '/v1/webhooks/gen', { key: null, raw, headers: signGenericDelivery(secret, at, delivery, raw) });
+  return s.request('POST', `/v1/webhooks/${source}`, { key: null, raw, headers: signGenericDelivery(secret, at, delivery, raw) });
 }
 
 export function grafanaHeaders(raw: string, at: number, secret = SECRETS.CS_GRAFANA): Record<string, string> {
