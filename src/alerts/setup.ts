@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../config/index.ts';
+import { CountersignError } from '../errors/index.ts';
 import type { Pipeline } from '../operations/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { resolveSecret } from '../secrets/index.ts';
@@ -35,6 +36,10 @@ export async function openAlertIntake(o: AlertIntakeOptions): Promise<AlertIntak
   const a = o.config.alerts;
   const sources = new Map<string, ResolvedSource>();
   for (const s of a.sources) {
+    // A source proposing into a tenant that does not exist is a broken config: refuse to start.
+    if (!(await o.store.findTenantByName(s.tenant))) {
+      throw new CountersignError('CONFIG_INVALID', `alerts.sources: ${s.name} names tenant "${s.tenant}", which does not exist`);
+    }
     const secrets: string[] = [];
     for (const [i, from] of s.secrets.entries())
       secrets.push(await resolveSecret({ name: `alerts.sources.${s.name}.secrets[${i}]`, from }, { env: o.env }));
@@ -47,7 +52,14 @@ export async function openAlertIntake(o: AlertIntakeOptions): Promise<AlertIntak
     if (key) o.store.knownSecrets.add([key]);
     models.set(name, createModelClient(name, m, key));
   }
-  const { playbooks, refused } = loadPlaybookDir(playbookDir(o.dir), o.trust, o.tools);
+  const loaded = loadPlaybookDir(playbookDir(o.dir), o.trust, o.tools);
+  const refused = [...loaded.refused];
+  const playbooks = loaded.playbooks.filter((p) => {
+    const missing = [p.playbook.planner?.model, ...(p.playbook.reviewers?.models ?? [])].filter((m): m is string => !!m && !models.has(m));
+    if (missing.length > 0)
+      refused.push({ file: p.file, reason: `names models that alerts.models does not configure: ${missing.join(', ')}` });
+    return missing.length === 0;
+  });
   for (const r of refused) {
     o.warn(`REFUSED playbook ${r.file}: ${r.reason}`);
     await o.store.scope(NO_TENANT).audit({
