@@ -41,6 +41,8 @@ const FIGURES: readonly BenchModule[] = [
     about: 'plans/s and p99 with 1-2 API replicas and 1-4 executors on PostgreSQL vs SQLite and a bare route; execute → first step',
     load: () => import('./load.ts'),
   },
+  // alerts
+  { name: 'alerts', about: 'alert → proposed plan over HTTP without a model vs the bare plan proposal', load: () => import('./alerts.ts') },
 ];
 
 interface Args {

@@ -8,6 +8,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { codesForStatus } from '../src/api/schema.ts';
 import { CountersignClient } from '../src/client/index.ts';
 import { type RunningExecutor, startExecutor } from '../src/executor/executor.ts';
+import { amPayload, configureAlerts, crashLabels, restartPlaybook, SECRETS } from './support/alerts.ts';
 import { ENGINES } from './support/engines.ts';
 import { echoPlan, startTestServer, type TestServer } from './support/server.ts';
 import { writeTestTools } from './support/tools.ts';
@@ -71,7 +72,15 @@ describe('OpenAPI answers', () => {
   };
 
   before(async () => {
-    s = await startTestServer(ENGINES[0]!, { configure: (dir) => writeTestTools(dir), bodyLimitBytes: 64 * 1024 });
+    s = await startTestServer(ENGINES[0]!, {
+      env: { ...process.env, ...SECRETS },
+      configure: (dir) => {
+        writeTestTools(dir);
+        // alerts: a webhook source and a playbook, for the webhook and plan-origin routes
+        configureAlerts(dir, null, { 'restart.yaml': restartPlaybook('restart', 'KubePodCrashLooping') }, { approvalRules: false });
+      },
+      bodyLimitBytes: 64 * 1024,
+    });
     exe = await startExecutor(s.dir, { store: s.ctx.store, log: () => {} });
     doc = (await s.request('GET', '/docs/json', { key: null })).body;
   });
@@ -157,6 +166,15 @@ describe('OpenAPI answers', () => {
     await client.getPlan(pending.id);
     const cancelled = await client.proposePlan(echoPlan('cancel me', 'staging'));
     await client.cancelPlan(cancelled.id, 'not needed');
+
+    // alerts: a webhook delivery proposes a plan; its origin shows each value's provenance.
+    const delivery = await raw('POST', '/v1/webhooks/am', {
+      key: null,
+      body: JSON.stringify(amPayload('walk', [{ alertname: 'KubePodCrashLooping', fingerprint: 'w1', labels: crashLabels() }])),
+      headers: { authorization: `Bearer ${SECRETS.CS_AM}` },
+    });
+    assert.equal(delivery.status, 202, JSON.stringify(delivery.body));
+    await client.request('GET', `/v1/plans/${delivery.body.proposed[0].planId}/origin`);
 
     // Executions: two-phase with a grant, the repeat answer, the events as JSON and as a stream.
     const grant = await client.requestGrant(ran.id);

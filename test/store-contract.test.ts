@@ -58,7 +58,7 @@ for (const engine of ENGINES) {
         '0006_seals',
         '0007_installation',
         '0008_principal_name_keys',
-        // scale-out
+        '0011_alerts',
         '0012_scale',
       ]);
       assert.deepEqual(await store.migrate(), [], 'migrations are idempotent');

@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { AlertIntake } from '../alerts/index.ts';
 import type { Authenticator } from '../auth/index.ts';
 import type { LiveHub } from '../live/index.ts';
 import { type Metrics, metricsRoutes, type ScrapeAccess } from '../metrics/index.ts';
@@ -21,6 +22,7 @@ import { planRoutes } from './routes/plans.ts';
 import { principalRoutes } from './routes/principals.ts';
 import { toolRoutes } from './routes/tools.ts';
 import { trustRoutes } from './routes/trust.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { errorSchema, errorStatuses } from './schema.ts';
 
 export interface ApiServices {
@@ -35,6 +37,8 @@ export interface ApiServices {
   scrapeAccess?: ScrapeAccess;
   /** Signals of new events and credential changes for open streams; absent: streams poll. */
   live?: LiveHub;
+  /** alerts: the webhook intake; absent, no webhook route is served. */
+  alerts?: AlertIntake;
 }
 
 export interface ApiOptions {
@@ -160,5 +164,7 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   mcpRoutes(app, ops);
   // ---- scale-out: Prometheus metrics ----
   if (services.metrics && services.scrapeAccess) metricsRoutes(app, services.metrics, services.scrapeAccess);
+  // alerts: webhook deliveries and plan origins
+  if (services.alerts) await webhookRoutes(app, services.alerts, ops);
   return app;
 }

@@ -38,6 +38,10 @@ export const AUDIT_ACTIONS = {
   'environment.freeze': 'CS8001',
   'tenant.create': 'CS9001',
   'environment.create': 'CS9002',
+  // alerts: deliveries, planner outcomes and model reviews
+  'alert.receive': 'CS8101',
+  'alert.plan': 'CS8102',
+  'alert.review': 'CS8103',
 } as const;
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
 

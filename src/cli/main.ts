@@ -14,6 +14,7 @@ import { registerKey } from './commands/key.ts';
 import { registerMcp } from './commands/mcp.ts';
 import { registerOverride } from './commands/override.ts';
 import { registerPlan } from './commands/plan.ts';
+import { registerPlaybook } from './commands/playbook.ts';
 import { registerPolicy } from './commands/policy.ts';
 import { registerPrincipal } from './commands/principal.ts';
 import { registerServe } from './commands/serve.ts';
@@ -60,6 +61,8 @@ ${EXIT_CODES_HELP}`,
   registerCompletion(program, io);
   // scale-out
   registerBackup(program, io);
+  // alerts: playbook sign and dry-run, plan origin
+  registerPlaybook(program, io);
   return program;
 }
 

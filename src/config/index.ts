@@ -1,3 +1,4 @@
+export type { AlertsConfig, ModelConfig, WebhookSourceConfig } from './alerts.ts';
 export {
   type DatabaseBinding,
   type DatabaseConfig,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 // The pure JWT policy (no store), its own small module so loading config stays light.
 import { ASYMMETRIC_JWS_ALGORITHMS, isAsymmetricJwsAlgorithm, jwksUrlProblem } from '../jwt-policy/index.ts';
+import { ALERTS_CONFIG_DEFAULT, AlertsConfigSchema } from './alerts.ts';
 import { DATABASE_CONFIG_DEFAULT, DatabaseConfigSchema } from './database.ts';
 
 const HostName = z
@@ -326,6 +327,10 @@ export const ConfigSchema = z
     // ---- scale-out: metrics ----
     metrics: MetricsConfigSchema.default({ bearerTokenFile: '', executorHost: '127.0.0.1', executorPort: 0 }).describe(
       'Prometheus metrics at /metrics: who may scrape, and where an executor serves its own.',
+    ),
+    // alerts: webhook sources, models and budgets (src/alerts, docs/alerts.md)
+    alerts: AlertsConfigSchema.default(ALERTS_CONFIG_DEFAULT).describe(
+      'Alert intake: webhook sources, the models playbooks may call, and per-tenant model budgets.',
     ),
   })
   .strict()

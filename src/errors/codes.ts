@@ -105,6 +105,22 @@ export const ERROR_CODES = {
   AUDIT_CHAIN_BROKEN: { status: 500, exit: 1, summary: 'The audit log failed verification.' },
   SERVER_UNREACHABLE: { status: 503, exit: 9, summary: 'The Countersign server could not be reached.' },
   PORT_IN_USE: { status: 500, exit: 3, summary: 'The address the API should listen on is taken by another process.' },
+  // alerts: webhook intake, playbooks, the LLM planner and model reviewers
+  WEBHOOK_SIGNATURE_INVALID: {
+    status: 401,
+    exit: 4,
+    summary: 'A webhook delivery is unsigned, or no signature matches any secret of its source.',
+  },
+  WEBHOOK_STALE: { status: 401, exit: 4, summary: "A webhook delivery's timestamp is outside its source's replay window." },
+  WEBHOOK_REPLAYED: { status: 409, exit: 7, summary: 'A webhook delivery id was already received from this source.' },
+  PLAYBOOK_INVALID: { status: 500, exit: 3, summary: 'A playbook is invalid, unsigned, or names a tool field it may not fill.' },
+  PLANNER_REFUSED: {
+    status: 422,
+    exit: 7,
+    summary: "The planner's output was refused: it left the playbook's templates, schemas, tenant or environment.",
+  },
+  MODEL_UNAVAILABLE: { status: 503, exit: 9, summary: 'A model could not be reached or answered out of its format.' },
+  MODEL_BUDGET_EXHAUSTED: { status: 429, exit: 8, summary: "The tenant's daily model token or cost budget is spent." },
 } as const satisfies Record<string, { status: number; exit: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,6 +2,8 @@
 // MCP, and the console, chat and webhooks to come) call `pipeline.run(name, principal, input,
 // channel)`; nothing else changes state.
 
+// alerts
+export { type PlanOrigin, ReceiveAlertInput, type ReceiveResult, RecordAlertPlanInput } from './alerts.ts';
 export { ListAuditQuerySchema } from './audit.ts';
 export type { OperationDeps } from './deps.ts';
 export { ExecuteBodySchema, type ExecuteResult, FreezeBodySchema } from './executions.ts';

@@ -1,3 +1,4 @@
+import { alertOperations } from './alerts.ts';
 import { auditOperations } from './audit.ts';
 import type { OperationDeps } from './deps.ts';
 import { executionOperations } from './executions.ts';
@@ -27,6 +28,8 @@ export function apiOperations(deps: OperationDeps & HostDeps): AnyOperation[] {
     ...auditOperations(),
     ...toolOperations(deps),
     ...hostOperations(deps),
+    // alerts: webhook deliveries, alert plans and their origin
+    ...alertOperations(deps),
   ];
 }
 

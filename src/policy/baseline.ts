@@ -123,6 +123,21 @@ permit (
   ],
   resource
 );
+
+// alerts: webhook sources (declared in countersign.yaml, proven by their delivery signature)
+// record deliveries and propose plans, and cancel only the plans they proposed. A code rule
+// holds them to exactly this whatever else is permitted, and they never review.
+@id("role-alert-source")
+permit (
+  principal,
+  action in [Countersign::Action::"alert.receive", Countersign::Action::"alert.plan", Countersign::Action::"plan.propose"],
+  resource
+)
+when { principal has kind && principal.kind == "webhook" };
+
+@id("role-alert-source-cancel")
+permit (principal, action == Countersign::Action::"plan.cancel", resource)
+when { principal has kind && principal.kind == "webhook" && resource has proposer && resource.proposer == principal };
 `;
 
 /** File name → Cedar text, as written to `<dir>/policies/`. */

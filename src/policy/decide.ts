@@ -33,7 +33,33 @@ const CODE_RULES: readonly ((request: AuthzRequest) => Denial | null)[] = [
     r.action === 'override.revoke' && r.principal.kind !== 'human'
       ? deny('only a human operator can revoke an override', 'code:humans-revoke-overrides')
       : null,
+  // alerts: a webhook source proposes plans that stay external (never auto-approved, invariant
+  // 6), cancels only its own, and does nothing else, whatever a policy permits.
+  (r) => webhookSourceRule(r),
 ];
+
+const EXTERNAL_PLAN_SOURCES: readonly string[] = ['webhook', 'planner'];
+
+function webhookSourceRule(r: AuthzRequest): Denial | null {
+  const webhook = r.principal.kind === 'webhook' || r.principal.authMethod === 'webhook_signature';
+  if (!webhook) {
+    return r.action === 'alert.receive' || r.action === 'alert.plan'
+      ? deny('only a webhook source records alerts', 'code:webhook-source')
+      : null;
+  }
+  if (r.principal.kind !== 'webhook' || r.principal.authMethod !== 'webhook_signature') {
+    return deny('a webhook source is proven by its delivery signature only', 'code:webhook-source');
+  }
+  if (r.action === 'alert.receive' || r.action === 'alert.plan') return null;
+  if (r.action === 'plan.propose') {
+    if (r.resource.type === 'Plan' && !EXTERNAL_PLAN_SOURCES.includes(r.resource.source ?? '')) {
+      return deny('a webhook source proposes only webhook plans', 'code:webhook-source');
+    }
+    return null;
+  }
+  if (r.action === 'plan.cancel' && r.resource.proposerId === r.principal.id) return null;
+  return deny(`a webhook source cannot ${r.action}`, 'code:webhook-source');
+}
 
 function deny(reason: string, rule: string): Denial {
   return { allow: false, code: 'POLICY_DENIED', reasons: [reason], policies: [rule] };

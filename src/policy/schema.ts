@@ -34,9 +34,9 @@ namespace Countersign {
   // just its tenant, hence optional.
   entity Principal in [Group] = {
     tenant: String,
-    kind?: String,        // "human" | "agent"
+    kind?: String,        // "human" | "agent" | "system" | "webhook"
     name?: String,
-    authMethod?: String,  // "api_key" | "oidc" | "system"
+    authMethod?: String,  // "api_key" | "oidc" | "system" | "webhook_signature"
   };
 
   // Every other resource has one shape, filled from stored records (invariant 3). An
@@ -72,6 +72,11 @@ namespace Countersign {
   action "override.revoke" appliesTo { principal: Principal, resource: Override };
   action "trust.change" appliesTo { principal: Principal, resource: Tenant };
   action "environment.freeze" appliesTo { principal: Principal, resource: [Environment, Tenant] };
+
+  // alerts: a webhook source's delivery (src/operations/alerts.ts).
+  action "alert.receive" appliesTo { principal: Principal, resource: Tenant };
+  // alerts: what became of an alert group (the plan proposed with its origin, or the refusal).
+  action "alert.plan" appliesTo { principal: Principal, resource: Tenant };
 
   // Host operator actions, taken on the server host by the \`system\` principal (authMethod
   // "system", group "system"); Countersign refuses them to any credential from the network.

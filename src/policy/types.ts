@@ -9,11 +9,15 @@ export interface Principal {
   tenantId: string;
   id: string;
   name: string;
-  /** `system` is the host operator acting on the server host (init, key rotation, sweeps). */
-  kind: 'human' | 'agent' | 'system';
+  /**
+   * `system` is the host operator acting on the server host (init, key rotation, sweeps);
+   * `webhook` is an alert source declared in config, proven by its delivery signature: it may
+   * propose, never review (src/alerts).
+   */
+  kind: 'human' | 'agent' | 'system' | 'webhook';
   groups: readonly string[];
   /** How this identity was proven, for audit. */
-  authMethod: 'api_key' | 'oidc' | 'system';
+  authMethod: 'api_key' | 'oidc' | 'system' | 'webhook_signature';
 }
 
 /** Host operator actions: decided for the `system` principal only (see HOST_ACTIONS). */
@@ -52,6 +56,9 @@ export const ACTIONS = [
   'override.revoke',
   'trust.change',
   'environment.freeze',
+  // alerts: a webhook source's delivery, recorded and deduplicated (src/operations/alerts.ts)
+  'alert.receive',
+  'alert.plan',
   ...HOST_ACTION_NAMES,
 ] as const;
 export type PrivilegedAction = (typeof ACTIONS)[number];

@@ -5,6 +5,7 @@ import { MANY_TARGETS, RAISED_ENVIRONMENTS } from '../policy/index.ts';
 import { RISK_LEVELS, SIGNATURE_SUFFIX, ToolManifestSchema } from '../tools/index.ts';
 import { APPROVALS_EXAMPLE, CONFIG_EXAMPLE, MANIFEST_EXAMPLE } from './examples.ts';
 import { type FieldRow, fieldRows } from './fields.ts';
+import { PLAYBOOK_EXAMPLE, PLAYBOOK_INTRO, PLAYBOOK_RULES, PlaybookSchema } from './playbook-page.ts';
 
 /** One generated page: its file under docs/reference, the schema it documents, its example. */
 export interface ReferencePage {
@@ -191,4 +192,19 @@ export const REFERENCE_PAGES: readonly ReferencePage[] = [
   { file: 'manifest.md', schema: ToolManifestSchema, example: MANIFEST_EXAMPLE, render: manifestPage },
   { file: 'config.md', schema: ConfigSchema, example: CONFIG_EXAMPLE, render: configPage },
   { file: 'approvals.md', schema: ApprovalRulesSchema, example: APPROVALS_EXAMPLE, render: approvalsPage },
+  // alerts
+  {
+    file: 'playbook.md',
+    schema: PlaybookSchema,
+    example: PLAYBOOK_EXAMPLE,
+    render: () =>
+      page(
+        'Playbook reference',
+        PLAYBOOK_INTRO,
+        PlaybookSchema,
+        [['How inputs are filled', PLAYBOOK_RULES]],
+        'Example: `playbooks/restart.yaml`',
+        PLAYBOOK_EXAMPLE,
+      ),
+  },
 ];

@@ -1,3 +1,4 @@
+import { type AlertIntake, openAlertIntake } from '../alerts/index.ts';
 import { closeAnalysis } from '../analysis/index.ts';
 import { loadApprovalRules } from '../approvals/index.ts';
 import { type Authenticator, createAuthenticator } from '../auth/index.ts';
@@ -48,6 +49,8 @@ export interface ServerContext {
   scrapeAccess: ScrapeAccess;
   /** Signals for open event streams: PostgreSQL notifications from every process, and this one's operations. */
   live: LiveHub;
+  /** alerts: the webhook intake (sources, playbooks, models). */
+  alerts: AlertIntake;
   close(): Promise<void>;
 }
 
@@ -72,11 +75,13 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
   let tools: ToolRegistry;
   let toolTrust: ToolTrustGate;
   let pipeline: Pipeline;
+  let alerts: AlertIntake;
   try {
     await store.migrate();
     // Tools are verified against the trust store, so they load once the store is open (invariant 13).
     // Reloadable: SIGHUP swaps in a newly verified set (src/server/tool-reload.ts).
-    tools = new ReloadableToolRegistry(loadToolDir(paths.tools, await manifestTrustAtStart(store, config)));
+    const manifestTrust = await manifestTrustAtStart(store, config);
+    tools = new ReloadableToolRegistry(loadToolDir(paths.tools, manifestTrust));
     await reportToolLoad(store, tools, config.developmentMode, 'api', warn);
     toolTrust = new ToolTrustGate({ tools, trust: config.trust, developmentMode: config.developmentMode });
     let overrideKeys: ReturnType<typeof loadOverrideVerificationKeys> | undefined;
@@ -116,6 +121,18 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     });
     // Data directories made before overrides existed get their key now, as init would have made it.
     if (!hasOverrideKey(paths.keys)) await pipeline.run('override.key', systemPrincipal(), {}, 'host');
+    // alerts: playbooks are verified with the same trust as the tools they name.
+    alerts = await openAlertIntake({
+      dir: paths.dir,
+      config,
+      store,
+      tools,
+      pipeline,
+      runtime,
+      trust: manifestTrust,
+      env: overrides_.env ?? process.env,
+      warn,
+    });
   } catch (err) {
     await listener?.close();
     await store.close();
@@ -139,6 +156,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     metrics,
     scrapeAccess,
     live,
+    alerts,
     close: async () => {
       await listener?.close();
       await closeAnalysis();

@@ -21,3 +21,4 @@ export { Store, type StoreOptions, TenantScope } from './store.ts';
 export const NO_TENANT = '-';
 export { backoffMs, isStoreUnavailable } from './availability.ts';
 export { principalNameKey } from './name-key.ts';
+export { type AlertGroupRecord, type AlertPlanRecord, MAX_GROUP_FINGERPRINTS } from './repos/alerts.ts';

@@ -276,6 +276,55 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('principals_tenant_name_key').on('principals').columns(['tenant_id', 'name_key']).unique().execute();
     },
   },
+  '0011_alerts': {
+    // Alert intake (src/alerts): delivery ids a source may not send twice (replay), one open
+    // plan per alert group and playbook (dedup), each alert plan's origin (provenance of every
+    // value, planner outcome, model reviews), and model usage per tenant per UTC day (budgets).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('delivery_id', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('webhook_deliveries_pk', ['tenant_id', 'source', 'delivery_id'])
+        .execute();
+      await db.schema.createIndex('webhook_deliveries_received').on('webhook_deliveries').columns(['received_at']).execute();
+      await db.schema
+        .createTable('alert_groups')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('group_key', 'text', (c) => c.notNull())
+        .addColumn('playbook', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull().check(sql`state in ('open', 'closed')`))
+        .addColumn('plan_id', 'text')
+        .addColumn('fingerprints', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('alert_groups_pk', ['tenant_id', 'source', 'group_key', 'playbook'])
+        .execute();
+      await db.schema
+        .createTable('alert_plans')
+        .addColumn('plan_id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('group_key', 'text', (c) => c.notNull())
+        .addColumn('playbook', 'text', (c) => c.notNull())
+        .addColumn('plan_hash', 'text', (c) => c.notNull())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('notes', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('model_usage')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('tokens', 'bigint', (c) => c.notNull())
+        .addColumn('cost_micros', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('model_usage_pk', ['tenant_id', 'day'])
+        .execute();
+    },
+  },
   // ---- scale-out ----
   '0012_scale': {
     // PostgreSQL: live notifications across replicas. Triggers, not application code, so every

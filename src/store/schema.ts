@@ -152,4 +152,29 @@ export interface Database {
   audit_checkpoints: { seq: number; head_hash: string; ts: string; key_id: string; signature: string };
   /** One row: the installation id init wrote, also recorded in the data directory's config. */
   installation: { singleton: number; id: string; engine: string; created_at: string };
+  // alerts (0011_alerts)
+  webhook_deliveries: { tenant_id: string; source: string; delivery_id: string; received_at: string };
+  alert_groups: {
+    tenant_id: string;
+    source: string;
+    group_key: string;
+    playbook: string;
+    state: 'open' | 'closed';
+    plan_id: string | null;
+    fingerprints: string;
+    reason: string | null;
+    updated_at: string;
+  };
+  alert_plans: {
+    plan_id: string;
+    tenant_id: string;
+    source: string;
+    group_key: string;
+    playbook: string;
+    plan_hash: string;
+    origin: string;
+    notes: string;
+    created_at: string;
+  };
+  model_usage: { tenant_id: string; day: string; tokens: number | string | bigint; cost_micros: number | string | bigint };
 }

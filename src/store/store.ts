@@ -5,6 +5,7 @@ import type { Runtime } from '../runtime.ts';
 import { KnownSecrets } from '../secrets/index.ts';
 import { migrationProvider } from './migrations.ts';
 import { createPostgresDialect } from './postgres/dialect.ts';
+import { AlertsRepo } from './repos/alerts.ts';
 import { ApprovalsRepo } from './repos/approvals.ts';
 import { type AuditWriterOptions, appendAudit, checkpointHead, iterateAudit, listCheckpoints, rowToRecord } from './repos/audit.ts';
 import { type ExecutionRecord, ExecutionsRepo, toExecution } from './repos/executions.ts';
@@ -51,6 +52,8 @@ export class TenantScope {
    * Reached through a scope so a trust change commits with its audit entry.
    */
   readonly installationTrust: TrustRepo;
+  /** alerts: delivery ids, alert groups, alert plans' origin, model usage. */
+  readonly alerts: AlertsRepo;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -67,6 +70,7 @@ export class TenantScope {
     this.freezes = new FreezesRepo(db, tenantId);
     this.overrides = new OverridesRepo(db, tenantId);
     this.installationTrust = new TrustRepo(db);
+    this.alerts = new AlertsRepo(db, tenantId);
   }
 
   /** Appends an audit entry for this tenant, in the current transaction when there is one. */

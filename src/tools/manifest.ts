@@ -16,6 +16,17 @@ const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 const FIELD = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
 
 /**
+ * alerts: a field naming what a step acts on (a target, a namespace, a path). A value that came
+ * from untrusted text (alert annotations, a model's free answer) never fills it (invariant 21).
+ */
+const SENSITIVE = z
+  .boolean()
+  .optional()
+  .describe(
+    'What the step acts on (a target, a namespace, a path): a planner may never fill it from untrusted text (alert annotations or its own free answer); only typed labels and trusted config may.',
+  );
+
+/**
  * The typed input schema of an action: a closed object of scalar or array-of-scalar fields.
  * Deliberately a small subset of JSON Schema so every value can be checked and rendered as one
  * argv element without a shell (invariant 9).
@@ -24,6 +35,7 @@ const StringField = z
   .object({
     type: z.literal('string').describe('A text value, rendered as one argv element.'),
     description: z.string().max(500).optional().describe('Shown to proposers and reviewers: what the value means.'),
+    sensitive: SENSITIVE,
     minLength: z.number().int().min(0).optional().describe('Shortest value accepted, in characters.'),
     maxLength: z.number().int().min(1).max(65536).default(1024).describe('Longest value accepted, in characters.'),
     pattern: z
@@ -50,6 +62,7 @@ const IntegerField = z
   .object({
     type: z.literal('integer').describe('A whole number, rendered in decimal.'),
     description: z.string().max(500).optional().describe('Shown to proposers and reviewers: what the value means.'),
+    sensitive: SENSITIVE,
     minimum: z.number().int().optional().describe('Smallest value accepted.'),
     maximum: z.number().int().optional().describe('Largest value accepted.'),
   })
@@ -58,6 +71,7 @@ const NumberField = z
   .object({
     type: z.literal('number').describe('A number, rendered in decimal.'),
     description: z.string().max(500).optional().describe('Shown to proposers and reviewers: what the value means.'),
+    sensitive: SENSITIVE,
     minimum: z.number().optional().describe('Smallest value accepted.'),
     maximum: z.number().optional().describe('Largest value accepted.'),
   })
@@ -66,6 +80,7 @@ const BooleanField = z
   .object({
     type: z.literal('boolean').describe('true or false, rendered as the word.'),
     description: z.string().max(500).optional().describe('Shown to proposers and reviewers: what the value means.'),
+    sensitive: SENSITIVE,
   })
   .strict();
 const ScalarField = z.discriminatedUnion('type', [StringField, IntegerField, NumberField, BooleanField]);
@@ -77,6 +92,7 @@ const ArrayField = z
         'A list of scalars. An argv element that is exactly `{{field}}` renders one element per item; inside a longer element the field is refused.',
       ),
     description: z.string().max(500).optional().describe('Shown to proposers and reviewers: what the value means.'),
+    sensitive: SENSITIVE,
     items: ScalarField.describe('The field every item must satisfy (string, integer, number or boolean).'),
     minItems: z.number().int().min(0).optional().describe('Fewest items accepted.'),
     maxItems: z.number().int().min(1).max(1000).default(100).describe('Most items accepted.'),

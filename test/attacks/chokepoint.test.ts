@@ -133,6 +133,8 @@ describe('one chokepoint', () => {
     'GET /v1/tools': { path: () => '/v1/tools' },
     'POST /mcp': { path: () => '/mcp', probe: mcpProbe },
     'GET /mcp': { path: () => '/mcp', probe: () => mcpNotAllowed('GET') },
+    // alerts
+    'GET /v1/plans/:id/origin': { path: () => `/v1/plans/${ids.pending}/origin` },
     'DELETE /mcp': { path: () => '/mcp', probe: () => mcpNotAllowed('DELETE') },
   };
 
@@ -158,7 +160,9 @@ describe('one chokepoint', () => {
 
   test('every authenticated route names operations of the table, and every network operation has a route', () => {
     const served = new Set<string>();
-    for (const r of privateRoutes()) {
+    // A public route that runs operations (a webhook delivery, proven by its signature) serves them too.
+    const publicWithOperations = routesOf(s.app).filter((r) => r.public && r.operations !== null);
+    for (const r of [...privateRoutes(), ...publicWithOperations]) {
       if (r.operations === null) continue;
       assert.ok(r.operations.length > 0, `${r.method} ${r.url} names no operation`);
       for (const name of r.operations) {
@@ -278,6 +282,9 @@ describe('CLI commands are either remote (gated by the server) or local operator
     'tool new',
     'tool hash',
     'doctor',
+    // alerts: signs a playbook file with a local key; computes a proposal without storing or calling anything.
+    'playbook sign',
+    'playbook dry-run',
   ]);
 
   function leaves(cmd: Command, prefix = ''): { name: string; cmd: Command }[] {

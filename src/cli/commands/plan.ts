@@ -5,6 +5,7 @@ import { CountersignError } from '../../errors/index.ts';
 import { emit, type Io, table } from '../output.ts';
 import { clientFrom, type RemoteOptions } from '../remote.ts';
 import { reviewSummary } from './approvals.ts';
+import { describeOrigin, fetchOrigin } from './plan-origin.ts';
 
 export function remoteOptions(cmd: Command): Command {
   return cmd
@@ -65,8 +66,13 @@ Examples:
   remoteOptions(plan.command('show <id>'))
     .description('Show one plan: status, risk and why, steps and hash.')
     .action(async (id: string, opts: RemoteOptions & { json?: boolean }) => {
-      const p = await clientFrom(opts).getPlan(id);
-      emit(io, Boolean(opts.json), p, () => describePlan(p));
+      const client = clientFrom(opts);
+      const p = await client.getPlan(id);
+      // alerts: a plan from a webhook shows where each of its values came from.
+      const origin = p.source === 'webhook' ? await fetchOrigin(client, id).catch(() => null) : null;
+      emit(io, Boolean(opts.json), origin ? { ...p, origin } : p, () =>
+        origin ? `${describePlan(p)}\n${describeOrigin(origin)}` : describePlan(p),
+      );
     });
 
   remoteOptions(plan.command('wait <id>'))

@@ -1,0 +1,116 @@
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import type { AlertsConfig, ModelConfig } from '../config/index.ts';
+import { CountersignError } from '../errors/index.ts';
+import type { TenantScope } from '../store/index.ts';
+
+export interface ModelAnswer {
+  text: string;
+  inputTokens: number;
+  outputTokens: number;
+  costMicros: number;
+  latencyMs: number;
+}
+
+export interface Prompt {
+  system: string;
+  user: string;
+}
+
+/** One configured model behind its official SDK, with its API key already resolved. */
+export interface ModelClient {
+  readonly name: string;
+  readonly config: ModelConfig;
+  complete(prompt: Prompt): Promise<Omit<ModelAnswer, 'costMicros' | 'latencyMs'>>;
+}
+
+export function createModelClient(name: string, config: ModelConfig, apiKey: string | null): ModelClient {
+  // No retries inside the SDK: a retry is a second charge against the budget, decided here.
+  const common = { timeout: config.timeoutSeconds * 1000, maxRetries: 0 };
+  if (config.provider === 'anthropic') {
+    const client = new Anthropic({ ...common, apiKey: apiKey ?? 'none', ...(config.baseUrl ? { baseURL: config.baseUrl } : {}) });
+    return {
+      name,
+      config,
+      async complete(prompt) {
+        const res = await client.messages.create({
+          model: config.model,
+          max_tokens: config.maxTokens,
+          system: prompt.system,
+          messages: [{ role: 'user', content: prompt.user }],
+        });
+        const text = res.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+        return { text, inputTokens: res.usage.input_tokens, outputTokens: res.usage.output_tokens };
+      },
+    };
+  }
+  const client = new OpenAI({ ...common, apiKey: apiKey ?? 'none', ...(config.baseUrl ? { baseURL: config.baseUrl } : {}) });
+  return {
+    name,
+    config,
+    async complete(prompt) {
+      const res = await client.chat.completions.create({
+        model: config.model,
+        max_tokens: config.maxTokens,
+        messages: [
+          { role: 'system', content: prompt.system },
+          { role: 'user', content: prompt.user },
+        ],
+      });
+      return {
+        text: res.choices[0]?.message?.content ?? '',
+        inputTokens: res.usage?.prompt_tokens ?? 0,
+        outputTokens: res.usage?.completion_tokens ?? 0,
+      };
+    },
+  };
+}
+
+function budgetFor(config: AlertsConfig, tenantName: string) {
+  return config.budgets.tenants[tenantName] ?? config.budgets.default;
+}
+
+/**
+ * Calls a model under the tenant's daily budget (invariant 17): refused before the call when the
+ * day's tokens or cost are spent; the call's usage is added in one statement after it.
+ */
+export async function callWithinBudget(
+  client: ModelClient,
+  prompt: Prompt,
+  scope: TenantScope,
+  budget: { config: AlertsConfig; tenantName: string; now: () => Date },
+): Promise<ModelAnswer> {
+  const limits = budgetFor(budget.config, budget.tenantName);
+  const day = budget.now().toISOString().slice(0, 10);
+  const used = await scope.alerts.usage(day);
+  if (used.tokens >= limits.tokensPerDay || used.costMicros >= limits.costPerDay * 1e6) {
+    throw new CountersignError('MODEL_BUDGET_EXHAUSTED', `the tenant's model budget for ${day} is spent`, {
+      details: { tokens: used.tokens, costMicros: used.costMicros },
+    });
+  }
+  const started = performance.now();
+  let answer: Awaited<ReturnType<ModelClient['complete']>>;
+  try {
+    answer = await client.complete(prompt);
+  } catch (err) {
+    throw new CountersignError('MODEL_UNAVAILABLE', `model ${client.name} did not answer: ${(err as Error).message}`, { cause: err });
+  }
+  const latencyMs = performance.now() - started;
+  const costMicros = Math.round(
+    answer.inputTokens * client.config.inputCostPerMillion + answer.outputTokens * client.config.outputCostPerMillion,
+  );
+  await scope.alerts.addUsage(day, answer.inputTokens + answer.outputTokens, costMicros);
+  return { ...answer, costMicros, latencyMs };
+}
+
+/** The first JSON object in a model's answer (models wrap JSON in prose or code fences). */
+export function firstJsonObject(text: string): unknown {
+  const start = text.indexOf('{');
+  const end = text.lastIndexOf('}');
+  if (start < 0 || end <= start) return undefined;
+  try {
+    return JSON.parse(text.slice(start, end + 1));
+  } catch {
+    return undefined;
+  }
+}
