@@ -272,6 +272,22 @@ describe('CLI commands are either remote (gated by the server) or local operator
     'policy validate',
     'policy test',
     'policy diff',
+    // Rewrites the baseline policy files of the data directory (backups kept), checked before writing.
+    'policy upgrade',
+    // Audit proofs: read the log, sign checkpoints with the audit key held in the data directory.
+    'audit checkpoint',
+    'audit verifier-key',
+    'audit prove',
+    'audit consistency',
+    // Checks a proof file with a public key: reads nothing of the installation.
+    'audit verify-proof',
+    // Copy the store out (online backup, pg_dump) and put a verified copy back: host operator tools.
+    'backup',
+    'restore',
+    // A witness runs on another machine with its own directory and key; it holds no Countersign data.
+    'witness init',
+    'witness trust-log',
+    'witness serve',
     'grant rotate-key',
     'principal recover-admin',
     'completion',
