@@ -13,7 +13,7 @@ export interface Principal {
   kind: 'human' | 'agent' | 'system';
   groups: readonly string[];
   /** How this identity was proven, for audit. */
-  authMethod: 'api_key' | 'oidc' | 'system';
+  authMethod: 'api_key' | 'oidc' | 'system' | 'chat_link';
 }
 
 /** Host operator actions: decided for the `system` principal only (see HOST_ACTIONS). */
@@ -51,6 +51,8 @@ export const ACTIONS = [
   'trust.change',
   'environment.freeze',
   ...HOST_ACTION_NAMES,
+  // ---- chat (issue 14) ----
+  'chat.link',
 ] as const;
 export type PrivilegedAction = (typeof ACTIONS)[number];
 
@@ -75,6 +77,8 @@ export interface AuthzRequest {
   principal: Principal;
   action: PrivilegedAction;
   resource: ResourceRef;
+  /** Cedar context: the interface the request came through (`chat`, `api`, …), for actions whose schema declares it. */
+  context?: { channel?: string };
 }
 
 export interface Denial {

@@ -20,3 +20,13 @@ export { Store, type StoreOptions, TenantScope } from './store.ts';
 /** The tenant id of installation-wide audit entries and the host operator's scope (no tenant). */
 export const NO_TENANT = '-';
 export { principalNameKey } from './name-key.ts';
+// ---- notifications and chat (issue 14) ----
+export type { ChatCodeRow, ChatLinkRow, ChatLookup, ChatMessageRow, ChatRepo } from './repos/chat.ts';
+export type {
+  ChannelHealthRow,
+  ClaimedDelivery,
+  DeliveryRow,
+  NotificationQueue,
+  OutboxEvent,
+  OutboxRow,
+} from './repos/notifications.ts';
