@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth/index.ts';
+import type { ChatService } from '../chat/index.ts';
 import type { Pipeline } from '../operations/index.ts';
 import { logLineRedactor } from '../secrets/index.ts';
 import type { Store } from '../store/index.ts';
@@ -10,6 +11,7 @@ import { answerClientError, answerFrameworkError, registerErrorHandling } from '
 import { PrincipalRateLimiter } from './rate-limit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { chatRoutes } from './routes/chat.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { mcpRoutes } from './routes/mcp.ts';
@@ -25,6 +27,8 @@ export interface ApiServices {
   authenticator: Authenticator;
   /** The operations table: every route below is a mapping onto one of its operations. */
   pipeline: Pipeline;
+  /** Chat callbacks (Slack, Telegram); null when notifications.yaml configures neither. */
+  chat?: ChatService | null;
 }
 
 export interface ApiOptions {
@@ -139,5 +143,7 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   overrideRoutes(app, ops);
   toolRoutes(app, ops);
   mcpRoutes(app, ops);
+  // ---- chat (issue 14) ----
+  chatRoutes(app, ops, services.chat ?? null);
   return app;
 }

@@ -38,6 +38,9 @@ export const AUDIT_ACTIONS = {
   'environment.freeze': 'CS8001',
   'tenant.create': 'CS9001',
   'environment.create': 'CS9002',
+  // ---- chat (issue 14) ----
+  'chat.link': 'CS9101',
+  'chat.callback': 'CS9102',
 } as const;
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
 

@@ -1,4 +1,5 @@
 import { auditOperations } from './audit.ts';
+import { chatOperations } from './chat.ts';
 import type { OperationDeps } from './deps.ts';
 import { executionOperations } from './executions.ts';
 import { type HostDeps, hostOperations } from './host.ts';
@@ -27,6 +28,8 @@ export function apiOperations(deps: OperationDeps & HostDeps): AnyOperation[] {
     ...auditOperations(),
     ...toolOperations(deps),
     ...hostOperations(deps),
+    // ---- chat (issue 14) ----
+    ...chatOperations(deps),
   ];
 }
 

@@ -142,7 +142,8 @@ forbid (
   action in [Countersign::Action::"plan.approve", Countersign::Action::"plan.reject"],
   resource
 )
-when { context.channel == "chat" && (!(resource has environment) || resource.environment == "prod") };
+when { context.channel == "chat" }
+unless { resource has environment && resource.environment != "prod" };
 `;
 
 /** File name → Cedar text, as written to `<dir>/policies/`. */

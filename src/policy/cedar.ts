@@ -70,7 +70,8 @@ export class CedarAuthorizer implements Authorizer {
   authorize(request: AuthzRequest): Decision {
     const declared = this.#compiled.contextAttributes.get(request.action);
     // A policy set that cannot see the channel cannot have meant to permit chat (fail closed).
-    if (request.context?.channel === 'chat' && !declared?.has('channel')) {
+    const review = request.action === 'plan.approve' || request.action === 'plan.reject';
+    if (review && request.context?.channel === 'chat' && !declared?.has('channel')) {
       return {
         allow: false,
         code: 'POLICY_DENIED',

@@ -1,9 +1,16 @@
 import { closeAnalysis } from '../analysis/index.ts';
 import { loadApprovalRules } from '../approvals/index.ts';
 import { type Authenticator, createAuthenticator } from '../auth/index.ts';
+import { ChatService } from '../chat/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
 import { GrantKeyring } from '../grants/index.ts';
-import { createNotifier, type Notifier } from '../notifications/index.ts';
+import {
+  createNotifier,
+  loadNotificationSettings,
+  NotificationDispatcher,
+  type Notifier,
+  type ResolvedNotifications,
+} from '../notifications/index.ts';
 import { apiPipeline, type Pipeline, systemPrincipal } from '../operations/index.ts';
 import { hasOverrideKey, loadOverrideSigningKey, loadOverrideVerificationKeys, OverrideAuthority } from '../overrides/index.ts';
 import type { Authorizer } from '../policy/index.ts';
@@ -40,6 +47,12 @@ export interface ServerContext {
   /** Re-verifies tools against the trust store as it is now (propose, execute). */
   toolTrust: ToolTrustGate;
   runtime: Runtime;
+  // ---- notifications and chat (issue 14) ----
+  /** `<dir>/notifications.yaml`, resolved; null when absent (no notifications, no chat). */
+  notifications: ResolvedNotifications | null;
+  /** The outbox worker; `serve` starts it once the API listens. */
+  dispatcher: NotificationDispatcher | null;
+  chat: ChatService | null;
   close(): Promise<void>;
 }
 
@@ -58,7 +71,10 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
   let tools: ToolRegistry;
   let toolTrust: ToolTrustGate;
   let pipeline: Pipeline;
+  let notifications: ResolvedNotifications | null = null;
+  let dispatcher: NotificationDispatcher | null = null;
   try {
+    notifications = await loadNotificationSettings(paths.dir, overrides_.env ?? process.env);
     await store.migrate();
     // Tools are verified against the trust store, so they load once the store is open (invariant 13).
     // Reloadable: SIGHUP swaps in a newly verified set (src/server/tool-reload.ts).
@@ -91,7 +107,11 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
       trust: config.trust,
       keysDir: paths.keys,
       ...(authorizer instanceof ReloadableAuthorizer ? { policies: authorizer } : {}),
+      stepUpEnvironments: notifications?.settings.chat.stepUpEnvironments ?? [],
+      chatLinkTtlMinutes: notifications?.settings.chat.linkCodeTtlMinutes ?? 10,
+      notificationHealth: async () => (dispatcher ? dispatcher.health() : []),
     });
+    if (notifications) dispatcher = new NotificationDispatcher({ store, notifications, runtime, log: warn });
     // Data directories made before overrides existed get their key now, as init would have made it.
     if (!hasOverrideKey(paths.keys)) await pipeline.run('override.key', systemPrincipal(), {}, 'host');
   } catch (err) {
@@ -112,7 +132,14 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     pipeline,
     toolTrust,
     runtime,
+    notifications,
+    dispatcher,
+    chat:
+      notifications && (notifications.settings.slack || notifications.settings.telegram)
+        ? new ChatService({ store, pipeline, notifications, runtime, log: warn })
+        : null,
     close: async () => {
+      await dispatcher?.stop();
       await closeAnalysis();
       await store.close();
     },

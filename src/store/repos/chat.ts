@@ -22,6 +22,15 @@ export class ChatRepo {
       .execute();
   }
 
+  async codeByHash(codeHash: string): Promise<ChatCodeRow | undefined> {
+    return this.db
+      .selectFrom('chat_codes')
+      .selectAll()
+      .where('tenant_id', '=', this.tenantId)
+      .where('code_hash', '=', codeHash)
+      .executeTakeFirst();
+  }
+
   /** Single use: marks the code used only if it is unused, unrevoked and unexpired. */
   async consumeCode(codeHash: string, at: string): Promise<boolean> {
     const res = await this.db
