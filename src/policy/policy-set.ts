@@ -66,7 +66,8 @@ function readContextAttributes(engine: CedarEngine, schema: string): Map<Privile
 /** The Cedar context of a request: the declared attributes only (a schema without them gets `{}`). */
 export function cedarContext(declared: ReadonlySet<string> | undefined, request: AuthzRequest): Record<string, string> {
   const context: Record<string, string> = {};
-  if (declared?.has('channel') && request.context?.channel) context.channel = request.context.channel;
+  // A caller that names no channel (policy tests, doctor's probes) is "unspecified": never "chat".
+  if (declared?.has('channel')) context.channel = request.context?.channel ?? 'unspecified';
   return context;
 }
 
