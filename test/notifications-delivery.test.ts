@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { checkNotificationChannels } from '../src/doctor/notifications.ts';
 import { recordNotification } from '../src/notifications/index.ts';
 import { initDataDir } from '../src/server/init.ts';
 import { FakeSmtp } from './support/chat-fakes.ts';
@@ -206,6 +207,9 @@ delivery: { pollMilliseconds: 20, backoffBaseMilliseconds: 30, maxAttempts: 3, t
       assert.equal(byName.broken.dead, 1);
       assert.equal(byName.mail.ok, true);
       assert.equal(byName.mail.sent, 1);
+      const doctor = await checkNotificationChannels(s.ctx.store, s.dir, { ...process.env, CS_HOOK_SECRET: HOOK_SECRET });
+      assert.equal(doctor.result, 'FAIL');
+      assert.match(doctor.evidence, /broken: 1 dead/);
       // Plans in other environments match no route: nothing is queued for them.
       await s.request('POST', '/v1/plans', { body: echoPlan('quiet', 'dev') });
     });

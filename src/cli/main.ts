@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../server/version.ts';
 import { registerApprovals } from './commands/approvals.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerChat } from './commands/chat.ts';
 import { registerCompletion } from './commands/completion.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerExecute } from './commands/execute.ts';
@@ -54,6 +55,8 @@ ${EXIT_CODES_HELP}`,
   registerMcp(program, io);
   registerStatus(program, io);
   registerCompletion(program, io);
+  // ---- chat (issue 14) ----
+  registerChat(program, io);
   return program;
 }
 
