@@ -30,6 +30,12 @@ const FIGURES: readonly BenchModule[] = [
     about: 'POST /v1/plans over HTTP on PostgreSQL (needs COUNTERSIGN_TEST_DATABASE_URL)',
     load: () => import('./plans-postgres.ts'),
   },
+  // ---- notifications (issue 14) ----
+  {
+    name: 'notifications',
+    about: 'fan-out of 1,000 pending plans through the outbox to a Slack fake vs the bare Slack client',
+    load: () => import('./notifications.ts'),
+  },
 ];
 
 interface Args {
