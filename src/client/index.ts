@@ -288,7 +288,7 @@ export class CountersignClient {
   }
 
   unlinkChat(platform: 'slack' | 'telegram'): Promise<{ unlinked: boolean }> {
-    return this.request('DELETE', `/v1/chat/links/${platform}`);
+    return this.request('DELETE', `/v1/chat/links/${encodeURIComponent(platform)}`);
   }
 
   notificationChannels(): Promise<z.infer<typeof NotificationChannelsSchema>> {
