@@ -189,7 +189,26 @@ unless { resource has riskLevel && resource.riskLevel < 2 };
       telegram.of('editMessageText').find((c) => String(c.args.text).includes(plan.id) && /approvers 1\/2/.test(c.args.text)),
     );
     const bobApprove = await waitFor('fresh telegram button for bob', () => telegramButton(telegram.calls, plan.id, 'Approve as bob'));
-    const pressed = await press(222, bobApprove);
+    // Telegram buttons carry no text: a reply to the plan's message is the reviewer's comment.
+    const [tgMessage] = await rawSql(s, "select message_id from chat_messages where plan_id = ? and channel = 'approvers-telegram'", [
+      plan.id,
+    ]);
+    const reply = await s.request('POST', '/v1/chat/telegram', {
+      key: null,
+      headers: FakeTelegram.headers(TELEGRAM_SECRET),
+      body: {
+        update_id: updateId++,
+        message: {
+          message_id: 4242,
+          from: { id: 222 },
+          chat: { id: Number(TG_CHAT) },
+          text: 'rollback plan is ready',
+          reply_to_message: { message_id: Number(tgMessage.message_id) },
+        },
+      },
+    });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    const pressed = await press(222, bobApprove, Number(tgMessage.message_id));
     assert.equal(pressed.status, 200, JSON.stringify(pressed.body));
     const answered = await waitFor('telegram answer', () => telegram.of('answerCallbackQuery').at(-1));
     assert.match(answered.args.text, /Approved plan/);
@@ -198,6 +217,10 @@ unless { resource has riskLevel && resource.riskLevel < 2 };
     assert.deepEqual(
       shown.body.approvals.map((a: any) => a.channel),
       ['chat', 'chat'],
+    );
+    assert.deepEqual(
+      shown.body.approvals.map((a: any) => a.comment),
+      ['checked the diff', 'rollback plan is ready'],
     );
     await waitFor('slack shows approved', () =>
       slack.of('chat.update').find((c) => String(c.args.text).includes(plan.id) && /Status: approved/.test(c.args.text)),
