@@ -115,6 +115,7 @@ export class NotificationDispatcher {
   /** One pass: expand, then send until nothing is due. Returns how many deliveries were attempted. */
   async runOnce(): Promise<number> {
     await this.#expand();
+    await this.#prune();
     let attempted = 0;
     for (;;) {
       const now = this.#o.runtime.now();
@@ -135,6 +136,16 @@ export class NotificationDispatcher {
       await Promise.all(workers);
       if (this.#stopped) return attempted;
     }
+  }
+
+  #prunedAt = 0;
+
+  /** Chat state that can no longer matter (old callback ids, expired codes) goes once an hour. */
+  async #prune(): Promise<void> {
+    const now = this.#o.runtime.now().getTime();
+    if (now - this.#prunedAt < 3_600_000) return;
+    this.#prunedAt = now;
+    await this.#o.store.chatLookup.prune(new Date(now - 7 * 86_400_000).toISOString());
   }
 
   async #tenant(): Promise<string | null> {

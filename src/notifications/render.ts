@@ -1,5 +1,6 @@
 import { requiresStepUp } from '../approvals/index.ts';
 import { tallyFor } from '../plans/index.ts';
+import { redactCredentialShapes } from '../secrets/index.ts';
 import type { OutboxRow, TenantScope } from '../store/index.ts';
 import type { NotificationKind } from './events.ts';
 
@@ -115,14 +116,15 @@ export async function renderNotice(
     if (payload.expiresAt) lines.push(`Expires: ${String(payload.expiresAt)}`);
     lines.push(`By: ${String(payload.actor ?? '-')}`);
   }
+  // Intents, comments and reasons are typed by people and may hold a pasted credential (invariant 12).
   return {
     eventId: event.id,
     kind,
     tenantId: event.tenant_id,
     subject: event.subject,
     at: event.created_at,
-    headline,
-    lines,
+    headline: redactCredentialShapes(headline),
+    lines: lines.map((l) => redactCredentialShapes(l)),
     url,
     plan,
     payload,

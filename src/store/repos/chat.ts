@@ -170,6 +170,15 @@ export class ChatLookup {
       .executeTakeFirst();
   }
 
+  /**
+   * Forgets what can no longer matter: callback ids seen before `before` (a Slack request older
+   * than 5 minutes is refused by its timestamp anyway) and codes that expired before it.
+   */
+  async prune(before: string): Promise<void> {
+    await this.db.deleteFrom('chat_replays').where('seen_at', '<', before).execute();
+    await this.db.deleteFrom('chat_codes').where('expires_at', '<', before).execute();
+  }
+
   /** Records a callback id; false when it was seen before (a replay). */
   async firstSighting(id: string, at: string): Promise<boolean> {
     const res = await this.db
