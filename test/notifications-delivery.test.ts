@@ -158,7 +158,8 @@ describe('the outbox survives kill -9 of a real serve process; the documented re
   });
 });
 
-for (const engine of ENGINES) {
+// The queue's engine-specific queries run on both engines in test/chat-store.test.ts.
+for (const engine of ENGINES.slice(0, 1)) {
   describe(`delivery on ${engine.name}: email over SMTP, retries with backoff, a failing channel shown, dedup`, {
     skip: engine.skip,
   }, () => {
