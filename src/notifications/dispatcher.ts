@@ -1,10 +1,6 @@
 import type { Runtime } from '../runtime.ts';
 import type { ClaimedDelivery, OutboxRow, Store } from '../store/index.ts';
-import { EmailChannel } from './channels/email.ts';
-import { SlackChannel } from './channels/slack.ts';
-import { TelegramChannel } from './channels/telegram.ts';
 import type { ChannelSender } from './channels/types.ts';
-import { WebhookChannel } from './channels/webhook.ts';
 import type { ResolvedNotifications } from './config.ts';
 import { renderNotice } from './render.ts';
 import { routeEvent } from './routing.ts';
@@ -29,44 +25,6 @@ export interface ChannelHealth {
   lastSentAt: string | null;
 }
 
-export function buildSenders(n: ResolvedNotifications, now: () => Date): Map<string, ChannelSender> {
-  const s = n.settings;
-  const timeoutMs = s.delivery.timeoutMilliseconds;
-  const out = new Map<string, ChannelSender>();
-  for (const [name, c] of Object.entries(s.channels)) {
-    if (c.type === 'slack' && s.slack)
-      out.set(
-        name,
-        new SlackChannel({
-          name,
-          channel: c.channel,
-          decide: c.decide,
-          baseUrl: s.slack.baseUrl,
-          botToken: n.secret(s.slack.botToken),
-          timeoutMs,
-          buttonTtlMinutes: s.chat.buttonTtlMinutes,
-        }),
-      );
-    if (c.type === 'telegram' && s.telegram)
-      out.set(
-        name,
-        new TelegramChannel({
-          name,
-          chatId: c.chatId,
-          decide: c.decide,
-          apiRoot: s.telegram.apiRoot,
-          botToken: n.secret(s.telegram.botToken),
-          timeoutMs,
-          buttonTtlMinutes: s.chat.buttonTtlMinutes,
-        }),
-      );
-    if (c.type === 'webhook') out.set(name, new WebhookChannel(name, { url: c.url, secret: n.secret(c.secret), timeoutMs, now }));
-    if (c.type === 'email')
-      out.set(name, new EmailChannel(name, { ...c, password: c.password ? n.secret(c.password) : undefined, timeoutMs }));
-  }
-  return out;
-}
-
 /**
  * The outbox worker. Each pass: fan new events out to their channels (one delivery row per
  * event and channel: the unique key deduplicates), then send what is due, a few at a time. A
@@ -83,9 +41,22 @@ export class NotificationDispatcher {
   #tenantId: string | null | undefined;
   #seq = 0;
 
-  constructor(options: DispatcherOptions, senders?: Map<string, ChannelSender>) {
+  constructor(options: DispatcherOptions, senders: Map<string, ChannelSender>) {
     this.#o = options;
-    this.senders = senders ?? buildSenders(options.notifications, () => options.runtime.now());
+    this.senders = senders;
+  }
+
+  /**
+   * The dispatcher with a sender per configured channel. The platform clients (Slack, grammY,
+   * nodemailer) load here, on demand: the pipeline and the executor import this module's events
+   * to write the outbox and must not pay for the clients at start.
+   */
+  static async open(options: DispatcherOptions): Promise<NotificationDispatcher> {
+    const { buildSenders } = await import('./channels/build.ts');
+    return new NotificationDispatcher(
+      options,
+      buildSenders(options.notifications, () => options.runtime.now()),
+    );
   }
 
   get settings() {

@@ -111,7 +111,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
       chatLinkTtlMinutes: notifications?.settings.chat.linkCodeTtlMinutes ?? 10,
       notificationHealth: async () => (dispatcher ? dispatcher.health() : []),
     });
-    if (notifications) dispatcher = new NotificationDispatcher({ store, notifications, runtime, log: warn });
+    if (notifications) dispatcher = await NotificationDispatcher.open({ store, notifications, runtime, log: warn });
     // Data directories made before overrides existed get their key now, as init would have made it.
     if (!hasOverrideKey(paths.keys)) await pipeline.run('override.key', systemPrincipal(), {}, 'host');
   } catch (err) {
