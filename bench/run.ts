@@ -43,6 +43,12 @@ const FIGURES: readonly BenchModule[] = [
   },
   // alerts
   { name: 'alerts', about: 'alert → proposed plan over HTTP without a model vs the bare plan proposal', load: () => import('./alerts.ts') },
+  // ---- notifications (issue 14) ----
+  {
+    name: 'notifications',
+    about: 'fan-out of 1,000 pending plans through the outbox to a Slack fake vs the bare Slack client',
+    load: () => import('./notifications.ts'),
+  },
 ];
 
 interface Args {

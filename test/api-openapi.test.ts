@@ -190,6 +190,11 @@ describe('OpenAPI answers', () => {
     // Kill switch, audit, trust, overrides.
     await client.freeze({ environment: 'dev', reason: 'walk-through' });
     await client.freezes();
+    // ---- chat (issue 14) ----
+    await client.startChatLink();
+    await client.chatLinks();
+    await client.unlinkChat('slack');
+    await client.notificationChannels();
     const frozen = await client.proposePlan(echoPlan('frozen out'));
     const refused = await raw('POST', `/v1/plans/${frozen.id}/executions`, { body: '{}' });
     assert.equal(refused.status, 423, JSON.stringify(refused.body));

@@ -24,7 +24,7 @@ function clientCalls(): { method: string; path: string }[] {
         .replace(/\$\{queryString\((?:[^()]|\([^()]*\))*\)\}/g, '')
         .replace(/\?.*$/, '')
         .replace(/\$\{encodeURIComponent\((\w+)\)\}/g, (_all, name: string) =>
-          name === 'keyId' && file.includes('trust') ? '{keyId}' : '{id}',
+          name === 'keyId' && file.includes('trust') ? '{keyId}' : name === 'platform' ? '{platform}' : '{id}',
         );
       calls.push({ method: m[1] ?? '', path });
     }

@@ -5,6 +5,7 @@ import type { AlertIntake } from '../alerts/index.ts';
 import type { Authenticator } from '../auth/index.ts';
 import type { LiveHub } from '../live/index.ts';
 import { type Metrics, metricsRoutes, type ScrapeAccess } from '../metrics/index.ts';
+import type { ChatService } from '../chat/index.ts';
 import type { Pipeline } from '../operations/index.ts';
 import type { Authorizer } from '../policy/index.ts';
 import { logLineRedactor } from '../secrets/index.ts';
@@ -14,6 +15,7 @@ import { answerClientError, answerFrameworkError, registerErrorHandling } from '
 import { PrincipalRateLimiter } from './rate-limit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { chatRoutes } from './routes/chat.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { mcpRoutes } from './routes/mcp.ts';
@@ -39,6 +41,8 @@ export interface ApiServices {
   live?: LiveHub;
   /** alerts: the webhook intake; absent, no webhook route is served. */
   alerts?: AlertIntake;
+  /** Chat callbacks (Slack, Telegram); null when notifications.yaml configures neither. */
+  chat?: ChatService | null;
 }
 
 export interface ApiOptions {
@@ -166,5 +170,7 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   if (services.metrics && services.scrapeAccess) metricsRoutes(app, services.metrics, services.scrapeAccess);
   // alerts: webhook deliveries and plan origins
   if (services.alerts) await webhookRoutes(app, services.alerts, ops);
+  // ---- chat (issue 14) ----
+  chatRoutes(app, ops, services.chat ?? null);
   return app;
 }

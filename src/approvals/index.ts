@@ -13,5 +13,7 @@ export {
   type Requirement,
   requirementFor,
 } from './rules.ts';
+// ---- chat (issue 14) ----
+export { requiresStepUp } from './step-up.ts';
 export { type Tally, tally, type Vote } from './tally.ts';
 export { TallySchema } from './tally-view.ts';

@@ -42,6 +42,9 @@ export const AUDIT_ACTIONS = {
   'alert.receive': 'CS8101',
   'alert.plan': 'CS8102',
   'alert.review': 'CS8103',
+  // ---- chat (issue 14) ----
+  'chat.link': 'CS9101',
+  'chat.callback': 'CS9102',
 } as const;
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
 

@@ -5,6 +5,7 @@ import { registerApprovals } from './commands/approvals.ts';
 import { registerAudit } from './commands/audit.ts';
 // scale-out
 import { registerBackup } from './commands/backup.ts';
+import { registerChat } from './commands/chat.ts';
 import { registerCompletion } from './commands/completion.ts';
 import { registerDoctor } from './commands/doctor.ts';
 import { registerExecute } from './commands/execute.ts';
@@ -63,6 +64,8 @@ ${EXIT_CODES_HELP}`,
   registerBackup(program, io);
   // alerts: playbook sign and dry-run, plan origin
   registerPlaybook(program, io);
+  // ---- chat (issue 14) ----
+  registerChat(program, io);
   return program;
 }
 

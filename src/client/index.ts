@@ -13,7 +13,14 @@ import type {
   RevokedGrant,
 } from '../executions/index.ts';
 import type { HealthSchema } from '../health/index.ts';
-import type { ReviewBodySchema as ApprovalBodySchema, CreatePrincipalSchema, FreezeBodySchema } from '../operations/index.ts';
+import type {
+  ReviewBodySchema as ApprovalBodySchema,
+  ChatLinkStartResultSchema,
+  ChatLinksSchema,
+  CreatePrincipalSchema,
+  FreezeBodySchema,
+  NotificationChannelsSchema,
+} from '../operations/index.ts';
 import type { DecisionResult, Inbox, PlanPage, PlanView, ProposeBodySchema } from '../plans/index.ts';
 import type { Principal } from '../policy/index.ts';
 import type { CreatedKey, CreatedPrincipal, KeyList, KeyView, PrincipalList, PrincipalView } from '../principals/index.ts';
@@ -270,6 +277,24 @@ export class CountersignClient {
 
   listAudit(query: { after?: number; limit?: number } = {}): Promise<AuditPage> {
     return this.request('GET', `/v1/audit${queryString(query)}`);
+  }
+
+  // ---- chat and notifications (issue 14) ----
+  /** Starts linking a chat account to the caller: a one-time code to send to the bot. */
+  startChatLink(): Promise<z.infer<typeof ChatLinkStartResultSchema>> {
+    return this.request('POST', '/v1/chat/links', {});
+  }
+
+  chatLinks(): Promise<z.infer<typeof ChatLinksSchema>> {
+    return this.request('GET', '/v1/chat/links');
+  }
+
+  unlinkChat(platform: 'slack' | 'telegram'): Promise<{ unlinked: boolean }> {
+    return this.request('DELETE', `/v1/chat/links/${encodeURIComponent(platform)}`);
+  }
+
+  notificationChannels(): Promise<z.infer<typeof NotificationChannelsSchema>> {
+    return this.request('GET', '/v1/notifications/channels');
   }
 }
 

@@ -14,6 +14,7 @@ import {
   checkTools,
   type DoctorCheck,
 } from './checks.ts';
+import { checkNotificationChannels } from './notifications.ts';
 import { checkSeals } from './seals.ts';
 
 export interface DoctorReport {
@@ -53,6 +54,8 @@ export async function runDoctor(dir: string, options: DoctorOptions = {}): Promi
     checks.push(await checkSeals(store, paths.keys));
     checks.push(checkRateLimits(config));
     checks.push(checkNotifications(config));
+    // ---- notifications (issue 14) ----
+    checks.push(await checkNotificationChannels(store, paths.dir, options.env ?? process.env));
   } finally {
     await store.close();
   }

@@ -121,6 +121,24 @@ export const ERROR_CODES = {
   },
   MODEL_UNAVAILABLE: { status: 503, exit: 9, summary: 'A model could not be reached or answered out of its format.' },
   MODEL_BUDGET_EXHAUSTED: { status: 429, exit: 8, summary: "The tenant's daily model token or cost budget is spent." },
+  // ---- chat (issue 14) ----
+  CHAT_SIGNATURE_INVALID: {
+    status: 401,
+    exit: 4,
+    summary: 'A chat callback is not signed by the configured Slack app or Telegram bot, or its timestamp is outside the 5-minute window.',
+  },
+  CHAT_REPLAYED: { status: 409, exit: 6, summary: 'A chat callback (Slack request or Telegram update) was already received once.' },
+  CHAT_NOT_LINKED: {
+    status: 403,
+    exit: 5,
+    summary: 'The chat account is not linked to a Countersign principal; run `countersign chat link` first.',
+  },
+  CHAT_CODE_INVALID: {
+    status: 403,
+    exit: 5,
+    summary: 'The chat code is unknown, used, expired, replaced, or belongs to another reviewer.',
+  },
+  STEP_UP_REQUIRED: { status: 403, exit: 5, summary: 'This plan needs step-up to approve: approve it in the console, not from chat.' },
 } as const satisfies Record<string, { status: number; exit: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -5,6 +5,7 @@ import type { AuditAction, AuditOutcome } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { assertGrantLive, type GrantClaims, type GrantKeyLookup, verifyGrant } from '../grants/index.ts';
 import type { Metrics } from '../metrics/index.ts';
+import { recordNotification } from '../notifications/index.ts';
 import { assertStepMayRun, intactDocument, type PlanDocument, type PlanStatus } from '../plans/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { canonicalizePathInputs, pathRootsFor, type Runner } from '../sandbox/index.ts';
@@ -556,6 +557,10 @@ export class ExecutionWorker {
           resource: `execution:${exec.id}`,
           details: { plan: exec.planId, status, reason },
         });
+        const change = { operation: 'execution.finish', resource: `execution:${exec.id}`, actor: this.deps.owner, at: new Date(at) };
+        await recordNotification(tx, { ...change, details: { plan: exec.planId, execution: exec.id, status, reason } }, (p) =>
+          this.deps.runtime.newId(p),
+        );
       }),
     );
     void scope;

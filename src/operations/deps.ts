@@ -17,4 +17,9 @@ export interface OperationDeps extends PipelineDeps {
   grantTtlSeconds: number;
   overrides: OverrideAuthority;
   trust: TrustConfig;
+  // ---- chat (issue 14) ----
+  /** Environments whose plans need step-up to approve (high and critical risk always do). */
+  stepUpEnvironments?: readonly string[];
+  chatLinkTtlMinutes?: number;
+  notificationHealth?: () => Promise<import('../notifications/index.ts').ChannelHealth[]>;
 }

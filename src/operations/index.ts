@@ -5,6 +5,8 @@
 // alerts
 export { type PlanOrigin, ReceiveAlertInput, type ReceiveResult, RecordAlertPlanInput } from './alerts.ts';
 export { ListAuditQuerySchema } from './audit.ts';
+// ---- chat (issue 14) ----
+export { CHAT_PLATFORMS, ChatLinkStartResultSchema, ChatLinksSchema, ChatUnlinkSchema, NotificationChannelsSchema } from './chat.ts';
 export type { OperationDeps } from './deps.ts';
 export { ExecuteBodySchema, type ExecuteResult, FreezeBodySchema } from './executions.ts';
 export { DEFAULT_ENVIRONMENTS, type HostDeps, type ProvisionedTenant, systemPrincipal } from './host.ts';

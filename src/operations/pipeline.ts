@@ -1,5 +1,6 @@
 import type { AuditAction } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
+import { recordNotification } from '../notifications/index.ts';
 import {
   type Authorizer,
   type AuthzRequest,
@@ -131,13 +132,20 @@ export class Pipeline {
         decided = authorized.resource;
         policies = authorized.policies;
         const effect: Effect<unknown> = await op.act(tx, loaded, input, ctx, prepared);
+        const change = {
+          actor: principal.id,
+          resource: effect.resource ?? resourceKey(authorized.resource),
+          details: effect.details ?? {},
+        };
         await tx.audit({
           actor: principal.id,
           action: op.action as AuditAction,
           outcome: 'allowed',
-          resource: effect.resource ?? resourceKey(authorized.resource),
+          resource: change.resource,
           details: { ...effect.details, channel: ctx.channel, policies },
         });
+        // The notification the change raises commits with it (outbox); the dispatcher sends it later.
+        await recordNotification(tx, { ...change, operation: op.name, at: ctx.now }, (p) => this.deps.runtime.newId(p));
         return effect;
       });
       if (!effect.afterCommit) return effect.result;
@@ -181,7 +189,7 @@ export class Pipeline {
   }
 
   #decide(op: AnyOperation, ctx: OperationContext, resource: ResourceRef): Refused | { policies: string[] } {
-    const request: AuthzRequest = { principal: ctx.principal, action: op.action, resource };
+    const request: AuthzRequest = { principal: ctx.principal, action: op.action, resource, context: { channel: ctx.channel } };
     const decision = decideRequest(this.deps.authorizer, request);
     this.deps.observer?.decision(op.action, decision.allow);
     if (decision.allow) return { policies: decision.policies };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Tally } from '../approvals/index.ts';
+import { requiresStepUp, type Tally } from '../approvals/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import {
   assertNotExpired,
@@ -60,6 +60,14 @@ function review(deps: OperationDeps, decision: 'approve' | 'reject'): Operation<
     resource: planResource,
     guards: [
       (_tx, plan, _i, ctx) => assertNotExpired(plan, ctx.now),
+      // No weaker path (issue 14): a chat account cannot step up, so a plan that needs it is not approved from chat.
+      (_tx, plan, _i, ctx) => {
+        if (decision === 'approve' && ctx.channel === 'chat' && requiresStepUp(plan, deps.stepUpEnvironments ?? []))
+          throw new CountersignError(
+            'STEP_UP_REQUIRED',
+            `plan ${plan.id} (${plan.environment}, ${plan.risk} risk) needs step-up: approve it in the console`,
+          );
+      },
       (_tx, plan) => assertStatus(plan, ['pending_approval'], 'only pending plans can be reviewed'),
       (_tx, plan, req) => {
         intactDocument(plan, req.planHash);

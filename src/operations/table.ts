@@ -1,5 +1,6 @@
 import { alertOperations } from './alerts.ts';
 import { auditOperations } from './audit.ts';
+import { chatOperations } from './chat.ts';
 import type { OperationDeps } from './deps.ts';
 import { executionOperations } from './executions.ts';
 import { type HostDeps, hostOperations } from './host.ts';
@@ -30,6 +31,8 @@ export function apiOperations(deps: OperationDeps & HostDeps): AnyOperation[] {
     ...hostOperations(deps),
     // alerts: webhook deliveries, alert plans and their origin
     ...alertOperations(deps),
+    // ---- chat (issue 14) ----
+    ...chatOperations(deps),
   ];
 }
 

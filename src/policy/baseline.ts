@@ -140,8 +140,32 @@ permit (principal, action == Countersign::Action::"plan.cancel", resource)
 when { principal has kind && principal.kind == "webhook" && resource has proposer && resource.proposer == principal };
 `;
 
+// ---- chat (issue 14) ----
+const CHAT = `// Deciding from chat (docs/notifications.md). A chat account speaks for a principal only after
+// that principal linked it with a one-time code, and it is weaker than this server's own sign-in
+// (the chat provider holds the session; there is no step-up), so reviews from chat are policy.
+
+// Any human may link or unlink their own chat account (never someone else's).
+@id("chat-link-self")
+permit (principal, action == Countersign::Action::"chat.link", resource)
+when { principal has kind && principal.kind == "human" && resource == principal };
+
+// Deny by default for chat in prod: no review is taken from chat there. To allow some, narrow
+// this forbid (a forbid always wins over a permit), e.g. \`&& resource.riskLevel >= 1\`.
+@id("chat-reviews-not-in-prod")
+@reason("Plans in prod are not reviewed from chat; review this plan in the console.")
+forbid (
+  principal,
+  action in [Countersign::Action::"plan.approve", Countersign::Action::"plan.reject"],
+  resource
+)
+when { context.channel == "chat" }
+unless { resource has environment && resource.environment != "prod" };
+`;
+
 /** File name → Cedar text, as written to `<dir>/policies/`. */
 export const BASELINE_POLICIES: Readonly<Record<string, string>> = Object.freeze({
   'guardrails.cedar': GUARDRAILS,
   'roles.cedar': ROLES,
+  'chat.cedar': CHAT,
 });

@@ -1,7 +1,14 @@
 import type { AuthorizationAnswer } from '@cedar-policy/cedar-wasm/nodejs';
 import { CountersignError } from '../errors/index.ts';
 import { toCedarRequest } from './entities.ts';
-import { type CedarEngine, type CompiledPolicySet, compilePolicySet, defaultCedarEngine, describeCedarErrors } from './policy-set.ts';
+import {
+  type CedarEngine,
+  type CompiledPolicySet,
+  cedarContext,
+  compilePolicySet,
+  defaultCedarEngine,
+  describeCedarErrors,
+} from './policy-set.ts';
 import type { Authorizer, AuthzRequest, Decision, PrivilegedAction, ResourceType } from './types.ts';
 
 export interface CedarAuthorizerOptions {
@@ -61,11 +68,22 @@ export class CedarAuthorizer implements Authorizer {
   }
 
   authorize(request: AuthzRequest): Decision {
+    const declared = this.#compiled.contextAttributes.get(request.action);
+    // A policy set that cannot see the channel cannot have meant to permit chat (fail closed).
+    const review = request.action === 'plan.approve' || request.action === 'plan.reject';
+    if (review && request.context?.channel === 'chat' && !declared?.has('channel')) {
+      return {
+        allow: false,
+        code: 'POLICY_DENIED',
+        reasons: [`the policy schema gives ${request.action} no channel context, so it is not decided from chat`],
+        policies: ['code:channel-unseen'],
+      };
+    }
     let answer: AuthorizationAnswer;
     try {
       answer = this.#engine.statefulIsAuthorized({
         ...toCedarRequest(request),
-        context: {},
+        context: cedarContext(declared, request),
         preparsedSchemaName: this.#compiled.schemaName,
         preparsedPolicySetId: this.#compiled.policySetId,
         // Checks the action exists and applies to this resource type, and the entities conform.

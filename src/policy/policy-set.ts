@@ -25,6 +25,8 @@ export interface CompiledPolicySet {
   reasons: Map<string, string>;
   /** action → the resource types the schema lets it be asked about. */
   appliesTo: Map<PrivilegedAction, ResourceType[]>;
+  /** The context attributes the schema declares per action (`channel`): only those are sent. */
+  contextAttributes: Map<PrivilegedAction, ReadonlySet<string>>;
   warnings: string[];
 }
 
@@ -46,6 +48,27 @@ function invalid(message: string, cause?: unknown): CountersignError {
 /** Content-addressed cache names: reloading the same text reuses the engine's slot instead of adding one. */
 function digest(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
+}
+
+/** The attribute names of an action's declared context record (an empty set when it has none). */
+function readContextAttributes(engine: CedarEngine, schema: string): Map<PrivilegedAction, ReadonlySet<string>> {
+  const json = engine.schemaToJson(schema);
+  const out = new Map<PrivilegedAction, ReadonlySet<string>>();
+  if (json.type === 'failure') return out;
+  const actions = json.json[CEDAR_NAMESPACE]?.actions ?? {};
+  for (const action of ACTIONS) {
+    const context = (actions[action]?.appliesTo as { context?: { attributes?: Record<string, unknown> } } | undefined)?.context;
+    out.set(action, new Set(Object.keys(context?.attributes ?? {})));
+  }
+  return out;
+}
+
+/** The Cedar context of a request: the declared attributes only (a schema without them gets `{}`). */
+export function cedarContext(declared: ReadonlySet<string> | undefined, request: AuthzRequest): Record<string, string> {
+  const context: Record<string, string> = {};
+  // A caller that names no channel (policy tests, doctor's probes) is "unspecified": never "chat".
+  if (declared?.has('channel')) context.channel = request.context?.channel ?? 'unspecified';
+  return context;
 }
 
 function readAppliesTo(engine: CedarEngine, schema: string): Map<PrivilegedAction, ResourceType[]> {
@@ -125,6 +148,7 @@ export function compilePolicySet(
   }
 
   const appliesTo = readAppliesTo(engine, schema);
+  const contextAttributes = readContextAttributes(engine, schema);
   const schemaName = `countersign-schema-${digest(schema)}`;
   const policySetId = `countersign-policies-${digest(Object.entries(staticPolicies).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
   const preSchema = engine.preparseSchema(schemaName, schema);
@@ -136,10 +160,11 @@ export function compilePolicySet(
   // builds would otherwise turn every request into POLICY_UNAVAILABLE at run time.
   for (const [action, types] of appliesTo) {
     for (const type of types) {
-      const request = toCedarRequest(probeRequest(action, type));
+      const probe = { ...probeRequest(action, type), context: { channel: 'api' } };
+      const request = toCedarRequest(probe);
       const answer = engine.statefulIsAuthorized({
         ...request,
-        context: {},
+        context: cedarContext(contextAttributes.get(action), probe),
         preparsedSchemaName: schemaName,
         preparsedPolicySetId: policySetId,
         validateRequest: true,
@@ -152,5 +177,5 @@ export function compilePolicySet(
     }
   }
 
-  return { schemaName, policySetId, policyIds: Object.keys(policies).sort(), reasons, appliesTo, warnings };
+  return { schemaName, policySetId, policyIds: Object.keys(policies).sort(), reasons, appliesTo, contextAttributes, warnings };
 }

@@ -55,8 +55,10 @@ namespace Countersign {
   // refuses it (POLICY_UNAVAILABLE, fail closed).
   action "plan.propose" appliesTo { principal: Principal, resource: [Plan, Environment, Tenant] };
   action "plan.read" appliesTo { principal: Principal, resource: [Plan, Tenant, Environment] };
-  action "plan.approve" appliesTo { principal: Principal, resource: Plan };
-  action "plan.reject" appliesTo { principal: Principal, resource: Plan };
+  // Reviews see the interface they came through (\`context.channel\`: "api", "cli", "web",
+  // "chat", …), so which channels may decide which plans is policy (see chat.cedar).
+  action "plan.approve" appliesTo { principal: Principal, resource: Plan, context: { channel: String } };
+  action "plan.reject" appliesTo { principal: Principal, resource: Plan, context: { channel: String } };
   action "plan.cancel" appliesTo { principal: Principal, resource: Plan };
   action "plan.execute" appliesTo { principal: Principal, resource: [Plan, Execution] };
   action "execution.read" appliesTo { principal: Principal, resource: [Execution, Plan, Tenant, Environment] };
@@ -91,5 +93,9 @@ namespace Countersign {
   action "plan.expire" appliesTo { principal: Principal, resource: Plan };
   action "tool.reload" appliesTo { principal: Principal, resource: Tenant };
   action "principal.recover-admin" appliesTo { principal: Principal, resource: Principal };
+
+  // ---- chat (issue 14) ----
+  // Link (or unlink) a chat account to the principal: the resource is the principal itself.
+  action "chat.link" appliesTo { principal: Principal, resource: Principal };
 }
 `;

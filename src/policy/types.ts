@@ -17,7 +17,7 @@ export interface Principal {
   kind: 'human' | 'agent' | 'system' | 'webhook';
   groups: readonly string[];
   /** How this identity was proven, for audit. */
-  authMethod: 'api_key' | 'oidc' | 'system' | 'webhook_signature';
+  authMethod: 'api_key' | 'oidc' | 'system' | 'webhook_signature' | 'chat_link';
 }
 
 /** Host operator actions: decided for the `system` principal only (see HOST_ACTIONS). */
@@ -60,6 +60,8 @@ export const ACTIONS = [
   'alert.receive',
   'alert.plan',
   ...HOST_ACTION_NAMES,
+  // ---- chat (issue 14) ----
+  'chat.link',
 ] as const;
 export type PrivilegedAction = (typeof ACTIONS)[number];
 
@@ -84,6 +86,8 @@ export interface AuthzRequest {
   principal: Principal;
   action: PrivilegedAction;
   resource: ResourceRef;
+  /** Cedar context: the interface the request came through (`chat`, `api`, …), for actions whose schema declares it. */
+  context?: { channel?: string };
 }
 
 export interface Denial {

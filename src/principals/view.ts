@@ -46,7 +46,7 @@ export const WhoamiSchema = z.object({
   kind: z.enum(['human', 'agent', 'system', 'webhook']),
   groups: z.array(z.string()).readonly(),
   /** How this identity was proven, for audit. */
-  authMethod: z.enum(['api_key', 'oidc', 'system', 'webhook_signature']),
+  authMethod: z.enum(['api_key', 'oidc', 'system', 'webhook_signature', 'chat_link']),
 });
 // The principal type belongs to the policy domain; this keeps its view schema equal to it.
 const _whoamiMatches: [Principal, z.infer<typeof WhoamiSchema>] extends [z.infer<typeof WhoamiSchema>, Principal] ? true : never = true;

@@ -114,3 +114,31 @@ rules:
     require:
       - { group: approvers, count: 1 }
 `;
+
+// ---- notifications (issue 14) ----
+export const NOTIFICATIONS_EXAMPLE = `# notifications.yaml — prod reviews announced in Slack and Telegram; incidents to a SIEM and mail.
+tenant: default
+consoleUrl: https://countersign.example.com
+slack:
+  botToken: env:SLACK_BOT_TOKEN
+  signingSecret: env:SLACK_SIGNING_SECRET
+telegram:
+  botToken: env:TELEGRAM_BOT_TOKEN
+  webhookSecret: env:TELEGRAM_WEBHOOK_SECRET
+channels:
+  approvers-slack: { type: slack, channel: C0123456789, decide: true }
+  approvers-telegram: { type: telegram, chatId: "-1001234567890", decide: true }
+  siem: { type: webhook, url: https://siem.example.com/countersign, secret: env:SIEM_HOOK_SECRET }
+  oncall-mail:
+    type: email
+    host: smtp.example.com
+    user: countersign
+    password: env:SMTP_PASSWORD
+    from: countersign@example.com
+    to: [oncall@example.com]
+routes:
+  - { environments: [prod], groups: [approvers], channels: [approvers-slack, approvers-telegram] }
+  - { events: [override.issued, plan.failed, plan.needs_attention], channels: [siem, oncall-mail] }
+chat:
+  stepUpEnvironments: [prod]
+`;

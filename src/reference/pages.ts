@@ -1,9 +1,10 @@
 import type { z } from 'zod';
 import { ApprovalRulesSchema, EXTERNAL_SOURCES } from '../approvals/index.ts';
 import { ConfigSchema } from '../config/index.ts';
+import { NotificationSettingsSchema } from '../notifications/index.ts';
 import { MANY_TARGETS, RAISED_ENVIRONMENTS } from '../policy/index.ts';
 import { RISK_LEVELS, SIGNATURE_SUFFIX, ToolManifestSchema } from '../tools/index.ts';
-import { APPROVALS_EXAMPLE, CONFIG_EXAMPLE, MANIFEST_EXAMPLE } from './examples.ts';
+import { APPROVALS_EXAMPLE, CONFIG_EXAMPLE, MANIFEST_EXAMPLE, NOTIFICATIONS_EXAMPLE } from './examples.ts';
 import { type FieldRow, fieldRows } from './fields.ts';
 import { PLAYBOOK_EXAMPLE, PLAYBOOK_INTRO, PLAYBOOK_RULES, PlaybookSchema } from './playbook-page.ts';
 
@@ -188,6 +189,31 @@ function approvalsPage(): string {
   );
 }
 
+// ---- notifications (issue 14) ----
+function notificationsPage(): string {
+  return page(
+    'Notifications reference: `notifications.yaml`',
+    [
+      'Who hears about which plans, and which chat channels may decide them, lives in `<dir>/notifications.yaml`.',
+      'Absent file: no notifications and no chat. It is read at start; an invalid file, or a secret reference that',
+      'cannot be read, stops the start with CONFIG_INVALID. Secrets are references (`env:NAME`, `file:/path`), never values.',
+    ],
+    NotificationSettingsSchema,
+    [
+      [
+        'How events are routed and sent',
+        [
+          '- An event goes to the union of the channels of every matching route; an absent filter matches everything.',
+          '- Events are written to the outbox in the transaction of the change and sent by the dispatcher with retries',
+          '  and exponential backoff; see docs/notifications.md for the wire formats and the chat decision flow.',
+        ],
+      ],
+    ],
+    'Example: `notifications.yaml`',
+    NOTIFICATIONS_EXAMPLE,
+  );
+}
+
 export const REFERENCE_PAGES: readonly ReferencePage[] = [
   { file: 'manifest.md', schema: ToolManifestSchema, example: MANIFEST_EXAMPLE, render: manifestPage },
   { file: 'config.md', schema: ConfigSchema, example: CONFIG_EXAMPLE, render: configPage },
@@ -207,4 +233,5 @@ export const REFERENCE_PAGES: readonly ReferencePage[] = [
         PLAYBOOK_EXAMPLE,
       ),
   },
+  { file: 'notifications.md', schema: NotificationSettingsSchema, example: NOTIFICATIONS_EXAMPLE, render: notificationsPage },
 ];

@@ -2,11 +2,18 @@ import { type AlertIntake, openAlertIntake } from '../alerts/index.ts';
 import { closeAnalysis } from '../analysis/index.ts';
 import { loadApprovalRules } from '../approvals/index.ts';
 import { type Authenticator, createAuthenticator } from '../auth/index.ts';
+import { ChatService } from '../chat/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
 import { GrantKeyring } from '../grants/index.ts';
 import { AUTH_CHANGING_OPERATIONS, LiveHub, PostgresListener } from '../live/index.ts';
 import { decisionCounter, instrumentStore, loadScrapeAccess, Metrics, type ScrapeAccess } from '../metrics/index.ts';
-import { createNotifier, type Notifier } from '../notifications/index.ts';
+import {
+  createNotifier,
+  loadNotificationSettings,
+  NotificationDispatcher,
+  type Notifier,
+  type ResolvedNotifications,
+} from '../notifications/index.ts';
 import { apiPipeline, type Pipeline, systemPrincipal } from '../operations/index.ts';
 import { hasOverrideKey, loadOverrideSigningKey, loadOverrideVerificationKeys, OverrideAuthority } from '../overrides/index.ts';
 import type { Authorizer } from '../policy/index.ts';
@@ -51,6 +58,12 @@ export interface ServerContext {
   live: LiveHub;
   /** alerts: the webhook intake (sources, playbooks, models). */
   alerts: AlertIntake;
+  // ---- notifications and chat (issue 14) ----
+  /** `<dir>/notifications.yaml`, resolved; null when absent (no notifications, no chat). */
+  notifications: ResolvedNotifications | null;
+  /** The outbox worker; `serve` starts it once the API listens. */
+  dispatcher: NotificationDispatcher | null;
+  chat: ChatService | null;
   close(): Promise<void>;
 }
 
@@ -76,7 +89,10 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
   let toolTrust: ToolTrustGate;
   let pipeline: Pipeline;
   let alerts: AlertIntake;
+  let notifications: ResolvedNotifications | null = null;
+  let dispatcher: NotificationDispatcher | null = null;
   try {
+    notifications = await loadNotificationSettings(paths.dir, overrides_.env ?? process.env);
     await store.migrate();
     // Tools are verified against the trust store, so they load once the store is open (invariant 13).
     // Reloadable: SIGHUP swaps in a newly verified set (src/server/tool-reload.ts).
@@ -118,7 +134,11 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
       },
       ...(authorizer instanceof ReloadableAuthorizer ? { policies: authorizer } : {}),
       toolSet: toolSetSource(store, config, paths.tools, tools),
+      stepUpEnvironments: notifications?.settings.chat.stepUpEnvironments ?? [],
+      chatLinkTtlMinutes: notifications?.settings.chat.linkCodeTtlMinutes ?? 10,
+      notificationHealth: async () => (dispatcher ? dispatcher.health() : []),
     });
+    if (notifications) dispatcher = await NotificationDispatcher.open({ store, notifications, runtime, log: warn });
     // Data directories made before overrides existed get their key now, as init would have made it.
     if (!hasOverrideKey(paths.keys)) await pipeline.run('override.key', systemPrincipal(), {}, 'host');
     // alerts: playbooks are verified with the same trust as the tools they name.
@@ -157,7 +177,14 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     scrapeAccess,
     live,
     alerts,
+    notifications,
+    dispatcher,
+    chat:
+      notifications && (notifications.settings.slack || notifications.settings.telegram)
+        ? new ChatService({ store, pipeline, notifications, runtime, log: warn })
+        : null,
     close: async () => {
+      await dispatcher?.stop();
       await listener?.close();
       await closeAnalysis();
       await store.close();

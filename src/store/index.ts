@@ -22,3 +22,13 @@ export const NO_TENANT = '-';
 export { backoffMs, isStoreUnavailable } from './availability.ts';
 export { principalNameKey } from './name-key.ts';
 export { type AlertGroupRecord, type AlertPlanRecord, MAX_GROUP_FINGERPRINTS } from './repos/alerts.ts';
+// ---- notifications and chat (issue 14) ----
+export type { ChatCodeRow, ChatLinkRow, ChatLookup, ChatMessageRow, ChatRepo } from './repos/chat.ts';
+export type {
+  ChannelHealthRow,
+  ClaimedDelivery,
+  DeliveryRow,
+  NotificationQueue,
+  OutboxEvent,
+  OutboxRow,
+} from './repos/notifications.ts';

@@ -276,6 +276,105 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('principals_tenant_name_key').on('principals').columns(['tenant_id', 'name_key']).unique().execute();
     },
   },
+  // ---- notifications and chat (issue 14) ----
+  '0010_notifications': {
+    // The outbox: a notification is a row written in the transaction of the change it reports,
+    // so a crash between the change and the send loses nothing; deliveries fan it out per channel.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('notification_outbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('dedup_key', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expanded_at', 'text')
+        .addUniqueConstraint('notification_outbox_dedup', ['tenant_id', 'dedup_key'])
+        .execute();
+      await db.schema.createIndex('notification_outbox_pending').on('notification_outbox').columns(['expanded_at', 'created_at']).execute();
+      await db.schema
+        .createTable('notification_deliveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('pending', 'sent', 'dead')`))
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+        .addColumn('lease_until', 'text')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('sent_at', 'text')
+        .addUniqueConstraint('notification_deliveries_once', ['event_id', 'channel'])
+        .execute();
+      await db.schema
+        .createIndex('notification_deliveries_due')
+        .on('notification_deliveries')
+        .columns(['status', 'next_attempt_at'])
+        .execute();
+      await db.schema
+        .createTable('chat_links')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('chat_user_id', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('chat_user_name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('chat_links_pk', ['tenant_id', 'platform', 'chat_user_id'])
+        .execute();
+      // One-time codes (link codes and decision buttons) are stored as SHA-256 hashes only.
+      await db.schema
+        .createTable('chat_codes')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull().check(sql`purpose in ('link', 'approve', 'reject')`))
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('platform', 'text')
+        .addColumn('chat_user_id', 'text')
+        .addColumn('channel', 'text')
+        .addColumn('plan_id', 'text')
+        .addColumn('plan_hash', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await db.schema.createIndex('chat_codes_plan').on('chat_codes').columns(['tenant_id', 'plan_id', 'channel']).execute();
+      await db.schema
+        .createTable('chat_messages')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('plan_id', 'text', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('chat_id', 'text', (c) => c.notNull())
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('chat_messages_pk', ['tenant_id', 'plan_id', 'channel'])
+        .execute();
+      await db.schema.createIndex('chat_messages_by_message').on('chat_messages').columns(['platform', 'chat_id', 'message_id']).execute();
+      // Comments typed as a reply to a plan message (Telegram buttons carry no text).
+      await db.schema
+        .createTable('chat_comment_drafts')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('plan_id', 'text', (c) => c.notNull())
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('chat_user_id', 'text', (c) => c.notNull())
+        .addColumn('comment', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('chat_comment_drafts_pk', ['tenant_id', 'plan_id', 'platform', 'chat_user_id'])
+        .execute();
+      // Seen callback ids (Slack request signatures, Telegram update_id): a replay is refused.
+      await db.schema
+        .createTable('chat_replays')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('seen_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
   '0011_alerts': {
     // Alert intake (src/alerts): delivery ids a source may not send twice (replay), one open
     // plan per alert group and playbook (dedup), each alert plan's origin (provenance of every

@@ -177,4 +177,72 @@ export interface Database {
     created_at: string;
   };
   model_usage: { tenant_id: string; day: string; tokens: number | string | bigint; cost_micros: number | string | bigint };
+  // ---- notifications and chat (issue 14) ----
+  notification_outbox: {
+    id: string;
+    tenant_id: string;
+    kind: string;
+    subject: string;
+    dedup_key: string;
+    payload: string;
+    created_at: string;
+    expanded_at: string | null;
+  };
+  notification_deliveries: {
+    id: string;
+    tenant_id: string;
+    event_id: string;
+    /** Orders deliveries of one subject on one channel (an edit never overtakes its post). */
+    seq: number;
+    channel: string;
+    subject: string;
+    status: 'pending' | 'sent' | 'dead';
+    attempts: number;
+    next_attempt_at: string;
+    lease_until: string | null;
+    last_error: string | null;
+    created_at: string;
+    sent_at: string | null;
+  };
+  chat_links: {
+    tenant_id: string;
+    platform: string;
+    chat_user_id: string;
+    principal_id: string;
+    chat_user_name: string;
+    created_at: string;
+  };
+  chat_codes: {
+    code_hash: string;
+    tenant_id: string;
+    purpose: 'link' | 'approve' | 'reject';
+    principal_id: string;
+    platform: string | null;
+    chat_user_id: string | null;
+    channel: string | null;
+    plan_id: string | null;
+    plan_hash: string | null;
+    created_at: string;
+    expires_at: string;
+    used_at: string | null;
+    revoked_at: string | null;
+  };
+  chat_messages: {
+    tenant_id: string;
+    plan_id: string;
+    channel: string;
+    platform: string;
+    chat_id: string;
+    message_id: string;
+    created_at: string;
+  };
+  chat_comment_drafts: {
+    tenant_id: string;
+    plan_id: string;
+    platform: string;
+    chat_user_id: string;
+    comment: string;
+    created_at: string;
+  };
+  chat_replays: { id: string; seen_at: string };
 }

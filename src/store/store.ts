@@ -8,9 +8,11 @@ import { createPostgresDialect } from './postgres/dialect.ts';
 import { AlertsRepo } from './repos/alerts.ts';
 import { ApprovalsRepo } from './repos/approvals.ts';
 import { type AuditWriterOptions, appendAudit, checkpointHead, iterateAudit, listCheckpoints, rowToRecord } from './repos/audit.ts';
+import { ChatLookup, ChatRepo } from './repos/chat.ts';
 import { type ExecutionRecord, ExecutionsRepo, toExecution } from './repos/executions.ts';
 import { FreezesRepo } from './repos/freezes.ts';
 import { GrantsRepo } from './repos/grants.ts';
+import { NotificationQueue, NotificationsRepo } from './repos/notifications.ts';
 import { OverridesRepo } from './repos/overrides.ts';
 import { PlansRepo } from './repos/plans.ts';
 import { type ApiKeyRecord, DirectoryRepo, type PrincipalRecord, toApiKey } from './repos/principals.ts';
@@ -54,6 +56,9 @@ export class TenantScope {
   readonly installationTrust: TrustRepo;
   /** alerts: delivery ids, alert groups, alert plans' origin, model usage. */
   readonly alerts: AlertsRepo;
+  /** The outbox: notification events written in the transaction of the change they report. */
+  readonly notifications: NotificationsRepo;
+  readonly chat: ChatRepo;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -71,6 +76,8 @@ export class TenantScope {
     this.overrides = new OverridesRepo(db, tenantId);
     this.installationTrust = new TrustRepo(db);
     this.alerts = new AlertsRepo(db, tenantId);
+    this.notifications = new NotificationsRepo(db, tenantId);
+    this.chat = new ChatRepo(db, tenantId);
   }
 
   /** Appends an audit entry for this tenant, in the current transaction when there is one. */
@@ -242,6 +249,16 @@ export class Store {
       .insertInto('installation')
       .values({ singleton: 1, id, engine: this.engine, created_at: this.#runtime.now().toISOString() })
       .execute();
+  }
+
+  /** The notification dispatcher serves every tenant: its queue is the one place it crosses them. */
+  get notificationQueue(): NotificationQueue {
+    return new NotificationQueue(this.#db);
+  }
+
+  /** Chat callbacks name their tenant only through a one-time code or a message they answer. */
+  get chatLookup(): ChatLookup {
+    return new ChatLookup(this.#db);
   }
 
   scope(tenantId: string): TenantScope {

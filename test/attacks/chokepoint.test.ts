@@ -136,7 +136,14 @@ describe('one chokepoint', () => {
     // alerts
     'GET /v1/plans/:id/origin': { path: () => `/v1/plans/${ids.pending}/origin` },
     'DELETE /mcp': { path: () => '/mcp', probe: () => mcpNotAllowed('DELETE') },
+    // ---- chat (issue 14) ----
+    'POST /v1/chat/links': { path: () => '/v1/chat/links', body: () => ({}) },
+    'GET /v1/chat/links': { path: () => '/v1/chat/links' },
+    'DELETE /v1/chat/links/:platform': { path: () => '/v1/chat/links/slack' },
+    'GET /v1/notifications/channels': { path: () => '/v1/notifications/channels' },
   };
+  /** Reached only from the platforms' signed callbacks (public routes; see test/chat-decisions.test.ts). */
+  const CHAT_CALLBACK_OPERATIONS = new Set(['chat.link']);
 
   const privateRoutes = () => routesOf(s.app).filter((r) => r.method !== 'HEAD' && !r.public);
   const table = () => new Map(s.ctx.pipeline.operations().map((op) => [op.name, op]));
@@ -171,7 +178,7 @@ describe('one chokepoint', () => {
       }
     }
     for (const op of table().values()) {
-      if (HOST_ACTIONS.includes(op.action)) continue;
+      if (HOST_ACTIONS.includes(op.action) || CHAT_CALLBACK_OPERATIONS.has(op.name)) continue;
       assert.ok(served.has(op.name), `operation ${op.name} is reachable from no route`);
     }
   });

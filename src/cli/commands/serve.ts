@@ -119,6 +119,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
   // Audited once it listens: a start that failed to bind is not a start.
   await ctx.pipeline.run('system.start', systemPrincipal(), { details: { version: VERSION } }, 'host');
   const stopSweeper = startExpirySweeper(ctx, (line) => io.err(line));
+  ctx.dispatcher?.start(); // notifications (issue 14): the outbox worker, beside the API
   const url = address.replace('[::1]', 'localhost');
   emit(io, Boolean(opts.json), { url, dir: ctx.dir, store: ctx.store.engine, version: VERSION }, () =>
     [

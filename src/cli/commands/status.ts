@@ -12,7 +12,7 @@ export function registerStatus(program: Command, io: Io): void {
       const client = clientFrom(opts);
       // All at once: a glance should cost one round trip, not five in a row. Health and identity
       // must answer (they say whether the server is there and the key works); the rest is best effort.
-      const [health, me, inbox, executions, freezes] = await Promise.all([
+      const [health, me, inbox, executions, freezes, channels] = await Promise.all([
         client.health(),
         client.whoami(),
         client.inbox({ limit: 200 }).catch(() => ({ plans: [] })),
@@ -24,7 +24,13 @@ export function registerStatus(program: Command, io: Io): void {
           .freezes()
           .then((r) => r.freezes)
           .catch(() => []),
+        // Notification channels (issue 14): visible to admins and auditors; others see nothing here.
+        client
+          .notificationChannels()
+          .then((r) => r.channels)
+          .catch(() => null),
       ]);
+      const failing = (channels ?? []).filter((c) => !c.ok);
       const running = executions.filter((e) => e.status === 'running');
       const queued = executions.filter((e) => e.status === 'queued');
       const summary = {
@@ -38,6 +44,7 @@ export function registerStatus(program: Command, io: Io): void {
         running: running.map((e) => ({ id: e.id, plan: e.planId, environment: e.environment })),
         queued: queued.length,
         freezes,
+        notifications: channels,
       };
       emit(io, Boolean(opts.json), summary, () =>
         [
@@ -48,6 +55,11 @@ export function registerStatus(program: Command, io: Io): void {
           `Running   ${running.length} execution(s)${queued.length ? `, ${queued.length} queued` : ''}`,
           ...running.slice(0, 10).map((e) => `            ${e.id}  plan ${e.planId}  ${e.environment}`),
           `Frozen    ${freezes.length === 0 ? 'nothing' : freezes.map((f) => `${f.scope === '*' ? 'whole tenant' : f.scope} (${f.reason})`).join(', ')}`,
+          ...(channels === null
+            ? []
+            : [
+                `Notify    ${channels.length === 0 ? 'no channels configured' : failing.length === 0 ? `${channels.length} channel(s) delivering` : `FAILING: ${failing.map((c) => `${c.channel} (${c.dead} dead, ${c.pending} pending; ${c.lastError ?? ''})`).join(', ')}`}`,
+              ]),
         ].join('\n'),
       );
     });
