@@ -2,7 +2,10 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth/index.ts';
+import type { Config } from '../config/index.ts';
+import { registerConsole } from '../console/index.ts';
 import type { Pipeline } from '../operations/index.ts';
+import type { Runtime } from '../runtime.ts';
 import { logLineRedactor } from '../secrets/index.ts';
 import type { Store } from '../store/index.ts';
 import { registerAuthentication } from './auth.ts';
@@ -25,6 +28,9 @@ export interface ApiServices {
   authenticator: Authenticator;
   /** The operations table: every route below is a mapping onto one of its operations. */
   pipeline: Pipeline;
+  /** With both, the reviewer console is served at `/` (issue 13) unless `console.enabled` is false. */
+  config?: Readonly<Config>;
+  runtime?: Runtime;
 }
 
 export interface ApiOptions {
@@ -139,5 +145,10 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   overrideRoutes(app, ops);
   toolRoutes(app, ops);
   mcpRoutes(app, ops);
+  // --- reviewer console (issue 13) ---
+  if (services.config?.console.enabled && services.runtime) {
+    const { config, runtime } = services;
+    await registerConsole(app, { ...services, config, runtime }, { recheckMs: options.streamRecheckMs ?? 15_000 });
+  }
   return app;
 }

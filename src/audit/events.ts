@@ -38,6 +38,12 @@ export const AUDIT_ACTIONS = {
   'environment.freeze': 'CS8001',
   'tenant.create': 'CS9001',
   'environment.create': 'CS9002',
+  // --- reviewer console (issue 13) ---
+  'console.sign-in': 'CS0102',
+  'console.sign-out': 'CS0103',
+  'webauthn.register': 'CS0104',
+  'webauthn.remove': 'CS0105',
+  'webauthn.step-up': 'CS0106',
 } as const;
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
 

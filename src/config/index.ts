@@ -1,3 +1,4 @@
+export { type ConsoleConfig, stepUpRisks } from './console.ts';
 export {
   type DatabaseBinding,
   type DatabaseConfig,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 // The pure JWT policy (no store), its own small module so loading config stays light.
 import { ASYMMETRIC_JWS_ALGORITHMS, isAsymmetricJwsAlgorithm, jwksUrlProblem } from '../jwt-policy/index.ts';
+import { CONSOLE_CONFIG_DEFAULT, ConsoleConfigSchema } from './console.ts';
 import { DATABASE_CONFIG_DEFAULT, DatabaseConfigSchema } from './database.ts';
 
 const HostName = z
@@ -302,6 +303,10 @@ export const ConfigSchema = z
     ),
     notifications: NotificationsConfigSchema.default({ webhookUrl: '', timeoutMilliseconds: 5000 }).describe(
       'Where break-glass events are sent.',
+    ),
+    // --- reviewer console (issue 13) ---
+    console: ConsoleConfigSchema.default({ ...CONSOLE_CONFIG_DEFAULT, stepUp: { risks: ['high', 'critical'], environments: {} } }).describe(
+      'The reviewer console served at `/`: sessions, sign-in and the WebAuthn step-up.',
     ),
   })
   .strict()

@@ -105,6 +105,18 @@ export const ERROR_CODES = {
   AUDIT_CHAIN_BROKEN: { status: 500, exit: 1, summary: 'The audit log failed verification.' },
   SERVER_UNREACHABLE: { status: 503, exit: 9, summary: 'The Countersign server could not be reached.' },
   PORT_IN_USE: { status: 500, exit: 3, summary: 'The address the API should listen on is taken by another process.' },
+  // --- reviewer console (issue 13) ---
+  CSRF_REFUSED: {
+    status: 403,
+    exit: 5,
+    summary: 'A console state change came from another origin or without the session’s anti-forgery token.',
+  },
+  CONSOLE_SIGN_IN_REFUSED: { status: 403, exit: 5, summary: 'Only human principals may sign in to the console.' },
+  STEP_UP_REQUIRED: {
+    status: 403,
+    exit: 5,
+    summary: 'Approving this plan needs a WebAuthn assertion bound to its hash (a registered security key or passkey).',
+  },
 } as const satisfies Record<string, { status: number; exit: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -12,3 +12,4 @@ export { CreateKeySchema, CreatePrincipalSchema } from './principals.ts';
 export { InboxQuerySchema, ReviewBodySchema, type ReviewResult, reviewOperationFor } from './reviews.ts';
 export { apiOperations, apiPipeline, hostPipeline } from './table.ts';
 export type { AnyOperation, Channel, Effect, Operation, OperationContext } from './types.ts';
+export { type Admission, AuditSearchSchema, type PlanReviewPage, type ReviewEligibility, type ReviewToolView } from './console.ts';

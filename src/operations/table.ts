@@ -1,4 +1,5 @@
 import { auditOperations } from './audit.ts';
+import { consoleOperations } from './console.ts';
 import type { OperationDeps } from './deps.ts';
 import { executionOperations } from './executions.ts';
 import { type HostDeps, hostOperations } from './host.ts';
@@ -27,6 +28,8 @@ export function apiOperations(deps: OperationDeps & HostDeps): AnyOperation[] {
     ...auditOperations(),
     ...toolOperations(deps),
     ...hostOperations(deps),
+    // --- reviewer console (issue 13) ---
+    ...consoleOperations(deps),
   ];
 }
 

@@ -1,8 +1,9 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Authenticator } from '../../auth/index.ts';
 import { CountersignError } from '../../errors/index.ts';
 import {
+  type EventLogRead,
   EventsPageSchema,
   ExecutionListSchema,
   ExecutionViewSchema,
@@ -10,25 +11,18 @@ import {
   FreezeStateSchema,
   IssuedGrantSchema,
   RevokedGrantSchema,
+  streamExecutionEvents,
 } from '../../executions/index.ts';
 import { ExecuteBodySchema, type ExecuteResult, FreezeBodySchema, type Pipeline } from '../../operations/index.ts';
 import type { Principal } from '../../policy/index.ts';
-import type { EventRecord } from '../../store/index.ts';
 import { parseOrThrow } from '../../validation/index.ts';
 import { principalOf } from '../auth.ts';
 import { channelOf, inputOf, runFor } from '../operations.ts';
 import { errorSchema, IdParams, jsonSchema, success } from '../schema.ts';
 
-interface EventsPage {
-  events: EventRecord[];
-  status: string;
-  final: boolean;
-}
 const RevokeBodySchema = z.object({ reason: z.string().min(1).max(2000) }).strict();
 const EventsQuerySchema = z.object({ after: z.coerce.number().int().min(0).optional() }).strict();
 const FROZEN = { 423: errorSchema(423) };
-/** A stream ends by itself after this long; clients resume with Last-Event-ID. */
-const MAX_STREAM_MS = 60 * 60 * 1000;
 
 export interface StreamOptions {
   /** How often a live stream re-checks the subscriber's credential and read permission. */
@@ -141,7 +135,7 @@ export function executionRoutes(
       const after = Number.isInteger(lastId) && lastId >= 0 ? lastId : 0;
       // Authorized per execution and tenant (invariant 16) on every read of the log.
       const read = (who: Principal, cursor: number) =>
-        ops.run<EventsPage>('execution.events', who, { executionId: execId, after: cursor }, channelOf(request));
+        ops.run<EventLogRead>('execution.events', who, { executionId: execId, after: cursor }, channelOf(request));
       const first = await read(principal, after);
       if (!String(request.headers.accept ?? '').includes('text/event-stream')) {
         return { status: first.status, events: first.events };
@@ -154,7 +148,7 @@ export function executionRoutes(
           throw new CountersignError('UNAUTHENTICATED', 'the credential changed');
         await read(again, after);
       };
-      return stream(reply, (cursor) => read(principal, cursor), after, recheck, options.recheckMs);
+      return streamExecutionEvents(reply, (cursor) => read(principal, cursor), after, recheck, options.recheckMs);
     },
   );
   app.post(
@@ -205,61 +199,4 @@ export function executionRoutes(
     },
     async (request) => runFor(ops, request, 'freeze.list', {}),
   );
-}
-
-/** Server-Sent Events from the stored event log, polled, so any API replica can serve any stream. */
-async function stream(
-  reply: FastifyReply,
-  read: (cursor: number) => Promise<EventsPage>,
-  after: number,
-  recheck: () => Promise<void>,
-  recheckMs: number,
-): Promise<FastifyReply> {
-  reply.hijack();
-  const raw = reply.raw;
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  let closed = false;
-  raw.on('close', () => {
-    closed = true;
-  });
-  const started = Date.now();
-  let cursor = after;
-  let lastBeat = Date.now();
-  let lastCheck = Date.now();
-  try {
-    while (!closed && Date.now() - started < MAX_STREAM_MS) {
-      if (Date.now() - lastCheck >= recheckMs) {
-        lastCheck = Date.now();
-        try {
-          await recheck();
-        } catch (err) {
-          const code = err instanceof CountersignError ? err.code : 'UNAUTHENTICATED';
-          raw.write(`event: error\ndata: ${JSON.stringify({ code, message: 'the subscription is no longer authorized' })}\n\n`);
-          break;
-        }
-      }
-      const { events, final } = await read(cursor);
-      for (const e of events) {
-        raw.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, ts: e.ts })}\n\n`);
-        cursor = e.seq;
-      }
-      if (events.length === 0 && final) break;
-      if (Date.now() - lastBeat > 15_000) {
-        raw.write(': keep-alive\n\n');
-        lastBeat = Date.now();
-      }
-      if (events.length === 0) await new Promise((r) => setTimeout(r, 200));
-    }
-  } catch (err) {
-    // Internal messages never reach the client (they can name tables or hosts): log, send a code.
-    reply.log.error({ err }, 'event stream failed');
-    raw.write(`event: error\ndata: ${JSON.stringify({ code: 'INTERNAL', message: 'internal error; see the server log' })}\n\n`);
-  }
-  raw.end();
-  return reply;
 }
