@@ -111,6 +111,11 @@ export const ERROR_CODES = {
     exit: 5,
     summary: 'A console state change came from another origin or without the session’s anti-forgery token.',
   },
+  REVIEW_REPLAYED: {
+    status: 409,
+    exit: 7,
+    summary: 'This console review was already submitted (or its page is stale): reload the plan and review it again.',
+  },
   CONSOLE_SIGN_IN_REFUSED: { status: 403, exit: 5, summary: 'Only human principals may sign in to the console.' },
   STEP_UP_REQUIRED: {
     status: 403,

@@ -307,6 +307,16 @@ const migrations: Record<string, Migration> = {
         .addColumn('nonce', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
+      // One review per page view: the plan page issues a token bound to the session, the plan and
+      // the hash it showed; a review spends it, so a replayed request finds nothing to spend.
+      await db.schema
+        .createTable('console_review_tokens')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('session_hash', 'text', (c) => c.notNull())
+        .addColumn('plan_id', 'text', (c) => c.notNull())
+        .addColumn('plan_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
       await db.schema
         .createTable('webauthn_credentials')
         .addColumn('id', 'text', (c) => c.primaryKey())

@@ -170,6 +170,7 @@ export interface Database {
     step_up_plan_hash: string | null;
     step_up_issued_at: string | null;
   };
+  console_review_tokens: { token_hash: string; session_hash: string; plan_id: string; plan_hash: string; created_at: string };
   console_sign_ins: { state_hash: string; code_verifier: string; nonce: string; created_at: string };
   webauthn_credentials: {
     id: string;

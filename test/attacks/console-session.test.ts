@@ -110,7 +110,9 @@ describe('console sessions and CSRF', () => {
   test('a state change needs the session’s CSRF token and the console’s origin', async () => {
     const { cookie, csrf } = await signIn(reviewer.key);
     const plan = (await s.request('POST', '/v1/plans', { body: echoPlan('csrf', 'staging') })).body;
-    const body = { decision: 'approve', planHash: plan.hash };
+    const page = (await (await get(`/console/api/plans/${plan.id}`, cookie)).json()) as any;
+    assert.equal(page.eligibility.allowed, true, JSON.stringify(page.eligibility));
+    const body = { decision: 'approve', planHash: plan.hash, reviewToken: page.reviewToken };
     const path = `/console/api/plans/${plan.id}/review`;
     const attempts: [string, Record<string, string>][] = [
       ['no token', { origin }],
@@ -129,6 +131,38 @@ describe('console sessions and CSRF', () => {
     assert.equal(ok.status, 201, await ok.text());
     const row = (await rawSql(s, 'select channel from approvals where plan_id = ?', [plan.id]))[0];
     assert.equal(row.channel, 'web');
+  });
+
+  test('a replayed review request is refused: each plan page grants one review of the hash it showed', async () => {
+    const { cookie, csrf } = await signIn(reviewer.key);
+    const plan = (await s.request('POST', '/v1/plans', { body: echoPlan('replay', 'prod') })).body;
+    const page = (await (await get(`/console/api/plans/${plan.id}`, cookie)).json()) as any;
+    const headers = { origin, 'x-csrf-token': csrf };
+    const body = { decision: 'reject', planHash: plan.hash, reviewToken: page.reviewToken, comment: 'no' };
+    const first = await post(`/console/api/plans/${plan.id}/review`, { cookie, body, headers });
+    assert.equal(first.status, 201, await first.text());
+    const replay = await post(`/console/api/plans/${plan.id}/review`, { cookie, body, headers });
+    assert.equal(replay.status, 409);
+    assert.equal(((await replay.json()) as any).error.code, 'REVIEW_REPLAYED');
+    const votes = await rawSql(s, 'select count(*) as n from approvals where plan_id = ?', [plan.id]);
+    assert.equal(Number(votes[0].n), 1);
+    const denied = await rawSql(s, "select details from audit_log where action = 'plan.reject' and outcome = 'denied' and resource = ?", [
+      `plan:${plan.id}`,
+    ]);
+    assert.equal(JSON.parse(denied[0].details).code, 'REVIEW_REPLAYED');
+  });
+
+  test('a token minted for one plan cannot review another', async () => {
+    const { cookie, csrf } = await signIn(reviewer.key);
+    const a = (await s.request('POST', '/v1/plans', { body: echoPlan('a', 'staging') })).body;
+    const b = (await s.request('POST', '/v1/plans', { body: echoPlan('b', 'staging') })).body;
+    const page = (await (await get(`/console/api/plans/${a.id}`, cookie)).json()) as any;
+    const res = await post(`/console/api/plans/${b.id}/review`, {
+      cookie,
+      body: { decision: 'approve', planHash: b.hash, reviewToken: page.reviewToken },
+      headers: { origin, 'x-csrf-token': csrf },
+    });
+    assert.equal(res.status, 409);
   });
 
   test('sign-out ends the session on the server: the old cookie is dead', async () => {

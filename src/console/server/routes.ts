@@ -4,17 +4,11 @@ import { z } from 'zod';
 import { type Config, stepUpRisks } from '../../config/index.ts';
 import { CountersignError } from '../../errors/index.ts';
 import { type EventLogRead, streamExecutionEvents } from '../../executions/index.ts';
-import {
-  FreezeBodySchema,
-  type Pipeline,
-  type PlanReviewPage,
-  ReviewBodySchema,
-  reviewOperationFor,
-} from '../../operations/index.ts';
+import { FreezeBodySchema, type Pipeline, type PlanReviewPage, ReviewBodySchema, reviewOperationFor } from '../../operations/index.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { Store } from '../../store/index.ts';
 import { parseOrThrow } from '../../validation/index.ts';
-import type { ConsoleSession, ConsoleSessions } from './sessions.ts';
+import { type ConsoleSession, type ConsoleSessions, sha256, token } from './sessions.ts';
 import type { StepUp } from './step-up.ts';
 
 declare module 'fastify' {
@@ -39,6 +33,8 @@ export interface ConsoleRouteDeps {
 }
 
 const ConsoleReviewSchema = ReviewBodySchema.extend({
+  /** The single-use token the plan page was served with: a replayed request has none left to spend. */
+  reviewToken: z.string().min(1).max(128),
   /** The WebAuthn assertion answering this plan's step-up challenge, when the plan needs one. */
   stepUp: z.record(z.string(), z.unknown()).optional(),
 }).strict();
@@ -59,7 +55,8 @@ function sessionOf(request: FastifyRequest): ConsoleSession {
  */
 export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
   const { pipeline, sessions } = deps;
-  const run = <T>(request: FastifyRequest, name: string, input: unknown) => pipeline.run<T>(name, sessionOf(request).principal, input, 'web');
+  const run = <T>(request: FastifyRequest, name: string, input: unknown) =>
+    pipeline.run<T>(name, sessionOf(request).principal, input, 'web');
   const id = (request: FastifyRequest) => (request.params as { id: string }).id;
   const route = (operation: string | readonly string[] | null) => ({ config: { public: true, consoleSession: true, operation } });
 
@@ -110,7 +107,19 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): voi
   });
   app.get('/console/api/plans/:id', route('plan.review-page'), async (request) => {
     const page = await run<PlanReviewPage>(request, 'plan.review-page', { planId: id(request) });
-    return { ...page, stepUpRequired: stepUpRisks(deps.config.console, page.plan.environment).includes(page.plan.risk) };
+    const stepUpRequired = stepUpRisks(deps.config.console, page.plan.environment).includes(page.plan.risk);
+    if (!page.eligibility.allowed) return { ...page, stepUpRequired };
+    // A single-use token for one review of exactly the plan this page shows.
+    const reviewToken = token();
+    const s = sessionOf(request);
+    await deps.store.console.insertReviewToken(
+      sha256(reviewToken),
+      s.record.idHash,
+      page.plan.id,
+      page.plan.hash,
+      deps.runtime.now().toISOString(),
+    );
+    return { ...page, stepUpRequired, reviewToken };
   });
   app.post('/console/api/plans/:id/step-up', route('plan.review-page'), async (request) => {
     const { planHash } = parseOrThrow(StepUpOptionsSchema, request.body ?? {}, 'body');
@@ -120,8 +129,17 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): voi
   });
   app.post('/console/api/plans/:id/review', route(['plan.approve', 'plan.reject']), async (request, reply) => {
     const body = parseOrThrow(ConsoleReviewSchema, request.body ?? {}, 'body');
-    const { stepUp, ...review } = body;
+    const { stepUp, reviewToken, ...review } = body;
     const name = reviewOperationFor(review);
+    const s = sessionOf(request);
+    if (!(await deps.store.console.spendReviewToken(sha256(reviewToken), s.record.idHash, id(request), review.planHash))) {
+      const err = new CountersignError(
+        'REVIEW_REPLAYED',
+        'this review was already submitted, or the page is stale: reload the plan and review it again',
+      );
+      await auditRefusal(deps, s, name, id(request), err, { planHash: review.planHash });
+      throw err;
+    }
     if (name === 'plan.approve') await requireStepUp(deps, request, id(request), review.planHash, stepUp);
     return reply.status(201).send(await run(request, name, { ...review, planId: id(request) }));
   });
@@ -132,7 +150,9 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): voi
   });
 
   app.get('/console/api/executions', route('execution.list'), async (request) => run(request, 'execution.list', { limit: 100 }));
-  app.get('/console/api/executions/:id', route('execution.get'), async (request) => run(request, 'execution.get', { executionId: id(request) }));
+  app.get('/console/api/executions/:id', route('execution.get'), async (request) =>
+    run(request, 'execution.get', { executionId: id(request) }),
+  );
   app.get('/console/api/executions/:id/events', route('execution.events'), async (request, reply) => {
     const principal = sessionOf(request).principal;
     const executionId = id(request);
@@ -226,14 +246,25 @@ async function requireStepUp(
     });
   } catch (err) {
     if (!(err instanceof CountersignError)) throw err;
-    await deps.store.scope(s.principal.tenantId).audit({
-      actor: s.principal.id,
-      action: 'plan.approve',
-      outcome: 'denied',
-      resource: `plan:${planId}`,
-      details: { code: err.code, reasons: [err.message], planHash, risk: plan.plan.risk, channel: 'web' },
-    });
+    await auditRefusal(deps, s, 'plan.approve', planId, err, { planHash, risk: plan.plan.risk });
     throw err;
   }
 }
 
+/** A console refusal before the pipeline ran, audited as the review it refused (denied, with its code). */
+async function auditRefusal(
+  deps: ConsoleRouteDeps,
+  s: ConsoleSession,
+  action: 'plan.approve' | 'plan.reject',
+  planId: string,
+  err: CountersignError,
+  details: Record<string, unknown>,
+): Promise<void> {
+  await deps.store.scope(s.principal.tenantId).audit({
+    actor: s.principal.id,
+    action,
+    outcome: 'denied',
+    resource: `plan:${planId}`,
+    details: { code: err.code, reasons: [err.message], ...details, channel: 'web' },
+  });
+}

@@ -19,7 +19,7 @@ const TOUCH_EVERY_MS = 30_000;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-const token = (): string => randomBytes(32).toString('base64url');
+export const token = (): string => randomBytes(32).toString('base64url');
 
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -86,7 +86,12 @@ export class ConsoleSessions {
     const now = this.runtime.now();
     const secret = token();
     const absolute = new Date(now.getTime() + this.config.sessionAbsoluteHours * 3_600_000);
-    await this.store.console.pruneBefore(new Date(now.getTime() - 600_000).toISOString(), now.toISOString());
+    const lifetime = this.config.sessionAbsoluteHours * 3_600_000;
+    await this.store.console.pruneBefore(
+      new Date(now.getTime() - 600_000).toISOString(),
+      now.toISOString(),
+      new Date(now.getTime() - lifetime).toISOString(),
+    );
     await this.store.console.insertSession({
       idHash: sha256(secret),
       tenantId: principal.tenantId,

@@ -57,13 +57,22 @@ export class StepUp {
     return options;
   }
 
-  async register(request: FastifyRequest, session: ConsoleSession, name: string, response: RegistrationResponseJSON): Promise<WebAuthnCredentialRecord> {
+  async register(
+    request: FastifyRequest,
+    session: ConsoleSession,
+    name: string,
+    response: RegistrationResponseJSON,
+  ): Promise<WebAuthnCredentialRecord> {
     const challenge = this.#pending(session, REGISTRATION);
-    if (!(await this.store.console.takeStepUpChallenge(session.record.idHash, challenge))) throw refused('the registration was already used');
+    if (!(await this.store.console.takeStepUpChallenge(session.record.idHash, challenge)))
+      throw refused('the registration was already used');
     const { origin, rpID } = this.#relyingParty(request);
-    const result = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: origin, expectedRPID: rpID }).catch(
-      () => null,
-    );
+    const result = await verifyRegistrationResponse({
+      response,
+      expectedChallenge: challenge,
+      expectedOrigin: origin,
+      expectedRPID: rpID,
+    }).catch(() => null);
     if (!result?.verified || !result.registrationInfo) throw refused('the security key’s registration did not verify');
     const { credential } = result.registrationInfo;
     const record: WebAuthnCredentialRecord = {
@@ -100,7 +109,12 @@ export class StepUp {
    * Verifies a step-up assertion for `planHash`: the session's outstanding challenge was issued
    * for this very hash, is taken (used once), and one of the principal's keys signed it.
    */
-  async verify(request: FastifyRequest, session: ConsoleSession, planHash: string, response: AuthenticationResponseJSON | undefined): Promise<string> {
+  async verify(
+    request: FastifyRequest,
+    session: ConsoleSession,
+    planHash: string,
+    response: AuthenticationResponseJSON | undefined,
+  ): Promise<string> {
     if (!response) throw refused('approving this plan needs your security key: answer the step-up prompt');
     const challenge = this.#pending(session, planHash);
     if (!(await this.store.console.takeStepUpChallenge(session.record.idHash, challenge))) throw refused('this step-up was already used');
@@ -123,7 +137,10 @@ export class StepUp {
     if (!result?.verified) throw refused('the security key’s assertion did not verify');
     const next = result.authenticationInfo.newCounter;
     // A counter that does not advance (when the key keeps one) means a cloned authenticator.
-    if ((next !== 0 || key.counter !== 0) && !(next > key.counter && (await this.store.console.advanceCounter(key.id, key.counter, next)))) {
+    if (
+      (next !== 0 || key.counter !== 0) &&
+      !(next > key.counter && (await this.store.console.advanceCounter(key.id, key.counter, next)))
+    ) {
       throw refused('the security key’s signature counter went backwards');
     }
     return key.id;

@@ -125,6 +125,25 @@ export class ConsoleRepo {
     return Number(res.numUpdatedRows) === 1;
   }
 
+  async insertReviewToken(tokenHash: string, sessionHash: string, planId: string, planHash: string, at: string): Promise<void> {
+    await this.db
+      .insertInto('console_review_tokens')
+      .values({ token_hash: tokenHash, session_hash: sessionHash, plan_id: planId, plan_hash: planHash, created_at: at })
+      .execute();
+  }
+
+  /** Spends a review token of this session for this plan and hash; false when there is none (a replay). */
+  async spendReviewToken(tokenHash: string, sessionHash: string, planId: string, planHash: string): Promise<boolean> {
+    const res = await this.db
+      .deleteFrom('console_review_tokens')
+      .where('token_hash', '=', tokenHash)
+      .where('session_hash', '=', sessionHash)
+      .where('plan_id', '=', planId)
+      .where('plan_hash', '=', planHash)
+      .executeTakeFirst();
+    return Number(res.numDeletedRows) === 1;
+  }
+
   async insertSignIn(stateHash: string, codeVerifier: string, nonce: string, at: string): Promise<void> {
     await this.db
       .insertInto('console_sign_ins')
@@ -144,9 +163,10 @@ export class ConsoleRepo {
   }
 
   /** Forgets sign-ins and sessions that can no longer be used (called on sign-in). */
-  async pruneBefore(signInsBefore: string, sessionsBefore: string): Promise<void> {
+  async pruneBefore(signInsBefore: string, sessionsBefore: string, reviewTokensBefore: string): Promise<void> {
     await this.db.deleteFrom('console_sign_ins').where('created_at', '<', signInsBefore).execute();
     await this.db.deleteFrom('console_sessions').where('expires_at', '<', sessionsBefore).execute();
+    await this.db.deleteFrom('console_review_tokens').where('created_at', '<', reviewTokensBefore).execute();
   }
 
   async listCredentials(tenantId: string, principalId: string): Promise<WebAuthnCredentialRecord[]> {
