@@ -27,7 +27,7 @@ export const ConsoleConfigSchema = z
       .url()
       .optional()
       .describe(
-        "The console's public origin (e.g. https://countersign.example.com): state changes must come from it, and it is the WebAuthn relying party. Unset: the request's own host, loopback only.",
+        "The console's public origin (e.g. https://countersign.example.com): state changes must come from it, and it is the WebAuthn relying party. Unset: the request's own scheme and Host header; set it behind a proxy.",
       ),
     oidc: z
       .object({

@@ -107,9 +107,10 @@ function App() {
 
 function Page({ path, query, session }: { path: string; query: URLSearchParams; session: Session }) {
   const parts = path.split('/').filter(Boolean);
-  if (parts[0] === 'plans' && parts[1]) return <PlanPage id={decodeURIComponent(parts[1])} session={session} />;
+  // Keyed by id: another plan is a fresh page, with none of the last one's messages.
+  if (parts[0] === 'plans' && parts[1]) return <PlanPage key={parts[1]} id={decodeURIComponent(parts[1])} session={session} />;
   if (parts[0] === 'plans') return <PlansPage query={query} />;
-  if (parts[0] === 'executions' && parts[1]) return <ExecutionPage id={decodeURIComponent(parts[1])} />;
+  if (parts[0] === 'executions' && parts[1]) return <ExecutionPage key={parts[1]} id={decodeURIComponent(parts[1])} />;
   if (parts[0] === 'executions') return <ExecutionsPage />;
   if (parts[0] === 'audit') return <AuditPage query={query} />;
   if (parts[0] === 'admin') return <AdminPage />;

@@ -62,15 +62,21 @@ function Steps({ title, steps, findings, phase }: { title: string; steps: Step[]
   );
 }
 
-function ReviewForm({ page, onDone, onFailed }: { page: PlanPageData; onDone: (message: string) => void; onFailed: () => void }) {
+function ReviewForm({
+  page,
+  onDone,
+  onFailed,
+}: {
+  page: PlanPageData;
+  onDone: (message: string) => void;
+  onFailed: (message: string) => void;
+}) {
   const [comment, setComment] = useState('');
-  const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const { plan } = page;
 
   const review = async (decision: 'approve' | 'reject') => {
     setBusy(true);
-    setError(null);
     try {
       let stepUp: unknown;
       if (decision === 'approve' && page.stepUpRequired) {
@@ -90,9 +96,8 @@ function ReviewForm({ page, onDone, onFailed }: { page: PlanPageData; onDone: (m
       });
       onDone(decision === 'approve' ? 'Your approval was recorded.' : 'Your rejection was recorded.');
     } catch (err) {
-      setError(err instanceof Error && err.name === 'NotAllowedError' ? 'The security key prompt was cancelled.' : explain(err));
-      // A refused review spent this page's review token: fetch the plan again (and a new token).
-      onFailed();
+      // A refused review spent this page's review token: the page fetches the plan again (and a new token).
+      onFailed(err instanceof Error && err.name === 'NotAllowedError' ? 'The security key prompt was cancelled.' : explain(err));
     } finally {
       setBusy(false);
     }
@@ -113,7 +118,6 @@ function ReviewForm({ page, onDone, onFailed }: { page: PlanPageData; onDone: (m
         value={comment}
         onInput={(e) => setComment((e.target as HTMLTextAreaElement).value)}
       />
-      <Problem message={error} />
       <div class="actions">
         <button type="button" class="primary" disabled={busy} onClick={() => review('approve')}>
           Approve
@@ -129,6 +133,7 @@ function ReviewForm({ page, onDone, onFailed }: { page: PlanPageData; onDone: (m
 export function PlanPage({ id, session }: { id: string; session: Session }) {
   const { data, error, reload } = useData<PlanPageData>(`/console/api/plans/${encodeURIComponent(id)}`);
   const [notice, setNotice] = useState<string | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
   const [runError, setRunError] = useState<string | null>(null);
   useEffect(() => {
     if (data) document.title = `${data.plan.intent} — Countersign`;
@@ -166,7 +171,7 @@ export function PlanPage({ id, session }: { id: string; session: Session }) {
           {notice}
         </p>
       )}
-      <Problem message={error} />
+      <Problem message={failure ?? error} />
       {plan.unsignedTools && <p class="problem">A tool of this plan lacks the signatures its environment requires (development mode).</p>}
 
       <section aria-labelledby="h-risk">
@@ -265,10 +270,15 @@ export function PlanPage({ id, session }: { id: string; session: Session }) {
           <ReviewForm
             page={data}
             onDone={(m) => {
+              setFailure(null);
               setNotice(m);
               reload();
             }}
-            onFailed={reload}
+            onFailed={(m) => {
+              setNotice(null);
+              setFailure(m);
+              reload();
+            }}
           />
         ) : (
           <section class="cannot" aria-labelledby="h-cannot">
