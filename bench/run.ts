@@ -30,6 +30,12 @@ const FIGURES: readonly BenchModule[] = [
     about: 'POST /v1/plans over HTTP on PostgreSQL (needs COUNTERSIGN_TEST_DATABASE_URL)',
     load: () => import('./plans-postgres.ts'),
   },
+  // --- reviewer console (issue 13) ---
+  {
+    name: 'console',
+    about: 'console plan page read (time, bytes) vs the API JSON read of the same plan',
+    load: () => import('./console.ts'),
+  },
 ];
 
 interface Args {
