@@ -328,16 +328,23 @@ describe('reviewer console in Chromium', () => {
   });
 
   test('every other page has no serious or critical accessibility violation, at desktop and phone width', async () => {
+    // An admin who is also an auditor may read the audit log and the admin pages (decided by policy).
+    const ada = await addPrincipal(s, 'ada', 'human', ['admin', 'auditor']);
+    const admin = await newPage();
+    await keySignIn(admin, ada.key);
+    await admin.getByRole('heading', { level: 1, name: /Inbox/ }).waitFor();
     for (const [path, heading] of [
       ['#/plans', 'Plans'],
       ['#/executions', 'Executions'],
       ['#/audit', 'Audit log'],
       ['#/admin', 'Administration (read-only)'],
     ] as const) {
-      await rita.goto(`${console_}/${path}`);
-      await rita.getByRole('heading', { level: 1, name: heading }).waitFor();
-      await rita.waitForLoadState('networkidle');
-      await assertAccessible(rita, path);
+      await admin.goto(`${console_}/${path}`);
+      await admin.getByRole('heading', { level: 1, name: heading }).waitFor();
+      await admin.waitForLoadState('networkidle');
+      if (path === '#/audit') await admin.getByText(/Verified: \d+ entries/).waitFor();
+      assert.equal(await admin.getByRole('alert').count(), 0, `${path}: ${await admin.locator('main').innerText()}`);
+      await assertAccessible(admin, path);
     }
     await rita.setViewportSize({ width: 390, height: 844 });
     await rita.goto(`${console_}/#/`);

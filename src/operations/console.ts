@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { type AuditEntryView, toAuditView } from '../audit/index.ts';
+import { type AuditEntryView, auditPublicKeysIn, toAuditView, type VerifyReport, verifyAuditChain } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import type { PlanView } from '../plans/index.ts';
 import { decideRequest } from '../policy/index.ts';
 import type { PlanRecord } from '../store/index.ts';
 import type { OperationDeps } from './deps.ts';
+import type { HostDeps } from './host.ts';
 import { reviewerViewWithFindings, withNames } from './plan-views.ts';
 import { loadPlan, PlanIdSchema, planResource, tenantResource } from './plans.ts';
 import { reviewOperations } from './reviews.ts';
@@ -95,7 +96,7 @@ export const AuditSearchSchema = z
  * Reads the reviewer console needs beyond the plain API ones (issue 13): the plan page (the
  * reviewer view plus tools, admission and eligibility) and a filtered audit search.
  */
-export function consoleOperations(deps: OperationDeps): AnyOperation[] {
+export function consoleOperations(deps: OperationDeps & Pick<HostDeps, 'keysDir'>): AnyOperation[] {
   const approve = reviewOperations(deps).find((op) => op.name === 'plan.approve') as AnyOperation;
   const page: Operation<z.infer<typeof ReviewPageInput>, PlanRecord, PlanReviewPage> = {
     name: 'plan.review-page',
@@ -155,5 +156,27 @@ export function consoleOperations(deps: OperationDeps): AnyOperation[] {
       return { result: { entries: rows.map(toAuditView), next: rows.length === q.limit && last ? last.seq : null } };
     },
   };
-  return [page, search];
+  /**
+   * The whole chain verified as `audit verify` does: every hash and link, every checkpoint's
+   * signature, nothing missing behind the newest signed checkpoint. The report carries positions
+   * and a verdict, never another tenant's entries.
+   */
+  const verify: Operation<Record<string, never>, null, VerifyReport> = {
+    name: 'audit.verify',
+    action: 'audit.read',
+    kind: 'read',
+    summary: 'Verify the audit hash chain up to the newest signed checkpoint (the verdict and positions, no entries).',
+    input: z.object({}).strict(),
+    load: async () => null,
+    resource: (_l, _i, ctx) => tenantResource(ctx),
+    act: async () => ({
+      result: await verifyAuditChain({
+        entries: deps.store.iterateAuditForVerification(),
+        checkpoints: await deps.store.listAuditCheckpoints(),
+        head: await deps.store.auditHead(),
+        publicKeys: auditPublicKeysIn(deps.keysDir),
+      }),
+    }),
+  };
+  return [page, search, verify];
 }

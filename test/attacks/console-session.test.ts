@@ -205,4 +205,18 @@ for (const engine of ENGINES)
       assert.equal((await s.request('POST', `/v1/keys/${fresh.id}/revoke`)).status, 200);
       assert.equal((await get('/console/api/session', cookie)).status, 401);
     });
+
+    test('the audit explorer’s chain verification reports an edited entry', async () => {
+      const auditor = await addPrincipal(s, 'audrey', 'human', ['auditor']);
+      const { cookie } = await signIn(auditor.key);
+      const refused = await get('/console/api/audit/verify', (await signIn(reviewer.key)).cookie);
+      assert.equal(refused.status, 403, 'decided as audit.read: a reviewer without it is refused');
+      const before = (await (await get('/console/api/audit/verify', cookie)).json()) as any;
+      assert.equal(before.ok, true, JSON.stringify(before));
+      await rawSql(s, 'update audit_log set details = \'{"edited":true}\' where seq = 3');
+      const after = (await (await get('/console/api/audit/verify', cookie)).json()) as any;
+      assert.equal(after.ok, false);
+      assert.equal(after.firstBadSeq, 3);
+      assert.equal(after.problem, 'modified');
+    });
   });

@@ -182,6 +182,7 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): voi
     const q = Object.fromEntries(Object.entries((request.query ?? {}) as Record<string, string>).filter(([, v]) => v !== ''));
     return run(request, 'audit.search', q);
   });
+  app.get('/console/api/audit/verify', route('audit.verify'), async (request) => run(request, 'audit.verify', {}));
   app.get('/console/api/admin/overrides', route('override.list'), async (request) => run(request, 'override.list', { limit: 200 }));
   app.get('/console/api/admin/freezes', route('freeze.list'), async (request) => run(request, 'freeze.list', {}));
   app.get('/console/api/admin/principals', route('principal.list'), async (request) => run(request, 'principal.list', {}));

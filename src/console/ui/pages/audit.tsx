@@ -26,6 +26,14 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
     location.hash = `#/audit?${next}`;
   };
   const entries = data?.entries ?? [];
+  const verified = useData<{
+    ok: boolean;
+    entries: number;
+    lastSeq: number;
+    lastCheckpoint: { seq: number; ts: string } | null;
+    firstBadSeq: number | null;
+    message: string;
+  }>('/console/api/audit/verify');
   return (
     <section>
       <Heading>Audit log</Heading>
@@ -33,6 +41,25 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
         Newest first. Each entry carries its hash and the hash of the entry before it (its chain position); “linked” means this page checked
         the link. <code>countersign audit verify</code> checks the whole chain against the signed checkpoints.
       </p>
+      <section aria-labelledby="h-verify" class={verified.data && !verified.data.ok ? 'problem' : ''}>
+        <h2 id="h-verify">Chain verification</h2>
+        {!verified.data && !verified.error && <p>Verifying the chain…</p>}
+        <Problem message={verified.error} />
+        {verified.data?.ok && (
+          <p>
+            <span class="ok">Verified</span>: {verified.data.entries} entries, every hash and link;{' '}
+            {verified.data.lastCheckpoint
+              ? `newest signed checkpoint at #${verified.data.lastCheckpoint.seq} (${when(verified.data.lastCheckpoint.ts)}); entries after it are linked but not yet signed`
+              : 'no signed checkpoint yet'}
+            .
+          </p>
+        )}
+        {verified.data && !verified.data.ok && (
+          <p>
+            FAILED at #{verified.data.firstBadSeq}: {verified.data.message}
+          </p>
+        )}
+      </section>
       <form class="filters" onSubmit={apply} aria-label="Filter the audit log">
         {FIELDS.map((f) => (
           <label key={f} for={`audit-${f}`}>
