@@ -58,6 +58,7 @@ for (const engine of ENGINES) {
         '0006_seals',
         '0007_installation',
         '0008_principal_name_keys',
+        '0009_console',
       ]);
       assert.deepEqual(await store.migrate(), [], 'migrations are idempotent');
       a = (await provisionTenant(store, systemRuntime, 'a')).tenantId;
