@@ -113,7 +113,9 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   if (options.rateLimit.enabled) {
     const byAddress = new PrincipalRateLimiter(options.rateLimit.perAddressPerMinute);
     app.addHook('onRequest', async (request) => {
-      if (!request.routeOptions.config?.public) byAddress.take(`ip:${request.ip}`);
+      const config = request.routeOptions.config;
+      // Console routes are `public` to the bearer hook (they authenticate by session) but are limited like the rest.
+      if (!config?.public || config.addressLimited) byAddress.take(`ip:${request.ip}`);
     });
   }
 

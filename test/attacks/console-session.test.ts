@@ -1,6 +1,9 @@
 // Issue 13: the console's sessions, CSRF defences and headers, attacked over real HTTP (no browser).
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parseDocument } from 'yaml';
 import { routesOf } from '../../src/api/app.ts';
 import { movableClock, parseSetCookie, writeConsoleConfig } from '../support/console.ts';
 import { ENGINES } from '../support/engines.ts';
@@ -220,3 +223,34 @@ for (const engine of ENGINES)
       assert.equal(after.problem, 'modified');
     });
   });
+
+describe('console sign-in is rate limited per address', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer(ENGINES[0]!, {
+      rateLimit: true,
+      configure: (dir) => {
+        const file = join(dir, 'countersign.yaml');
+        const doc = parseDocument(readFileSync(file, 'utf8'));
+        doc.setIn(['rateLimit', 'perAddressPerMinute'], 5);
+        writeFileSync(file, doc.toString());
+        writeConsoleConfig(dir, { apiKeySignIn: true });
+      },
+    });
+  });
+  after(async () => s?.close());
+
+  test('guessing keys at the sign-in form is cut off like any other flood', async () => {
+    const origin = new URL(s.url).origin;
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const res = await fetch(`${s.url}/console/auth/key`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin },
+        body: JSON.stringify({ key: `csk_guess${i}_nothing` }),
+      });
+      statuses.push(res.status);
+    }
+    assert.ok(statuses.includes(429), `statuses: ${statuses.join(', ')}`);
+  });
+});

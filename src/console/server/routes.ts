@@ -15,6 +15,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** A console route: authenticated by the session cookie (and, for state changes, CSRF checks). */
     consoleSession?: boolean;
+    /** A route without a bearer credential that still counts against the per-address rate limit. */
+    addressLimited?: boolean;
   }
   interface FastifyRequest {
     consoleSession: ConsoleSession | null;
@@ -58,7 +60,9 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): voi
   const run = <T>(request: FastifyRequest, name: string, input: unknown) =>
     pipeline.run<T>(name, sessionOf(request).principal, input, 'web');
   const id = (request: FastifyRequest) => (request.params as { id: string }).id;
-  const route = (operation: string | readonly string[] | null) => ({ config: { public: true, consoleSession: true, operation } });
+  const route = (operation: string | readonly string[] | null) => ({
+    config: { public: true, consoleSession: true, addressLimited: true, operation },
+  });
 
   app.decorateRequest('consoleSession', null);
   app.addHook('onRequest', async (request) => {

@@ -80,7 +80,8 @@ function oidcClient(config: Readonly<Config>): (() => Promise<client.Configurati
 }
 
 export function signInRoutes(app: FastifyInstance, deps: SignInDeps): void {
-  const publicRoute = { config: { public: true, operation: null } };
+  // Sign-in is reachable without a credential, and limited per address like every other route.
+  const publicRoute = { config: { public: true, addressLimited: true, operation: null } };
   const discover = oidcClient(deps.config);
 
   app.get('/console/auth/methods', publicRoute, async () => ({
