@@ -49,6 +49,12 @@ const FIGURES: readonly BenchModule[] = [
     about: 'fan-out of 1,000 pending plans through the outbox to a Slack fake vs the bare Slack client',
     load: () => import('./notifications.ts'),
   },
+  // --- reviewer console (issue 13) ---
+  {
+    name: 'console',
+    about: 'console plan page read (time, bytes) vs the API JSON read of the same plan',
+    load: () => import('./console.ts'),
+  },
 ];
 
 interface Args {

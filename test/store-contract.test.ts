@@ -58,6 +58,7 @@ for (const engine of ENGINES) {
         '0006_seals',
         '0007_installation',
         '0008_principal_name_keys',
+        '0009_console',
         '0010_notifications',
         '0011_alerts',
         '0012_scale',

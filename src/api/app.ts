@@ -3,11 +3,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AlertIntake } from '../alerts/index.ts';
 import type { Authenticator } from '../auth/index.ts';
+import type { ChatService } from '../chat/index.ts';
+import type { Config } from '../config/index.ts';
+import { registerConsole } from '../console/index.ts';
 import type { LiveHub } from '../live/index.ts';
 import { type Metrics, metricsRoutes, type ScrapeAccess } from '../metrics/index.ts';
-import type { ChatService } from '../chat/index.ts';
 import type { Pipeline } from '../operations/index.ts';
 import type { Authorizer } from '../policy/index.ts';
+import type { Runtime } from '../runtime.ts';
 import { logLineRedactor } from '../secrets/index.ts';
 import type { Store } from '../store/index.ts';
 import { registerAuthentication } from './auth.ts';
@@ -43,6 +46,9 @@ export interface ApiServices {
   alerts?: AlertIntake;
   /** Chat callbacks (Slack, Telegram); null when notifications.yaml configures neither. */
   chat?: ChatService | null;
+  /** With both, the reviewer console is served at `/` (issue 13) unless `console.enabled` is false. */
+  config?: Readonly<Config>;
+  runtime?: Runtime;
 }
 
 export interface ApiOptions {
@@ -129,7 +135,9 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   if (options.rateLimit.enabled) {
     const byAddress = new PrincipalRateLimiter(options.rateLimit.perAddressPerMinute);
     app.addHook('onRequest', async (request) => {
-      if (!request.routeOptions.config?.public) byAddress.take(`ip:${request.ip}`);
+      const config = request.routeOptions.config;
+      // Console routes are `public` to the bearer hook (they authenticate by session) but are limited like the rest.
+      if (!config?.public || config.addressLimited) byAddress.take(`ip:${request.ip}`);
     });
   }
 
@@ -172,5 +180,10 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   if (services.alerts) await webhookRoutes(app, services.alerts, ops);
   // ---- chat (issue 14) ----
   chatRoutes(app, ops, services.chat ?? null);
+  // --- reviewer console (issue 13) ---
+  if (services.config?.console.enabled && services.runtime) {
+    const { config, runtime } = services;
+    await registerConsole(app, { ...services, config, runtime }, { recheckMs: options.streamRecheckMs ?? 15_000 });
+  }
   return app;
 }

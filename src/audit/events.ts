@@ -45,6 +45,12 @@ export const AUDIT_ACTIONS = {
   // ---- chat (issue 14) ----
   'chat.link': 'CS9101',
   'chat.callback': 'CS9102',
+  // --- reviewer console (issue 13) ---
+  'console.sign-in': 'CS0102',
+  'console.sign-out': 'CS0103',
+  'webauthn.register': 'CS0104',
+  'webauthn.remove': 'CS0105',
+  'webauthn.step-up': 'CS0106',
 } as const;
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
 

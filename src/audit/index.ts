@@ -15,6 +15,14 @@ export {
   signCheckpoint,
   verifyBundle,
 } from './proofs.ts';
-export { type Checkpoint, CheckpointSigner, generateAuditKeyPair, keyIdOf, publicKeyMap, verifyCheckpoint } from './signing.ts';
+export {
+  auditPublicKeysIn,
+  type Checkpoint,
+  CheckpointSigner,
+  generateAuditKeyPair,
+  keyIdOf,
+  publicKeyMap,
+  verifyCheckpoint,
+} from './signing.ts';
 export { type AuditProblem, type VerifyReport, verifyAuditChain } from './verify.ts';
 export { type AuditEntryView, type AuditPage, AuditPageSchema, toAuditView } from './view.ts';

@@ -1,4 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import canonicalize from 'canonicalize';
 
 export interface Checkpoint {
@@ -64,4 +66,13 @@ export function publicKeyMap(pems: string[]): Map<string, KeyObject> {
     map.set(keyIdOf(key), key);
   }
   return map;
+}
+
+/** Every audit public key in a keys directory (audit.pub and rotated audit-*.pub) verifies checkpoints. */
+export function auditPublicKeysIn(keysDir: string): Map<string, KeyObject> {
+  return publicKeyMap(
+    readdirSync(keysDir)
+      .filter((n) => /^audit.*\.pub$/.test(n))
+      .map((n) => readFileSync(join(keysDir, n), 'utf8')),
+  );
 }

@@ -1,4 +1,5 @@
 export type { AlertsConfig, ModelConfig, WebhookSourceConfig } from './alerts.ts';
+export { type ConsoleConfig, stepUpRisks } from './console.ts';
 export {
   type DatabaseBinding,
   type DatabaseConfig,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 // The pure JWT policy (no store), its own small module so loading config stays light.
 import { ASYMMETRIC_JWS_ALGORITHMS, isAsymmetricJwsAlgorithm, jwksUrlProblem } from '../jwt-policy/index.ts';
 import { ALERTS_CONFIG_DEFAULT, AlertsConfigSchema } from './alerts.ts';
+import { CONSOLE_CONFIG_DEFAULT, ConsoleConfigSchema } from './console.ts';
 import { DATABASE_CONFIG_DEFAULT, DatabaseConfigSchema } from './database.ts';
 
 const HostName = z
@@ -331,6 +332,10 @@ export const ConfigSchema = z
     // alerts: webhook sources, models and budgets (src/alerts, docs/alerts.md)
     alerts: AlertsConfigSchema.default(ALERTS_CONFIG_DEFAULT).describe(
       'Alert intake: webhook sources, the models playbooks may call, and per-tenant model budgets.',
+    ),
+    // --- reviewer console (issue 13) ---
+    console: ConsoleConfigSchema.default({ ...CONSOLE_CONFIG_DEFAULT, stepUp: { risks: ['high', 'critical'], environments: {} } }).describe(
+      'The reviewer console served at `/`: sessions, sign-in and the WebAuthn step-up.',
     ),
   })
   .strict()

@@ -138,7 +138,24 @@ export const ERROR_CODES = {
     exit: 5,
     summary: 'The chat code is unknown, used, expired, replaced, or belongs to another reviewer.',
   },
-  STEP_UP_REQUIRED: { status: 403, exit: 5, summary: 'This plan needs step-up to approve: approve it in the console, not from chat.' },
+  // --- reviewer console (issue 13) ---
+  CSRF_REFUSED: {
+    status: 403,
+    exit: 5,
+    summary: 'A console state change came from another origin or without the session’s anti-forgery token.',
+  },
+  REVIEW_REPLAYED: {
+    status: 409,
+    exit: 7,
+    summary: 'This console review was already submitted (or its page is stale): reload the plan and review it again.',
+  },
+  CONSOLE_SIGN_IN_REFUSED: { status: 403, exit: 5, summary: 'Only human principals may sign in to the console.' },
+  STEP_UP_REQUIRED: {
+    status: 403,
+    exit: 5,
+    summary:
+      'Approving this plan needs a WebAuthn assertion bound to its hash (a registered security key or passkey): approve it in the console, not from chat.',
+  },
 } as const satisfies Record<string, { status: number; exit: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,6 +1,7 @@
 // Executions as the API shows them. Creating and running one is the operations' and the
 // executor's job; the lifecycle checks they share live in plans/lifecycle.ts.
 export { TERMINAL_EXECUTION_STATUSES } from '../store/index.ts';
+export { type EventLogRead, type StreamOptions, streamExecutionEvents } from './event-stream.ts';
 export {
   type EventsPage,
   EventsPageSchema,

@@ -7,6 +7,7 @@ export { type PlanOrigin, ReceiveAlertInput, type ReceiveResult, RecordAlertPlan
 export { ListAuditQuerySchema } from './audit.ts';
 // ---- chat (issue 14) ----
 export { CHAT_PLATFORMS, ChatLinkStartResultSchema, ChatLinksSchema, ChatUnlinkSchema, NotificationChannelsSchema } from './chat.ts';
+export { type Admission, AuditSearchSchema, type PlanReviewPage, type ReviewEligibility, type ReviewToolView } from './console.ts';
 export type { OperationDeps } from './deps.ts';
 export { ExecuteBodySchema, type ExecuteResult, FreezeBodySchema } from './executions.ts';
 export { DEFAULT_ENVIRONMENTS, type HostDeps, type ProvisionedTenant, systemPrincipal } from './host.ts';

@@ -1,6 +1,7 @@
 import { alertOperations } from './alerts.ts';
 import { auditOperations } from './audit.ts';
 import { chatOperations } from './chat.ts';
+import { consoleOperations } from './console.ts';
 import type { OperationDeps } from './deps.ts';
 import { executionOperations } from './executions.ts';
 import { type HostDeps, hostOperations } from './host.ts';
@@ -33,6 +34,8 @@ export function apiOperations(deps: OperationDeps & HostDeps): AnyOperation[] {
     ...alertOperations(deps),
     // ---- chat (issue 14) ----
     ...chatOperations(deps),
+    // --- reviewer console (issue 13) ---
+    ...consoleOperations(deps),
   ];
 }
 

@@ -1,4 +1,5 @@
 export type { ApprovalRecord } from './repos/approvals.ts';
+export type { ConsoleSessionRecord, WebAuthnCredentialRecord } from './repos/console.ts';
 export {
   ACTIVE_EXECUTION,
   type EventRecord,
@@ -15,7 +16,7 @@ export { PLAN_STATUSES, type PlanPage, type PlanRecord, type PlanStatus, type St
 export type { ApiKeyRecord, PrincipalRecord } from './repos/principals.ts';
 export type { TrustedKeyRecord } from './repos/trust.ts';
 export type { Database } from './schema.ts';
-export { Store, type StoreOptions, TenantScope } from './store.ts';
+export { type AuditSearch, Store, type StoreOptions, TenantScope } from './store.ts';
 
 /** The tenant id of installation-wide audit entries and the host operator's scope (no tenant). */
 export const NO_TENANT = '-';

@@ -276,6 +276,65 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('principals_tenant_name_key').on('principals').columns(['tenant_id', 'name_key']).unique().execute();
     },
   },
+  // --- reviewer console (issue 13) ---
+  '0009_console': {
+    // Console sessions live on the server: the cookie carries a random token, the row its SHA-256,
+    // so a leaked database copy holds no usable cookie. Sign-in attempts (OIDC state, PKCE
+    // verifier, nonce) are single-use rows; WebAuthn credentials belong to one principal.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('console_sessions')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('auth_method', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text')
+        .addColumn('groups', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('csrf_token', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_seen_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('ended_at', 'text')
+        .addColumn('step_up_challenge', 'text')
+        .addColumn('step_up_plan_hash', 'text')
+        .addColumn('step_up_issued_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('console_sign_ins')
+        .addColumn('state_hash', 'text', (c) => c.primaryKey())
+        .addColumn('code_verifier', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      // One review per page view: the plan page issues a token bound to the session, the plan and
+      // the hash it showed; a review spends it, so a replayed request finds nothing to spend.
+      await db.schema
+        .createTable('console_review_tokens')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('session_hash', 'text', (c) => c.notNull())
+        .addColumn('plan_id', 'text', (c) => c.notNull())
+        .addColumn('plan_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('webauthn_credentials')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('counter', 'bigint', (c) => c.notNull())
+        .addColumn('transports', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('webauthn_credentials_principal')
+        .on('webauthn_credentials')
+        .columns(['tenant_id', 'principal_id'])
+        .execute();
+    },
+  },
   // ---- notifications and chat (issue 14) ----
   '0010_notifications': {
     // The outbox: a notification is a row written in the transaction of the change it reports,

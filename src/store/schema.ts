@@ -245,4 +245,34 @@ export interface Database {
     created_at: string;
   };
   chat_replays: { id: string; seen_at: string };
+  // --- reviewer console (issue 13) ---
+  console_sessions: {
+    id_hash: string;
+    tenant_id: string;
+    principal_id: string;
+    auth_method: string;
+    key_id: string | null;
+    groups: string;
+    kind: string;
+    csrf_token: string;
+    created_at: string;
+    last_seen_at: string;
+    expires_at: string;
+    ended_at: string | null;
+    step_up_challenge: string | null;
+    step_up_plan_hash: string | null;
+    step_up_issued_at: string | null;
+  };
+  console_review_tokens: { token_hash: string; session_hash: string; plan_id: string; plan_hash: string; created_at: string };
+  console_sign_ins: { state_hash: string; code_verifier: string; nonce: string; created_at: string };
+  webauthn_credentials: {
+    id: string;
+    tenant_id: string;
+    principal_id: string;
+    name: string;
+    public_key: string;
+    counter: number;
+    transports: string;
+    created_at: string;
+  };
 }

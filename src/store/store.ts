@@ -9,6 +9,7 @@ import { AlertsRepo } from './repos/alerts.ts';
 import { ApprovalsRepo } from './repos/approvals.ts';
 import { type AuditWriterOptions, appendAudit, checkpointHead, iterateAudit, listCheckpoints, rowToRecord } from './repos/audit.ts';
 import { ChatLookup, ChatRepo } from './repos/chat.ts';
+import { ConsoleRepo } from './repos/console.ts';
 import { type ExecutionRecord, ExecutionsRepo, toExecution } from './repos/executions.ts';
 import { FreezesRepo } from './repos/freezes.ts';
 import { GrantsRepo } from './repos/grants.ts';
@@ -107,6 +108,33 @@ export class TenantScope {
       .execute();
     return rows.map(rowToRecord);
   }
+
+  /** This tenant's audit entries matching every given filter, newest first (the console's explorer). */
+  async searchAudit(f: AuditSearch): Promise<AuditRecord[]> {
+    let q = this.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', this.tenantId);
+    if (f.actor) q = q.where('actor', '=', f.actor);
+    if (f.action) q = q.where('action', '=', f.action);
+    if (f.resource) q = q.where('resource', '=', f.resource);
+    if (f.outcome) q = q.where('outcome', '=', f.outcome);
+    if (f.since) q = q.where('ts', '>=', f.since);
+    if (f.until) q = q.where('ts', '<=', f.until);
+    if (f.before) q = q.where('seq', '<', f.before);
+    const rows = await q.orderBy('seq', 'desc').limit(f.limit).execute();
+    return rows.map(rowToRecord);
+  }
+}
+
+/** Filters of the audit explorer; absent filters match everything. */
+export interface AuditSearch {
+  actor?: string;
+  action?: string;
+  resource?: string;
+  outcome?: string;
+  since?: string;
+  until?: string;
+  /** Entries before this sequence number (the next page). */
+  before?: number;
+  limit: number;
 }
 
 /**
@@ -135,11 +163,14 @@ export class Store {
    * step output and events written through this store are redacted of them (invariant 12).
    */
   readonly knownSecrets = new KnownSecrets();
+  /** Reviewer console sessions, sign-ins and security keys (issue 13). */
+  readonly console: ConsoleRepo;
 
   private constructor(engine: 'sqlite' | 'postgres', db: Kysely<Database>, options: StoreOptions) {
     this.engine = engine;
     this.#db = db;
     this.#runtime = options.runtime;
+    this.console = new ConsoleRepo(db);
     this.#auditOptions = {
       signer: options.signer,
       checkpointEvery: options.checkpointEvery ?? 100,

@@ -42,7 +42,17 @@ export interface TestIdp {
 
 export const TEST_AUDIENCE = 'https://countersign.test';
 
-export async function startTestIdp(clients: IdpClient[]): Promise<TestIdp> {
+/** A browser client (authorization code + PKCE, no secret), e.g. the reviewer console. */
+export interface IdpWebClient {
+  id: string;
+  redirectUri: string;
+}
+
+/**
+ * With `webClients`, the provider also runs the authorization code flow with its development
+ * login and consent pages (any login, any password; the login becomes `sub`), for browser tests.
+ */
+export async function startTestIdp(clients: IdpClient[], options: { webClients?: IdpWebClient[] } = {}): Promise<TestIdp> {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { extractable: true });
   const kid = 'idp-key-1';
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' };
@@ -55,20 +65,33 @@ export async function startTestIdp(clients: IdpClient[]): Promise<TestIdp> {
   const groupsOf = new Map(clients.map((c) => [c.id, c.groups]));
 
   const provider = new Provider(issuer, {
-    clients: clients.map((c) => ({
-      client_id: c.id,
-      client_secret: c.secret,
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: 'client_secret_post',
-      id_token_signed_response_alg: 'EdDSA',
-    })),
+    clients: clients
+      .map(
+        (c): Record<string, unknown> => ({
+          client_id: c.id,
+          client_secret: c.secret,
+          grant_types: ['client_credentials'],
+          response_types: [],
+          redirect_uris: [],
+          token_endpoint_auth_method: 'client_secret_post',
+          id_token_signed_response_alg: 'EdDSA',
+        }),
+      )
+      .concat(
+        (options.webClients ?? []).map((c) => ({
+          client_id: c.id,
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+          redirect_uris: [c.redirectUri],
+          token_endpoint_auth_method: 'none',
+          id_token_signed_response_alg: 'EdDSA',
+        })),
+      ),
     jwks: { keys: [privateJwk] },
     cookies: { keys: ['countersign-test-only'] },
     ttl: { ClientCredentials: 300 },
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: Boolean(options.webClients?.length) },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,

@@ -33,7 +33,7 @@ export function tempDir(prefix = 'cs-test-'): string {
 /** A real server: a fresh data dir and database, the real API on a free loopback port. */
 export async function startTestServer(
   engine: Engine,
-  overrides: ContextOverrides & { bodyLimitBytes?: number; rateLimit?: boolean; configure?: (dir: string) => void } = {},
+  overrides: ContextOverrides & { bodyLimitBytes?: number; rateLimit?: boolean; configure?: (dir: string) => void; port?: number } = {},
 ): Promise<TestServer> {
   const db = await engine.fresh();
   const dir = join(tempDir(), 'data');
@@ -48,7 +48,7 @@ export async function startTestServer(
     logger: false,
     streamRecheckMs: 300,
   });
-  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = await app.listen({ host: '127.0.0.1', port: overrides.port ?? 0 });
   return {
     url: address,
     dir,
