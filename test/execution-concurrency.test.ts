@@ -191,13 +191,13 @@ const postgres = ENGINES.find((e) => e.name === 'postgres')!;
 const sqlite = ENGINES.find((e) => e.name === 'sqlite')!;
 
 describe('executors claim with leases (invariant 10)', () => {
-  // 200 per run keeps the suite within its CI budget now that every execution mounts its own
+  // 120 per run keeps the suite within its CI budget now that every execution mounts its own
   // disk budget; the contention it tests (four claimers, SKIP LOCKED, leases) is the same.
-  test('four executors on PostgreSQL drain 200 queued executions, each run exactly once', { skip: postgres.skip }, async () => {
-    await drainTest(postgres, 4, 200, 240_000);
+  test('four executors on PostgreSQL drain 120 queued executions, each run exactly once', { skip: postgres.skip }, async () => {
+    await drainTest(postgres, 4, 120, 240_000);
   });
 
-  test('two executors on SQLite (two store connections, BEGIN IMMEDIATE) drain 100 executions, each run exactly once', async () => {
-    await drainTest(sqlite, 2, 100, 120_000);
+  test('two executors on SQLite (two store connections, BEGIN IMMEDIATE) drain 60 executions, each run exactly once', async () => {
+    await drainTest(sqlite, 2, 60, 120_000);
   });
 });
