@@ -126,6 +126,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
       `Countersign ${VERSION} listening on ${url}`,
       `  data dir: ${ctx.dir}`,
       `  store:    ${ctx.store.engine}`,
+      ...(ctx.config.console.enabled ? [`  console:  ${url}/`] : []),
       `  API docs: ${url}/docs`,
     ].join('\n'),
   );
