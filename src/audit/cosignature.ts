@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
-import { rawEd25519, splitVerifierKey } from './note.ts';
+import { rawEd25519, splitNote, splitVerifierKey } from './note.ts';
 
 // C2SP tlog-cosignature, Ed25519 type: a witness's statement that, at `time`, the checkpoint is
 // the largest consistent tree head it has seen for the log. The signature line is a signed-note
@@ -49,14 +49,9 @@ export function verifyCosignature(note: string, key: string): { time: number } {
   const raw = bytes.subarray(1);
   if (keyId(name, raw).toString('hex') !== hash) throw new Error('the witness key ID does not match its name and key');
   const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
-  const cut = note.lastIndexOf('\n\n');
-  if (cut < 0) throw new Error('a signed note has a body, a blank line and signature lines');
-  const body = note.slice(0, cut + 1);
-  for (const line of note.slice(cut + 2).split('\n')) {
-    const m = new RegExp(`^${DASH} (\\S+) ([A-Za-z0-9+/=]+)$`).exec(line);
-    if (!m || m[1] !== name) continue;
-    const blob = Buffer.from(m[2] ?? '', 'base64');
-    if (blob.length !== 76 || blob.subarray(0, 4).toString('hex') !== hash) continue;
+  const { body, signatures } = splitNote(note);
+  for (const { name: signer, blob } of signatures) {
+    if (signer !== name || blob.length !== 76 || blob.subarray(0, 4).toString('hex') !== hash) continue;
     const time = Number(blob.readBigUInt64BE(4));
     if (verify(null, message(body, time), publicKey, blob.subarray(12))) return { time };
     throw new Error(`the cosignature by ${name} does not verify`);

@@ -2,7 +2,17 @@ export { type AuditEvent, type AuditRecord, canonicalDetails, entryHash, GENESIS
 export { cosign, cosignerKey, verifyCosignature } from './cosignature.ts';
 export { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditOutcome, auditCode } from './events.ts';
 export { auditLeafHash, EMPTY_ROOT, leafHash, MerkleTree, nodeHash, verifyConsistency, verifyInclusion } from './merkle.ts';
-export { type CheckpointBody, formatCheckpoint, openNote, parseCheckpoint, parseVerifierKey, signNote, verifierKey } from './note.ts';
+export {
+  type CheckpointBody,
+  checkpointOf,
+  formatCheckpoint,
+  openNote,
+  parseCheckpoint,
+  parseVerifierKey,
+  signNote,
+  splitNote,
+  verifierKey,
+} from './note.ts';
 export {
   type AuditSigner,
   type AuditTree,

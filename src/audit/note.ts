@@ -89,22 +89,46 @@ export function signNote(body: string, name: string, privateKey: KeyObject, publ
   return `${body}\n${DASH} ${name} ${blob}\n`;
 }
 
+/** One signature line: the key name and the decoded blob (key hash or ID first). */
+export interface NoteSignature {
+  name: string;
+  blob: Buffer;
+}
+
+/**
+ * Splits a signed note at its blank line into the body (ending in a newline) and its signature
+ * lines. Verifies nothing: `openNote` and `verifyCosignature` do.
+ */
+export function splitNote(note: string): { body: string; signatures: NoteSignature[] } {
+  const cut = note.indexOf('\n\n');
+  if (cut < 0) throw new Error('a signed note has a body, a blank line and signature lines');
+  const rest = note.slice(cut + 2);
+  if (!rest.endsWith('\n')) throw new Error('a signed note ends with a newline');
+  const signatures = rest
+    .slice(0, -1)
+    .split('\n')
+    .map((line) => {
+      const m = new RegExp(`^${DASH} (\\S+) ([A-Za-z0-9+/=]+)$`).exec(line);
+      if (!m?.[1] || !m[2]) throw new Error(`not a signature line: ${JSON.stringify(line)}`);
+      return { name: m[1], blob: Buffer.from(m[2], 'base64') };
+    });
+  return { body: note.slice(0, cut + 1), signatures };
+}
+
+/** The checkpoint a note carries, read without checking any signature (sizes, origins to look up). */
+export function checkpointOf(note: string): CheckpointBody {
+  return parseCheckpoint(splitNote(note).body);
+}
+
 /**
  * Verifies a signed note against one verifier key and returns its body. A note whose signature
  * lines include none by this key, or whose signature by it does not verify, is refused.
  */
 export function openNote(note: string, key: string): string {
   const verifier = parseVerifierKey(key);
-  const cut = note.lastIndexOf('\n\n');
-  if (cut < 0) throw new Error('a signed note has a body, a blank line and signature lines');
-  const body = note.slice(0, cut + 1);
-  const signatures = note.slice(cut + 2).split('\n');
-  if (signatures.at(-1) !== '') throw new Error('a signed note ends with a newline');
-  for (const line of signatures.slice(0, -1)) {
-    const m = new RegExp(`^${DASH} (\\S+) ([A-Za-z0-9+/=]+)$`).exec(line);
-    if (!m) throw new Error(`not a signature line: ${JSON.stringify(line)}`);
-    const blob = Buffer.from(m[2] ?? '', 'base64');
-    if (m[1] !== verifier.name || blob.length !== 68 || !blob.subarray(0, 4).equals(verifier.keyHash)) continue;
+  const { body, signatures } = splitNote(note);
+  for (const { name, blob } of signatures) {
+    if (name !== verifier.name || blob.length !== 68 || !blob.subarray(0, 4).equals(verifier.keyHash)) continue;
     if (verify(null, Buffer.from(body, 'utf8'), verifier.publicKey, blob.subarray(4))) return body;
     throw new Error(`the signature by ${verifier.name} does not verify: the note was changed after it was signed`);
   }

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { type AuditRecord, entryHash, GENESIS_HASH } from './chain.ts';
 import { auditLeafHash, MerkleTree, verifyConsistency, verifyInclusion } from './merkle.ts';
-import { formatCheckpoint, openNote, parseCheckpoint, signNote } from './note.ts';
+import { checkpointOf, formatCheckpoint, openNote, parseCheckpoint, signNote } from './note.ts';
 
 /** The audit log as a Merkle tree: leaf i is the entry with seq i + 1. */
 export interface AuditTree {
@@ -68,7 +68,7 @@ export interface ConsistencyBundle {
 }
 
 export function inclusionBundle(t: AuditTree, seq: number, checkpoint: string): InclusionBundle {
-  const size = parseCheckpoint(checkpoint.slice(0, checkpoint.indexOf('\n\n') + 1)).size;
+  const size = checkpointOf(checkpoint).size;
   if (!Number.isSafeInteger(seq) || seq < 1 || seq > size)
     throw new RangeError(`entry ${seq} is not covered by a checkpoint of ${size} entries`);
   const entry = t.entries[seq - 1];
@@ -83,12 +83,11 @@ export function inclusionBundle(t: AuditTree, seq: number, checkpoint: string): 
 }
 
 export function consistencyBundle(t: AuditTree, oldCheckpoint: string, newCheckpoint: string): ConsistencyBundle {
-  const sizeOf = (note: string) => parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1)).size;
   return {
     type: 'countersign-audit-consistency/v1',
     old: oldCheckpoint,
     new: newCheckpoint,
-    proof: t.tree.consistencyProof(sizeOf(oldCheckpoint), sizeOf(newCheckpoint)).map((h) => h.toString('base64')),
+    proof: t.tree.consistencyProof(checkpointOf(oldCheckpoint).size, checkpointOf(newCheckpoint).size).map((h) => h.toString('base64')),
   };
 }
 

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cosign, cosignerKey, EMPTY_ROOT, openNote, parseCheckpoint, verifyConsistency } from '../audit/index.ts';
+import { checkpointOf, cosign, cosignerKey, EMPTY_ROOT, openNote, parseCheckpoint, verifyConsistency } from '../audit/index.ts';
 
 /**
  * A witness (C2SP tlog-witness): it keeps, for each log it trusts, the newest checkpoint it
@@ -101,10 +101,9 @@ export class Witness {
       .filter(Boolean)
       .map((l) => Buffer.from(l, 'base64'));
     const note = m[3] ?? '';
-    const cut = note.lastIndexOf('\n\n');
     let origin: string;
     try {
-      origin = parseCheckpoint(note.slice(0, cut + 1)).origin;
+      origin = checkpointOf(note).origin;
     } catch (err) {
       return text(400, `malformed checkpoint: ${(err as Error).message}`);
     }

@@ -79,7 +79,7 @@ async function checkpointNow(a: AuditDomain, opts: LocalOptions, tree: import('.
 }
 
 function sizeOf(a: AuditDomain, note: string): number {
-  return a.parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1)).size;
+  return a.checkpointOf(note).size;
 }
 
 /** A witness to push checkpoints to: `URL,KEY` (its add-checkpoint prefix and its cosigner key). */
@@ -196,7 +196,7 @@ Examples:
         }
         // The cosigned note goes into the file too: proofs made from it carry the cosignatures.
         if (note !== signed.note) appendFileSync(checkpointFile(opts.dir), `${note}\n`, { mode: 0o600 });
-        const body = a.parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1));
+        const body = a.checkpointOf(note);
         const cosigned = witnesses.length - refused.length;
         emit(
           io,
@@ -284,7 +284,7 @@ Examples:
             `a checkpoint signed ${sizeOf(a, newer)} entries but the log now has ${tree.tree.size}: it was truncated`,
           );
         }
-        if (!tree.tree.root(sizeOf(a, newer)).equals(a.parseCheckpoint(newer.slice(0, newer.indexOf('\n\n') + 1)).root)) {
+        if (!tree.tree.root(sizeOf(a, newer)).equals(a.checkpointOf(newer).root)) {
           throw new CountersignError(
             'AUDIT_CHAIN_BROKEN',
             `the log's first ${sizeOf(a, newer)} entries no longer have the root that was signed: history was rewritten`,
