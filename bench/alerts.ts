@@ -1,14 +1,15 @@
 // Figure: alert → proposed plan over HTTP without a model (POST /v1/webhooks/{source}: verify,
 // alert.receive, playbook, plan.propose, alert.plan), p50 — beside the bare plan proposal of the
 // same step (POST /v1/plans) measured alternately in the same run on the same server.
+
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument, parse as parseYaml } from 'yaml';
 import { signGenericDelivery } from '../src/alerts/index.ts';
-import { buildApi } from '../src/api/app.ts';
 import { openServerContext } from '../src/server/context.ts';
 import { formatSignatureFile, manifestSigningText, readPublisherPrivateKey, signManifestText } from '../src/tools/index.ts';
 import { median, nowMs, percentiles, progress, type Row } from './lib.ts';
+import { benchApi } from './support/api.ts';
 import { freshDataDir } from './support/datadir.ts';
 
 const RUNS = 300;
@@ -48,13 +49,7 @@ export async function run(): Promise<Row[]> {
   const data = await freshDataDir('cs-bench-alerts-');
   prepare(data.dir);
   const ctx = await openServerContext(data.dir, { env: { ...process.env, CS_BENCH_WEBHOOK: SECRET }, warn: () => {} });
-  const app = await buildApi(ctx, {
-    bodyLimitBytes: ctx.config.server.bodyLimitBytes,
-    trustProxy: false,
-    rateLimit: { ...ctx.config.rateLimit, enabled: false },
-    version: 'bench',
-    logger: false,
-  });
+  const app = await benchApi(ctx);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   try {
     const alert = async (i: number) => {

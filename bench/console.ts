@@ -2,11 +2,12 @@
 // (GET /console/api/plans/:id: the reviewer view, tools, admitting decision, eligibility and a
 // review token) beside the API's plain JSON read of the same plan (GET /v1/plans/:id), both
 // through the real Fastify app with app.inject (no socket), alternating so noise lands on both.
+
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildApi } from '../src/api/app.ts';
 import { openServerContext } from '../src/server/context.ts';
 import { median, nowMs, percentiles, progress, type Row } from './lib.ts';
+import { benchApi } from './support/api.ts';
 import { freshDataDir } from './support/datadir.ts';
 
 const RUNS = 300;
@@ -16,13 +17,7 @@ export async function run(): Promise<Row[]> {
   const data = await freshDataDir('console');
   appendFileSync(join(data.dir, 'countersign.yaml'), 'console: {"apiKeySignIn": true}\n');
   const ctx = await openServerContext(data.dir);
-  const app = await buildApi(ctx, {
-    bodyLimitBytes: ctx.config.server.bodyLimitBytes,
-    trustProxy: false,
-    rateLimit: { ...ctx.config.rateLimit, enabled: false },
-    version: 'bench',
-    logger: false,
-  });
+  const app = await benchApi(ctx);
   try {
     const admin = { authorization: `Bearer ${data.init.adminKey}` };
     const created = await app.inject({

@@ -1,15 +1,16 @@
 // Child process that hosts the server under load, so autocannon (in the parent) and the server
 // each have a core and never share an event loop. Both the product and the bare floor are hosted
 // here the same way. Driven over the IPC channel by http-load.ts; exits when the parent goes.
+
 import { readFileSync, writeFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { buildApi } from '../../src/api/app.ts';
 import { publicKeyMap, verifyAuditChain } from '../../src/audit/index.ts';
 import type { Principal } from '../../src/policy/types.ts';
 import { openServerContext, type ServerContext } from '../../src/server/context.ts';
 import { dataDirPaths, readText } from '../../src/server/datadir.ts';
 import { initDataDir } from '../../src/server/init.ts';
+import { benchApi } from './api.ts';
 
 export type HostCommand =
   | { type: 'start'; server: 'countersign'; dir: string; databaseUrl?: string; sqliteSynchronous?: 'full' | 'normal' }
@@ -77,13 +78,7 @@ class Host {
     if (synchronous) setSqliteSynchronous(dir, synchronous);
     const ctx = await openServerContext(dir, { databaseUrl });
     this.#ctx = ctx;
-    this.#app = await buildApi(ctx, {
-      bodyLimitBytes: ctx.config.server.bodyLimitBytes,
-      trustProxy: false,
-      rateLimit: { ...ctx.config.rateLimit, enabled: false },
-      version: 'bench',
-      logger: false,
-    });
+    this.#app = await benchApi(ctx);
     return this.#app.listen({ host: '127.0.0.1', port: 0 });
   }
 
