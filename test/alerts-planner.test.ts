@@ -18,7 +18,7 @@ import { configureExecutor, waitForExecution } from './support/execution.ts';
 import { type FakeModelServer, INJECTION, obedientModel, startFakeModelServer } from './support/fake-model.ts';
 import { addPrincipal } from './support/principals.ts';
 import { rawSql } from './support/raw-db.ts';
-import { startTestServer, type TestServer } from './support/server.ts';
+import { startTestServer, type TestServer, withoutStepUp } from './support/server.ts';
 
 const sqlite = ENGINES[0]!;
 const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
@@ -78,6 +78,7 @@ describe('the LLM planner and model reviewers (sqlite)', { skip: sqlite.skip }, 
           'gated.yaml': restartPlaybook('gated', 'GatedCrash', 'reviewers: { models: [rev1, rev2, rev3], require: 2, mode: required }\n'),
         });
         configureExecutor(dir, { pollMilliseconds: 50 });
+        withoutStepUp(dir);
       },
     });
     executor = await startExecutor(s.dir, { store: s.ctx.store, log: () => {} });

@@ -312,12 +312,14 @@ unless { resource has riskLevel && resource.riskLevel < 2 };
       `plan:${plan.id}`,
     ]);
     assert.equal(JSON.parse(audited[0].details).code, 'STEP_UP_REQUIRED');
-    // The API path is unchanged: the same reviewer approves it over the API (the console adds step-up).
+    // No weaker path elsewhere either (issue 13): an API key cannot step up, so the API refuses it too.
     const api = await s.request('POST', `/v1/plans/${plan.id}/approvals`, {
       key: alice.key,
       body: { decision: 'approve', planHash: plan.hash },
     });
-    assert.equal(api.status, 201, JSON.stringify(api.body));
+    assert.equal(api.status, 403, JSON.stringify(api.body));
+    assert.equal(api.body.error.code, 'STEP_UP_REQUIRED');
+    assert.match(api.body.error.message, /approve it in the console/);
   });
 
   test('the baseline policy denies chat reviews in prod and allows the same review from the API', () => {

@@ -152,6 +152,8 @@ class Session {
     const text = this.substitute(command.text);
     const file = this.#script(text);
     const child = spawn('script', ['-qec', `bash --noprofile --norc ${file}`, '/dev/null'], { cwd: this.clone, env: this.env });
+    // A command that never reads its input may exit before the answer is written: that is fine.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end('y\n');
     const raw = await finished(child);
     // A terminal shows colour; the expectations are about the words, so the escapes are removed.

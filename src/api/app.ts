@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AlertIntake } from '../alerts/index.ts';
+import { type StepUpSettings, stepUpSettings } from '../approvals/index.ts';
 import type { Authenticator } from '../auth/index.ts';
 import type { ChatService } from '../chat/index.ts';
 import type { Config } from '../config/index.ts';
@@ -49,6 +50,8 @@ export interface ApiServices {
   /** With both, the reviewer console is served at `/` (issue 13) unless `console.enabled` is false. */
   config?: Readonly<Config>;
   runtime?: Runtime;
+  /** Which approvals need step-up; absent: from `config.console`. */
+  stepUp?: StepUpSettings;
 }
 
 export interface ApiOptions {
@@ -183,7 +186,11 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   // --- reviewer console (issue 13) ---
   if (services.config?.console.enabled && services.runtime) {
     const { config, runtime } = services;
-    await registerConsole(app, { ...services, config, runtime }, { recheckMs: options.streamRecheckMs ?? 15_000 });
+    await registerConsole(
+      app,
+      { ...services, config, runtime, stepUp: services.stepUp ?? stepUpSettings(config.console) },
+      { recheckMs: options.streamRecheckMs ?? 15_000 },
+    );
   }
   return app;
 }

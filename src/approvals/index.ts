@@ -13,7 +13,13 @@ export {
   type Requirement,
   requirementFor,
 } from './rules.ts';
-// ---- chat (issue 14) ----
-export { requiresStepUp } from './step-up.ts';
+export {
+  ALL_RISKS,
+  DEFAULT_STEP_UP,
+  requiresStepUp,
+  type StepUpRisk,
+  type StepUpSettings,
+  stepUpSettings,
+} from './step-up.ts';
 export { type Tally, tally, type Vote } from './tally.ts';
 export { TallySchema } from './tally-view.ts';

@@ -16,6 +16,7 @@ export {
 export {
   type AuditSigner,
   type AuditTree,
+  AuditTreeBuilder,
   type BundleCheck,
   buildAuditTree,
   type ConsistencyBundle,
@@ -36,3 +37,4 @@ export {
 } from './signing.ts';
 export { type AuditProblem, type VerifyReport, verifyAuditChain } from './verify.ts';
 export { type AuditEntryView, type AuditPage, AuditPageSchema, toAuditView } from './view.ts';
+export { type WitnessQuorum, witnessedSize } from './witnessed.ts';

@@ -16,20 +16,36 @@ export interface AuditTree {
  * sequence has no gap. A broken log is refused (verify it with `countersign audit verify`).
  */
 export async function buildAuditTree(entries: AsyncIterable<AuditRecord>): Promise<AuditTree> {
-  const tree = new MerkleTree();
+  const builder = new AuditTreeBuilder();
   const all: AuditRecord[] = [];
-  let prev = GENESIS_HASH;
   for await (const e of entries) {
-    const expected = all.length + 1;
+    builder.add(e);
+    all.push(e);
+  }
+  return { tree: builder.tree, entries: all };
+}
+
+/**
+ * The audit tree grown one entry at a time, with the same checks: the server keeps one and
+ * extends it with the entries written since its last checkpoint instead of re-reading the log.
+ */
+export class AuditTreeBuilder {
+  readonly tree = new MerkleTree();
+  #prev = GENESIS_HASH;
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  add(e: AuditRecord): void {
+    const expected = this.tree.size + 1;
     if (e.seq !== expected) throw new Error(`the audit log has no entry ${expected} (next is ${e.seq}): run \`countersign audit verify\``);
-    if (e.prevHash !== prev || entryHash(e) !== e.hash) {
+    if (e.prevHash !== this.#prev || entryHash(e) !== e.hash) {
       throw new Error(`audit entry ${e.seq} does not match its hash or its predecessor: run \`countersign audit verify\``);
     }
-    tree.append(auditLeafHash(e.hash));
-    all.push(e);
-    prev = e.hash;
+    this.tree.append(auditLeafHash(e.hash));
+    this.#prev = e.hash;
   }
-  return { tree, entries: all };
 }
 
 export interface AuditSigner {

@@ -66,8 +66,3 @@ export const CONSOLE_CONFIG_DEFAULT = {
   apiKeySignIn: false,
   stepUp: { risks: ['high', 'critical'], environments: {} },
 } as const;
-
-/** The risks that need a step-up in an environment. */
-export function stepUpRisks(config: ConsoleConfig, environment: string): readonly string[] {
-  return config.stepUp.environments[environment] ?? config.stepUp.risks;
-}

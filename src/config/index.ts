@@ -1,5 +1,5 @@
 export type { AlertsConfig, ModelConfig, WebhookSourceConfig } from './alerts.ts';
-export { type ConsoleConfig, stepUpRisks } from './console.ts';
+export type { ConsoleConfig } from './console.ts';
 export {
   type DatabaseBinding,
   type DatabaseConfig,

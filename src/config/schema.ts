@@ -228,10 +228,63 @@ export const ConfigSchema = z
           .max(100000)
           .default(100)
           .describe('A signed checkpoint of the audit chain every N entries (and at shutdown); it makes truncation detectable.'),
+        witnesses: z
+          .array(
+            z
+              .object({
+                url: z
+                  .string()
+                  .regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL')
+                  .describe("The witness's submission prefix: checkpoints are POSTed to <url>/add-checkpoint (C2SP tlog-witness)."),
+                key: z
+                  .string()
+                  .regex(
+                    /^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/,
+                    'a witness key <name>+<8 hex digits>+<base64> (`countersign witness init` prints it)',
+                  )
+                  .describe("The witness's cosigner key; its cosignatures are verified with it."),
+              })
+              .strict(),
+          )
+          .max(16)
+          .default([])
+          .describe(
+            'Witnesses the API server hands a signed checkpoint of the audit tree to (`countersign witness serve` runs one). Their cosignatures are stored with the checkpoint.',
+          ),
+        witnessEverySeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(86_400)
+          .default(30)
+          .describe(
+            'How often the server checkpoints new entries and hands the checkpoint to the witnesses (an approval that a grant waits for triggers one at once).',
+          ),
+        witnessQuorum: z
+          .number()
+          .int()
+          .min(1)
+          .max(16)
+          .default(1)
+          .describe('How many distinct witnesses must cosign a checkpoint for it to count as witnessed.'),
+        holdGrantsForRisks: z
+          .array(z.enum(['low', 'medium', 'high', 'critical']))
+          .default([])
+          .describe(
+            'Plans of these risks get their grant only once their approvals are in a witnessed checkpoint (e.g. [high, critical]); until then `plan execute` answers WITNESS_PENDING. Needs `witnesses`.',
+          ),
       })
       .strict()
+      .superRefine((a, ctx) => {
+        if (a.holdGrantsForRisks.length > 0 && a.witnesses.length < a.witnessQuorum)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['holdGrantsForRisks'],
+            message: `holding grants needs at least witnessQuorum (${a.witnessQuorum}) witnesses; ${a.witnesses.length} configured`,
+          });
+      })
       .describe('The tamper-evident audit log.')
-      .default({ checkpointEvery: 100 }),
+      .default({ checkpointEvery: 100, witnesses: [], witnessEverySeconds: 30, witnessQuorum: 1, holdGrantsForRisks: [] }),
     plans: z
       .object({
         /** A plan still pending after this long expires. */

@@ -156,6 +156,12 @@ export const ERROR_CODES = {
     summary:
       'Approving this plan needs a WebAuthn assertion bound to its hash (a registered security key or passkey): approve it in the console, not from chat.',
   },
+  WITNESS_PENDING: {
+    status: 409,
+    exit: 7,
+    summary:
+      "The plan's approvals are not yet in an audit checkpoint its witnesses cosigned (`audit.holdGrantsForRisks`); retry in a few seconds.",
+  },
 } as const satisfies Record<string, { status: number; exit: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,3 +1,4 @@
+import type { StepUpSettings } from '../approvals/index.ts';
 import type { Runtime } from '../runtime.ts';
 import type { ClaimedDelivery, OutboxRow, Store } from '../store/index.ts';
 import type { ChannelSender } from './channels/types.ts';
@@ -10,6 +11,8 @@ export interface DispatcherOptions {
   notifications: ResolvedNotifications;
   runtime: Runtime;
   log: (line: string) => void;
+  /** Which approvals need step-up: chat offers no approve button for those. */
+  stepUp: StepUpSettings;
   /** How long a claimed delivery stays ours before another replica may take it over. */
   leaseMs?: number;
 }
@@ -165,7 +168,7 @@ export class NotificationDispatcher {
       const notice = await renderNotice(scope, event, {
         now,
         consoleUrl: this.settings.consoleUrl,
-        stepUpEnvironments: this.settings.chat.stepUpEnvironments,
+        stepUp: this.#o.stepUp,
       });
       await sender.send(notice, { scope, now });
       await queue.markSent(delivery.id, this.#o.runtime.now().toISOString());

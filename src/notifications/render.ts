@@ -1,4 +1,4 @@
-import { requiresStepUp } from '../approvals/index.ts';
+import { requiresStepUp, type StepUpSettings } from '../approvals/index.ts';
 import { tallyFor } from '../plans/index.ts';
 import { redactCredentialShapes } from '../secrets/index.ts';
 import type { OutboxRow, TenantScope } from '../store/index.ts';
@@ -49,12 +49,7 @@ const HEADLINES: Record<NotificationKind, string> = {
   'override.issued': 'BREAK-GLASS override issued',
 };
 
-export async function planState(
-  scope: TenantScope,
-  planId: string,
-  now: Date,
-  stepUpEnvironments: readonly string[],
-): Promise<PlanState | null> {
+export async function planState(scope: TenantScope, planId: string, now: Date, stepUp: StepUpSettings): Promise<PlanState | null> {
   const plan = await scope.plans.get(planId);
   if (!plan) return null;
   const votes = await scope.approvals.forPlan(plan.id);
@@ -82,7 +77,7 @@ export async function planState(
       channel: v.channel,
     })),
     expiresAt: plan.expiresAt,
-    stepUp: requiresStepUp(plan, stepUpEnvironments),
+    stepUp: requiresStepUp(plan, stepUp),
   };
 }
 
@@ -90,12 +85,12 @@ export async function planState(
 export async function renderNotice(
   scope: TenantScope,
   event: OutboxRow,
-  options: { now: Date; consoleUrl?: string; stepUpEnvironments: readonly string[] },
+  options: { now: Date; consoleUrl?: string; stepUp: StepUpSettings },
 ): Promise<Notice> {
   const payload = JSON.parse(event.payload) as Record<string, unknown>;
   const kind = event.kind as NotificationKind;
   const [type, id = ''] = event.subject.split(':');
-  const plan = type === 'plan' ? await planState(scope, id, options.now, options.stepUpEnvironments) : null;
+  const plan = type === 'plan' ? await planState(scope, id, options.now, options.stepUp) : null;
   const base = options.consoleUrl?.replace(/\/+$/, '');
   const url = base ? `${base}/${type === 'plan' ? 'plans' : 'overrides'}/${id}` : null;
   const lines: string[] = [];

@@ -67,9 +67,11 @@ async function eligibility(
   if (!decision.allow) {
     reasons.push(...(decision.reasons.length > 0 ? decision.reasons : ['policy does not permit you to approve this plan']));
   }
+  // The console asks for the step-up itself when the reviewer approves: not a reason to hide the form.
+  const asked: OperationContext = ctx.channel === 'web' ? { ...ctx, stepUp: { planHash: plan.hash, keyId: 'asked at approval' } } : ctx;
   for (const guard of approve.guards ?? []) {
     try {
-      await guard(tx, plan, input, ctx);
+      await guard(tx, plan, input, asked);
     } catch (err) {
       if (!(err instanceof CountersignError)) throw err;
       reasons.push(err.message);

@@ -1,4 +1,5 @@
-import type { ApprovalRules } from '../approvals/index.ts';
+import type { ApprovalRules, StepUpSettings } from '../approvals/index.ts';
+import type { WitnessQuorum } from '../audit/index.ts';
 import type { TrustConfig } from '../config/index.ts';
 import type { GrantKeyring } from '../grants/index.ts';
 import type { OverrideAuthority } from '../overrides/index.ts';
@@ -17,9 +18,22 @@ export interface OperationDeps extends PipelineDeps {
   grantTtlSeconds: number;
   overrides: OverrideAuthority;
   trust: TrustConfig;
+  /**
+   * Grants of plans at these risks wait until the plan's approvals are in a witnessed audit
+   * checkpoint (issue 17); absent: no plan waits.
+   */
+  witnessHold?: WitnessHold;
+  /** Which approvals need a WebAuthn step-up, on every channel (only the console can give one). */
+  stepUp: StepUpSettings;
   // ---- chat (issue 14) ----
-  /** Environments whose plans need step-up to approve (high and critical risk always do). */
-  stepUpEnvironments?: readonly string[];
   chatLinkTtlMinutes?: number;
   notificationHealth?: () => Promise<import('../notifications/index.ts').ChannelHealth[]>;
+}
+
+export interface WitnessHold {
+  risks: readonly string[];
+  /** What counts as witnessed: the log's key and the trusted witnesses' keys, from files and config. */
+  quorum: WitnessQuorum;
+  /** Asks the checkpoint publisher for a round now (it is running one already, or will). */
+  kick: () => void;
 }

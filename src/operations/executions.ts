@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { witnessedSize } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { type ExecutionView, TERMINAL_EXECUTION_STATUSES, toExecutionView } from '../executions/index.ts';
 import {
@@ -15,7 +16,7 @@ import {
 import { assertRunnable, type PlanDocument, transition } from '../plans/index.ts';
 import type { Principal, ResourceRef } from '../policy/index.ts';
 import type { EventRecord, ExecutionRecord, FreezeRecord, PlanRecord, TenantScope } from '../store/index.ts';
-import type { OperationDeps } from './deps.ts';
+import type { OperationDeps, WitnessHold } from './deps.ts';
 import { loadPlan, PlanIdSchema, planResource, tenantResource } from './plans.ts';
 import type { AnyOperation, Effect, Operation, OperationContext } from './types.ts';
 
@@ -140,6 +141,34 @@ export async function existingExecution(
   };
 }
 
+/**
+ * The witness hold (issue 17): a grant for a plan at a held risk is issued only once the audit
+ * entries that decided it (its proposal and every approval) are in a checkpoint that the log
+ * signed and a quorum of trusted witnesses cosigned. Then no one who rewrites the database
+ * afterwards can make the log say those approvals did not happen, or happened otherwise,
+ * without the witnesses' copies showing two histories. Until then: WITNESS_PENDING, retryable.
+ */
+async function assertWitnessed(tx: TenantScope, plan: PlanRecord, hold: WitnessHold | undefined): Promise<void> {
+  if (!hold?.risks.includes(plan.risk)) return;
+  const resource = `plan:${plan.id}`;
+  const seqs = await Promise.all(
+    (['plan.propose', 'plan.approve'] as const).map((action) => tx.witnessed.lastEntrySeq(tx.tenantId, resource, action, 'allowed')),
+  );
+  const needed = Math.max(...seqs.map((s) => s ?? 0));
+  if (needed === 0) throw new CountersignError('WITNESS_PENDING', `plan ${plan.id} has no audited decision to witness; refusing`);
+  const witnessed = witnessedSize(
+    (await tx.witnessed.latest()).map((r) => r.note),
+    hold.quorum,
+  );
+  if (witnessed >= needed) return;
+  hold.kick();
+  throw new CountersignError(
+    'WITNESS_PENDING',
+    `plan ${plan.id} (${plan.risk} risk) runs once its approvals (audit entry ${needed}) are in a witnessed checkpoint; the witnesses have cosigned ${witnessed} entries so far. Retry shortly.`,
+    { details: { needed, witnessed, retryAfterSeconds: 2 } },
+  );
+}
+
 function execute(deps: OperationDeps): Operation<ExecuteInputT, ExecuteLoad, ExecuteResult> {
   return {
     name: 'plan.execute',
@@ -161,6 +190,7 @@ function execute(deps: OperationDeps): Operation<ExecuteInputT, ExecuteLoad, Exe
         if (l.existing) return;
         l.doc = await assertRunnable(tx, l.plan, { tools: deps.tools, keys: deps.grantKeys }, ctx.now, 'approvals');
         l.unsignedTools = await deps.toolTrust.assertUsable(tx.installationTrust, l.plan.environment, toolsOf(l.doc));
+        await assertWitnessed(tx, l.plan, deps.witnessHold);
         if (req.grant) l.presented = await verifyPresentedGrant(tx, deps.grantKeys, l.plan, req.grant, ctx.now);
       },
     ],
@@ -247,6 +277,7 @@ export function executionOperations(deps: OperationDeps): AnyOperation[] {
       async (tx, l, _i, ctx) => {
         l.doc = await assertRunnable(tx, l.plan, { tools: deps.tools, keys: deps.grantKeys }, ctx.now, 'approvals');
         await deps.toolTrust.assertUsable(tx.installationTrust, l.plan.environment, toolsOf(l.doc));
+        await assertWitnessed(tx, l.plan, deps.witnessHold);
       },
     ],
     act: async (tx, l, _i, ctx) => {

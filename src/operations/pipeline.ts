@@ -85,10 +85,21 @@ export class Pipeline {
     return [...this.#ops.values()];
   }
 
-  async run<T = unknown>(name: string, principal: Principal, rawInput: unknown, channel: Channel): Promise<T> {
+  async run<T = unknown>(
+    name: string,
+    principal: Principal,
+    rawInput: unknown,
+    channel: Channel,
+    attested: Pick<OperationContext, 'stepUp'> = {},
+  ): Promise<T> {
     const op = this.#ops.get(name);
     if (!op) throw new CountersignError('INTERNAL', `no operation named ${name}`);
-    const ctx: OperationContext = { principal, channel, now: this.deps.runtime.now() };
+    const ctx: OperationContext = {
+      principal,
+      channel,
+      now: this.deps.runtime.now(),
+      ...(attested.stepUp ? { stepUp: attested.stepUp } : {}),
+    };
     let input: unknown;
     try {
       input = parseOrThrow(op.input, rawInput ?? {}, 'body');

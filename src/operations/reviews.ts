@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requiresStepUp, type Tally } from '../approvals/index.ts';
+import { requiresStepUp, type StepUpSettings, type Tally } from '../approvals/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import {
   assertNotExpired,
@@ -17,7 +17,7 @@ import type { ApprovalRecord, PlanRecord } from '../store/index.ts';
 import type { OperationDeps } from './deps.ts';
 import { withNames } from './plan-views.ts';
 import { loadPlan, PlanIdSchema, planResource, tenantResource } from './plans.ts';
-import type { AnyOperation, Operation } from './types.ts';
+import type { AnyOperation, Operation, OperationContext } from './types.ts';
 
 export const ReviewBodySchema = z
   .object({
@@ -60,13 +60,10 @@ function review(deps: OperationDeps, decision: 'approve' | 'reject'): Operation<
     resource: planResource,
     guards: [
       (_tx, plan, _i, ctx) => assertNotExpired(plan, ctx.now),
-      // No weaker path (issue 14): a chat account cannot step up, so a plan that needs it is not approved from chat.
-      (_tx, plan, _i, ctx) => {
-        if (decision === 'approve' && ctx.channel === 'chat' && requiresStepUp(plan, deps.stepUpEnvironments ?? []))
-          throw new CountersignError(
-            'STEP_UP_REQUIRED',
-            `plan ${plan.id} (${plan.environment}, ${plan.risk} risk) needs step-up: approve it in the console`,
-          );
+      // No weaker path (issues 13, 14): only the console can verify a security key, so a plan
+      // that needs step-up is approved there and nowhere else: not with an API key, not from chat.
+      (_tx, plan, req, ctx) => {
+        if (decision === 'approve') assertSteppedUp(plan, req.planHash, ctx, deps.stepUp);
       },
       (_tx, plan) => assertStatus(plan, ['pending_approval'], 'only pending plans can be reviewed'),
       (_tx, plan, req) => {
@@ -112,6 +109,19 @@ function review(deps: OperationDeps, decision: 'approve' | 'reject'): Operation<
       };
     },
   };
+}
+
+/** Refuses an approval that needs step-up unless the console verified one over this exact hash. */
+function assertSteppedUp(plan: PlanRecord, planHash: string, ctx: OperationContext, settings: StepUpSettings): void {
+  if (!requiresStepUp(plan, settings) || ctx.stepUp?.planHash === planHash) return;
+  const what = `plan ${plan.id} (${plan.environment}, ${plan.risk} risk) needs a security-key step-up to approve`;
+  throw new CountersignError(
+    'STEP_UP_REQUIRED',
+    settings.consoleEnabled
+      ? `${what}: approve it in the console, where your security key signs the plan hash`
+      : `${what}, and only the console can ask for one, but it is disabled: enable \`console\` or change \`console.stepUp\` in countersign.yaml`,
+    { details: { risk: plan.risk, environment: plan.environment, channel: ctx.channel } },
+  );
 }
 
 export function reviewOperations(deps: OperationDeps): AnyOperation[] {

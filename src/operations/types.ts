@@ -11,6 +11,11 @@ export interface OperationContext {
   channel: Channel;
   /** One instant for the whole operation: every check and write sees the same time. */
   now: Date;
+  /**
+   * A step-up the console verified for this request (a WebAuthn assertion bound to `planHash`).
+   * Set only by the server's own code after verifying the assertion, never from a request body.
+   */
+  stepUp?: { planHash: string; keyId: string };
 }
 
 /** The effect of an operation: its result, and what its audit entry records. */

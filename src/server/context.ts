@@ -1,6 +1,6 @@
 import { type AlertIntake, openAlertIntake } from '../alerts/index.ts';
 import { closeAnalysis } from '../analysis/index.ts';
-import { loadApprovalRules } from '../approvals/index.ts';
+import { loadApprovalRules, type StepUpSettings, stepUpSettings } from '../approvals/index.ts';
 import { type Authenticator, createAuthenticator } from '../auth/index.ts';
 import { ChatService } from '../chat/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
@@ -22,6 +22,8 @@ import { type Runtime, systemRuntime } from '../runtime.ts';
 import type { Store } from '../store/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
+import { CheckpointPublisher } from '../witness/index.ts';
+import { auditNoteSigner, auditVerifierKey } from './audit-signer.ts';
 import { dataDirPaths } from './datadir.ts';
 import { boundStoreUrl, openStore } from './store-binding.ts';
 import { toolSetSource } from './tool-reload.ts';
@@ -48,6 +50,8 @@ export interface ServerContext {
   authenticator: Authenticator;
   /** The operations table and its one pipeline: every interface runs operations through it. */
   pipeline: Pipeline;
+  /** Which approvals need a security-key step-up: the console asks for it, every other channel refuses them. */
+  stepUp: StepUpSettings;
   /** Re-verifies tools against the trust store as it is now (propose, execute). */
   toolTrust: ToolTrustGate;
   runtime: Runtime;
@@ -64,7 +68,22 @@ export interface ServerContext {
   /** The outbox worker; `serve` starts it once the API listens. */
   dispatcher: NotificationDispatcher | null;
   chat: ChatService | null;
+  /** Hands audit checkpoints to the configured witnesses; `serve` starts it. Null without witnesses. */
+  publisher: CheckpointPublisher | null;
   close(): Promise<void>;
+}
+
+function openPublisher(dir: string, config: Readonly<Config>, store: Store, runtime: Runtime, log: (line: string) => void) {
+  return new CheckpointPublisher({
+    store,
+    signer: auditNoteSigner(dir, config.database.installationId),
+    witnesses: config.audit.witnesses,
+    quorum: config.audit.witnessQuorum,
+    checkpointFile: dataDirPaths(dir).checkpoints,
+    intervalMs: config.audit.witnessEverySeconds * 1000,
+    now: () => runtime.now(),
+    log,
+  });
 }
 
 /**
@@ -91,8 +110,11 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
   let alerts: AlertIntake;
   let notifications: ResolvedNotifications | null = null;
   let dispatcher: NotificationDispatcher | null = null;
+  let stepUp: StepUpSettings = stepUpSettings(config.console);
+  let publisher: CheckpointPublisher | null = null;
   try {
     notifications = await loadNotificationSettings(paths.dir, overrides_.env ?? process.env);
+    stepUp = stepUpSettings(config.console, notifications?.settings.chat.stepUpEnvironments);
     await store.migrate();
     // Tools are verified against the trust store, so they load once the store is open (invariant 13).
     // Reloadable: SIGHUP swaps in a newly verified set (src/server/tool-reload.ts).
@@ -112,7 +134,22 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
       notifier: overrides_.notifier ?? createNotifier(config.notifications, warn),
       log: warn,
     });
+    // Witnesses (issue 17): the publisher checkpoints the audit tree and collects cosignatures.
+    publisher = config.audit.witnesses.length > 0 ? openPublisher(paths.dir, config, store, runtime, warn) : null;
+    const witnessHold =
+      publisher && config.audit.holdGrantsForRisks.length > 0
+        ? {
+            risks: config.audit.holdGrantsForRisks,
+            quorum: {
+              logKey: auditVerifierKey(paths.dir, config.database.installationId),
+              witnessKeys: config.audit.witnesses.map((w) => w.key),
+              quorum: config.audit.witnessQuorum,
+            },
+            kick: () => void publisher?.kick(),
+          }
+        : undefined;
     pipeline = apiPipeline({
+      ...(witnessHold ? { witnessHold } : {}),
       store,
       authorizer,
       runtime,
@@ -130,15 +167,17 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
         // In process at once; other replicas hear it through the database's notification.
         settled: (name, ok) => {
           if (ok && AUTH_CHANGING_OPERATIONS.has(name)) live.authChanged();
+          // An approval a grant may wait for: checkpoint it for the witnesses now, not at the next tick.
+          if (ok && witnessHold && name === 'plan.approve') witnessHold.kick();
         },
       },
       ...(authorizer instanceof ReloadableAuthorizer ? { policies: authorizer } : {}),
       toolSet: toolSetSource(store, config, paths.tools, tools),
-      stepUpEnvironments: notifications?.settings.chat.stepUpEnvironments ?? [],
+      stepUp,
       chatLinkTtlMinutes: notifications?.settings.chat.linkCodeTtlMinutes ?? 10,
       notificationHealth: async () => (dispatcher ? dispatcher.health() : []),
     });
-    if (notifications) dispatcher = await NotificationDispatcher.open({ store, notifications, runtime, log: warn });
+    if (notifications) dispatcher = await NotificationDispatcher.open({ store, notifications, runtime, log: warn, stepUp });
     // Data directories made before overrides existed get their key now, as init would have made it.
     if (!hasOverrideKey(paths.keys)) await pipeline.run('override.key', systemPrincipal(), {}, 'host');
     // alerts: playbooks are verified with the same trust as the tools they name.
@@ -171,6 +210,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
       throw err;
     }),
     pipeline,
+    stepUp,
     toolTrust,
     runtime,
     metrics,
@@ -179,12 +219,14 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     alerts,
     notifications,
     dispatcher,
+    publisher,
     chat:
       notifications && (notifications.settings.slack || notifications.settings.telegram)
         ? new ChatService({ store, pipeline, notifications, runtime, log: warn })
         : null,
     close: async () => {
       await dispatcher?.stop();
+      await publisher?.stop();
       await listener?.close();
       await closeAnalysis();
       await store.close();

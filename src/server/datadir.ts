@@ -13,6 +13,8 @@ export interface DataDirPaths {
   tools: string;
   policies: string;
   approvals: string;
+  /** The append-only file of signed audit checkpoints: a copy of every tree head outside the database. */
+  checkpoints: string;
 }
 
 export function dataDirPaths(dir: string): DataDirPaths {
@@ -27,6 +29,7 @@ export function dataDirPaths(dir: string): DataDirPaths {
     tools: join(d, 'tools'),
     policies: join(d, 'policies'),
     approvals: join(d, 'approvals.yaml'),
+    checkpoints: join(d, 'audit-checkpoints'),
   };
 }
 

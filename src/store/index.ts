@@ -15,6 +15,7 @@ export type { OverrideRecord } from './repos/overrides.ts';
 export { PLAN_STATUSES, type PlanPage, type PlanRecord, type PlanStatus, type StoredApprovalRequirement } from './repos/plans.ts';
 export type { ApiKeyRecord, PrincipalRecord } from './repos/principals.ts';
 export type { TrustedKeyRecord } from './repos/trust.ts';
+export type { WitnessedCheckpointRecord } from './repos/witnessed.ts';
 export type { Database } from './schema.ts';
 export { type AuditSearch, Store, type StoreOptions, TenantScope } from './store.ts';
 

@@ -513,6 +513,24 @@ const migrations: Record<string, Migration> = {
       await sql`drop function if exists countersign_notify_auth()`.execute(db);
     },
   },
+  // ---- witnessed checkpoints (issue 17) ----
+  '0016_witnessed': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('witnessed_checkpoints')
+        .addColumn('size', 'bigint', (c) => c.primaryKey())
+        .addColumn('note', 'text', (c) => c.notNull())
+        .addColumn('witnesses', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      // A high-risk plan's grant waits for its approvals' entries: found by resource, not by a scan.
+      await db.schema.createIndex('audit_resource_action').on('audit_log').columns(['resource', 'action']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('audit_resource_action').execute();
+      await db.schema.dropTable('witnessed_checkpoints').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

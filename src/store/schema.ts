@@ -150,6 +150,8 @@ export interface Database {
   };
   audit_head: { id: number; seq: number; hash: string };
   audit_checkpoints: { seq: number; head_hash: string; ts: string; key_id: string; signature: string };
+  /** Checkpoints of the audit tree cosigned by witnesses (0016_witnessed). */
+  witnessed_checkpoints: { size: number; note: string; witnesses: string; created_at: string };
   /** One row: the installation id init wrote, also recorded in the data directory's config. */
   installation: { singleton: number; id: string; engine: string; created_at: string };
   // alerts (0011_alerts)

@@ -18,6 +18,7 @@ import { OverridesRepo } from './repos/overrides.ts';
 import { PlansRepo } from './repos/plans.ts';
 import { type ApiKeyRecord, DirectoryRepo, type PrincipalRecord, toApiKey } from './repos/principals.ts';
 import { TrustRepo } from './repos/trust.ts';
+import { WitnessedRepo } from './repos/witnessed.ts';
 import type { Database } from './schema.ts';
 import { createSqliteDialect } from './sqlite/dialect.ts';
 
@@ -60,6 +61,8 @@ export class TenantScope {
   /** The outbox: notification events written in the transaction of the change they report. */
   readonly notifications: NotificationsRepo;
   readonly chat: ChatRepo;
+  /** Witnessed audit checkpoints (installation-wide): a high-risk grant waits for one. */
+  readonly witnessed: WitnessedRepo;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -79,6 +82,7 @@ export class TenantScope {
     this.alerts = new AlertsRepo(db, tenantId);
     this.notifications = new NotificationsRepo(db, tenantId);
     this.chat = new ChatRepo(db, tenantId);
+    this.witnessed = new WitnessedRepo(db);
   }
 
   /** Appends an audit entry for this tenant, in the current transaction when there is one. */
@@ -165,12 +169,14 @@ export class Store {
   readonly knownSecrets = new KnownSecrets();
   /** Reviewer console sessions, sign-ins and security keys (issue 13). */
   readonly console: ConsoleRepo;
+  readonly witnessed: WitnessedRepo;
 
   private constructor(engine: 'sqlite' | 'postgres', db: Kysely<Database>, options: StoreOptions) {
     this.engine = engine;
     this.#db = db;
     this.#runtime = options.runtime;
     this.console = new ConsoleRepo(db);
+    this.witnessed = new WitnessedRepo(db);
     this.#auditOptions = {
       signer: options.signer,
       checkpointEvery: options.checkpointEvery ?? 100,
@@ -331,6 +337,11 @@ export class Store {
   /** The whole chain, for `audit verify` and `audit export` (operator tools on the data directory). */
   iterateAuditForVerification(): AsyncGenerator<AuditRecord> {
     return iterateAudit(this.#db);
+  }
+
+  /** The chain after `seq`, in order: the audit tree extends itself with it. */
+  iterateAuditAfter(seq: number): AsyncGenerator<AuditRecord> {
+    return iterateAudit(this.#db, 5000, seq);
   }
 
   async listAuditCheckpoints(): Promise<Checkpoint[]> {

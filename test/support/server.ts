@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { parseDocument } from 'yaml';
 import { buildApi } from '../../src/api/app.ts';
 import { type ContextOverrides, openServerContext, type ServerContext } from '../../src/server/context.ts';
 import { type InitResult, initDataDir } from '../../src/server/init.ts';
@@ -87,3 +88,15 @@ export const echoPlan = (message = 'hello', environment = 'dev') => ({
   environment,
   steps: [{ tool: 'echo', action: 'say', input: { message } }],
 });
+
+/**
+ * Turns step-up off in a data directory's countersign.yaml, for tests that approve high-risk
+ * plans over the API: an API key cannot step up, so with step-up on only the console approves
+ * them (test/console-browser.test.ts and test/attacks/step-up.test.ts cover that path).
+ */
+export function withoutStepUp(dir: string): void {
+  const file = join(dir, 'countersign.yaml');
+  const doc = parseDocument(readFileSync(file, 'utf8'));
+  doc.setIn(['console', 'stepUp'], { risks: [], environments: {} });
+  writeFileSync(file, doc.toString());
+}

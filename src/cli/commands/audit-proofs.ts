@@ -1,8 +1,7 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CountersignError } from '../../errors/index.ts';
-import { dataDirPaths, defaultDataDir, readText } from '../../server/datadir.ts';
+import { dataDirPaths, defaultDataDir } from '../../server/datadir.ts';
 import type { Store } from '../../store/index.ts';
 import { emit, type Io, verdict } from '../output.ts';
 
@@ -15,14 +14,9 @@ interface LocalOptions {
 type AuditDomain = typeof import('../../audit/index.ts');
 const auditDomain = (): Promise<AuditDomain> => import('../../audit/index.ts');
 
-/** The append-only file of signed checkpoints: a copy of every tree head outside the database. */
-export function checkpointFile(dir: string): string {
-  return join(dataDirPaths(dir).dir, 'audit-checkpoints');
-}
-
 /** Signed checkpoint notes in the file, oldest first: each a body, a blank line, signature lines. */
 function readCheckpoints(dir: string): string[] {
-  const file = checkpointFile(dir);
+  const file = dataDirPaths(dir).checkpoints;
   if (!existsSync(file)) return [];
   const lines = readFileSync(file, 'utf8').split('\n');
   const notes: string[] = [];
@@ -41,27 +35,16 @@ function readCheckpoints(dir: string): string[] {
   return notes;
 }
 
-async function originOf(dir: string): Promise<string> {
+async function installationOf(dir: string): Promise<string | undefined> {
   const { loadConfig } = await import('../../config/index.ts');
-  const id = loadConfig(dataDirPaths(dir).dir).database.installationId;
-  return `countersign/${id || 'local'}`;
+  return loadConfig(dataDirPaths(dir).dir).database.installationId;
 }
 
+/** Loaded on use: the CLI's start stays free of the audit domain (issue 12). */
+const auditKeys = () => import('../../server/audit-signer.ts');
+
 async function signerOf(dir: string) {
-  const { createPrivateKey, createPublicKey } = await import('node:crypto');
-  const paths = dataDirPaths(dir);
-  if (!existsSync(paths.auditKey)) {
-    throw new CountersignError(
-      'NOT_INITIALIZED',
-      `${paths.auditKey} is missing: checkpoints are signed with the audit key of the data directory`,
-    );
-  }
-  const privateKey = createPrivateKey(readText(paths.auditKey));
-  return {
-    origin: await originOf(dir),
-    privateKey,
-    publicKey: createPublicKey(privateKey),
-  } satisfies import('../../audit/index.ts').AuditSigner;
+  return (await auditKeys()).auditNoteSigner(dir, await installationOf(dir));
 }
 
 /**
@@ -74,7 +57,7 @@ async function checkpointNow(a: AuditDomain, opts: LocalOptions, tree: import('.
   if (last && sizeOf(a, last) === tree.tree.size) return { note: last, added: false };
   if (tree.tree.size === 0) throw new CountersignError('NOT_FOUND', 'the audit log is empty: nothing to checkpoint');
   const note = a.signCheckpoint(tree.tree, tree.tree.size, await signerOf(opts.dir));
-  appendFileSync(checkpointFile(opts.dir), `${note}\n`, { mode: 0o600 });
+  appendFileSync(dataDirPaths(opts.dir).checkpoints, `${note}\n`, { mode: 0o600 });
   return { note, added: true };
 }
 
@@ -89,42 +72,6 @@ function parseWitness(spec: string): { url: string; key: string } {
     throw new CountersignError('VALIDATION_FAILED', `--witness takes URL,KEY (the witness's submission URL and its key), got "${spec}"`);
   }
   return { url: url.replace(/\/+$/, ''), key };
-}
-
-/**
- * Hands a checkpoint to a witness (C2SP tlog-witness add-checkpoint) with a consistency proof
- * from the size it last cosigned (learnt from its 409 answer), and returns its verified
- * cosignature lines.
- */
-async function pushToWitness(
-  a: AuditDomain,
-  tree: import('../../audit/index.ts').AuditTree,
-  note: string,
-  w: { url: string; key: string },
-): Promise<string> {
-  const { nodeTransport } = await import('../../client/index.ts');
-  const size = sizeOf(a, note);
-  let old = 0;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const proof = old > 0 && old < size ? tree.tree.consistencyProof(old, size).map((h) => `${h.toString('base64')}\n`) : [];
-    const res = await nodeTransport(`${w.url}/add-checkpoint`, {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain' },
-      body: `old ${old}\n${proof.join('')}\n${note}`,
-      signal: AbortSignal.timeout(15_000),
-    });
-    const text = await res.text();
-    if (res.status === 409 && attempt === 0) {
-      old = Number(text.trim());
-      if (!Number.isSafeInteger(old) || old > size)
-        throw new Error(`the witness holds ${text.trim()} entries, more than this log's ${size}: it saw another history`);
-      continue;
-    }
-    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${text.trim()}`);
-    a.verifyCosignature(`${note}${text}`, w.key);
-    return text;
-  }
-  throw new Error('the witness kept changing its size');
 }
 
 async function withTree<T>(
@@ -189,13 +136,13 @@ Examples:
         const refused: string[] = [];
         for (const w of witnesses) {
           try {
-            note += await pushToWitness(a, tree, signed.note, w);
+            note += await (await import('../../witness/index.ts')).submitCheckpoint(tree.tree, signed.note, w);
           } catch (err) {
             refused.push(`${w.url}: ${(err as Error).message}`);
           }
         }
         // The cosigned note goes into the file too: proofs made from it carry the cosignatures.
-        if (note !== signed.note) appendFileSync(checkpointFile(opts.dir), `${note}\n`, { mode: 0o600 });
+        if (note !== signed.note) appendFileSync(dataDirPaths(opts.dir).checkpoints, `${note}\n`, { mode: 0o600 });
         const body = a.checkpointOf(note);
         const cosigned = witnesses.length - refused.length;
         emit(
@@ -209,7 +156,7 @@ Examples:
             added: signed.added,
             cosigned,
             refused,
-            file: checkpointFile(opts.dir),
+            file: dataDirPaths(opts.dir).checkpoints,
           },
           () =>
             [
@@ -229,8 +176,7 @@ Examples:
     .description("Print the audit log's verifier key (<name>+<key hash>+<key>): what an auditor needs to check proofs.")
     .option('--dir <dir>', 'data directory (env COUNTERSIGN_DIR)', defaultDataDir())
     .action(async (opts: { dir: string }) => {
-      const [{ createPublicKey }, a] = await Promise.all([import('node:crypto'), auditDomain()]);
-      io.out(a.verifierKey(await originOf(opts.dir), createPublicKey(readText(dataDirPaths(opts.dir).auditPublicKey))));
+      io.out((await auditKeys()).auditVerifierKey(opts.dir, await installationOf(opts.dir)));
     });
 
   local(audit.command('prove <seq>'))
@@ -273,7 +219,7 @@ Examples:
         const pick = (text: string | undefined, fallback: string) => {
           if (text === undefined) return fallback;
           const found = notes.find((n) => String(sizeOf(a, n)) === text);
-          if (!found) throw new CountersignError('NOT_FOUND', `no checkpoint of size ${text} in ${checkpointFile(opts.dir)}`);
+          if (!found) throw new CountersignError('NOT_FOUND', `no checkpoint of size ${text} in ${dataDirPaths(opts.dir).checkpoints}`);
           return found;
         };
         const older = pick(oldText, notes[0] as string);
@@ -307,12 +253,12 @@ Examples:
     )
     .option('--json', 'machine-readable result')
     .action(async (file: string, opts: { key?: string; dir: string; witnessKey: string[]; json?: boolean }) => {
-      const [{ createPublicKey }, a] = await Promise.all([import('node:crypto'), auditDomain()]);
+      const a = await auditDomain();
       const key = opts.key
         ? existsSync(opts.key)
           ? readFileSync(opts.key, 'utf8').trim()
           : opts.key
-        : a.verifierKey(await originOf(opts.dir), createPublicKey(readText(dataDirPaths(opts.dir).auditPublicKey)));
+        : (await auditKeys()).auditVerifierKey(opts.dir, await installationOf(opts.dir));
       let bundle: unknown;
       try {
         bundle = JSON.parse(readFileSync(file, 'utf8'));

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { ExecutionEvent, ExecutionView } from '../../client/index.ts';
+import { CountersignError } from '../../errors/index.ts';
 import { defaultDataDir } from '../../server/datadir.ts';
 import { emit, type Io, table } from '../output.ts';
 import { clientFrom, type RemoteOptions } from '../remote.ts';
@@ -64,14 +65,47 @@ async function follow(io: Io, opts: RemoteOptions & { json?: boolean }, id: stri
   process.exitCode = OUTCOME_EXIT[final.status] ?? 1;
 }
 
+/**
+ * Executes, waiting while the server answers WITNESS_PENDING (the plan's approvals are not yet
+ * in a checkpoint its witnesses cosigned), with a line of progress, up to --witness-timeout.
+ */
+async function executeWhenWitnessed(
+  io: Io,
+  opts: RemoteOptions & { json?: boolean; grant?: string; witnessTimeout: string },
+  planId: string,
+): Promise<Awaited<ReturnType<ReturnType<typeof clientFrom>['execute']>>> {
+  const timeoutMs = Number(opts.witnessTimeout) * 1000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+    throw new CountersignError('VALIDATION_FAILED', `--witness-timeout takes seconds, got "${opts.witnessTimeout}"`);
+  }
+  const until = Date.now() + timeoutMs;
+  let told = false;
+  for (;;) {
+    try {
+      return await clientFrom(opts).execute(planId, opts.grant);
+    } catch (err) {
+      if (!(err instanceof CountersignError) || err.code !== 'WITNESS_PENDING' || Date.now() >= until) throw err;
+      if (!told && !opts.json) io.err('Waiting for the witnesses to cosign the approvals of this plan…');
+      told = true;
+      const after = Number(err.details?.retryAfterSeconds ?? 2);
+      await new Promise((r) => setTimeout(r, Math.min(Math.max(after, 0.2) * 1000, Math.max(until - Date.now(), 0) + 10)));
+    }
+  }
+}
+
 export function registerExecute(program: Command, io: Io): void {
   remoteOptions(program.command('execute <planId>'))
     .description('Run an approved plan (once: repeating returns the same execution). --wait follows the live log.')
     .option('--wait', 'follow the live log and exit with the outcome (0 succeeded, 1 failed/rolled back, 11 needs attention)')
     .option('--grant <token>', 'use a grant minted earlier (POST /v1/plans/:id/grants) instead of minting one now')
+    .option(
+      '--witness-timeout <seconds>',
+      'how long to wait for the witnesses to cosign the approvals of a plan whose grant waits for them (audit.holdGrantsForRisks)',
+      '60',
+    )
     .addHelpText('after', '\nExamples:\n  countersign execute pln_01… --wait\n  countersign execute pln_01… --json\n')
-    .action(async (planId: string, opts: RemoteOptions & { json?: boolean; wait?: boolean; grant?: string }) => {
-      const e = await clientFrom(opts).execute(planId, opts.grant);
+    .action(async (planId: string, opts: RemoteOptions & { json?: boolean; wait?: boolean; grant?: string; witnessTimeout: string }) => {
+      const e = await executeWhenWitnessed(io, opts, planId);
       if (!opts.wait) {
         emit(io, Boolean(opts.json), e, () => `Execution ${e.id} is ${e.status}. Follow it with: countersign logs ${e.id} --follow`);
         return;

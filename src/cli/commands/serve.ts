@@ -120,6 +120,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
   await ctx.pipeline.run('system.start', systemPrincipal(), { details: { version: VERSION } }, 'host');
   const stopSweeper = startExpirySweeper(ctx, (line) => io.err(line));
   ctx.dispatcher?.start(); // notifications (issue 14): the outbox worker, beside the API
+  ctx.publisher?.start(); // audit witnesses (issue 17): checkpoints handed out for cosigning
   const url = address.replace('[::1]', 'localhost');
   emit(io, Boolean(opts.json), { url, dir: ctx.dir, store: ctx.store.engine, version: VERSION }, () =>
     [

@@ -4,6 +4,7 @@ import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import type { StepUpSettings } from '../../approvals/index.ts';
 import type { Authenticator } from '../../auth/index.ts';
 import type { Config } from '../../config/index.ts';
 import type { LiveHub } from '../../live/index.ts';
@@ -21,6 +22,8 @@ export interface ConsoleServices {
   pipeline: Pipeline;
   runtime: Runtime;
   config: Readonly<Config>;
+  /** Which approvals need a security-key step-up (the same settings every channel reads). */
+  stepUp: StepUpSettings;
   /** Signals of new execution events and credential changes (scale-out); absent: streams poll. */
   live?: LiveHub;
 }
@@ -85,7 +88,7 @@ export async function registerConsole(app: FastifyInstance, services: ConsoleSer
     const sessions = new ConsoleSessions(services.store, services.runtime, config.console, config.oidc?.delegatedGroups ?? []);
     const stepUp = new StepUp(services.store, services.runtime, sessions);
     signInRoutes(scope, { store: services.store, authenticator: services.authenticator, runtime: services.runtime, config, sessions });
-    consoleRoutes(scope, { ...services, sessions, stepUp, recheckMs: options.recheckMs });
+    consoleRoutes(scope, { ...services, sessions, stepUp, stepUpSettings: services.stepUp, recheckMs: options.recheckMs });
     staticRoutes(scope);
   });
 }

@@ -1,7 +1,8 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type Config, stepUpRisks } from '../../config/index.ts';
+import { requiresStepUp, type StepUpSettings } from '../../approvals/index.ts';
+import type { Config } from '../../config/index.ts';
 import { CountersignError } from '../../errors/index.ts';
 import { type EventLogRead, streamExecutionEvents } from '../../executions/index.ts';
 import type { LiveHub } from '../../live/index.ts';
@@ -31,6 +32,7 @@ export interface ConsoleRouteDeps {
   config: Readonly<Config>;
   sessions: ConsoleSessions;
   stepUp: StepUp;
+  stepUpSettings: StepUpSettings;
   /** How often a live execution stream re-checks the session. */
   recheckMs: number;
   live?: LiveHub;
@@ -113,7 +115,7 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): voi
   });
   app.get('/console/api/plans/:id', route('plan.review-page'), async (request) => {
     const page = await run<PlanReviewPage>(request, 'plan.review-page', { planId: id(request) });
-    const stepUpRequired = stepUpRisks(deps.config.console, page.plan.environment).includes(page.plan.risk);
+    const stepUpRequired = requiresStepUp(page.plan, deps.stepUpSettings);
     if (!page.eligibility.allowed) return { ...page, stepUpRequired };
     // A single-use token for one review of exactly the plan this page shows.
     const reviewToken = token();
@@ -146,8 +148,10 @@ export function consoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): voi
       await auditRefusal(deps, s, name, id(request), err, { planHash: review.planHash });
       throw err;
     }
-    if (name === 'plan.approve') await requireStepUp(deps, request, id(request), review.planHash, stepUp);
-    return reply.status(201).send(await run(request, name, { ...review, planId: id(request) }));
+    const keyId = name === 'plan.approve' ? await requireStepUp(deps, request, id(request), review.planHash, stepUp) : null;
+    // The verified step-up travels to the approval's guard, which refuses a step-up plan without it.
+    const attested = keyId ? { stepUp: { planHash: review.planHash, keyId } } : {};
+    return reply.status(201).send(await pipeline.run(name, s.principal, { ...review, planId: id(request) }, 'web', attested));
   });
   app.post('/console/api/plans/:id/execute', route('plan.execute'), async (request, reply) => {
     parseOrThrow(z.object({}).strict(), request.body ?? {}, 'body');
@@ -238,10 +242,10 @@ async function requireStepUp(
   planId: string,
   planHash: string,
   assertion: Record<string, unknown> | undefined,
-): Promise<void> {
+): Promise<string | null> {
   const s = sessionOf(request);
   const plan = await deps.pipeline.run<PlanReviewPage>('plan.review-page', s.principal, { planId }, 'web');
-  if (!stepUpRisks(deps.config.console, plan.plan.environment).includes(plan.plan.risk)) return;
+  if (!requiresStepUp(plan.plan, deps.stepUpSettings)) return null;
   try {
     const key = await deps.stepUp.verify(request, s, planHash, assertion as unknown as AuthenticationResponseJSON | undefined);
     await deps.store.scope(s.principal.tenantId).audit({
@@ -251,6 +255,7 @@ async function requireStepUp(
       resource: `plan:${planId}`,
       details: { planHash, key, risk: plan.plan.risk, channel: 'web' },
     });
+    return key;
   } catch (err) {
     if (!(err instanceof CountersignError)) throw err;
     await auditRefusal(deps, s, 'plan.approve', planId, err, { planHash, risk: plan.plan.risk });

@@ -98,8 +98,8 @@ export async function listCheckpoints(db: Kysely<Database>): Promise<Checkpoint[
 }
 
 /** Streams the whole chain in pages, in seq order, for verification and export. */
-export async function* iterateAudit(db: Kysely<Database>, pageSize = 5000): AsyncGenerator<AuditRecord> {
-  let after = 0;
+export async function* iterateAudit(db: Kysely<Database>, pageSize = 5000, from = 0): AsyncGenerator<AuditRecord> {
+  let after = from;
   for (;;) {
     const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(pageSize).execute();
     for (const r of rows) yield rowToRecord(r);
