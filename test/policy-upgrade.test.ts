@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { initDataDir } from '../src/server/init.ts';
 import { runCli } from './support/cli.ts';
+import { rawSql } from './support/raw-db.ts';
 import { tempDir } from './support/server.ts';
 
 describe('policy upgrade', () => {
@@ -76,6 +77,21 @@ describe('policy upgrade', () => {
     assert.match(read('roles.cedar'), /Countersign::Action::"tool\.reload"/);
     const valid = await runCli(['policy', 'validate', '--dir', dir]);
     assert.equal(valid.code, 0, valid.stderr);
+    // Audited as the host operation policy.upgrade: decided and recorded before the files changed.
+    const entries = await rawSql(
+      { dir, databaseUrl: undefined },
+      "select actor, outcome, details from audit_log where action = 'policy.upgrade' order by seq",
+    );
+    assert.deepEqual(
+      entries.map((e) => [e.actor, e.outcome]),
+      [
+        ['system', 'allowed'],
+        ['system', 'succeeded'],
+      ],
+    );
+    const done = JSON.parse(entries[1].details);
+    assert.match(done.operator, /^operator:local/);
+    assert.ok(done.changes.includes('roles.cedar: replaced'));
     // Run again: nothing left to do.
     const again = await runCli(['policy', 'upgrade', '--dir', dir]);
     assert.match(again.stdout, /are this release's already/);

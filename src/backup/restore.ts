@@ -1,11 +1,13 @@
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { VerifyReport } from '../audit/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
+import { systemPrincipal } from '../operations/index.ts';
 import { systemRuntime } from '../runtime.ts';
-import { boundStoreUrl, dataDirPaths, openStore } from '../server/index.ts';
+import { baselineAuthorizer, boundStoreUrl, dataDirPaths, hostPipelineFor, localOperator, openStore } from '../server/index.ts';
 import { Store } from '../store/index.ts';
 import { partialPath } from './backup.ts';
 import { runPgTool } from './pg-tools.ts';
@@ -44,7 +46,44 @@ export async function restoreStore(dir: string, options: RestoreOptions): Promis
   const config = loadConfig(paths.dir, options.env ?? process.env);
   const url = boundStoreUrl(dir, config, { databaseUrl: options.databaseUrl, env: options.env });
   if (!existsSync(options.input)) throw new CountersignError('NOT_FOUND', `no backup at ${options.input}`);
-  return url ? restorePostgres(dir, url, options) : restoreSqlite(dir, config.database.installationId, options);
+  const restored = url ? await restorePostgres(dir, url, options) : await restoreSqlite(dir, config.database.installationId, options);
+  try {
+    await recordRestore(dir, restored, options);
+  } catch (err) {
+    // Not recorded, not restored: the store goes back to how the command found it.
+    if (url) await emptyPublicSchema(url);
+    else undoSqliteRestore(dataDirPaths(dir).database, restored.replaced);
+    throw err;
+  }
+  return restored;
+}
+
+/**
+ * The `store.restore` host operation, run on the restored store: its first entry after the
+ * history it brought back says who restored what, from which file. Decided by the release's
+ * baseline policies, like `policy upgrade`: a restore may precede a policy set that loads.
+ */
+async function recordRestore(dir: string, r: RestoreResult, options: RestoreOptions): Promise<void> {
+  const paths = dataDirPaths(dir);
+  const config = loadConfig(paths.dir, options.env ?? process.env);
+  const store = await openStore(dir, config, { databaseUrl: options.databaseUrl, env: options.env }, 'write');
+  try {
+    await hostPipelineFor(paths.dir, store, systemRuntime, baselineAuthorizer()).run(
+      'store.restore',
+      systemPrincipal(),
+      { operator: localOperator(), from: resolve(options.input), engine: r.engine, verifiedEntries: r.audit.entries, replaced: r.replaced },
+      'host',
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+function undoSqliteRestore(database: string, replaced: string | null): void {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(database + suffix, { force: true });
+  if (!replaced) return;
+  for (const suffix of ['-wal', '-shm']) if (existsSync(replaced + suffix)) renameSync(replaced + suffix, database + suffix);
+  renameSync(replaced, database);
 }
 
 async function restoreSqlite(dir: string, installationId: string | undefined, options: RestoreOptions): Promise<RestoreResult> {

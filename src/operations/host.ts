@@ -9,6 +9,13 @@ import type { Principal, ResourceRef } from '../policy/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { NO_TENANT } from '../store/index.ts';
 import { parsePublisherPublicKey } from '../tools/index.ts';
+import {
+  auditCheckpointOperation,
+  type PolicyUpgrader,
+  type PreparedCheckpoint,
+  policyUpgradeOperation,
+  storeRestoreOperation,
+} from './host-maintenance.ts';
 import { type ToolSetSource, toolReloadOperation } from './host-reload.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import { recoverAdminOperation } from './recover-admin.ts';
@@ -72,6 +79,10 @@ export interface HostDeps extends PipelineDeps {
   policies?: { prepare(): { ok: true; commit: () => void } | { ok: false; error: string } };
   /** The process's reloadable tool set, when it serves tools (the API server, an executor). */
   toolSet?: ToolSetSource;
+  /** `countersign policy upgrade`: the checked upgrade of the data directory's baseline files. */
+  policyUpgrader?: PolicyUpgrader<{ files: { file: string; change: string }[] }>;
+  /** `countersign audit checkpoint`: the signed checkpoint and its publication. */
+  checkpoint?: () => Promise<PreparedCheckpoint<unknown>>;
 }
 
 type PreparedPolicies = ReturnType<NonNullable<HostDeps['policies']>['prepare']>;
@@ -218,5 +229,8 @@ export function hostOperations(deps: HostDeps): AnyOperation[] {
     expiryOperation(),
     toolReloadOperation(deps.toolSet),
     recoverAdminOperation(deps.runtime),
+    policyUpgradeOperation(deps.policyUpgrader),
+    auditCheckpointOperation(deps.checkpoint),
+    storeRestoreOperation,
   ];
 }

@@ -11,6 +11,7 @@ export { type Admission, AuditSearchSchema, type PlanReviewPage, type ReviewElig
 export type { OperationDeps } from './deps.ts';
 export { ExecuteBodySchema, type ExecuteResult, FreezeBodySchema } from './executions.ts';
 export { DEFAULT_ENVIRONMENTS, type HostDeps, type ProvisionedTenant, systemPrincipal } from './host.ts';
+export type { PolicyUpgrader, PreparedCheckpoint } from './host-maintenance.ts';
 export type { ToolReloadResult, ToolSetSource } from './host-reload.ts';
 export { Pipeline, type PipelineDeps } from './pipeline.ts';
 export { ListPlansQuerySchema } from './plans.ts';

@@ -106,7 +106,10 @@ permit (
     Countersign::Action::"policy.reload",
     Countersign::Action::"plan.expire",
     Countersign::Action::"tool.reload",
-    Countersign::Action::"principal.recover-admin"
+    Countersign::Action::"principal.recover-admin",
+    Countersign::Action::"policy.upgrade",
+    Countersign::Action::"audit.checkpoint",
+    Countersign::Action::"store.restore"
   ],
   resource
 )

@@ -93,6 +93,9 @@ namespace Countersign {
   action "plan.expire" appliesTo { principal: Principal, resource: Plan };
   action "tool.reload" appliesTo { principal: Principal, resource: Tenant };
   action "principal.recover-admin" appliesTo { principal: Principal, resource: Principal };
+  action "policy.upgrade" appliesTo { principal: Principal, resource: Tenant };
+  action "audit.checkpoint" appliesTo { principal: Principal, resource: Tenant };
+  action "store.restore" appliesTo { principal: Principal, resource: Tenant };
 
   // ---- chat (issue 14) ----
   // Link (or unlink) a chat account to the principal: the resource is the principal itself.

@@ -33,6 +33,10 @@ const HOST_ACTION_NAMES = [
   'plan.expire',
   'tool.reload',
   'principal.recover-admin',
+  // host tools that change state outside the store: audited like the rest
+  'policy.upgrade',
+  'audit.checkpoint',
+  'store.restore',
 ] as const;
 
 /** Every action the pipeline decides (src/operations). Reads are decided by policy too (invariant 1). */

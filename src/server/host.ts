@@ -1,4 +1,5 @@
-import { hostPipeline, type Pipeline, type ToolSetSource } from '../operations/index.ts';
+import { userInfo } from 'node:os';
+import { type HostDeps, hostPipeline, type Pipeline, type ToolSetSource } from '../operations/index.ts';
 import type { Authorizer } from '../policy/index.ts';
 import { BASELINE_SCHEMA, baselinePolicySet, CedarAuthorizer, loadCedarAuthorizer } from '../policy/index.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
@@ -15,6 +16,7 @@ export function hostPipelineFor(
   runtime: Runtime = systemRuntime,
   authorizer?: Authorizer,
   toolSet?: ToolSetSource,
+  tools: Pick<HostDeps, 'policyUpgrader' | 'checkpoint'> = {},
 ): Pipeline {
   const paths = dataDirPaths(dir);
   return hostPipeline({
@@ -23,7 +25,17 @@ export function hostPipelineFor(
     runtime,
     keysDir: paths.keys,
     ...(toolSet ? { toolSet } : {}),
+    ...tools,
   });
+}
+
+/** Who ran a command on the host (the account name), for the audit entry's details. */
+export function localOperator(): string {
+  try {
+    return `operator:local:${userInfo().username}`;
+  } catch {
+    return 'operator:local';
+  }
 }
 
 /** The baseline policy set, for host work on a store that has no data directory (store tests). */

@@ -1,7 +1,7 @@
 // The public surface of this domain: other domains import from here, never from the files behind it.
 export type { ContextOverrides, ServerContext } from './context.ts';
 export { type DataDirPaths, dataDirPaths } from './datadir.ts';
-export { hostPipelineFor } from './host.ts';
+export { baselineAuthorizer, hostPipelineFor, localOperator } from './host.ts';
 export type { InitResult } from './init.ts';
 export { recoverAdmin } from './recover-admin.ts';
 export { boundStoreUrl, openStore } from './store-binding.ts';

@@ -1,11 +1,10 @@
-import { userInfo } from 'node:os';
 import { loadConfig } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { type RecoveredAdmin, systemPrincipal } from '../operations/index.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import type { ContextOverrides } from './context.ts';
 import { dataDirPaths } from './datadir.ts';
-import { hostPipelineFor } from './host.ts';
+import { hostPipelineFor, localOperator } from './host.ts';
 import { DEFAULT_TENANT } from './init.ts';
 import { openStore } from './store-binding.ts';
 
@@ -17,15 +16,6 @@ export interface RecoverAdminOptions extends Pick<ContextOverrides, 'databaseUrl
 export interface RecoverAdminResult extends RecoveredAdmin {
   tenantId: string;
   tenant: string;
-}
-
-/** Who ran the command on the host, for the audit entry's details. */
-function localOperator(): string {
-  try {
-    return `operator:local:${userInfo().username}`;
-  } catch {
-    return 'operator:local';
-  }
 }
 
 /**

@@ -38,6 +38,15 @@ describe('audit proofs: checkpoints, inclusion, consistency', () => {
     const first = JSON.parse(cp.stdout);
     assert.match(first.note, /^countersign\/ins_\S+\n\d+\n[A-Za-z0-9+/]{43}=\n\n\u2014 countersign\/ins_\S+ [A-Za-z0-9+/=]+\n$/);
     assert.equal(readFileSync(first.file, 'utf8'), `${first.note}\n`);
+    // The command is the audited host operation audit.checkpoint: the log says who signed which head.
+    const audited = await rawSql(s, "select outcome, details from audit_log where action = 'audit.checkpoint' order by seq");
+    assert.deepEqual(
+      audited.map((e) => [e.outcome, JSON.parse(e.details).size]),
+      [
+        ['allowed', first.size],
+        ['succeeded', first.size],
+      ],
+    );
     // First, middle and last entry through the CLI (every entry of large trees: test/audit-merkle.test.ts).
     for (const seq of new Set([1, 2, Math.ceil(first.size / 2), first.size])) {
       const file = join(out, `entry-${seq}.json`);

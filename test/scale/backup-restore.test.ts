@@ -2,7 +2,7 @@
 // on both engines; restore checks the chain (and the installation) before anything is put in
 // place, and refuses a tampered backup, a foreign one, or a target that already holds a store.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -94,6 +94,16 @@ for (const engine of ENGINES) {
       } finally {
         await store.close();
       }
+      // The restore is recorded in the restored log, right after the history it brought back.
+      const recorded = await rawSql(
+        { dir: target, databaseUrl: targetUrl },
+        "select details from audit_log where action = 'store.restore'",
+      );
+      assert.equal(recorded.length, 1);
+      const r = JSON.parse(recorded[0].details);
+      assert.equal(r.from, out);
+      assert.equal(r.engine, engine.name);
+      assert.equal(r.verifiedEntries, restored.audit.entries);
       const restoredPlans = (await rawSql({ dir: target, databaseUrl: targetUrl }, 'select count(*) as n from plans'))[0].n;
       assert.ok(Number(restoredPlans) >= 5, `the snapshot holds the plans proposed before it (${restoredPlans})`);
 
@@ -125,6 +135,23 @@ for (const engine of ENGINES) {
         cleanup.push(() => rmSync(join(target, '..'), { recursive: true, force: true }));
         await assert.rejects(restoreStore(target, { input: out }), (err: any) => err.code === 'STORE_BINDING_MISMATCH');
         assert.equal(existsSync(join(target, 'countersign.db')), false);
+      });
+
+      test('a restore that cannot be recorded is taken back out, and the store it replaced comes back', async () => {
+        const out = join(tempDir('cs-backup-'), 'store.backup');
+        cleanup.push(() => rmSync(join(out, '..'), { recursive: true, force: true }));
+        await backupStore(s.dir, { output: out });
+        const target = dataDirWithoutStore(s.dir);
+        cleanup.push(() => rmSync(join(target, '..'), { recursive: true, force: true }));
+        writeFileSync(join(target, 'countersign.db'), 'the store the operator had');
+        // Without the audit signing key the restored log cannot take the store.restore entry.
+        renameSync(join(target, 'keys', 'audit.key'), join(target, 'keys', 'audit.key.away'));
+        await assert.rejects(restoreStore(target, { input: out, force: true }));
+        assert.equal(readFileSync(join(target, 'countersign.db'), 'utf8'), 'the store the operator had');
+        assert.deepEqual(
+          readdirSync(target).filter((f) => f.startsWith('countersign.db')),
+          ['countersign.db'],
+        );
       });
     }
   });

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CountersignError } from '../../errors/index.ts';
 import { dataDirPaths, defaultDataDir } from '../../server/datadir.ts';
@@ -42,24 +42,6 @@ async function installationOf(dir: string): Promise<string | undefined> {
 
 /** Loaded on use: the CLI's start stays free of the audit domain (issue 12). */
 const auditKeys = () => import('../../server/audit-signer.ts');
-
-async function signerOf(dir: string) {
-  return (await auditKeys()).auditNoteSigner(dir, await installationOf(dir));
-}
-
-/**
- * Signs a checkpoint of the whole log now and appends it to the checkpoint file, unless the last
- * one already covers every entry.
- */
-async function checkpointNow(a: AuditDomain, opts: LocalOptions, tree: import('../../audit/index.ts').AuditTree) {
-  const existing = readCheckpoints(opts.dir);
-  const last = existing.at(-1);
-  if (last && sizeOf(a, last) === tree.tree.size) return { note: last, added: false };
-  if (tree.tree.size === 0) throw new CountersignError('NOT_FOUND', 'the audit log is empty: nothing to checkpoint');
-  const note = a.signCheckpoint(tree.tree, tree.tree.size, await signerOf(opts.dir));
-  appendFileSync(dataDirPaths(opts.dir).checkpoints, `${note}\n`, { mode: 0o600 });
-  return { note, added: true };
-}
 
 function sizeOf(a: AuditDomain, note: string): number {
   return a.checkpointOf(note).size;
@@ -130,45 +112,18 @@ Examples:
     )
     .action(async (opts: LocalOptions & { witness: string[] }) => {
       const witnesses = opts.witness.map(parseWitness);
-      await withTree(opts, openReadOnly, async (a, tree) => {
-        const signed = await checkpointNow(a, opts, tree);
-        let note = signed.note;
-        const refused: string[] = [];
-        for (const w of witnesses) {
-          try {
-            note += await (await import('../../witness/index.ts')).submitCheckpoint(tree.tree, signed.note, w);
-          } catch (err) {
-            refused.push(`${w.url}: ${(err as Error).message}`);
-          }
-        }
-        // The cosigned note goes into the file too: proofs made from it carry the cosignatures.
-        if (note !== signed.note) appendFileSync(dataDirPaths(opts.dir).checkpoints, `${note}\n`, { mode: 0o600 });
-        const body = a.checkpointOf(note);
-        const cosigned = witnesses.length - refused.length;
-        emit(
-          io,
-          Boolean(opts.json),
-          {
-            size: body.size,
-            root: body.root.toString('base64'),
-            origin: body.origin,
-            note,
-            added: signed.added,
-            cosigned,
-            refused,
-            file: dataDirPaths(opts.dir).checkpoints,
-          },
-          () =>
-            [
-              `${signed.added ? 'signed' : 'already signed'}: ${body.size} entries, root ${body.root.toString('base64')}`,
-              ...(witnesses.length > 0 ? [`cosigned by ${cosigned} of ${witnesses.length} witness(es)`] : []),
-              ...refused.map((r) => `witness refused: ${r}`),
-              '',
-              note.trimEnd(),
-            ].join('\n'),
-        );
-        if (refused.length > 0) process.exitCode = 1;
-      });
+      const { checkpointAudit } = await import('../../server/host-maintenance.ts');
+      const r = await checkpointAudit(opts.dir, witnesses, { databaseUrl: opts.databaseUrl });
+      emit(io, Boolean(opts.json), r, () =>
+        [
+          `signed: ${r.size} entries, root ${r.root}`,
+          ...(witnesses.length > 0 ? [`cosigned by ${r.cosigned} of ${witnesses.length} witness(es)`] : []),
+          ...r.refused.map((x) => `witness refused: ${x}`),
+          '',
+          r.note.trimEnd(),
+        ].join('\n'),
+      );
+      if (r.refused.length > 0) process.exitCode = 1;
     });
 
   audit
@@ -198,14 +153,21 @@ Examples:
       const seq = Number(seqText);
       if (!Number.isSafeInteger(seq) || seq < 1)
         throw new CountersignError('VALIDATION_FAILED', `SEQ must be an entry number ≥ 1, got "${seqText}"`);
-      await withTree(opts, openReadOnly, async (a, tree) => {
-        if (seq > tree.tree.size) throw new CountersignError('NOT_FOUND', `the audit log has ${tree.tree.size} entries, not ${seq}`);
-        const covering = readCheckpoints(opts.dir)
+      const covering = (a: AuditDomain, size: number) =>
+        readCheckpoints(opts.dir)
           .reverse()
-          .find((n) => sizeOf(a, n) >= seq && sizeOf(a, n) <= tree.tree.size);
-        const note = covering ?? (await checkpointNow(a, opts, tree)).note;
-        writeBundle(io, a.inclusionBundle(tree, seq, note), opts.output);
+          .find((n) => sizeOf(a, n) >= seq && sizeOf(a, n) <= size);
+      const made = await withTree(opts, openReadOnly, async (a, tree) => {
+        if (seq > tree.tree.size) throw new CountersignError('NOT_FOUND', `the audit log has ${tree.tree.size} entries, not ${seq}`);
+        const note = covering(a, tree.tree.size);
+        if (note) writeBundle(io, a.inclusionBundle(tree, seq, note), opts.output);
+        return Boolean(note);
       });
+      if (made) return;
+      // No checkpoint covers the entry yet: sign one (the audited audit.checkpoint), then prove against it.
+      const { checkpointAudit } = await import('../../server/host-maintenance.ts');
+      const { note } = await checkpointAudit(opts.dir, [], { databaseUrl: opts.databaseUrl });
+      await withTree(opts, openReadOnly, async (a, tree) => writeBundle(io, a.inclusionBundle(tree, seq, note), opts.output));
     });
 
   local(audit.command('consistency [old] [new]'))

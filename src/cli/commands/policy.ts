@@ -171,6 +171,7 @@ Examples:
     .command('upgrade')
     .description("Bring a data directory's baseline policy files and schema to this release (keeps backups).")
     .option('--dir <dir>', 'data directory (env COUNTERSIGN_DIR)', defaultDataDir())
+    .option('--database-url <url>', 'PostgreSQL URL (env COUNTERSIGN_DATABASE_URL); the upgrade is audited in the store')
     .option('--dry-run', 'say what would change, write nothing')
     .option('--json', 'machine-readable report')
     .addHelpText(
@@ -189,9 +190,11 @@ Examples:
   countersign policy upgrade --dir /var/lib/countersign
 `,
     )
-    .action(async (opts: { dir: string; dryRun?: boolean; json?: boolean }) => {
-      const p = await policyDomain();
-      const report = p.upgradeBaselinePolicies(resolve(opts.dir), { dryRun: Boolean(opts.dryRun) });
+    .action(async (opts: { dir: string; databaseUrl?: string; dryRun?: boolean; json?: boolean }) => {
+      // A dry run reads only; the upgrade itself is the audited host operation policy.upgrade.
+      const report = opts.dryRun
+        ? (await policyDomain()).upgradeBaselinePolicies(resolve(opts.dir), { dryRun: true })
+        : await (await import('../../server/host-maintenance.ts')).upgradePolicies(resolve(opts.dir), { databaseUrl: opts.databaseUrl });
       const changed = report.files.filter((f) => f.change !== 'unchanged');
       emit(io, Boolean(opts.json), report, () =>
         [
