@@ -1,5 +1,5 @@
-import { WebClient } from '@slack/web-api';
-import { Api } from 'grammy';
+import type { WebClient } from '@slack/web-api';
+import type { Api } from 'grammy';
 import { CountersignError } from '../errors/index.ts';
 import { chatCodeHash, type ResolvedNotifications } from '../notifications/index.ts';
 import type { Pipeline } from '../operations/index.ts';
@@ -33,22 +33,38 @@ const SLACK_COMMENT_BLOCK = 'cs_comment';
  * duties and the hash check decide. Every refusal before the pipeline is audited `denied` here;
  * the pipeline audits its own.
  */
+/** Runs `f` once, on the first call; later calls get the same promise. */
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => {
+    p ??= f();
+    return p;
+  };
+}
+
 export class ChatService {
   readonly #o: ChatServiceOptions;
-  readonly #slack: WebClient | null;
-  readonly #telegram: Api | null;
+  // The platform SDKs load on first use: importing them costs more than the rest of the server.
+  readonly #slack: (() => Promise<WebClient>) | null;
+  readonly #telegram: (() => Promise<Api>) | null;
 
   constructor(options: ChatServiceOptions) {
     this.#o = options;
-    const s = options.notifications.settings;
-    this.#slack = s.slack
-      ? new WebClient(options.notifications.secret(s.slack.botToken), {
-          slackApiUrl: s.slack.baseUrl,
-          retryConfig: { retries: 0 },
-          allowAbsoluteUrls: false,
+    const { slack, telegram } = options.notifications.settings;
+    const secret = (ref: Parameters<typeof options.notifications.secret>[0]) => options.notifications.secret(ref);
+    this.#slack = slack
+      ? once(async () => {
+          const { WebClient } = await import('@slack/web-api');
+          return new WebClient(secret(slack.botToken), {
+            slackApiUrl: slack.baseUrl,
+            retryConfig: { retries: 0 },
+            allowAbsoluteUrls: false,
+          });
         })
       : null;
-    this.#telegram = s.telegram ? new Api(options.notifications.secret(s.telegram.botToken), { apiRoot: s.telegram.apiRoot }) : null;
+    this.#telegram = telegram
+      ? once(async () => new (await import('grammy')).Api(secret(telegram.botToken), { apiRoot: telegram.apiRoot }))
+      : null;
   }
 
   get slackEnabled(): boolean {
@@ -195,7 +211,7 @@ export class ChatService {
       this.#decide('slack', user, value, async () => payload.state?.values?.[SLACK_COMMENT_BLOCK]?.comment?.value ?? ''),
     );
     if (payload.channel?.id && this.#slack)
-      await this.#slack.chat
+      await (await this.#slack()).chat
         .postEphemeral({ channel: payload.channel.id, user, text: outcome.text })
         .catch((err: Error) => this.#o.log(`chat: slack reply failed: ${err.message}`));
     return outcome;
@@ -213,7 +229,7 @@ export class ChatService {
   /** POST /v1/chat/telegram: one Bot API update (callback_query, /link, or a reply holding a comment). */
   async telegramUpdate(headers: Record<string, unknown>, update: TelegramUpdate): Promise<ChatOutcome> {
     await this.#authenticate('telegram', headers, '', () => String(update.update_id));
-    const api = this.#telegram;
+    const api = this.#telegram ? await this.#telegram() : null;
     if (update.callback_query) {
       const q = update.callback_query;
       const user = String(q.from?.id ?? '');

@@ -1,10 +1,11 @@
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createMcpServer, ServiceBackend } from '../../mcp/index.ts';
 import type { Pipeline } from '../../operations/index.ts';
 import { principalOf } from '../auth.ts';
 import { problem } from '../errors.ts';
 import { errorSchema } from '../schema.ts';
+
+/** The MCP SDK and the tools load with the first /mcp request: most servers never get one. */
+const mcpModules = () => Promise.all([import('@modelcontextprotocol/sdk/server/streamableHttp.js'), import('../../mcp/index.ts')]);
 
 const INTERNAL_JSONRPC = { jsonrpc: '2.0', error: { code: -32603, message: 'internal error; see the server log' }, id: null };
 
@@ -46,6 +47,7 @@ export function mcpRoutes(app: FastifyInstance, ops: Pipeline): void {
     },
     async (request, reply) => {
       const principal = principalOf(request);
+      const [{ StreamableHTTPServerTransport }, { createMcpServer, ServiceBackend }] = await mcpModules();
       const server = createMcpServer(new ServiceBackend(ops, principal), {
         log: (err, tool) => request.log.error({ err, tool }, 'MCP tool failed'),
       });

@@ -1,17 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  type AuthenticationResponseJSON,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type RegistrationResponseJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-} from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyRequest } from 'fastify';
 import { CountersignError } from '../../errors/index.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { Store, WebAuthnCredentialRecord } from '../../store/index.ts';
 import type { ConsoleSession, ConsoleSessions } from './sessions.ts';
+
+/** The WebAuthn library loads at the first registration or step-up, not with the server. */
+const webauthn = () => import('@simplewebauthn/server');
 
 /** A challenge must be answered within this long. */
 const CHALLENGE_TTL_MS = 5 * 60_000;
@@ -44,7 +40,7 @@ export class StepUp {
   async registrationOptions(request: FastifyRequest, session: ConsoleSession) {
     const { rpID } = this.#relyingParty(request);
     const existing = await this.keys(session);
-    const options = await generateRegistrationOptions({
+    const options = await (await webauthn()).generateRegistrationOptions({
       rpName: 'Countersign',
       rpID,
       userName: session.principal.name,
@@ -67,12 +63,14 @@ export class StepUp {
     if (!(await this.store.console.takeStepUpChallenge(session.record.idHash, challenge)))
       throw refused('the registration was already used');
     const { origin, rpID } = this.#relyingParty(request);
-    const result = await verifyRegistrationResponse({
-      response,
-      expectedChallenge: challenge,
-      expectedOrigin: origin,
-      expectedRPID: rpID,
-    }).catch(() => null);
+    const result = await (await webauthn())
+      .verifyRegistrationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: origin,
+        expectedRPID: rpID,
+      })
+      .catch(() => null);
     if (!result?.verified || !result.registrationInfo) throw refused('the security key’s registration did not verify');
     const { credential } = result.registrationInfo;
     const record: WebAuthnCredentialRecord = {
@@ -95,7 +93,7 @@ export class StepUp {
     if (keys.length === 0) throw refused('register a security key on your profile page first');
     const nonce = randomBytes(32);
     const challenge = createHash('sha256').update(planHash).update(nonce).digest();
-    const options = await generateAuthenticationOptions({
+    const options = await (await webauthn()).generateAuthenticationOptions({
       rpID: this.#relyingParty(request).rpID,
       challenge: new Uint8Array(challenge),
       allowCredentials: keys.map((c) => ({ id: c.id, transports: c.transports as Transport[] })),
@@ -121,19 +119,21 @@ export class StepUp {
     const key = (await this.keys(session)).find((c) => c.id === response.id);
     if (!key) throw refused('the assertion came from a key that is not registered to you');
     const { origin, rpID } = this.#relyingParty(request);
-    const result = await verifyAuthenticationResponse({
-      response,
-      expectedChallenge: challenge,
-      expectedOrigin: origin,
-      expectedRPID: rpID,
-      credential: {
-        id: key.id,
-        publicKey: new Uint8Array(Buffer.from(key.publicKey, 'base64url')),
-        counter: key.counter,
-        transports: key.transports as Transport[],
-      },
-      requireUserVerification: false,
-    }).catch(() => null);
+    const result = await (await webauthn())
+      .verifyAuthenticationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: origin,
+        expectedRPID: rpID,
+        credential: {
+          id: key.id,
+          publicKey: new Uint8Array(Buffer.from(key.publicKey, 'base64url')),
+          counter: key.counter,
+          transports: key.transports as Transport[],
+        },
+        requireUserVerification: false,
+      })
+      .catch(() => null);
     if (!result?.verified) throw refused('the security key’s assertion did not verify');
     const next = result.authenticationInfo.newCounter;
     // A counter that does not advance (when the key keeps one) means a cloned authenticator.

@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Notice } from '../render.ts';
 import { noticeText } from './text.ts';
 import type { ChannelSender } from './types.ts';
@@ -18,13 +18,18 @@ export interface EmailChannelOptions {
 /** Email over SMTP (nodemailer): the notice's text, its headline as the subject. */
 export class EmailChannel implements ChannelSender {
   readonly type = 'email' as const;
-  readonly #transport: Transporter;
+  #transport: Transporter | null = null;
 
   constructor(
     readonly name: string,
     private readonly options: EmailChannelOptions,
-  ) {
-    this.#transport = nodemailer.createTransport({
+  ) {}
+
+  /** nodemailer loads on the first send: a server without email never pays for it. */
+  async #smtp(): Promise<Transporter> {
+    const options = this.options;
+    const nodemailer = (await import('nodemailer')).default;
+    this.#transport ??= nodemailer.createTransport({
       host: options.host,
       port: options.port,
       secure: options.secure,
@@ -35,10 +40,11 @@ export class EmailChannel implements ChannelSender {
       greetingTimeout: options.timeoutMs,
       socketTimeout: options.timeoutMs,
     });
+    return this.#transport;
   }
 
   async send(n: Notice): Promise<void> {
-    await this.#transport.sendMail({
+    await (await this.#smtp()).sendMail({
       from: this.options.from,
       to: this.options.to,
       subject: `[Countersign] ${n.headline}`.slice(0, 200),
@@ -48,6 +54,6 @@ export class EmailChannel implements ChannelSender {
   }
 
   async close(): Promise<void> {
-    this.#transport.close();
+    this.#transport?.close();
   }
 }

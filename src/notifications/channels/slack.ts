@@ -1,4 +1,4 @@
-import { WebClient } from '@slack/web-api';
+import type { WebClient } from '@slack/web-api';
 import { mintButtons, type ReviewerButtons } from '../buttons.ts';
 import type { Notice } from '../render.ts';
 import { noticeText } from './text.ts';
@@ -59,21 +59,28 @@ function blocks(n: Notice, buttons: ReviewerButtons[]): Record<string, unknown>[
 export class SlackChannel implements ChannelSender {
   readonly type = 'slack' as const;
   readonly name: string;
-  readonly #client: WebClient;
+  #client: WebClient | null = null;
 
   constructor(private readonly options: SlackChannelOptions) {
     this.name = options.name;
+  }
+
+  /** The SDK loads on the first send: a server without Slack never pays for it. */
+  async #slack(): Promise<WebClient> {
+    const { WebClient } = await import('@slack/web-api');
     // No retries here: the outbox retries with backoff, and a send never blocks a change.
-    this.#client = new WebClient(options.botToken, {
-      slackApiUrl: options.baseUrl,
+    this.#client ??= new WebClient(this.options.botToken, {
+      slackApiUrl: this.options.baseUrl,
       retryConfig: { retries: 0 },
-      timeout: options.timeoutMs,
+      timeout: this.options.timeoutMs,
       rejectRateLimitedCalls: true,
       allowAbsoluteUrls: false,
     });
+    return this.#client;
   }
 
   async send(n: Notice, ctx: SendContext): Promise<void> {
+    const client = await this.#slack();
     const existing = n.plan ? await ctx.scope.chat.message(n.plan.id, this.name) : undefined;
     const buttons =
       n.plan && this.options.decide
@@ -86,10 +93,10 @@ export class SlackChannel implements ChannelSender {
         : [];
     const text = noticeText(n);
     if (existing) {
-      await this.#client.chat.update({ channel: existing.chat_id, ts: existing.message_id, text, blocks: blocks(n, buttons) as never });
+      await client.chat.update({ channel: existing.chat_id, ts: existing.message_id, text, blocks: blocks(n, buttons) as never });
       return;
     }
-    const res = await this.#client.chat.postMessage({ channel: this.options.channel, text, blocks: blocks(n, buttons) as never });
+    const res = await client.chat.postMessage({ channel: this.options.channel, text, blocks: blocks(n, buttons) as never });
     if (n.plan && res.ts)
       await ctx.scope.chat.recordMessage({
         plan_id: n.plan.id,

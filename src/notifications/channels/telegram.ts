@@ -1,4 +1,4 @@
-import { Api, GrammyError } from 'grammy';
+import type { Api } from 'grammy';
 import type { InlineKeyboardButton } from 'grammy/types';
 import { mintButtons, type ReviewerButtons } from '../buttons.ts';
 import type { Notice } from '../render.ts';
@@ -32,14 +32,24 @@ function keyboard(n: Notice, buttons: ReviewerButtons[]): InlineKeyboardButton[]
 export class TelegramChannel implements ChannelSender {
   readonly type = 'telegram' as const;
   readonly name: string;
-  readonly #api: Api;
+  #api: Api | null = null;
 
   constructor(private readonly options: TelegramChannelOptions) {
     this.name = options.name;
-    this.#api = new Api(options.botToken, { apiRoot: options.apiRoot, timeoutSeconds: Math.ceil(options.timeoutMs / 1000) });
+  }
+
+  /** grammY loads on the first send: a server without Telegram never pays for it. */
+  async #telegram(): Promise<{ api: Api; GrammyError: typeof import('grammy').GrammyError }> {
+    const { Api, GrammyError } = await import('grammy');
+    this.#api ??= new Api(this.options.botToken, {
+      apiRoot: this.options.apiRoot,
+      timeoutSeconds: Math.ceil(this.options.timeoutMs / 1000),
+    });
+    return { api: this.#api, GrammyError };
   }
 
   async send(n: Notice, ctx: SendContext): Promise<void> {
+    const { api, GrammyError } = await this.#telegram();
     const existing = n.plan ? await ctx.scope.chat.message(n.plan.id, this.name) : undefined;
     const buttons =
       n.plan && this.options.decide
@@ -54,14 +64,14 @@ export class TelegramChannel implements ChannelSender {
     const reply_markup = { inline_keyboard: keyboard(n, buttons) };
     if (existing) {
       try {
-        await this.#api.editMessageText(existing.chat_id, Number(existing.message_id), text, { reply_markup });
+        await api.editMessageText(existing.chat_id, Number(existing.message_id), text, { reply_markup });
       } catch (err) {
         // The same text again (a retried edit) is not a failure.
         if (!(err instanceof GrammyError && /message is not modified/.test(err.description))) throw err;
       }
       return;
     }
-    const sent = await this.#api.sendMessage(this.options.chatId, text, { reply_markup });
+    const sent = await api.sendMessage(this.options.chatId, text, { reply_markup });
     if (n.plan)
       await ctx.scope.chat.recordMessage({
         plan_id: n.plan.id,
@@ -74,11 +84,13 @@ export class TelegramChannel implements ChannelSender {
   }
 
   /** Answers a button press (the toast the presser sees). */
-  answer(callbackQueryId: string, text: string): Promise<true> {
-    return this.#api.answerCallbackQuery(callbackQueryId, { text: text.slice(0, 200), show_alert: true });
+  async answer(callbackQueryId: string, text: string): Promise<true> {
+    const { api } = await this.#telegram();
+    return api.answerCallbackQuery(callbackQueryId, { text: text.slice(0, 200), show_alert: true });
   }
 
-  reply(chatId: string, text: string): Promise<unknown> {
-    return this.#api.sendMessage(chatId, text.slice(0, 4096));
+  async reply(chatId: string, text: string): Promise<unknown> {
+    const { api } = await this.#telegram();
+    return api.sendMessage(chatId, text.slice(0, 4096));
   }
 }
