@@ -156,6 +156,12 @@ export const ERROR_CODES = {
     summary:
       'Approving this plan needs a WebAuthn assertion bound to its hash (a registered security key or passkey): approve it in the console, not from chat.',
   },
+  // ---- replicas: shared request budgets ----
+  RATE_LIMIT_UNAVAILABLE: {
+    status: 503,
+    exit: 9,
+    summary: 'The request budget shared by the API replicas could not be read, so the request was refused (not let through unbudgeted); retry.',
+  },
 } as const satisfies Record<string, { status: number; exit: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

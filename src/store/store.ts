@@ -6,6 +6,7 @@ import { KnownSecrets } from '../secrets/index.ts';
 import { migrationProvider } from './migrations.ts';
 import { createPostgresDialect } from './postgres/dialect.ts';
 import { AlertsRepo } from './repos/alerts.ts';
+import { BudgetCounters } from './repos/budgets.ts';
 import { ApprovalsRepo } from './repos/approvals.ts';
 import { type AuditWriterOptions, appendAudit, checkpointHead, iterateAudit, listCheckpoints, rowToRecord } from './repos/audit.ts';
 import { ChatLookup, ChatRepo } from './repos/chat.ts';
@@ -417,6 +418,13 @@ export class Store {
     const [plans, executions] = await Promise.all([count('plans'), count('executions')]);
     const numeric = (rows: { status: string; n: number | string | bigint }[]) => rows.map((r) => ({ status: r.status, n: Number(r.n) }));
     return { plans: numeric(plans), executions: numeric(executions) };
+  }
+
+  // ---- replicas ----
+
+  /** Request budgets count before a tenant is known (addresses, principals, webhook sources). */
+  get budgetCounters(): BudgetCounters {
+    return new BudgetCounters(this.#db);
   }
 
   /** For tests and operator tooling that must touch rows directly (tamper tests). Never used by services. */
