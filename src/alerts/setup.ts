@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
+import { WindowCounts } from '../limits/index.ts';
 import type { Pipeline } from '../operations/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { resolveSecret } from '../secrets/index.ts';
@@ -81,5 +82,7 @@ export async function openAlertIntake(o: AlertIntakeOptions): Promise<AlertIntak
     sources,
     playbooks,
     models,
+    // replicas: every API replica on PostgreSQL counts a source's deliveries in one place.
+    counts: new WindowCounts(o.store.engine === 'postgres' ? o.store.budgetCounters : null, () => o.runtime.now().getTime()),
   });
 }

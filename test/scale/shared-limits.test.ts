@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { SharedRateLimiter } from '../../src/limits/index.ts';
+import { SharedRateLimiter, WindowCounts } from '../../src/limits/index.ts';
 import { systemRuntime } from '../../src/runtime.ts';
 import { initDataDir } from '../../src/server/init.ts';
 import { Store } from '../../src/store/index.ts';
@@ -150,6 +150,17 @@ for (const engine of ENGINES) {
       assert.ok(allowed <= 1000, `allowed ${allowed}`);
       assert.ok(allowed >= 1000 - 2 * 10, `allowed ${allowed}: at most one reservation per limiter left unused`);
       assert.equal(allowed + refused, 1200);
+    });
+
+    test('alert deliveries counted by two replicas: every count is distinct, so exactly one sees the first over the budget', async () => {
+      const counter = store.budgetCounters;
+      const now = () => 1_750_000_000_000;
+      const replicas = [new WindowCounts(counter, now), new WindowCounts(counter, now)];
+      const counts = await Promise.all(Array.from({ length: 40 }, (_, i) => replicas[i % 2]!.add('webhook:alertmanager')));
+      assert.deepEqual(
+        counts.map((c) => c.count).sort((x, y) => x - y),
+        Array.from({ length: 40 }, (_, i) => i + 1),
+      );
     });
 
     test('expired windows are swept', async () => {
