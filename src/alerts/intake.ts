@@ -10,6 +10,7 @@ import { type CandidateOutcome, planCandidate } from './candidate.ts';
 import type { ModelClient } from './models.ts';
 import { type Alert, type AlertDelivery, readDelivery } from './payloads.ts';
 import { type LoadedPlaybook, matches } from './playbooks.ts';
+import type { AlertSettings } from './setup.ts';
 import { type Headers, verifyDelivery } from './signatures.ts';
 
 /** The window every name that is not a configured source shares, and its budget. */
@@ -69,7 +70,8 @@ export function sourcePrincipal(tenantId: string, source: string): Principal {
  * tenant ids are one entry per configured source.
  */
 export class AlertIntake {
-  readonly #deps: IntakeDeps;
+  /** Replaced whole by a reload (SIGHUP): settings, secrets and playbooks change together, never field by field. */
+  #deps: IntakeDeps;
   /** This replica's refusals past a source's budget, not audited one by one, per source and window. */
   readonly #suppressed = new Map<string, { window: number; count: number }>();
   readonly #counts: WindowCounts;
@@ -81,6 +83,27 @@ export class AlertIntake {
   constructor(deps: IntakeDeps) {
     this.#deps = deps;
     this.#counts = deps.counts ?? new WindowCounts(null, () => deps.runtime.now().getTime());
+  }
+
+  /** The playbooks in force now (a reload verifies the next set against their models). */
+  get playbooks(): readonly LoadedPlaybook[] {
+    return this.#deps.playbooks;
+  }
+
+  /** The models configured now (a playbook reload checks the next set against them). */
+  get models(): ReadonlyMap<string, ModelClient> {
+    return this.#deps.models;
+  }
+
+  /** A reloaded `alerts:` section (SIGHUP): sources, their secrets and models, swapped at once. */
+  reconfigure(settings: AlertSettings): void {
+    this.#deps = { ...this.#deps, config: settings.config, sources: settings.sources, models: settings.models };
+    this.#tenants.clear();
+  }
+
+  /** A reloaded, wholly verified playbook set (SIGHUP). */
+  replacePlaybooks(playbooks: readonly LoadedPlaybook[]): void {
+    this.#deps = { ...this.#deps, playbooks };
   }
 
   /** The largest body any source accepts: the route's parser limit. */

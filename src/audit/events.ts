@@ -51,6 +51,9 @@ export const AUDIT_ACTIONS = {
   'webauthn.register': 'CS0104',
   'webauthn.remove': 'CS0105',
   'webauthn.step-up': 'CS0106',
+  // ---- replicas: SIGHUP reloads of countersign.yaml and the playbooks ----
+  'config.reload': 'CS7103',
+  'playbook.reload': 'CS7104',
 } as const;
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
 

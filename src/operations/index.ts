@@ -19,3 +19,11 @@ export type { RecoveredAdmin } from './recover-admin.ts';
 export { InboxQuerySchema, ReviewBodySchema, type ReviewResult, reviewOperationFor } from './reviews.ts';
 export { apiOperations, apiPipeline, hostPipeline } from './table.ts';
 export type { AnyOperation, Channel, Effect, Operation, OperationContext, PipelineObserver } from './types.ts';
+// ---- replicas ----
+export type {
+  ConfigReloadChanges,
+  PlaybookReloadChanges,
+  PreparedReload,
+  ReloadSource,
+  SettingsReloadDeps,
+} from './settings-reload.ts';

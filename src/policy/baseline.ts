@@ -106,7 +106,9 @@ permit (
     Countersign::Action::"policy.reload",
     Countersign::Action::"plan.expire",
     Countersign::Action::"tool.reload",
-    Countersign::Action::"principal.recover-admin"
+    Countersign::Action::"principal.recover-admin",
+    Countersign::Action::"config.reload",
+    Countersign::Action::"playbook.reload"
   ],
   resource
 )

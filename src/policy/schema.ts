@@ -93,6 +93,9 @@ namespace Countersign {
   action "plan.expire" appliesTo { principal: Principal, resource: Plan };
   action "tool.reload" appliesTo { principal: Principal, resource: Tenant };
   action "principal.recover-admin" appliesTo { principal: Principal, resource: Principal };
+  // ---- replicas: countersign.yaml and playbooks re-read on SIGHUP ----
+  action "config.reload" appliesTo { principal: Principal, resource: Tenant };
+  action "playbook.reload" appliesTo { principal: Principal, resource: Tenant };
 
   // ---- chat (issue 14) ----
   // Link (or unlink) a chat account to the principal: the resource is the principal itself.

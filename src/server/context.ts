@@ -5,6 +5,7 @@ import { type Authenticator, createAuthenticator } from '../auth/index.ts';
 import { ChatService } from '../chat/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
 import { GrantKeyring } from '../grants/index.ts';
+import { RequestBudgets } from '../limits/index.ts';
 import { AUTH_CHANGING_OPERATIONS, LiveHub, PostgresListener } from '../live/index.ts';
 import { decisionCounter, instrumentStore, loadScrapeAccess, Metrics, type ScrapeAccess } from '../metrics/index.ts';
 import {
@@ -24,6 +25,7 @@ import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { dataDirPaths } from './datadir.ts';
 import { boundStoreUrl, openStore } from './store-binding.ts';
+import { ConfigSettings, PlaybookSet, type SettingsTargets } from './settings-reload.ts';
 import { toolSetSource } from './tool-reload.ts';
 
 export interface ContextOverrides {
@@ -64,6 +66,9 @@ export interface ServerContext {
   /** The outbox worker; `serve` starts it once the API listens. */
   dispatcher: NotificationDispatcher | null;
   chat: ChatService | null;
+  // ---- replicas ----
+  /** The API's request budgets (shared through PostgreSQL); a config reload adjusts them. */
+  budgets: RequestBudgets;
   close(): Promise<void>;
 }
 
@@ -91,6 +96,8 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
   let alerts: AlertIntake;
   let notifications: ResolvedNotifications | null = null;
   let dispatcher: NotificationDispatcher | null = null;
+  // replicas: SIGHUP re-reads countersign.yaml and the playbooks (src/server/settings-reload.ts).
+  const budgets = new RequestBudgets(store, config.rateLimit, warn);
   try {
     notifications = await loadNotificationSettings(paths.dir, overrides_.env ?? process.env);
     await store.migrate();
@@ -100,6 +107,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     tools = new ReloadableToolRegistry(loadToolDir(paths.tools, manifestTrust));
     await reportToolLoad(store, tools, config.developmentMode, 'api', warn);
     toolTrust = new ToolTrustGate({ tools, trust: config.trust, developmentMode: config.developmentMode });
+    const reloadTargets: SettingsTargets = { dir: paths.dir, store, env: overrides_.env ?? process.env, tools, budgets, intake: () => alerts };
     let overrideKeys: ReturnType<typeof loadOverrideVerificationKeys> | undefined;
     const overrides = new OverrideAuthority({
       runtime,
@@ -137,6 +145,8 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
       stepUpEnvironments: notifications?.settings.chat.stepUpEnvironments ?? [],
       chatLinkTtlMinutes: notifications?.settings.chat.linkCodeTtlMinutes ?? 10,
       notificationHealth: async () => (dispatcher ? dispatcher.health() : []),
+      configSettings: new ConfigSettings(config, reloadTargets),
+      playbookSet: new PlaybookSet(config, reloadTargets),
     });
     if (notifications) dispatcher = await NotificationDispatcher.open({ store, notifications, runtime, log: warn });
     // Data directories made before overrides existed get their key now, as init would have made it.
@@ -179,6 +189,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     alerts,
     notifications,
     dispatcher,
+    budgets,
     chat:
       notifications && (notifications.settings.slack || notifications.settings.telegram)
         ? new ChatService({ store, pipeline, notifications, runtime, log: warn })
