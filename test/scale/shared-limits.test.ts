@@ -38,13 +38,14 @@ const postgres = ENGINES.find((e) => e.name === 'postgres')!;
 describe('request budgets shared by two API replicas on one PostgreSQL', { skip: postgres.skip }, () => {
   let db: { databaseUrl: string; drop(): Promise<void> };
   let adminKey: string;
+  let dir: string;
   let a: ApiProcess | undefined;
   let b: ApiProcess | undefined;
   /** The minute window of the burst: the address test counts on what it left. */
   let window = 0;
   before(async () => {
     db = await freshPostgresDatabase();
-    const dir = join(tempDir(), 'data');
+    dir = join(tempDir(), 'data');
     adminKey = (await initDataDir(dir, { databaseUrl: db.databaseUrl })).adminKey;
     const file = join(dir, 'countersign.yaml');
     writeFileSync(
@@ -106,6 +107,21 @@ describe('request budgets shared by two API replicas on one PostgreSQL', { skip:
     assert.equal(windowOf(Date.now()), window, 'still the window of the burst above');
     assert.ok(count(s, 401) <= PER_ADDRESS - 42, `at most what the address had left: ${s.join(' ')}`);
     for (const c of anon) assert.equal((await c.request('GET', '/v1/whoami', { key: null })).status, 429);
+  });
+
+  test('SIGHUP: both replicas re-read countersign.yaml and apply the raised budgets to the shared windows', async () => {
+    const file = join(dir, 'countersign.yaml');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8')
+        .replace(/perPrincipalPerMinute: \d+/, 'perPrincipalPerMinute: 1000')
+        .replace(/perAddressPerMinute: \d+/, 'perAddressPerMinute: 1000'),
+    );
+    for (const p of [a!, b!]) p.child.kill('SIGHUP');
+    const applied = 'config reloaded: applied rateLimit.perAddressPerMinute, rateLimit.perPrincipalPerMinute';
+    for (let i = 0; i < 200 && ![a!, b!].every((p) => p.output().includes(applied)); i++) await sleep(50);
+    for (const p of [a!, b!]) assert.ok(p.output().includes(applied), p.output());
+    for (const p of [a!, b!]) assert.equal((await httpClient(p.url, adminKey).request('GET', '/v1/whoami')).status, 200);
   });
 });
 
