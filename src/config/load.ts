@@ -51,7 +51,8 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path = ''
     return value.replace(/\$\{(env|file):([^}]*)\}/g, (_, kind: string, name: string) => {
       const where = path || 'config';
       if (kind === 'file') return readConfigSecretFile(name, where);
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new CountersignError('CONFIG_INVALID', `${where}: \${env:${name}} is not a variable name`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+        throw new CountersignError('CONFIG_INVALID', `${where}: \${env:${name}} is not a variable name`);
       const v = env[name];
       if (v === undefined) throw new CountersignError('CONFIG_INVALID', `${where}: environment variable ${name} is not set`);
       return v;

@@ -17,8 +17,6 @@ export { ListPlansQuerySchema } from './plans.ts';
 export { CreateKeySchema, CreatePrincipalSchema } from './principals.ts';
 export type { RecoveredAdmin } from './recover-admin.ts';
 export { InboxQuerySchema, ReviewBodySchema, type ReviewResult, reviewOperationFor } from './reviews.ts';
-export { apiOperations, apiPipeline, hostPipeline } from './table.ts';
-export type { AnyOperation, Channel, Effect, Operation, OperationContext, PipelineObserver } from './types.ts';
 // ---- replicas ----
 export type {
   ConfigReloadChanges,
@@ -27,3 +25,5 @@ export type {
   ReloadSource,
   SettingsReloadDeps,
 } from './settings-reload.ts';
+export { apiOperations, apiPipeline, hostPipeline } from './table.ts';
+export type { AnyOperation, Channel, Effect, Operation, OperationContext, PipelineObserver } from './types.ts';

@@ -75,13 +75,17 @@ function reloadOperation<C extends Record<string, unknown>>(
     guards: [
       (_tx, prepared, req) => {
         if (!prepared.ok && prepared.outcome === 'denied') {
-          throw new CountersignError(deniedCode, prepared.reasons.join('; '), { details: { process: req.process, reasons: prepared.reasons } });
+          throw new CountersignError(deniedCode, prepared.reasons.join('; '), {
+            details: { process: req.process, reasons: prepared.reasons },
+          });
         }
       },
     ],
     act: async (_tx, prepared, req) => {
       if (!prepared.ok) {
-        throw new CountersignError('CONFIG_INVALID', prepared.reasons.join('; '), { details: { process: req.process, reasons: prepared.reasons } });
+        throw new CountersignError('CONFIG_INVALID', prepared.reasons.join('; '), {
+          details: { process: req.process, reasons: prepared.reasons },
+        });
       }
       return {
         result: prepared.changes,

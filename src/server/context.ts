@@ -24,8 +24,8 @@ import type { Store } from '../store/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { dataDirPaths } from './datadir.ts';
-import { boundStoreUrl, openStore } from './store-binding.ts';
 import { ConfigSettings, PlaybookSet, type SettingsTargets } from './settings-reload.ts';
+import { boundStoreUrl, openStore } from './store-binding.ts';
 import { toolSetSource } from './tool-reload.ts';
 
 export interface ContextOverrides {
@@ -107,7 +107,14 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     tools = new ReloadableToolRegistry(loadToolDir(paths.tools, manifestTrust));
     await reportToolLoad(store, tools, config.developmentMode, 'api', warn);
     toolTrust = new ToolTrustGate({ tools, trust: config.trust, developmentMode: config.developmentMode });
-    const reloadTargets: SettingsTargets = { dir: paths.dir, store, env: overrides_.env ?? process.env, tools, budgets, intake: () => alerts };
+    const reloadTargets: SettingsTargets = {
+      dir: paths.dir,
+      store,
+      env: overrides_.env ?? process.env,
+      tools,
+      budgets,
+      intake: () => alerts,
+    };
     let overrideKeys: ReturnType<typeof loadOverrideVerificationKeys> | undefined;
     const overrides = new OverrideAuthority({
       runtime,

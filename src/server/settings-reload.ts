@@ -135,7 +135,9 @@ export interface SettingsReloadOutcome {
 }
 
 function reasonsOf(err: unknown): string[] {
-  return err instanceof CountersignError && Array.isArray(err.details?.reasons) ? (err.details.reasons as string[]) : [(err as Error).message];
+  return err instanceof CountersignError && Array.isArray(err.details?.reasons)
+    ? (err.details.reasons as string[])
+    : [(err as Error).message];
 }
 
 /**

@@ -6,9 +6,9 @@ import { KnownSecrets } from '../secrets/index.ts';
 import { migrationProvider } from './migrations.ts';
 import { createPostgresDialect } from './postgres/dialect.ts';
 import { AlertsRepo } from './repos/alerts.ts';
-import { BudgetCounters } from './repos/budgets.ts';
 import { ApprovalsRepo } from './repos/approvals.ts';
 import { type AuditWriterOptions, appendAudit, checkpointHead, iterateAudit, listCheckpoints, rowToRecord } from './repos/audit.ts';
+import { BudgetCounters } from './repos/budgets.ts';
 import { ChatLookup, ChatRepo } from './repos/chat.ts';
 import { ConsoleRepo } from './repos/console.ts';
 import { type ExecutionRecord, ExecutionsRepo, toExecution } from './repos/executions.ts';
@@ -421,6 +421,12 @@ export class Store {
   }
 
   // ---- replicas ----
+
+  /** `countersign tenant list` (host operator): every tenant, by name. */
+  async listTenantsForOperator(): Promise<{ id: string; name: string; createdAt: string }[]> {
+    const rows = await this.#db.selectFrom('tenants').select(['id', 'name', 'created_at']).orderBy('name').execute();
+    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
+  }
 
   /** Request budgets count before a tenant is known (addresses, principals, webhook sources). */
   get budgetCounters(): BudgetCounters {
