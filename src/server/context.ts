@@ -24,6 +24,7 @@ import type { Store } from '../store/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { dataDirPaths } from './datadir.ts';
+import { keyPaths } from './key-location.ts';
 import { ConfigSettings, PlaybookSet, type SettingsTargets } from './settings-reload.ts';
 import { boundStoreUrl, openStore } from './store-binding.ts';
 import { toolSetSource } from './tool-reload.ts';
@@ -77,8 +78,9 @@ export interface ServerContext {
  * start with a message: nothing falls back to a default (CONVENTIONS: config validated once).
  */
 export async function openServerContext(dir: string, overrides_: ContextOverrides = {}): Promise<ServerContext> {
-  const paths = dataDirPaths(dir);
-  const config = loadConfig(paths.dir, overrides_.env ?? process.env);
+  const config = loadConfig(dataDirPaths(dir).dir, overrides_.env ?? process.env);
+  // replicas: the keys may live on a secret path every replica mounts (keys.dir).
+  const paths = keyPaths(dataDirPaths(dir), config);
   const runtime = overrides_.runtime ?? systemRuntime;
   const warn = overrides_.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   const approvalRules = loadApprovalRules(paths.approvals);

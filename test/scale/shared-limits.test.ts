@@ -1,16 +1,20 @@
 // Request budgets shared across API replicas (issue 16): two `countersign api` processes on one
 // PostgreSQL allow one principal's budget once, not twice; per address too; and when the shared
 // counter cannot be read, a replica refuses (503 RATE_LIMIT_UNAVAILABLE) instead of letting
-// requests through unbudgeted. The limiters themselves run against the real store on both
+// requests through unbudgeted. Both replicas read their keys from one read-only path outside the
+// data directory (`keys.dir`, as a mounted secret would be; `<dir>/keys` is gone), sign with the
+// same audit key, and a private key others could read stops a replica's start. The limiters themselves run against the real store on both
 // engines: reserving several requests per round trip never allows more than the budget.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { verifyStoreAudit } from '../../src/backup/index.ts';
 import { SharedRateLimiter, WindowCounts } from '../../src/limits/index.ts';
 import { systemRuntime } from '../../src/runtime.ts';
+import { openServerContext } from '../../src/server/context.ts';
 import { initDataDir } from '../../src/server/init.ts';
 import { Store } from '../../src/store/index.ts';
 import { type ApiProcess, startApiProcess } from '../support/api-process.ts';
@@ -39,6 +43,7 @@ describe('request budgets shared by two API replicas on one PostgreSQL', { skip:
   let db: { databaseUrl: string; drop(): Promise<void> };
   let adminKey: string;
   let dir: string;
+  let sharedKeys: string;
   let a: ApiProcess | undefined;
   let b: ApiProcess | undefined;
   /** The minute window of the burst: the address test counts on what it left. */
@@ -47,10 +52,14 @@ describe('request budgets shared by two API replicas on one PostgreSQL', { skip:
     db = await freshPostgresDatabase();
     dir = join(tempDir(), 'data');
     adminKey = (await initDataDir(dir, { databaseUrl: db.databaseUrl })).adminKey;
+    // The "secret mount": the keys moved out of the data directory, the directory read-only.
+    sharedKeys = join(tempDir('cs-secret-mount-'), 'countersign-keys');
+    renameSync(join(dir, 'keys'), sharedKeys);
+    chmodSync(sharedKeys, 0o500);
     const file = join(dir, 'countersign.yaml');
     writeFileSync(
       file,
-      readFileSync(file, 'utf8')
+      `${readFileSync(file, 'utf8')}keys:\n  dir: ${sharedKeys}\n`
         .replace(/perPrincipalPerMinute: \d+/, `perPrincipalPerMinute: ${PER_PRINCIPAL}`)
         .replace(/perAddressPerMinute: \d+/, `perAddressPerMinute: ${PER_ADDRESS}`),
     );
@@ -122,6 +131,32 @@ describe('request budgets shared by two API replicas on one PostgreSQL', { skip:
     for (let i = 0; i < 200 && ![a!, b!].every((p) => p.output().includes(applied)); i++) await sleep(50);
     for (const p of [a!, b!]) assert.ok(p.output().includes(applied), p.output());
     for (const p of [a!, b!]) assert.equal((await httpClient(p.url, adminKey).request('GET', '/v1/whoami')).status, 200);
+  });
+
+  test('a private key others may read on the shared path stops a replica: the start is refused, not weakened', async () => {
+    const auditKey = join(sharedKeys, 'audit.key');
+    chmodSync(sharedKeys, 0o700);
+    chmodSync(auditKey, 0o644);
+    try {
+      await assert.rejects(openServerContext(dir, { databaseUrl: db.databaseUrl }), (e: Error & { code?: string }) => {
+        return e.code === 'CONFIG_INVALID' && e.message.includes(`${auditKey} is accessible to other users (mode 644)`);
+      });
+    } finally {
+      chmodSync(auditKey, 0o600);
+      chmodSync(sharedKeys, 0o500);
+    }
+  });
+
+  test('both replicas signed their shutdown checkpoints with the audit key of the shared path, and the chain verifies', async () => {
+    assert.deepEqual(await Promise.all([a!.stop(), b!.stop()]), [0, 0]);
+    const store = await Store.open({ databaseUrl: db.databaseUrl, runtime: systemRuntime, signer: null, access: 'read' });
+    try {
+      const report = await verifyStoreAudit(store, sharedKeys);
+      assert.equal(report.ok, true, report.message);
+      assert.ok(report.checkpoints >= 2, `a checkpoint from each replica's drain: ${report.checkpoints}`);
+    } finally {
+      await store.close();
+    }
   });
 });
 
