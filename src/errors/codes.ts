@@ -160,7 +160,8 @@ export const ERROR_CODES = {
   RATE_LIMIT_UNAVAILABLE: {
     status: 503,
     exit: 9,
-    summary: 'The request budget shared by the API replicas could not be read, so the request was refused (not let through unbudgeted); retry.',
+    summary:
+      'The request budget shared by the API replicas could not be read, so the request was refused (not let through unbudgeted); retry.',
   },
 } as const satisfies Record<string, { status: number; exit: number; summary: string }>;
 
