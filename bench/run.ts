@@ -55,6 +55,12 @@ const FIGURES: readonly BenchModule[] = [
     about: 'console plan page read (time, bytes) vs the API JSON read of the same plan',
     load: () => import('./console.ts'),
   },
+  // ---- replicas: shared request budgets ----
+  {
+    name: 'limits',
+    about: 'request budget shared by replicas on PostgreSQL (per request, and reserved) vs the in-process limiter',
+    load: () => import('./limits.ts'),
+  },
 ];
 
 interface Args {

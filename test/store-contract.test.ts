@@ -62,6 +62,8 @@ for (const engine of ENGINES) {
         '0010_notifications',
         '0011_alerts',
         '0012_scale',
+        '0014_replicas',
+        '0016_witnessed',
       ]);
       assert.deepEqual(await store.migrate(), [], 'migrations are idempotent');
       a = (await provisionTenant(store, systemRuntime, 'a')).tenantId;

@@ -19,6 +19,14 @@ export {
   readPlaybookDocument,
   templateCandidate,
 } from './playbooks.ts';
-export { type AlertIntakeOptions, openAlertIntake, playbookDir } from './setup.ts';
+export {
+  type AlertIntakeOptions,
+  type AlertSettings,
+  openAlertIntake,
+  playbookDir,
+  playbooksMissingModels,
+  resolveAlertSettings,
+  verifyPlaybooks,
+} from './setup.ts';
 export { HMAC_HEADERS, signGenericDelivery, verifyDelivery } from './signatures.ts';
 export { IntakeResultSchema, PlanOriginSchema } from './view.ts';

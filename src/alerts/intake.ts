@@ -1,5 +1,6 @@
 import type { AlertsConfig, WebhookSourceConfig } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
+import { WindowCounts } from '../limits/index.ts';
 import type { Pipeline, ReceiveResult } from '../operations/index.ts';
 import type { Principal } from '../policy/index.ts';
 import type { Runtime } from '../runtime.ts';
@@ -9,6 +10,7 @@ import { type CandidateOutcome, planCandidate } from './candidate.ts';
 import type { ModelClient } from './models.ts';
 import { type Alert, type AlertDelivery, readDelivery } from './payloads.ts';
 import { type LoadedPlaybook, matches } from './playbooks.ts';
+import type { AlertSettings } from './setup.ts';
 import { type Headers, verifyDelivery } from './signatures.ts';
 
 /** The window every name that is not a configured source shares, and its budget. */
@@ -30,6 +32,8 @@ export interface IntakeDeps {
   sources: ReadonlyMap<string, ResolvedSource>;
   playbooks: readonly LoadedPlaybook[];
   models: ReadonlyMap<string, ModelClient>;
+  /** replicas: deliveries per source and minute, counted in the database on PostgreSQL so every replica shares one budget. */
+  counts?: WindowCounts;
 }
 
 export interface ProposedForGroup {
@@ -66,8 +70,11 @@ export function sourcePrincipal(tenantId: string, source: string): Principal {
  * tenant ids are one entry per configured source.
  */
 export class AlertIntake {
-  readonly #deps: IntakeDeps;
-  readonly #windows = new Map<string, { start: number; count: number; suppressed: number }>();
+  /** Replaced whole by a reload (SIGHUP): settings, secrets and playbooks change together, never field by field. */
+  #deps: IntakeDeps;
+  /** This replica's refusals past a source's budget, not audited one by one, per source and window. */
+  readonly #suppressed = new Map<string, { window: number; count: number }>();
+  readonly #counts: WindowCounts;
   readonly #tenants = new Map<string, string>();
   readonly #waiting: (() => void)[] = [];
   #running = 0;
@@ -75,6 +82,28 @@ export class AlertIntake {
 
   constructor(deps: IntakeDeps) {
     this.#deps = deps;
+    this.#counts = deps.counts ?? new WindowCounts(null, () => deps.runtime.now().getTime());
+  }
+
+  /** The playbooks in force now (a reload verifies the next set against their models). */
+  get playbooks(): readonly LoadedPlaybook[] {
+    return this.#deps.playbooks;
+  }
+
+  /** The models configured now (a playbook reload checks the next set against them). */
+  get models(): ReadonlyMap<string, ModelClient> {
+    return this.#deps.models;
+  }
+
+  /** A reloaded `alerts:` section (SIGHUP): sources, their secrets and models, swapped at once. */
+  reconfigure(settings: AlertSettings): void {
+    this.#deps = { ...this.#deps, config: settings.config, sources: settings.sources, models: settings.models };
+    this.#tenants.clear();
+  }
+
+  /** A reloaded, wholly verified playbook set (SIGHUP). */
+  replacePlaybooks(playbooks: readonly LoadedPlaybook[]): void {
+    this.#deps = { ...this.#deps, playbooks };
   }
 
   /** The largest body any source accepts: the route's parser limit. */
@@ -84,7 +113,7 @@ export class AlertIntake {
 
   /** For the memory-bound test and the bench: what is held now, and the most that ever waited. */
   stats(): { running: number; waiting: number; peakWaiting: number; windows: number } {
-    return { running: this.#running, waiting: this.#waiting.length, peakWaiting: this.#peakWaiting, windows: this.#windows.size };
+    return { running: this.#running, waiting: this.#waiting.length, peakWaiting: this.#peakWaiting, windows: this.#suppressed.size };
   }
 
   async receive(name: string, headers: Headers, body: Buffer, ip: string): Promise<IntakeResult> {
@@ -93,7 +122,7 @@ export class AlertIntake {
     // Counted before anything is verified, so an unauthenticated flood (to a source, or to names
     // that are none) costs at most one audit entry per delivery within the budget, one for the
     // first refusal, and one entry counting the rest when the minute ends.
-    const gate = this.#take(source ? name : UNKNOWN_SOURCES, source?.config.perMinute ?? UNKNOWN_PER_MINUTE, runtime.now().getTime());
+    const gate = await this.#take(source ? name : UNKNOWN_SOURCES, source?.config.perMinute ?? UNKNOWN_PER_MINUTE);
     if (gate.suppressedBefore > 0) {
       const what = `${gate.suppressedBefore} further deliveries were refused over the rate in the previous minute (counted, not audited one by one)`;
       await this.auditRefusal(source ? name : UNKNOWN_SOURCES, 'RATE_LIMITED', what, ip, null);
@@ -290,21 +319,23 @@ export class AlertIntake {
 
   /**
    * A fixed one-minute window per source (one entry per configured source, and one shared by
-   * every unknown name). Past the budget only the first refusal is audited; the rest are counted
-   * and reported once when the next window opens.
+   * every unknown name), counted across replicas (WindowCounts). Past the budget only the first
+   * refusal is audited (one across all replicas); each replica counts the rest it refused and
+   * reports them once when its next window opens.
    */
-  #take(key: string, perMinute: number, t: number): { ok: boolean; audit: boolean; suppressedBefore: number } {
-    let w = this.#windows.get(key);
+  async #take(key: string, perMinute: number): Promise<{ ok: boolean; audit: boolean; suppressedBefore: number }> {
+    const { window, count } = await this.#counts.add(`webhook:${key}`);
+    const s = this.#suppressed.get(key);
     let suppressedBefore = 0;
-    if (!w || t - w.start >= 60_000) {
-      suppressedBefore = w?.suppressed ?? 0;
-      w = { start: t, count: 0, suppressed: 0 };
-      this.#windows.set(key, w);
+    if (s && s.window !== window) {
+      suppressedBefore = s.count;
+      this.#suppressed.delete(key);
     }
-    w.count += 1;
-    if (w.count <= perMinute) return { ok: true, audit: true, suppressedBefore };
-    if (w.count === perMinute + 1) return { ok: false, audit: true, suppressedBefore };
-    w.suppressed += 1;
+    if (count <= perMinute) return { ok: true, audit: true, suppressedBefore };
+    if (count === perMinute + 1) return { ok: false, audit: true, suppressedBefore };
+    const mine = this.#suppressed.get(key) ?? { window, count: 0 };
+    mine.count += 1;
+    this.#suppressed.set(key, mine);
     return { ok: false, audit: false, suppressedBefore };
   }
 

@@ -7,6 +7,7 @@ import type { Authenticator } from '../auth/index.ts';
 import type { ChatService } from '../chat/index.ts';
 import type { Config } from '../config/index.ts';
 import { registerConsole } from '../console/index.ts';
+import { RequestBudgets } from '../limits/index.ts';
 import type { LiveHub } from '../live/index.ts';
 import { type Metrics, metricsRoutes, type ScrapeAccess } from '../metrics/index.ts';
 import type { Pipeline } from '../operations/index.ts';
@@ -16,7 +17,6 @@ import { logLineRedactor } from '../secrets/index.ts';
 import type { Store } from '../store/index.ts';
 import { registerAuthentication } from './auth.ts';
 import { answerClientError, answerFrameworkError, registerErrorHandling } from './errors.ts';
-import { PrincipalRateLimiter } from './rate-limit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { chatRoutes } from './routes/chat.ts';
@@ -52,6 +52,8 @@ export interface ApiServices {
   runtime?: Runtime;
   /** Which approvals need step-up; absent: from `config.console`. */
   stepUp?: StepUpSettings;
+  /** replicas: the request budgets a config reload adjusts; absent, built from `rateLimit` below. */
+  budgets?: RequestBudgets;
 }
 
 export interface ApiOptions {
@@ -135,12 +137,15 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
 
   // Per-address budget first, before authentication, so unauthenticated floods are cut off
   // before they cost a key lookup or an audit write (invariant 17).
-  if (options.rateLimit.enabled) {
-    const byAddress = new PrincipalRateLimiter(options.rateLimit.perAddressPerMinute);
+  // Shared by every replica on PostgreSQL (src/limits), so N replicas still allow one budget;
+  // the server's own budgets follow its config reloads (SIGHUP).
+  const budgets = options.rateLimit.enabled ? (services.budgets ?? new RequestBudgets(services.store, options.rateLimit)) : null;
+  if (budgets) {
+    const byAddress = budgets.byAddress;
     app.addHook('onRequest', async (request) => {
       const config = request.routeOptions.config;
       // Console routes are `public` to the bearer hook (they authenticate by session) but are limited like the rest.
-      if (!config?.public || config.addressLimited) byAddress.take(`ip:${request.ip}`);
+      if (!config?.public || config.addressLimited) await byAddress.take(`ip:${request.ip}`);
     });
   }
 
@@ -159,8 +164,7 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 
-  const limiter = options.rateLimit.enabled ? new PrincipalRateLimiter(options.rateLimit.perPrincipalPerMinute) : null;
-  registerAuthentication(app, services.authenticator, services.store, limiter);
+  registerAuthentication(app, services.authenticator, services.store, budgets?.byPrincipal ?? null);
   healthRoutes(app, services.store, options.version, services.authorizer);
   const ops = services.pipeline;
   planRoutes(app, ops);

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/index.ts';
 import { CountersignError } from '../errors/index.ts';
+import type { RequestBudget } from '../limits/index.ts';
 import type { Principal } from '../policy/index.ts';
 import { NO_TENANT, type Store } from '../store/index.ts';
-import type { PrincipalRateLimiter } from './rate-limit.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -31,7 +31,7 @@ export function registerAuthentication(
   app: FastifyInstance,
   authenticator: Authenticator,
   store: Store,
-  limiter: PrincipalRateLimiter | null,
+  limiter: RequestBudget | null,
 ): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request: FastifyRequest) => {
@@ -51,7 +51,7 @@ export function registerAuthentication(
       }
       throw err;
     }
-    limiter?.take(request.principal.id);
+    await limiter?.take(request.principal.id);
   });
 }
 

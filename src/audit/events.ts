@@ -35,7 +35,7 @@ export const AUDIT_ACTIONS = {
   'trust.bootstrap': 'CS7002',
   'policy.reload': 'CS7101',
   'tool.reload': 'CS7102',
-  'policy.upgrade': 'CS7103',
+  'policy.upgrade': 'CS7105',
   'audit.checkpoint': 'CS3002',
   'store.restore': 'CS0004',
   'environment.freeze': 'CS8001',
@@ -54,6 +54,9 @@ export const AUDIT_ACTIONS = {
   'webauthn.register': 'CS0104',
   'webauthn.remove': 'CS0105',
   'webauthn.step-up': 'CS0106',
+  // ---- replicas: SIGHUP reloads of countersign.yaml and the playbooks ----
+  'config.reload': 'CS7103',
+  'playbook.reload': 'CS7104',
 } as const;
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
 

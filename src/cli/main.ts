@@ -20,6 +20,7 @@ import { registerPolicy } from './commands/policy.ts';
 import { registerPrincipal } from './commands/principal.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerStatus } from './commands/status.ts';
+import { registerTenant } from './commands/tenant.ts';
 import { registerTool } from './commands/tool.ts';
 import { registerTrust } from './commands/trust.ts';
 import { registerWitness } from './commands/witness.ts';
@@ -66,6 +67,8 @@ ${EXIT_CODES_HELP}`,
   registerPlaybook(program, io);
   // ---- chat (issue 14) ----
   registerChat(program, io);
+  // ---- replicas: tenant provisioning on the host ----
+  registerTenant(program, io);
   return program;
 }
 

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { CountersignError } from '../errors/index.ts';
 import { clearDatabasePasswordProblem, type DatabaseBinding, renderDatabaseYaml } from './database.ts';
@@ -7,15 +7,54 @@ import { type Config, ConfigSchema } from './schema.ts';
 
 export const CONFIG_FILE = 'countersign.yaml';
 
+/** A secret is a credential, not data: anything larger is a mistake. */
+const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
 /**
- * Replaces `${env:NAME}` in string values. An unset variable is an error, never an empty
- * string: a missing database password must not turn into a silent default.
+ * Reads a `${file:/path}` secret (a mounted Kubernetes or Vault-agent secret, a systemd
+ * credential): an absolute path to a regular file that others cannot read or write, as ssh asks
+ * of a private key. One trailing newline is not part of the secret.
+ */
+export function readConfigSecretFile(path: string, where: string): string {
+  const refuse = (why: string, cause?: unknown) =>
+    new CountersignError('CONFIG_INVALID', `${where}: secret file ${path} ${why}`, cause === undefined ? {} : { cause });
+  if (!isAbsolute(path)) throw refuse('must be an absolute path');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw refuse(`cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
+  }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw refuse('is not a regular file');
+    if ((info.mode & 0o007) !== 0) {
+      throw refuse(`is accessible to other users (mode ${(info.mode & 0o777).toString(8)}); run chmod o-rwx on it`);
+    }
+    if (info.size > MAX_SECRET_FILE_BYTES) throw refuse(`is larger than ${MAX_SECRET_FILE_BYTES} bytes`);
+    const text = readFileSync(fd, 'utf8').replace(/\r?\n$/, '');
+    if (text.length === 0) throw refuse('is empty');
+    return text;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Replaces `${env:NAME}` and `${file:/path}` in string values. An unset variable or unreadable
+ * file is an error, never an empty string: a missing database password must not turn into a
+ * silent default. Files are read each time the config is (at start and on SIGHUP), so a rotated
+ * secret file is picked up by a reload.
  */
 export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path = ''): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+    return value.replace(/\$\{(env|file):([^}]*)\}/g, (_, kind: string, name: string) => {
+      const where = path || 'config';
+      if (kind === 'file') return readConfigSecretFile(name, where);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+        throw new CountersignError('CONFIG_INVALID', `${where}: \${env:${name}} is not a variable name`);
       const v = env[name];
-      if (v === undefined) throw new CountersignError('CONFIG_INVALID', `${path || 'config'}: environment variable ${name} is not set`);
+      if (v === undefined) throw new CountersignError('CONFIG_INVALID', `${where}: environment variable ${name} is not set`);
       return v;
     });
   }
@@ -71,7 +110,9 @@ export function loadConfig(dir: string, env: NodeJS.ProcessEnv = process.env): R
 /** countersign.yaml as init writes it: every key with its default, and the store init created. */
 export function renderConfigYaml(binding?: DatabaseBinding): string {
   return `# Countersign configuration. Every key is optional; shown here with its default.
-# Values may reference environment variables as \${env:NAME} (an unset variable is an error).
+# Values may reference environment variables as \${env:NAME} and secret files as \${file:/path}
+# (an unset variable, or a missing or world-readable file, is an error). SIGHUP re-reads this file:
+# see docs/operations.md for what applies at once and what needs a restart.
 server:
   host: 127.0.0.1
   port: 7400

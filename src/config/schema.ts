@@ -4,6 +4,7 @@ import { ASYMMETRIC_JWS_ALGORITHMS, isAsymmetricJwsAlgorithm, jwksUrlProblem } f
 import { ALERTS_CONFIG_DEFAULT, AlertsConfigSchema } from './alerts.ts';
 import { CONSOLE_CONFIG_DEFAULT, ConsoleConfigSchema } from './console.ts';
 import { DATABASE_CONFIG_DEFAULT, DatabaseConfigSchema } from './database.ts';
+import { KEYS_CONFIG_DEFAULT, KeysConfigSchema } from './keys.ts';
 
 const HostName = z
   .string()
@@ -389,6 +390,10 @@ export const ConfigSchema = z
     // --- reviewer console (issue 13) ---
     console: ConsoleConfigSchema.default({ ...CONSOLE_CONFIG_DEFAULT, stepUp: { risks: ['high', 'critical'], environments: {} } }).describe(
       'The reviewer console served at `/`: sessions, sign-in and the WebAuthn step-up.',
+    ),
+    // ---- replicas: keys from a path replicas share ----
+    keys: KeysConfigSchema.default(KEYS_CONFIG_DEFAULT).describe(
+      'Where the grant, audit and override keys are read: `<dir>/keys`, or a secret path every replica mounts.',
     ),
   })
   .strict()

@@ -162,6 +162,13 @@ export const ERROR_CODES = {
     summary:
       "The plan's approvals are not yet in an audit checkpoint its witnesses cosigned (`audit.holdGrantsForRisks`); retry in a few seconds.",
   },
+  // ---- replicas: shared request budgets ----
+  RATE_LIMIT_UNAVAILABLE: {
+    status: 503,
+    exit: 9,
+    summary:
+      'The request budget shared by the API replicas could not be read, so the request was refused (not let through unbudgeted); retry.',
+  },
 } as const satisfies Record<string, { status: number; exit: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -9,7 +9,15 @@ import { loadOverrideVerificationKeys, overrideStepRefusal } from '../overrides/
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { BubblewrapRunner, type Runner, runUnsandboxedForDevelopment } from '../sandbox/index.ts';
 import type { ContextOverrides } from '../server/index.ts';
-import { dataDirPaths, hostPipelineFor, openStore, ToolReloader, type ToolReloadOutcome, toolSetSource } from '../server/index.ts';
+import {
+  dataDirPaths,
+  hostPipelineFor,
+  keyPaths,
+  openStore,
+  ToolReloader,
+  type ToolReloadOutcome,
+  toolSetSource,
+} from '../server/index.ts';
 import { backoffMs, isStoreUnavailable, type Store } from '../store/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
@@ -76,9 +84,10 @@ export function defaultWorkRoot(dataDir: string): string {
 }
 
 export async function startExecutor(dir: string, options: ExecutorOptions = {}): Promise<RunningExecutor> {
-  const paths = dataDirPaths(dir);
   const env = options.env ?? process.env;
-  const config = loadConfig(paths.dir, env);
+  const config = loadConfig(dataDirPaths(dir).dir, env);
+  // replicas: grant and override keys from the path replicas share (keys.dir), checked like ssh keys.
+  const paths = keyPaths(dataDirPaths(dir), config);
   const runtime: Runtime = options.runtime ?? systemRuntime;
   const writeLog = options.log ?? ((line: string) => process.stderr.write(`executor: ${line}\n`));
   const owner = options.owner ?? `${hostname()}:${process.pid}:${runtime.newId('wkr').slice(-8)}`;

@@ -18,5 +18,13 @@ export { ListPlansQuerySchema } from './plans.ts';
 export { CreateKeySchema, CreatePrincipalSchema } from './principals.ts';
 export type { RecoveredAdmin } from './recover-admin.ts';
 export { InboxQuerySchema, ReviewBodySchema, type ReviewResult, reviewOperationFor } from './reviews.ts';
+// ---- replicas ----
+export type {
+  ConfigReloadChanges,
+  PlaybookReloadChanges,
+  PreparedReload,
+  ReloadSource,
+  SettingsReloadDeps,
+} from './settings-reload.ts';
 export { apiOperations, apiPipeline, hostPipeline } from './table.ts';
 export type { AnyOperation, Channel, Effect, Operation, OperationContext, PipelineObserver } from './types.ts';

@@ -10,6 +10,7 @@ import { Pipeline } from './pipeline.ts';
 import { planOperations } from './plans.ts';
 import { principalOperations } from './principals.ts';
 import { reviewOperations } from './reviews.ts';
+import { type SettingsReloadDeps, settingsReloadOperations } from './settings-reload.ts';
 import { toolOperations } from './tools.ts';
 import { trustOperations } from './trust.ts';
 import type { AnyOperation } from './types.ts';
@@ -19,7 +20,7 @@ import type { AnyOperation } from './types.ts';
  * REST routes, CLI commands and MCP tools map onto these names; the chokepoint test is
  * generated from this list. Adding a capability means adding a row here.
  */
-export function apiOperations(deps: OperationDeps & HostDeps): AnyOperation[] {
+export function apiOperations(deps: OperationDeps & HostDeps & SettingsReloadDeps): AnyOperation[] {
   return [
     ...planOperations(deps),
     ...reviewOperations(deps),
@@ -36,11 +37,13 @@ export function apiOperations(deps: OperationDeps & HostDeps): AnyOperation[] {
     ...chatOperations(deps),
     // --- reviewer console (issue 13) ---
     ...consoleOperations(deps),
+    // ---- replicas: config and playbooks reloaded on SIGHUP ----
+    ...settingsReloadOperations(deps),
   ];
 }
 
 /** The pipeline of the API process, over the whole table. */
-export function apiPipeline(deps: OperationDeps & HostDeps): Pipeline {
+export function apiPipeline(deps: OperationDeps & HostDeps & SettingsReloadDeps): Pipeline {
   return new Pipeline(deps, apiOperations(deps));
 }
 

@@ -109,7 +109,9 @@ permit (
     Countersign::Action::"principal.recover-admin",
     Countersign::Action::"policy.upgrade",
     Countersign::Action::"audit.checkpoint",
-    Countersign::Action::"store.restore"
+    Countersign::Action::"store.restore",
+    Countersign::Action::"config.reload",
+    Countersign::Action::"playbook.reload"
   ],
   resource
 )

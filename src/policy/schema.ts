@@ -96,6 +96,9 @@ namespace Countersign {
   action "policy.upgrade" appliesTo { principal: Principal, resource: Tenant };
   action "audit.checkpoint" appliesTo { principal: Principal, resource: Tenant };
   action "store.restore" appliesTo { principal: Principal, resource: Tenant };
+  // ---- replicas: countersign.yaml and playbooks re-read on SIGHUP ----
+  action "config.reload" appliesTo { principal: Principal, resource: Tenant };
+  action "playbook.reload" appliesTo { principal: Principal, resource: Tenant };
 
   // ---- chat (issue 14) ----
   // Link (or unlink) a chat account to the principal: the resource is the principal itself.

@@ -37,6 +37,9 @@ const HOST_ACTION_NAMES = [
   'policy.upgrade',
   'audit.checkpoint',
   'store.restore',
+  // ---- replicas: countersign.yaml and playbooks re-read on SIGHUP ----
+  'config.reload',
+  'playbook.reload',
 ] as const;
 
 /** Every action the pipeline decides (src/operations). Reads are decided by policy too (invariant 1). */

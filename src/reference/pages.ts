@@ -125,10 +125,12 @@ function configPage(): string {
     'Configuration reference: `countersign.yaml`',
     [
       'The configuration of one installation lives in `<dir>/countersign.yaml` (written by `countersign init`).',
-      'Every field is optional. It is validated once at start and then frozen: an invalid file stops the process',
-      'with CONFIG_INVALID (exit 3); nothing falls back to a default. A string value may reference an environment',
+      'Every field is optional. It is validated at start (and again on `SIGHUP`) and then frozen: an invalid file',
+      'stops the start with CONFIG_INVALID (exit 3); nothing falls back to a default. A string value may reference an',
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal syntax the config file uses
-      'variable as `${env:NAME}`; an unset variable is an error, never an empty string.',
+      'environment variable as `${env:NAME}` and a secret file as `${file:/absolute/path}` (a mounted Kubernetes or',
+      'Vault-agent secret; one trailing newline dropped); an unset variable, or a missing file or one other users',
+      'may read or write, is an error, never an empty string.',
     ],
     ConfigSchema,
     [
@@ -145,8 +147,12 @@ function configPage(): string {
       [
         'Changing the configuration',
         [
-          '- The configuration is read at start only: restart the API and executors after an edit.',
-          '- `SIGHUP` reloads the policies and the tools, never this file.',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal syntax the config file uses
+          '- `SIGHUP` to the API re-reads this file (`${env:…}` and `${file:…}` resolved anew) and applies at once',
+          '  `rateLimit.perPrincipalPerMinute`, `rateLimit.perAddressPerMinute` and the whole `alerts` section',
+          '  (sources, their secrets, models, budgets), all or nothing, audited as `config.reload`. Any other changed',
+          '  setting is logged as needing a restart and keeps its running value. See docs/operations.md.',
+          '- `SIGHUP` also reloads the policies, the tools and the playbooks; the executor reads this file at start only.',
           '- `countersign doctor` reports the security-relevant settings (development switches, rate limits, OIDC,',
           '  notifications) as PASS, FAIL or NOTE.',
         ],

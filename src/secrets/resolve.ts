@@ -16,6 +16,8 @@ const MAX_SECRET_BYTES = 64 * 1024;
 export interface SecretSource {
   /** The executor's environment; injectable so tests never touch process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Refuse a file that users other than its owner and group may read or write (server config secrets, like ssh keys). */
+  readonly privateFilesOnly?: boolean;
 }
 
 function unavailable(ref: SecretRef, why: string, cause?: unknown): CountersignError {
@@ -26,7 +28,7 @@ function unavailable(ref: SecretRef, why: string, cause?: unknown): CountersignE
   });
 }
 
-async function readSecretFile(ref: SecretRef, path: string): Promise<string> {
+async function readSecretFile(ref: SecretRef, path: string, privateOnly: boolean): Promise<string> {
   if (!isAbsolute(path)) throw unavailable(ref, 'must name an absolute path');
   let handle: Awaited<ReturnType<typeof open>>;
   try {
@@ -37,6 +39,9 @@ async function readSecretFile(ref: SecretRef, path: string): Promise<string> {
   try {
     const info = await handle.stat();
     if (!info.isFile()) throw unavailable(ref, 'is not a regular file');
+    if (privateOnly && (info.mode & 0o007) !== 0) {
+      throw unavailable(ref, `is accessible to other users (mode ${(info.mode & 0o777).toString(8)}); run chmod o-rwx on it`);
+    }
     if (info.size > MAX_SECRET_BYTES) throw unavailable(ref, `is larger than ${MAX_SECRET_BYTES} bytes`);
     const buffer = Buffer.alloc(MAX_SECRET_BYTES + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
@@ -60,7 +65,7 @@ export async function resolveSecret(ref: SecretRef, source: SecretSource = {}): 
     value = (source.env ?? process.env)[name];
     if (value === undefined) throw unavailable(ref, 'is not set in the executor environment');
   } else if (ref.from.startsWith('file:')) {
-    value = await readSecretFile(ref, ref.from.slice('file:'.length));
+    value = await readSecretFile(ref, ref.from.slice('file:'.length), source.privateFilesOnly === true);
   } else {
     throw unavailable(ref, 'is not an env: or file: reference');
   }

@@ -5,6 +5,7 @@ import { type Authenticator, createAuthenticator } from '../auth/index.ts';
 import { ChatService } from '../chat/index.ts';
 import { type Config, loadConfig } from '../config/index.ts';
 import { GrantKeyring } from '../grants/index.ts';
+import { RequestBudgets } from '../limits/index.ts';
 import { AUTH_CHANGING_OPERATIONS, LiveHub, PostgresListener } from '../live/index.ts';
 import { decisionCounter, instrumentStore, loadScrapeAccess, Metrics, type ScrapeAccess } from '../metrics/index.ts';
 import {
@@ -25,6 +26,8 @@ import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/in
 import { CheckpointPublisher } from '../witness/index.ts';
 import { auditNoteSigner, auditVerifierKey } from './audit-signer.ts';
 import { dataDirPaths } from './datadir.ts';
+import { keyPaths } from './key-location.ts';
+import { ConfigSettings, PlaybookSet, type SettingsTargets } from './settings-reload.ts';
 import { boundStoreUrl, openStore } from './store-binding.ts';
 import { toolSetSource } from './tool-reload.ts';
 
@@ -70,6 +73,9 @@ export interface ServerContext {
   chat: ChatService | null;
   /** Hands audit checkpoints to the configured witnesses; `serve` starts it. Null without witnesses. */
   publisher: CheckpointPublisher | null;
+  // ---- replicas ----
+  /** The API's request budgets (shared through PostgreSQL); a config reload adjusts them. */
+  budgets: RequestBudgets;
   close(): Promise<void>;
 }
 
@@ -91,8 +97,9 @@ function openPublisher(dir: string, config: Readonly<Config>, store: Store, runt
  * start with a message: nothing falls back to a default (CONVENTIONS: config validated once).
  */
 export async function openServerContext(dir: string, overrides_: ContextOverrides = {}): Promise<ServerContext> {
-  const paths = dataDirPaths(dir);
-  const config = loadConfig(paths.dir, overrides_.env ?? process.env);
+  const config = loadConfig(dataDirPaths(dir).dir, overrides_.env ?? process.env);
+  // replicas: the keys may live on a secret path every replica mounts (keys.dir).
+  const paths = keyPaths(dataDirPaths(dir), config);
   const runtime = overrides_.runtime ?? systemRuntime;
   const warn = overrides_.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   const approvalRules = loadApprovalRules(paths.approvals);
@@ -112,6 +119,8 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
   let dispatcher: NotificationDispatcher | null = null;
   let stepUp: StepUpSettings = stepUpSettings(config.console);
   let publisher: CheckpointPublisher | null = null;
+  // replicas: SIGHUP re-reads countersign.yaml and the playbooks (src/server/settings-reload.ts).
+  const budgets = new RequestBudgets(store, config.rateLimit, warn);
   try {
     notifications = await loadNotificationSettings(paths.dir, overrides_.env ?? process.env);
     stepUp = stepUpSettings(config.console, notifications?.settings.chat.stepUpEnvironments);
@@ -122,6 +131,14 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     tools = new ReloadableToolRegistry(loadToolDir(paths.tools, manifestTrust));
     await reportToolLoad(store, tools, config.developmentMode, 'api', warn);
     toolTrust = new ToolTrustGate({ tools, trust: config.trust, developmentMode: config.developmentMode });
+    const reloadTargets: SettingsTargets = {
+      dir: paths.dir,
+      store,
+      env: overrides_.env ?? process.env,
+      tools,
+      budgets,
+      intake: () => alerts,
+    };
     let overrideKeys: ReturnType<typeof loadOverrideVerificationKeys> | undefined;
     const overrides = new OverrideAuthority({
       runtime,
@@ -176,6 +193,8 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
       stepUp,
       chatLinkTtlMinutes: notifications?.settings.chat.linkCodeTtlMinutes ?? 10,
       notificationHealth: async () => (dispatcher ? dispatcher.health() : []),
+      configSettings: new ConfigSettings(config, reloadTargets),
+      playbookSet: new PlaybookSet(config, reloadTargets),
     });
     if (notifications) dispatcher = await NotificationDispatcher.open({ store, notifications, runtime, log: warn, stepUp });
     // Data directories made before overrides existed get their key now, as init would have made it.
@@ -220,6 +239,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     notifications,
     dispatcher,
     publisher,
+    budgets,
     chat:
       notifications && (notifications.settings.slack || notifications.settings.telegram)
         ? new ChatService({ store, pipeline, notifications, runtime, log: warn })

@@ -6,6 +6,7 @@ import { CountersignError } from '../errors/index.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { Store } from '../store/index.ts';
 import { type DataDirPaths, dataDirPaths, readText } from './datadir.ts';
+import { keyPaths } from './key-location.ts';
 
 /**
  * How a command uses the store: `create` is init alone (it may create the SQLite file); `write`
@@ -125,7 +126,7 @@ export async function openStore(dir: string, config: Readonly<Config>, overrides
     access,
     maxConnections: config.database.maxConnections,
     runtime: overrides.runtime ?? systemRuntime,
-    signer: access === 'read' ? null : new CheckpointSigner(readText(paths.auditKey)),
+    signer: access === 'read' ? null : new CheckpointSigner(readText(keyPaths(paths, config).auditKey)),
     checkpointEvery: config.audit.checkpointEvery,
   });
   if (access === 'create') return store;

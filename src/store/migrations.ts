@@ -513,6 +513,26 @@ const migrations: Record<string, Migration> = {
       await sql`drop function if exists countersign_notify_auth()`.execute(db);
     },
   },
+  // ---- replicas: shared request budgets ----
+  '0014_replicas': {
+    // One row per budget key (a principal id, `ip:…`, a webhook source) and fixed window: every
+    // API replica counts into it with one upsert, so N replicas allow one budget, not N.
+    // Rows are swept once expired. The previous release never reads it (compatible one back).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('rate_windows')
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('window_start', 'text', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('rate_windows_pk', ['key', 'window_start'])
+        .execute();
+      await db.schema.createIndex('rate_windows_expires').on('rate_windows').columns(['expires_at']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('rate_windows').ifExists().execute();
+    },
+  },
   // ---- witnessed checkpoints (issue 17) ----
   '0016_witnessed': {
     async up(db: Kysely<unknown>) {

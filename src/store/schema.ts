@@ -277,4 +277,6 @@ export interface Database {
     transports: string;
     created_at: string;
   };
+  // ---- replicas: request budgets shared by every API replica (migration 0014_replicas) ----
+  rate_windows: { key: string; window_start: string; count: number; expires_at: string };
 }

@@ -8,6 +8,7 @@ import { createPostgresDialect } from './postgres/dialect.ts';
 import { AlertsRepo } from './repos/alerts.ts';
 import { ApprovalsRepo } from './repos/approvals.ts';
 import { type AuditWriterOptions, appendAudit, checkpointHead, iterateAudit, listCheckpoints, rowToRecord } from './repos/audit.ts';
+import { BudgetCounters } from './repos/budgets.ts';
 import { ChatLookup, ChatRepo } from './repos/chat.ts';
 import { ConsoleRepo } from './repos/console.ts';
 import { type ExecutionRecord, ExecutionsRepo, toExecution } from './repos/executions.ts';
@@ -428,6 +429,19 @@ export class Store {
     const [plans, executions] = await Promise.all([count('plans'), count('executions')]);
     const numeric = (rows: { status: string; n: number | string | bigint }[]) => rows.map((r) => ({ status: r.status, n: Number(r.n) }));
     return { plans: numeric(plans), executions: numeric(executions) };
+  }
+
+  // ---- replicas ----
+
+  /** `countersign tenant list` (host operator): every tenant, by name. */
+  async listTenantsForOperator(): Promise<{ id: string; name: string; createdAt: string }[]> {
+    const rows = await this.#db.selectFrom('tenants').select(['id', 'name', 'created_at']).orderBy('name').execute();
+    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at }));
+  }
+
+  /** Request budgets count before a tenant is known (addresses, principals, webhook sources). */
+  get budgetCounters(): BudgetCounters {
+    return new BudgetCounters(this.#db);
   }
 
   /** For tests and operator tooling that must touch rows directly (tamper tests). Never used by services. */

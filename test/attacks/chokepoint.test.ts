@@ -308,6 +308,9 @@ describe('CLI commands are either remote (gated by the server) or local operator
     // alerts: signs a playbook file with a local key; computes a proposal without storing or calling anything.
     'playbook sign',
     'playbook dry-run',
+    // ---- replicas: the tenant.create host operation on the data directory (audited), and a read of the tenant list ----
+    'tenant add',
+    'tenant list',
   ]);
 
   function leaves(cmd: Command, prefix = ''): { name: string; cmd: Command }[] {

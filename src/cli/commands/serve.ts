@@ -89,6 +89,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     { systemPrincipal },
     { startExpirySweeper },
     { ToolReloader },
+    { SettingsReloader },
   ] = await Promise.all([
     import('../../api/app.ts'),
     import('../../server/context.ts'),
@@ -96,6 +97,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     import('../../operations/index.ts'),
     import('../../server/sweeper.ts'),
     import('../../server/tool-reload.ts'),
+    import('../../server/settings-reload.ts'),
   ]);
   const ctx = await openServerContext(opts.dir, { databaseUrl: opts.databaseUrl });
   const host = opts.host ?? ctx.config.server.host;
@@ -149,9 +151,11 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
       }
     };
     const tools = new ToolReloader({ pipeline: ctx.pipeline, process: 'api', log: (l) => io.err(l) });
+    // replicas: countersign.yaml and the playbooks after the tools, whose set playbooks are checked against.
+    const settings = new SettingsReloader({ pipeline: ctx.pipeline, log: (l) => io.err(l) });
     reload = () => {
       void reloadPolicies(ctx, io);
-      void tools.reload();
+      void tools.reload().then(() => settings.reload());
     };
     if (reloadAsked) reload();
     process.once('SIGTERM', () => void stop('SIGTERM'));

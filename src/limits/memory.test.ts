@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PrincipalRateLimiter } from './rate-limit.ts';
+import { PrincipalRateLimiter } from './memory.ts';
 
 test('refuses past the budget with the seconds left in the window, then resets', () => {
   let now = 1_000_000;
