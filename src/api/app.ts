@@ -13,8 +13,10 @@ import type { Authorizer } from '../policy/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { logLineRedactor } from '../secrets/index.ts';
 import type { Store } from '../store/index.ts';
+import { acceptRequestId, TRACING_OFF, type Tracing } from '../telemetry/index.ts';
 import { registerAuthentication } from './auth.ts';
 import { answerClientError, answerFrameworkError, registerErrorHandling } from './errors.ts';
+import { registerRequestTelemetry } from './observability.ts';
 import { PrincipalRateLimiter } from './rate-limit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -63,6 +65,8 @@ export interface ApiOptions {
   streamLivePollMs?: number;
   /** How often an idle event stream sends a keep-alive comment (default 15 s). */
   streamKeepAliveMs?: number;
+  /** observability: where request and operation spans go (default: tracing off). */
+  tracing?: Tracing;
 }
 
 export interface RouteInfo {
@@ -91,7 +95,10 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
     trustProxy: options.trustProxy,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // A caller's X-Request-Id only when it is safe to write into a log line; else a fresh one.
     requestIdHeader: false,
+    genReqId: (req) => acceptRequestId(req.headers['x-request-id']),
+    requestIdLogLabel: 'requestId',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     // Errors raised before a route runs answer in the API's shape too, without echoing the request.
     frameworkErrors: answerFrameworkError,
@@ -129,6 +136,7 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   // JSON only: a text/plain body must be a 415, not a string that reaches a handler.
   app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
+  registerRequestTelemetry(app, options.tracing ?? TRACING_OFF);
 
   // Per-address budget first, before authentication, so unauthenticated floods are cut off
   // before they cost a key lookup or an audit write (invariant 17).

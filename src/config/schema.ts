@@ -1,6 +1,7 @@
 import { z } from 'zod';
 // The pure JWT policy (no store), its own small module so loading config stays light.
 import { ASYMMETRIC_JWS_ALGORITHMS, isAsymmetricJwsAlgorithm, jwksUrlProblem } from '../jwt-policy/index.ts';
+import { TELEMETRY_CONFIG_DEFAULT, TelemetryConfigSchema } from '../telemetry/index.ts';
 import { ALERTS_CONFIG_DEFAULT, AlertsConfigSchema } from './alerts.ts';
 import { CONSOLE_CONFIG_DEFAULT, ConsoleConfigSchema } from './console.ts';
 import { DATABASE_CONFIG_DEFAULT, DatabaseConfigSchema } from './database.ts';
@@ -336,6 +337,10 @@ export const ConfigSchema = z
     // --- reviewer console (issue 13) ---
     console: ConsoleConfigSchema.default({ ...CONSOLE_CONFIG_DEFAULT, stepUp: { risks: ['high', 'critical'], environments: {} } }).describe(
       'The reviewer console served at `/`: sessions, sign-in and the WebAuthn step-up.',
+    ),
+    // ---- observability: traces (issue 16) ----
+    telemetry: TelemetryConfigSchema.default(TELEMETRY_CONFIG_DEFAULT).describe(
+      'OpenTelemetry traces, off by default (docs/observability.md).',
     ),
   })
   .strict()

@@ -10,7 +10,9 @@ import { type Runtime, systemRuntime } from '../runtime.ts';
 import { BubblewrapRunner, type Runner, runUnsandboxedForDevelopment } from '../sandbox/index.ts';
 import type { ContextOverrides } from '../server/index.ts';
 import { dataDirPaths, hostPipelineFor, openStore, ToolReloader, type ToolReloadOutcome, toolSetSource } from '../server/index.ts';
+import { VERSION } from '../server/version.ts';
 import { backoffMs, isStoreUnavailable, type Store } from '../store/index.ts';
+import { startTracing } from '../telemetry/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { ExecutionWorker, type StepCheckInput } from './worker.ts';
@@ -118,7 +120,10 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
     if (ownStore) await store.close();
     throw err;
   }
+  // observability: execution and step spans (OpenTelemetry is loaded only when tracing is on).
+  const tracing = await startTracing(config.telemetry.tracing, { role: 'executor', version: VERSION });
   const worker = new ExecutionWorker({
+    tracing,
     store,
     tools,
     runner,
@@ -180,6 +185,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
       await store.checkpoint().catch(() => undefined);
       await (runner as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
       await metricsServer?.close();
+      await tracing.shutdown();
       if (ownStore) await store.close();
     },
     done,

@@ -89,6 +89,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     { systemPrincipal },
     { startExpirySweeper },
     { ToolReloader },
+    { startTracing },
   ] = await Promise.all([
     import('../../api/app.ts'),
     import('../../server/context.ts'),
@@ -96,8 +97,11 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     import('../../operations/index.ts'),
     import('../../server/sweeper.ts'),
     import('../../server/tool-reload.ts'),
+    import('../../telemetry/index.ts'),
   ]);
   const ctx = await openServerContext(opts.dir, { databaseUrl: opts.databaseUrl });
+  // observability: OpenTelemetry is loaded only when telemetry.tracing.enabled is set.
+  const tracing = await startTracing(ctx.config.telemetry.tracing, { role: 'api', version: VERSION });
   const host = opts.host ?? ctx.config.server.host;
   const port = parsePort(opts.port, ctx.config.server.port);
   const app = await buildApi(ctx, {
@@ -106,6 +110,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     rateLimit: ctx.config.rateLimit,
     version: VERSION,
     logger: { level: opts.logLevel },
+    tracing,
   });
   if (ctx.config.developmentMode) io.err('WARNING: developmentMode is ON — not for production. See countersign.yaml.');
   let address: string;
@@ -113,6 +118,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     address = await listen(app, host, port);
   } catch (err) {
     await app.close();
+    await tracing.shutdown();
     await ctx.close();
     throw err;
   }
@@ -143,6 +149,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
         await ctx.pipeline.run('system.stop', systemPrincipal(), { details: { signal } }, 'host');
         await ctx.store.checkpoint();
       } finally {
+        await tracing.shutdown();
         await ctx.close();
         resolve();
       }
