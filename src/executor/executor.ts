@@ -12,7 +12,7 @@ import type { ContextOverrides } from '../server/index.ts';
 import { dataDirPaths, hostPipelineFor, openStore, ToolReloader, type ToolReloadOutcome, toolSetSource } from '../server/index.ts';
 import { VERSION } from '../server/version.ts';
 import { backoffMs, isStoreUnavailable, type Store } from '../store/index.ts';
-import { startTracing } from '../telemetry/index.ts';
+import { jsonLogLine, startTracing } from '../telemetry/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { ExecutionWorker, type StepCheckInput } from './worker.ts';
@@ -82,7 +82,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   const env = options.env ?? process.env;
   const config = loadConfig(paths.dir, env);
   const runtime: Runtime = options.runtime ?? systemRuntime;
-  const writeLog = options.log ?? ((line: string) => process.stderr.write(`executor: ${line}\n`));
+  const writeLog = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const owner = options.owner ?? `${hostname()}:${process.pid}:${runtime.newId('wkr').slice(-8)}`;
   const grantKeys = new GrantKeyring(paths.keys, false);
   // A caller embedding the executor in its own process (tests, benches) passes its store: one
@@ -90,8 +90,10 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   // the lock holder needs to finish.
   const ownStore = !options.store;
   const store = options.store ?? (await openStore(paths.dir, config, options, 'write'));
-  // Every executor log line is redacted of the secrets its steps resolved (invariant 12).
-  const log = (line: string): void => writeLog(store.knownSecrets.redact(line));
+  // Every executor log line is one JSON object (with the execution and plan ids inside an
+  // execution), redacted of the secrets its steps resolved (invariant 12).
+  const redact = (text: string) => store.knownSecrets.redact(text);
+  const log = (line: string): void => writeLog(jsonLogLine(line, { process: 'executor', owner }, { redact }));
   // The executor's own metrics (step durations, refusals, audit appends), on its own listener when configured.
   const metrics = new Metrics({ process: 'executor' });
   store.observeAuditAppends((seconds) => metrics.auditAppendSeconds.observe(seconds));

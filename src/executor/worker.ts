@@ -18,7 +18,7 @@ import {
   type Store,
   type TenantScope,
 } from '../store/index.ts';
-import { currentSpan, inSpan, linkToOrigin, type Tracing } from '../telemetry/index.ts';
+import { currentSpan, inSpan, linkToOrigin, type Tracing, withLogFields } from '../telemetry/index.ts';
 import type { ToolRegistry } from '../tools/index.ts';
 import { assertArgvAllowed, profileFor, renderArgv } from '../tools/index.ts';
 import { type RetryPolicy, runWithRetry } from './step-runner.ts';
@@ -185,6 +185,11 @@ export class ExecutionWorker {
   async runOnce(): Promise<boolean> {
     const exec = await this.deps.store.claimExecutionForExecutor(this.deps.owner, this.deps.leaseMs);
     if (!exec) return false;
+    // observability: every log line of this execution names it and its plan.
+    return withLogFields({ executionId: exec.id, planId: exec.planId }, () => this.#runClaimed(exec));
+  }
+
+  async #runClaimed(exec: ExecutionRecord): Promise<boolean> {
     this.#aborter = new AbortController();
     const heartbeat = setInterval(
       () => {

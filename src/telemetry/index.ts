@@ -6,6 +6,7 @@ export {
   type TracingConfig,
   TracingConfigSchema,
 } from './config.ts';
+export { jsonLogLine, type LogFields, type LogLevel, withLogFields } from './process-log.ts';
 export { acceptRequestId, isSafeRequestId } from './request-id.ts';
 export { currentRequestId, currentSpan, inSpan, linkToOrigin, runInTelemetryScope, type TelemetryScope } from './scope.ts';
 export { formatTraceParent, parseTraceParent, type TraceParent } from './traceparent.ts';

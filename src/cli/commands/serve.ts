@@ -187,9 +187,10 @@ function apiArgs(opts: ServeOptions): string[] {
 }
 
 async function serveBoth(opts: ServeOptions, io: Io): Promise<void> {
-  const [{ superviseApiAndExecutor }, { checkStoreBinding }] = await Promise.all([
+  const [{ superviseApiAndExecutor }, { checkStoreBinding }, { jsonLogLine }] = await Promise.all([
     import('../../server/supervisor.ts'),
     import('../../server/store-binding.ts'),
+    import('../../telemetry/index.ts'),
   ]);
   // One clear refusal (wrong store, missing store) before two processes would each print it.
   await checkStoreBinding(opts.dir, { databaseUrl: opts.databaseUrl });
@@ -197,7 +198,7 @@ async function serveBoth(opts: ServeOptions, io: Io): Promise<void> {
     dir: opts.dir,
     apiArgs: apiArgs(opts),
     executorArgs: opts.databaseUrl ? ['--database-url', opts.databaseUrl] : [],
-    log: (l) => io.err(l),
+    log: (l) => io.err(jsonLogLine(l, { process: 'supervisor' })),
   });
   if (code !== 0) process.exitCode = code;
 }
