@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime.ts';
 import { NO_TENANT, type Store } from '../store/index.ts';
 import type { ToolRegistry } from '../tools/index.ts';
 import { type CandidateOutcome, planCandidate } from './candidate.ts';
-import type { ModelClient } from './models.ts';
+import type { ModelCallObserver, ModelClient } from './models.ts';
 import { type Alert, type AlertDelivery, readDelivery } from './payloads.ts';
 import { type LoadedPlaybook, matches } from './playbooks.ts';
 import { type Headers, verifyDelivery } from './signatures.ts';
@@ -30,6 +30,8 @@ export interface IntakeDeps {
   sources: ReadonlyMap<string, ResolvedSource>;
   playbooks: readonly LoadedPlaybook[];
   models: ReadonlyMap<string, ModelClient>;
+  /** observability: model calls and refusals, for metrics (absent: not counted). */
+  modelCalls?: ModelCallObserver;
 }
 
 export interface ProposedForGroup {

@@ -7,7 +7,7 @@ import { resolveSecret } from '../secrets/index.ts';
 import { NO_TENANT, type Store } from '../store/index.ts';
 import type { ManifestTrust, ToolRegistry } from '../tools/index.ts';
 import { AlertIntake, type ResolvedSource } from './intake.ts';
-import { createModelClient, type ModelClient } from './models.ts';
+import { createModelClient, type ModelCallObserver, type ModelClient } from './models.ts';
 import { loadPlaybookDir } from './playbooks.ts';
 
 export interface AlertIntakeOptions {
@@ -20,6 +20,8 @@ export interface AlertIntakeOptions {
   trust: ManifestTrust;
   env: NodeJS.ProcessEnv;
   warn: (line: string) => void;
+  /** observability: model calls and refusals, for metrics. */
+  modelCalls?: ModelCallObserver;
 }
 
 /** The playbooks directory of a data directory. */
@@ -81,5 +83,6 @@ export async function openAlertIntake(o: AlertIntakeOptions): Promise<AlertIntak
     sources,
     playbooks,
     models,
+    modelCalls: o.modelCalls,
   });
 }

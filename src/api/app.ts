@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { AlertIntake } from '../alerts/index.ts';
 import type { Authenticator } from '../auth/index.ts';
 import type { ChatService } from '../chat/index.ts';
@@ -98,7 +98,7 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
     // A caller's X-Request-Id only when it is safe to write into a log line; else a fresh one.
     requestIdHeader: false,
     genReqId: (req) => acceptRequestId(req.headers['x-request-id']),
-    requestIdLogLabel: 'requestId',
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     // Errors raised before a route runs answer in the API's shape too, without echoing the request.
     frameworkErrors: answerFrameworkError,
