@@ -55,6 +55,12 @@ const FIGURES: readonly BenchModule[] = [
     about: 'console plan page read (time, bytes) vs the API JSON read of the same plan',
     load: () => import('./console.ts'),
   },
+  // ---- observability (issue 16) ----
+  {
+    name: 'tracing',
+    about: 'POST /v1/plans with OpenTelemetry tracing on vs the same server with it off',
+    load: () => import('./tracing.ts'),
+  },
 ];
 
 interface Args {
