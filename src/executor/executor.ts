@@ -9,8 +9,7 @@ import { loadOverrideVerificationKeys, overrideStepRefusal } from '../overrides/
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import { BubblewrapRunner, type Runner, runUnsandboxedForDevelopment } from '../sandbox/index.ts';
 import type { ContextOverrides } from '../server/index.ts';
-import { dataDirPaths, hostPipelineFor, openStore, ToolReloader, type ToolReloadOutcome, toolSetSource } from '../server/index.ts';
-import { VERSION } from '../server/version.ts';
+import { dataDirPaths, hostPipelineFor, openStore, ToolReloader, type ToolReloadOutcome, toolSetSource, VERSION } from '../server/index.ts';
 import { backoffMs, isStoreUnavailable, type Store } from '../store/index.ts';
 import { jsonLogLine, startTracing } from '../telemetry/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';

@@ -17,7 +17,7 @@ export function parseTraceParent(value: unknown): TraceParent | null {
   const m = TRACEPARENT.exec(value.trim());
   if (!m) return null;
   const [, version, traceId, spanId, flags] = m as unknown as [string, string, string, string, string];
-  // Version ff is forbidden; a future version may carry more fields, but its first four read the same.
+  // Version ff is forbidden; a later version's extra fields are not read (strict: a new trace).
   if (version === 'ff' || (version === '00' && value.trim().length !== 55)) return null;
   if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return null;
   return { traceId, spanId, flags: Number.parseInt(flags, 16) };
