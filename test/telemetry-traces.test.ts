@@ -167,7 +167,7 @@ describe('traces across the API and the executor', () => {
     assert.equal(row.trace_context, `00-${CALLER_TRACE}-${op.spanId}-01`);
   });
 
-  test("the approval's operation span, in a trace of its own, links to the proposal", () => {
+  test("the approval's and the execution request's operation spans, in traces of their own, link to the proposal", () => {
     const propose = one((s) => s.name === 'operation plan.propose', 'plan.propose span');
     const approve = one((s) => s.name === 'operation plan.approve', 'plan.approve span');
     assert.notEqual(approve.traceId, CALLER_TRACE);
@@ -178,6 +178,12 @@ describe('traces across the API and the executor', () => {
     assert.equal(approve.attributes['countersign.decision'], 'allow');
     const http = one((s) => s.name === 'POST /v1/plans/:id/approvals', 'approval request span');
     assert.equal(approve.parentSpanId, http.spanId);
+    // Asking for the execution links back too.
+    const execute = one((s) => s.name === 'operation plan.execute', 'plan.execute span');
+    assert.deepEqual(
+      execute.links.map((l) => [l.traceId, l.spanId]),
+      [[CALLER_TRACE, propose.spanId]],
+    );
   });
 
   test("the executor's execution span links to the proposal; each step is its child with tool, action, exit and duration", () => {

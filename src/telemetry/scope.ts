@@ -55,9 +55,11 @@ export async function inSpan<T>(
 
 /**
  * A stored record that carries the trace context of the request that created it (a plan's
- * proposal), linked from the current span: approvals and executions point back at it.
+ * proposal) — or that holds such a plan — linked from the current span: approvals and
+ * executions point back at it.
  */
 export function linkToOrigin(record: unknown, relation: string): void {
-  const traceContext = (record as { traceContext?: unknown } | null)?.traceContext;
+  const r = record as { traceContext?: unknown; plan?: { traceContext?: unknown } } | null;
+  const traceContext = r?.traceContext ?? r?.plan?.traceContext;
   if (typeof traceContext === 'string') currentSpan().addLink(traceContext, { 'countersign.link': relation });
 }
