@@ -17,7 +17,11 @@ const SPAN = 'b7ad6b7169203331';
 
 test('parseTraceParent accepts only the W3C form', () => {
   assert.deepEqual(parseTraceParent(`00-${TRACE}-${SPAN}-01`), { traceId: TRACE, spanId: SPAN, flags: 1 });
-  assert.deepEqual(parseTraceParent(`01-${TRACE}-${SPAN}-00-future`), null, 'a later version with more fields is not read (strict): a new trace');
+  assert.deepEqual(
+    parseTraceParent(`01-${TRACE}-${SPAN}-00-future`),
+    null,
+    'a later version with more fields is not read (strict): a new trace',
+  );
   for (const bad of [
     `00-${'0'.repeat(32)}-${SPAN}-01`,
     `00-${TRACE}-${'0'.repeat(16)}-01`,
