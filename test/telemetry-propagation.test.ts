@@ -95,6 +95,12 @@ describe(`trace context at the edge, on ${engine.name}`, { skip: engine.skip }, 
     assert.ok(collector.spans.length > 0, 'the sampled request was exported');
     assert.ok(!collector.spans.some((x) => x.attributes['countersign.request_id'] === 'unsampled-1'));
     assert.ok(!collector.spans.some((x) => x.traceId.startsWith('1bf7')));
+    // The proposal's transaction is a span of its own under the operation's.
+    const op = collector.spans.find((x) => x.name === 'operation plan.propose' && x.traceId === TRACE);
+    assert.ok(op);
+    const tx = collector.spans.filter((x) => x.name === 'store.transaction' && x.parentSpanId === op.spanId);
+    assert.equal(tx.length, 1);
+    assert.equal(tx[0]?.attributes['db.system.name'], 'postgresql');
   });
 });
 

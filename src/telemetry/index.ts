@@ -8,7 +8,15 @@ export {
 } from './config.ts';
 export { jsonLogLine, type LogFields, type LogLevel, withLogFields } from './process-log.ts';
 export { acceptRequestId, isSafeRequestId } from './request-id.ts';
-export { currentRequestId, currentSpan, inSpan, linkToOrigin, runInTelemetryScope, type TelemetryScope } from './scope.ts';
+export {
+  currentRequestId,
+  currentSpan,
+  inLeafSpan,
+  inSpan,
+  linkToOrigin,
+  runInTelemetryScope,
+  type TelemetryScope,
+} from './scope.ts';
 export { formatTraceParent, parseTraceParent, type TraceParent } from './traceparent.ts';
 export {
   NOOP_SPAN,
