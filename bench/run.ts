@@ -61,6 +61,12 @@ const FIGURES: readonly BenchModule[] = [
     about: 'request budget shared by replicas on PostgreSQL (per request, and reserved) vs the in-process limiter',
     load: () => import('./limits.ts'),
   },
+  // ---- observability (issue 16) ----
+  {
+    name: 'tracing',
+    about: 'POST /v1/plans with OpenTelemetry tracing on vs the same server with it off',
+    load: () => import('./tracing.ts'),
+  },
 ];
 
 interface Args {

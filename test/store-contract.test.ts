@@ -62,6 +62,7 @@ for (const engine of ENGINES) {
         '0010_notifications',
         '0011_alerts',
         '0012_scale',
+        '0013_traces',
         '0014_replicas',
         '0016_witnessed',
       ]);

@@ -1,7 +1,7 @@
 import { CountersignError } from '../errors/index.ts';
 import type { Principal } from '../policy/index.ts';
 import type { IntakeDeps } from './intake.ts';
-import { callWithinBudget, firstJsonObject, type ModelAnswer } from './models.ts';
+import { callWithinBudget, firstJsonObject, type ModelAnswer, type ModelRole } from './models.ts';
 import type { Alert } from './payloads.ts';
 import { checkPlannerOutput, plannerPrompt } from './planner.ts';
 import { type Candidate, extractFields, type LoadedPlaybook, templateCandidate } from './playbooks.ts';
@@ -19,7 +19,7 @@ export interface Origin {
 
 export type CandidateOutcome = { ok: true; candidate: Candidate; origin: Origin } | { ok: false; reasons: string[]; origin: Origin };
 
-type Deps = Pick<IntakeDeps, 'store' | 'tools' | 'runtime' | 'config' | 'models'>;
+type Deps = Pick<IntakeDeps, 'store' | 'tools' | 'runtime' | 'config' | 'models' | 'modelCalls'>;
 
 async function ask(
   deps: Deps,
@@ -27,6 +27,7 @@ async function ask(
   tenantName: string,
   model: string,
   prompt: { system: string; user: string },
+  role: ModelRole,
 ): Promise<ModelAnswer> {
   const client = deps.models.get(model);
   if (!client) throw new CountersignError('MODEL_UNAVAILABLE', `model "${model}" is not configured in alerts.models`);
@@ -34,6 +35,8 @@ async function ask(
     config: deps.config,
     tenantName,
     now: () => deps.runtime.now(),
+    role,
+    observer: deps.modelCalls,
   });
 }
 
@@ -62,7 +65,7 @@ export async function planCandidate(
   else {
     let answer: ModelAnswer;
     try {
-      answer = await ask(deps, principal, tenantName, planner.model, plannerPrompt(pb, fields, alerts, deps.store.knownSecrets));
+      answer = await ask(deps, principal, tenantName, planner.model, plannerPrompt(pb, fields, alerts, deps.store.knownSecrets), 'planner');
     } catch (err) {
       const reasons = [`planner ${planner.model}: ${(err as Error).message}`];
       origin.planner = { model: planner.model, outcome: 'refused', reasons };
@@ -74,8 +77,11 @@ export async function planCandidate(
       costMicros: answer.costMicros,
       latencyMs: Math.round(answer.latencyMs),
     };
-    const verdict = checkPlannerOutput(pb, fields, deps.tools, firstJsonObject(answer.text));
+    const output = firstJsonObject(answer.text);
+    const verdict = checkPlannerOutput(pb, fields, deps.tools, output);
     if (!verdict.ok) {
+      const reason = output === undefined ? 'unparseable_answer' : 'output_refused';
+      deps.modelCalls?.refused({ role: 'planner', model: planner.model, reason });
       origin.planner = { ...usage, outcome: 'refused', reasons: verdict.reasons };
       return { ok: false, reasons: verdict.reasons.map((r) => `planner: ${r}`), origin };
     }
@@ -91,7 +97,14 @@ export async function planCandidate(
     const prompt = reviewerPrompt(pb.playbook, candidate, alerts, deps.store.knownSecrets);
     // Independent: each model sees the same prompt and none sees another's vote.
     const votes = await Promise.all(
-      reviewers.models.map(async (m) => voteOf(m, await ask(deps, principal, tenantName, m, prompt).catch((e: Error) => e))),
+      reviewers.models.map(async (m) => {
+        const answer = await ask(deps, principal, tenantName, m, prompt, 'reviewer').catch((e: Error) => e);
+        const vote = voteOf(m, answer);
+        // A call that failed was counted where it failed; an answer that is no review, here.
+        if (vote.vote === 'abstain' && !(answer instanceof Error))
+          deps.modelCalls?.refused({ role: 'reviewer', model: m, reason: 'unparseable_answer' });
+        return vote;
+      }),
     );
     origin.reviews = tallyVotes(reviewers, votes);
     if (reviewers.mode === 'required' && !origin.reviews.passed) {

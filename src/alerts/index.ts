@@ -3,7 +3,13 @@
 // reviewers whose votes are advice. Everything that changes state runs through the operations.
 export { type CandidateOutcome, type Origin, planCandidate } from './candidate.ts';
 export { AlertIntake, type IntakeDeps, type IntakeResult, type ResolvedSource, sourcePrincipal } from './intake.ts';
-export { createModelClient, type ModelClient } from './models.ts';
+export {
+  createModelClient,
+  type ModelCallObserver,
+  type ModelClient,
+  type ModelRefusalReason,
+  type ModelRole,
+} from './models.ts';
 export { type Alert, type AlertDelivery, readDelivery } from './payloads.ts';
 export { type Playbook, PlaybookSchema, type Provenance, type ValueOrigin } from './playbook.ts';
 export {

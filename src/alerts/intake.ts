@@ -7,7 +7,7 @@ import type { Runtime } from '../runtime.ts';
 import { NO_TENANT, type Store } from '../store/index.ts';
 import type { ToolRegistry } from '../tools/index.ts';
 import { type CandidateOutcome, planCandidate } from './candidate.ts';
-import type { ModelClient } from './models.ts';
+import type { ModelCallObserver, ModelClient } from './models.ts';
 import { type Alert, type AlertDelivery, readDelivery } from './payloads.ts';
 import { type LoadedPlaybook, matches } from './playbooks.ts';
 import type { AlertSettings } from './setup.ts';
@@ -34,6 +34,8 @@ export interface IntakeDeps {
   models: ReadonlyMap<string, ModelClient>;
   /** replicas: deliveries per source and minute, counted in the database on PostgreSQL so every replica shares one budget. */
   counts?: WindowCounts;
+  /** observability: model calls and refusals, for metrics (absent: not counted). */
+  modelCalls?: ModelCallObserver;
 }
 
 export interface ProposedForGroup {

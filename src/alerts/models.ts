@@ -70,6 +70,20 @@ function budgetFor(config: AlertsConfig, tenantName: string) {
   return config.budgets.tenants[tenantName] ?? config.budgets.default;
 }
 
+// ---- observability: model calls in metrics (issue 15) ----
+
+/** Who asked the model: the planner, or one of the reviewers. */
+export type ModelRole = 'planner' | 'reviewer';
+/** Why a model call gave nothing usable: a fixed set, so metrics labels stay bounded. */
+export type ModelRefusalReason = 'budget_exhausted' | 'model_unavailable' | 'unparseable_answer' | 'output_refused';
+
+/** Told of every model call and every refusal (metrics); must not throw. */
+export interface ModelCallObserver {
+  answered(call: { role: ModelRole; model: string; seconds: number; inputTokens: number; outputTokens: number; costUsd: number }): void;
+  failed(call: { role: ModelRole; model: string; seconds: number }): void;
+  refused(call: { role: ModelRole; model: string; reason: ModelRefusalReason }): void;
+}
+
 /**
  * Calls a model under the tenant's daily budget (invariant 17): refused before the call when the
  * day's tokens or cost are spent; the call's usage is added in one statement after it.
@@ -78,12 +92,14 @@ export async function callWithinBudget(
   client: ModelClient,
   prompt: Prompt,
   scope: TenantScope,
-  budget: { config: AlertsConfig; tenantName: string; now: () => Date },
+  budget: { config: AlertsConfig; tenantName: string; now: () => Date; role?: ModelRole; observer?: ModelCallObserver },
 ): Promise<ModelAnswer> {
+  const seen = { role: budget.role ?? 'planner', model: client.name } as const;
   const limits = budgetFor(budget.config, budget.tenantName);
   const day = budget.now().toISOString().slice(0, 10);
   const used = await scope.alerts.usage(day);
   if (used.tokens >= limits.tokensPerDay || used.costMicros >= limits.costPerDay * 1e6) {
+    budget.observer?.refused({ ...seen, reason: 'budget_exhausted' });
     throw new CountersignError('MODEL_BUDGET_EXHAUSTED', `the tenant's model budget for ${day} is spent`, {
       details: { tokens: used.tokens, costMicros: used.costMicros },
     });
@@ -93,6 +109,8 @@ export async function callWithinBudget(
   try {
     answer = await client.complete(prompt);
   } catch (err) {
+    budget.observer?.failed({ ...seen, seconds: (performance.now() - started) / 1000 });
+    budget.observer?.refused({ ...seen, reason: 'model_unavailable' });
     throw new CountersignError('MODEL_UNAVAILABLE', `model ${client.name} did not answer: ${(err as Error).message}`, { cause: err });
   }
   const latencyMs = performance.now() - started;
@@ -100,6 +118,13 @@ export async function callWithinBudget(
     answer.inputTokens * client.config.inputCostPerMillion + answer.outputTokens * client.config.outputCostPerMillion,
   );
   await scope.alerts.addUsage(day, answer.inputTokens + answer.outputTokens, costMicros);
+  budget.observer?.answered({
+    ...seen,
+    seconds: latencyMs / 1000,
+    inputTokens: answer.inputTokens,
+    outputTokens: answer.outputTokens,
+    costUsd: costMicros / 1e6,
+  });
   return { ...answer, costMicros, latencyMs };
 }
 

@@ -8,7 +8,7 @@ import { resolveSecret } from '../secrets/index.ts';
 import { NO_TENANT, type Store } from '../store/index.ts';
 import type { ManifestTrust, ToolRegistry } from '../tools/index.ts';
 import { AlertIntake, type ResolvedSource } from './intake.ts';
-import { createModelClient, type ModelClient } from './models.ts';
+import { createModelClient, type ModelCallObserver, type ModelClient } from './models.ts';
 import { type LoadedPlaybook, loadPlaybookDir, type RefusedPlaybook } from './playbooks.ts';
 
 export interface AlertIntakeOptions {
@@ -21,6 +21,8 @@ export interface AlertIntakeOptions {
   trust: ManifestTrust;
   env: NodeJS.ProcessEnv;
   warn: (line: string) => void;
+  /** observability: model calls and refusals, for metrics. */
+  modelCalls?: ModelCallObserver;
 }
 
 /** The playbooks directory of a data directory. */
@@ -120,5 +122,6 @@ export async function openAlertIntake(o: AlertIntakeOptions): Promise<AlertIntak
     playbooks,
     // replicas: every API replica on PostgreSQL counts a source's deliveries in one place.
     counts: new WindowCounts(o.store.engine === 'postgres' ? o.store.budgetCounters : null, () => o.runtime.now().getTime()),
+    modelCalls: o.modelCalls,
   });
 }

@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { AlertIntake } from '../alerts/index.ts';
 import { type StepUpSettings, stepUpSettings } from '../approvals/index.ts';
 import type { Authenticator } from '../auth/index.ts';
@@ -15,8 +15,10 @@ import type { Authorizer } from '../policy/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { logLineRedactor } from '../secrets/index.ts';
 import type { Store } from '../store/index.ts';
+import { acceptRequestId, TRACING_OFF, type Tracing } from '../telemetry/index.ts';
 import { registerAuthentication } from './auth.ts';
 import { answerClientError, answerFrameworkError, registerErrorHandling } from './errors.ts';
+import { registerRequestTelemetry } from './observability.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { chatRoutes } from './routes/chat.ts';
@@ -68,6 +70,8 @@ export interface ApiOptions {
   streamLivePollMs?: number;
   /** How often an idle event stream sends a keep-alive comment (default 15 s). */
   streamKeepAliveMs?: number;
+  /** observability: where request and operation spans go (default: tracing off). */
+  tracing?: Tracing;
 }
 
 export interface RouteInfo {
@@ -96,7 +100,10 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
     trustProxy: options.trustProxy,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // A caller's X-Request-Id only when it is safe to write into a log line; else a fresh one.
     requestIdHeader: false,
+    genReqId: (req) => acceptRequestId(req.headers['x-request-id']),
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     // Errors raised before a route runs answer in the API's shape too, without echoing the request.
     frameworkErrors: answerFrameworkError,
@@ -134,6 +141,7 @@ export async function buildApi(services: ApiServices, options: ApiOptions): Prom
   // JSON only: a text/plain body must be a 415, not a string that reaches a handler.
   app.removeContentTypeParser('text/plain');
   registerErrorHandling(app);
+  registerRequestTelemetry(app, options.tracing ?? TRACING_OFF);
 
   // Per-address budget first, before authentication, so unauthenticated floods are cut off
   // before they cost a key lookup or an audit write (invariant 17).

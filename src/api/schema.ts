@@ -54,6 +54,7 @@ export function errorSchema(status: number): Record<string, unknown> {
           code: { type: 'string', enum: codes },
           message: { type: 'string' },
           details: { type: 'object', additionalProperties: true },
+          requestId: { type: 'string', description: 'The request id (also the X-Request-Id answer header), to find its log lines.' },
         },
         required: ['code', 'message'],
         additionalProperties: false,

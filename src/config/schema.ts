@@ -1,6 +1,7 @@
 import { z } from 'zod';
 // The pure JWT policy (no store), its own small module so loading config stays light.
 import { ASYMMETRIC_JWS_ALGORITHMS, isAsymmetricJwsAlgorithm, jwksUrlProblem } from '../jwt-policy/index.ts';
+import { TELEMETRY_CONFIG_DEFAULT, TelemetryConfigSchema } from '../telemetry/index.ts';
 import { ALERTS_CONFIG_DEFAULT, AlertsConfigSchema } from './alerts.ts';
 import { CONSOLE_CONFIG_DEFAULT, ConsoleConfigSchema } from './console.ts';
 import { DATABASE_CONFIG_DEFAULT, DatabaseConfigSchema } from './database.ts';
@@ -394,6 +395,10 @@ export const ConfigSchema = z
     // ---- replicas: keys from a path replicas share ----
     keys: KeysConfigSchema.default(KEYS_CONFIG_DEFAULT).describe(
       'Where the grant, audit and override keys are read: `<dir>/keys`, or a secret path every replica mounts.',
+    ),
+    // ---- observability: traces (issue 16) ----
+    telemetry: TelemetryConfigSchema.default(TELEMETRY_CONFIG_DEFAULT).describe(
+      'OpenTelemetry traces, off by default (docs/observability.md).',
     ),
   })
   .strict()

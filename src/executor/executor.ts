@@ -17,8 +17,10 @@ import {
   ToolReloader,
   type ToolReloadOutcome,
   toolSetSource,
+  VERSION,
 } from '../server/index.ts';
 import { backoffMs, isStoreUnavailable, type Store } from '../store/index.ts';
+import { jsonLogLine, startTracing } from '../telemetry/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { ExecutionWorker, type StepCheckInput } from './worker.ts';
@@ -89,7 +91,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   // replicas: grant and override keys from the path replicas share (keys.dir), checked like ssh keys.
   const paths = keyPaths(dataDirPaths(dir), config);
   const runtime: Runtime = options.runtime ?? systemRuntime;
-  const writeLog = options.log ?? ((line: string) => process.stderr.write(`executor: ${line}\n`));
+  const writeLog = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const owner = options.owner ?? `${hostname()}:${process.pid}:${runtime.newId('wkr').slice(-8)}`;
   const grantKeys = new GrantKeyring(paths.keys, false);
   // A caller embedding the executor in its own process (tests, benches) passes its store: one
@@ -97,8 +99,10 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   // the lock holder needs to finish.
   const ownStore = !options.store;
   const store = options.store ?? (await openStore(paths.dir, config, options, 'write'));
-  // Every executor log line is redacted of the secrets its steps resolved (invariant 12).
-  const log = (line: string): void => writeLog(store.knownSecrets.redact(line));
+  // Every executor log line is one JSON object (with the execution and plan ids inside an
+  // execution), redacted of the secrets its steps resolved (invariant 12).
+  const redact = (text: string) => store.knownSecrets.redact(text);
+  const log = (line: string): void => writeLog(jsonLogLine(line, { process: 'executor', owner }, { redact }));
   // The executor's own metrics (step durations, refusals, audit appends), on its own listener when configured.
   const metrics = new Metrics({ process: 'executor' });
   store.observeAuditAppends((seconds) => metrics.auditAppendSeconds.observe(seconds));
@@ -127,7 +131,10 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
     if (ownStore) await store.close();
     throw err;
   }
+  // observability: execution and step spans (OpenTelemetry is loaded only when tracing is on).
+  const tracing = await startTracing(config.telemetry.tracing, { role: 'executor', version: VERSION });
   const worker = new ExecutionWorker({
+    tracing,
     store,
     tools,
     runner,
@@ -189,6 +196,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
       await store.checkpoint().catch(() => undefined);
       await (runner as Runner & { dispose?: () => Promise<void> }).dispose?.().catch(() => undefined);
       await metricsServer?.close();
+      await tracing.shutdown();
       if (ownStore) await store.close();
     },
     done,

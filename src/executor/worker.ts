@@ -18,6 +18,7 @@ import {
   type Store,
   type TenantScope,
 } from '../store/index.ts';
+import { currentSpan, inSpan, linkToOrigin, type Tracing, withLogFields } from '../telemetry/index.ts';
 import type { ToolRegistry } from '../tools/index.ts';
 import { assertArgvAllowed, profileFor, renderArgv } from '../tools/index.ts';
 import { type RetryPolicy, runWithRetry } from './step-runner.ts';
@@ -44,6 +45,8 @@ export interface WorkerDeps {
   revalidateStep: (input: StepCheckInput) => Promise<string | null>;
   /** Step durations and refusals, for the executor's /metrics. */
   metrics?: Pick<Metrics, 'stepSeconds' | 'sandboxRefusals'>;
+  /** observability: execution and step spans, linked to the plan's proposal (absent: off). */
+  tracing?: Tracing;
 }
 
 export interface StepCheckInput {
@@ -182,6 +185,11 @@ export class ExecutionWorker {
   async runOnce(): Promise<boolean> {
     const exec = await this.deps.store.claimExecutionForExecutor(this.deps.owner, this.deps.leaseMs);
     if (!exec) return false;
+    // observability: every log line of this execution names it and its plan.
+    return withLogFields({ executionId: exec.id, planId: exec.planId }, () => this.#runClaimed(exec));
+  }
+
+  async #runClaimed(exec: ExecutionRecord): Promise<boolean> {
     this.#aborter = new AbortController();
     const heartbeat = setInterval(
       () => {
@@ -198,7 +206,8 @@ export class ExecutionWorker {
       Math.max(50, Math.floor(this.deps.leaseMs / 3)),
     );
     try {
-      await this.#process(exec);
+      const attributes = { 'countersign.execution_id': exec.id, 'countersign.plan_id': exec.planId, 'countersign.attempt': exec.attempt };
+      await inSpan('execution', attributes, () => this.#process(exec), { tracing: this.deps.tracing });
     } catch (err) {
       if (err instanceof LeaseLost) {
         this.#aborter.abort();
@@ -228,6 +237,7 @@ export class ExecutionWorker {
     const scope = this.deps.store.scope(exec.tenantId);
     const plan = await scope.plans.get(exec.planId);
     if (!plan) return this.#finish(scope, exec, 'failed', 'the plan is gone');
+    linkToOrigin(plan, 'plan.propose');
     let claims: GrantClaims;
     try {
       // Expiry is judged at the first claim; a worker resuming after a crash judges at that time.
@@ -372,7 +382,23 @@ export class ExecutionWorker {
     });
   }
 
-  async #runStep(scope: TenantScope, exec: ExecutionRecord, claims: GrantClaims, step: StepRecord, workDir: string): Promise<boolean> {
+  #runStep(scope: TenantScope, exec: ExecutionRecord, claims: GrantClaims, step: StepRecord, workDir: string): Promise<boolean> {
+    const attributes = {
+      'countersign.step.phase': step.phase,
+      'countersign.step.index': step.idx,
+      'countersign.step.tool': step.tool,
+      'countersign.step.action': step.action,
+    };
+    return inSpan('execution.step', attributes, () => this.#runStepTraced(scope, exec, claims, step, workDir));
+  }
+
+  async #runStepTraced(
+    scope: TenantScope,
+    exec: ExecutionRecord,
+    claims: GrantClaims,
+    step: StepRecord,
+    workDir: string,
+  ): Promise<boolean> {
     const current = await this.#revalidate(scope, exec, claims, step);
     const planStep = (step.phase === 'main' ? current.steps : current.rollback)[step.idx];
     const tool = planStep ? this.deps.tools.get(planStep.tool) : undefined;
@@ -461,6 +487,12 @@ export class ExecutionWorker {
     );
     const r = outcome.result;
     const ok = Boolean(r && r.exitCode === 0 && !r.timedOut && r.failure === null);
+    currentSpan().setAttributes({
+      'countersign.step.outcome': ok ? 'succeeded' : 'failed',
+      'countersign.step.exit_code': r?.exitCode ?? undefined,
+      'countersign.step.duration_seconds': r ? r.durationMs / 1000 : undefined,
+      'countersign.step.attempts': outcome.attempts,
+    });
     const error = outcome.error
       ? outcome.error.message
       : r?.timedOut
@@ -547,6 +579,7 @@ export class ExecutionWorker {
         });
         if (!owned) return; // another worker took over: it decides the outcome
         applied = true;
+        currentSpan().setAttributes({ 'countersign.execution.status': status });
         const planStatus = PLAN_OUTCOME[status];
         if (planStatus) await tx.plans.setStatus(exec.planId, 'executing', planStatus, at, reason);
         await tx.executions.appendEvent(exec.id, at, 'execution.finished', { status, reason });

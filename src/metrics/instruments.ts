@@ -38,6 +38,41 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // ---- observability: LLM planner and model reviewers (issue 15) ----
+  /** One model call, answered or failed (a timeout counts as failed). */
+  readonly llmRequestSeconds = new Histogram({
+    name: 'countersign_llm_request_duration_seconds',
+    help: 'Duration of calls to models (planner or reviewer), by role, configured model name and outcome (answered or failed).',
+    labelNames: ['role', 'model', 'outcome'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+  readonly llmInputTokens = new Counter({
+    name: 'countersign_llm_input_tokens_total',
+    help: 'Input (prompt) tokens models reported using, by role and configured model name.',
+    labelNames: ['role', 'model'] as const,
+    registers: [this.registry],
+  });
+  readonly llmOutputTokens = new Counter({
+    name: 'countersign_llm_output_tokens_total',
+    help: 'Output (answer) tokens models reported using, by role and configured model name.',
+    labelNames: ['role', 'model'] as const,
+    registers: [this.registry],
+  });
+  /** US dollars at the configured prices (alerts.models.<name>.inputCostPerMillion/outputCostPerMillion). */
+  readonly llmCostUsd = new Counter({
+    name: 'countersign_llm_cost_usd_total',
+    help: 'Cost of model calls in US dollars, from the configured price per million input and output tokens of each model.',
+    labelNames: ['role', 'model'] as const,
+    registers: [this.registry],
+  });
+  readonly llmRefusals = new Counter({
+    name: 'countersign_llm_refusals_total',
+    help: 'Model calls that gave nothing usable, by role, model and reason (budget_exhausted, model_unavailable, unparseable_answer, output_refused).',
+    labelNames: ['role', 'model', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { process: 'api' | 'executor' }) {
     this.registry.setDefaultLabels({ process: options.process });
     // Process CPU, memory, event loop lag and handles: the usual first look at a slow replica.

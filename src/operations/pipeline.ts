@@ -12,6 +12,7 @@ import {
 } from '../policy/index.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Store, TenantScope } from '../store/index.ts';
+import { currentRequestId, currentSpan, inSpan, linkToOrigin } from '../telemetry/index.ts';
 import { parseOrThrow } from '../validation/index.ts';
 import type { AnyOperation, Channel, Effect, OperationContext, PipelineObserver } from './types.ts';
 
@@ -47,6 +48,15 @@ function denialError(request: AuthzRequest, decision: Denial): CountersignError 
     details: { reasons: decision.reasons },
   });
 }
+
+/** observability: the interface, and the API request id when there is one (logs ↔ audit). */
+function via(ctx: OperationContext): { channel: Channel; requestId?: string } {
+  const requestId = currentRequestId();
+  return requestId ? { channel: ctx.channel, requestId } : { channel: ctx.channel };
+}
+
+/** Refusals audited `denied`, told apart from failures on the operation's span. */
+const DENIED = new WeakSet<object>();
 
 /** Tenant and resource belong together (invariants 3 and 18): another tenant's id finds nothing. */
 function checkContext(principal: Principal, resource: ResourceRef): void {
@@ -92,6 +102,19 @@ export class Pipeline {
     channel: Channel,
     attested: Pick<OperationContext, 'stepUp'> = {},
   ): Promise<T> {
+    // observability: one span per operation, under the request's span when there is one.
+    return inSpan(`operation ${name}`, { 'countersign.operation': name, 'countersign.channel': channel }, () =>
+      this.#traced<T>(name, principal, rawInput, channel, attested),
+    );
+  }
+
+  async #traced<T>(
+    name: string,
+    principal: Principal,
+    rawInput: unknown,
+    channel: Channel,
+    attested: Pick<OperationContext, 'stepUp'>,
+  ): Promise<T> {
     const op = this.#ops.get(name);
     if (!op) throw new CountersignError('INTERNAL', `no operation named ${name}`);
     const ctx: OperationContext = {
@@ -106,8 +129,10 @@ export class Pipeline {
       const result = (await this.#run(op, ctx, input)) as T;
       op.settled?.(ctx, input, { ok: true, result });
       this.deps.observer?.settled(op.name, true);
+      currentSpan().setAttributes({ 'countersign.outcome': 'allowed' });
       return result;
     } catch (err) {
+      currentSpan().setAttributes({ 'countersign.outcome': DENIED.has(err as object) ? 'denied' : 'failed' });
       op.settled?.(ctx, input, { ok: false, error: err });
       this.deps.observer?.settled(op.name, false);
       throw err;
@@ -153,7 +178,7 @@ export class Pipeline {
           action: op.action as AuditAction,
           outcome: 'allowed',
           resource: change.resource,
-          details: { ...effect.details, channel: ctx.channel, policies },
+          details: { ...effect.details, ...via(ctx), policies },
         });
         // The notification the change raises commits with it (outbox); the dispatcher sends it later.
         await recordNotification(tx, { ...change, operation: op.name, at: ctx.now }, (p) => this.deps.runtime.newId(p));
@@ -166,7 +191,7 @@ export class Pipeline {
         action: op.action as AuditAction,
         outcome: 'succeeded',
         resource: done.resource ?? effect.resource ?? resourceKey(decided as unknown as ResourceRef),
-        details: { ...done.details, channel: ctx.channel },
+        details: { ...done.details, ...via(ctx) },
       });
       return done.result;
     } catch (err) {
@@ -186,6 +211,7 @@ export class Pipeline {
   ): Promise<{ resource: ResourceRef; policies: string[] }> {
     const resource = op.resource(loaded, input, ctx);
     checkContext(ctx.principal, resource);
+    linkToOrigin(loaded, 'plan.propose');
     const decision = this.#decide(op, ctx, resource);
     if (decision instanceof Refused) throw decision;
     for (const guard of op.guards ?? []) {
@@ -203,6 +229,7 @@ export class Pipeline {
     const request: AuthzRequest = { principal: ctx.principal, action: op.action, resource, context: { channel: ctx.channel } };
     const decision = decideRequest(this.deps.authorizer, request);
     this.deps.observer?.decision(op.action, decision.allow);
+    currentSpan().setAttributes({ 'countersign.decision': decision.allow ? 'allow' : 'deny', 'countersign.action': op.action });
     if (decision.allow) return { policies: decision.policies };
     return new Refused(denialError(request, decision), resource, {
       reasons: decision.reasons,
@@ -221,9 +248,10 @@ export class Pipeline {
         code: refused.error.code,
         ...(refused.details.reasons ? {} : { reasons: [refused.error.message] }),
         ...refused.details,
-        channel: ctx.channel,
+        ...via(ctx),
       },
     });
+    DENIED.add(refused.error);
     throw refused.error;
   }
 
@@ -240,7 +268,7 @@ export class Pipeline {
         action: op.action as AuditAction,
         outcome: 'failed',
         resource: resourceKey(resource),
-        details: { ...err.details, code: err.code, message: err.message, channel: ctx.channel },
+        details: { ...err.details, code: err.code, message: err.message, ...via(ctx) },
       });
     } catch {
       // The caller gets the original error; the failed attempt changed nothing.

@@ -19,6 +19,7 @@ import {
 } from '../plans/index.ts';
 import { assessRisk, type ResourceRef } from '../policy/index.ts';
 import type { PlanRecord, TenantScope } from '../store/index.ts';
+import { currentSpan } from '../telemetry/index.ts';
 import type { OperationDeps } from './deps.ts';
 import { reviewerView, reviewerViewWithFindings, withNames } from './plan-views.ts';
 import type { AnyOperation, Channel, Operation, OperationContext } from './types.ts';
@@ -187,7 +188,9 @@ function propose(deps: OperationDeps): Operation<ProposeInput, Proposal, PlanVie
       },
     ],
     act: async (tx, p, _req, ctx) => {
-      await tx.plans.insert(p.record);
+      // observability: the proposing request's trace, for the approvals' and execution's span links.
+      const traceContext = currentSpan().traceparent();
+      await tx.plans.insert(traceContext ? { ...p.record, traceContext } : p.record);
       const doc = JSON.parse(p.record.document) as PlanDocument;
       return {
         result: { ...reviewerView(deps, p.record, [], ctx.now), proposerName: ctx.principal.name, findings: p.findings.findings },

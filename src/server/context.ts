@@ -7,7 +7,15 @@ import { type Config, loadConfig } from '../config/index.ts';
 import { GrantKeyring } from '../grants/index.ts';
 import { RequestBudgets } from '../limits/index.ts';
 import { AUTH_CHANGING_OPERATIONS, LiveHub, PostgresListener } from '../live/index.ts';
-import { decisionCounter, instrumentStore, loadScrapeAccess, Metrics, type ScrapeAccess } from '../metrics/index.ts';
+import {
+  decisionCounter,
+  instrumentOutbox,
+  instrumentStore,
+  loadScrapeAccess,
+  Metrics,
+  modelCallMetrics,
+  type ScrapeAccess,
+} from '../metrics/index.ts';
 import {
   createNotifier,
   loadNotificationSettings,
@@ -108,6 +116,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
   const store = await openStore(paths.dir, config, overrides_, 'write');
   const metrics = new Metrics({ process: 'api' });
   instrumentStore(metrics, store);
+  instrumentOutbox(metrics, store, () => runtime.now()); // observability: the notification backlog
   const live = new LiveHub();
   const storeUrl = boundStoreUrl(paths.dir, config, overrides_);
   const listener = store.engine === 'postgres' && storeUrl ? new PostgresListener(storeUrl, live, warn) : null;
@@ -210,6 +219,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
       trust: manifestTrust,
       env: overrides_.env ?? process.env,
       warn,
+      modelCalls: modelCallMetrics(metrics), // observability: LLM latency, tokens, cost, refusals
     });
   } catch (err) {
     await listener?.close();

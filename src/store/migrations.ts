@@ -513,6 +513,18 @@ const migrations: Record<string, Migration> = {
       await sql`drop function if exists countersign_notify_auth()`.execute(db);
     },
   },
+  // ---- observability: traces ----
+  '0013_traces': {
+    // The W3C traceparent of the request that proposed a plan, so its approvals and its execution
+    // (in another process, later) link back to it. Nullable: plans of an older release have none,
+    // and a replica one release back never writes it (schema compatible one release back).
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('plans').addColumn('trace_context', 'text').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('plans').dropColumn('trace_context').execute();
+    },
+  },
   // ---- replicas: shared request budgets ----
   '0014_replicas': {
     // One row per budget key (a principal id, `ip:…`, a webhook source) and fixed window: every

@@ -43,6 +43,8 @@ export interface Database {
     expires_at: string | null;
     approval: string;
     seal: string | null;
+    /** observability: the proposing request's W3C traceparent (0013_traces); null without tracing. */
+    trace_context?: string | null;
   };
   approvals: {
     id: string;

@@ -3,6 +3,7 @@ import type { AuditEvent, AuditRecord, Checkpoint, CheckpointSigner } from '../a
 import { CountersignError } from '../errors/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { KnownSecrets } from '../secrets/index.ts';
+import { inLeafSpan } from '../telemetry/index.ts';
 import { migrationProvider } from './migrations.ts';
 import { createPostgresDialect } from './postgres/dialect.ts';
 import { AlertsRepo } from './repos/alerts.ts';
@@ -305,7 +306,10 @@ export class Store {
 
   /** One transaction bound to one tenant: every change and its audit entry commit together. */
   async transaction<T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>): Promise<T> {
-    return this.#db.transaction().execute((trx: Transaction<Database>) => fn(new TenantScope(trx, tenantId, this.#auditOptions, true)));
+    // observability: a span under the operation's when tracing is on (src/telemetry).
+    return inLeafSpan('store.transaction', { 'db.system.name': this.engine === 'postgres' ? 'postgresql' : 'sqlite' }, () =>
+      this.#db.transaction().execute((trx: Transaction<Database>) => fn(new TenantScope(trx, tenantId, this.#auditOptions, true))),
+    );
   }
 
   // ---- cross-tenant operations, each named for why it may cross ----

@@ -23,8 +23,11 @@ import { type Family, parsePrometheusText, sampleValue } from '../support/promet
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { writeTestTools } from '../support/tools.ts';
 
-/** Bounded label names: none of them can carry an id, a name or free text. */
-const BOUNDED_LABELS = new Set(['action', 'outcome', 'status', 'code', 'process', 'le', 'quantile']);
+/**
+ * Bounded label names: none of them can carry an id or free text. `channel` and `model` carry
+ * names from the operator's own config (notification channels, alerts.models): a set fixed at start.
+ */
+const BOUNDED_LABELS = new Set(['action', 'outcome', 'status', 'code', 'process', 'le', 'quantile', 'channel', 'model', 'role', 'reason']);
 
 /** The Prometheus naming rules this project follows, checked on parsed families. */
 function namingProblems(families: Family[]): string[] {

@@ -37,20 +37,23 @@ export function registerExecutor(program: Command, io: Io): void {
         if (running) void running.reloadTools();
         else reloadAsked = true;
       });
-      const [{ startExecutor }, { watchSupervisor }] = await Promise.all([
+      const [{ startExecutor }, { watchSupervisor }, { jsonLogLine }] = await Promise.all([
         import('../../executor/executor.ts'),
         import('../../server/supervisor.ts'),
+        import('../../telemetry/index.ts'),
       ]);
       const metricsPort = opts.metricsPort === undefined ? undefined : Number(opts.metricsPort);
       if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535))
         throw new Error(`--metrics-port must be a number from 0 to 65535, got "${opts.metricsPort}"`);
-      const exe = await startExecutor(opts.dir, { databaseUrl: opts.databaseUrl, metricsPort, log: (l) => io.err(`executor: ${l}`) });
+      // Its log lines are JSON (src/telemetry/process-log.ts), like the API's.
+      const exe = await startExecutor(opts.dir, { databaseUrl: opts.databaseUrl, metricsPort, log: (l) => io.err(l) });
       running = exe;
-      io.err(`executor ${exe.owner} started (${exe.runner})`);
+      const say = (msg: string) => io.err(jsonLogLine(msg, { process: 'executor', owner: exe.owner }));
+      say(`executor ${exe.owner} started (${exe.runner})`);
       if (reloadAsked) void exe.reloadTools();
       await new Promise<void>((resolve) => {
         const stop = (sig: string) => {
-          io.err(`executor received ${sig}: draining`);
+          say(`executor received ${sig}: draining`);
           void exe.stop().then(resolve, resolve);
         };
         process.once('SIGTERM', () => stop('SIGTERM'));

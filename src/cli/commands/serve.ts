@@ -90,6 +90,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     { startExpirySweeper },
     { ToolReloader },
     { SettingsReloader },
+    { startTracing },
   ] = await Promise.all([
     import('../../api/app.ts'),
     import('../../server/context.ts'),
@@ -98,8 +99,11 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     import('../../server/sweeper.ts'),
     import('../../server/tool-reload.ts'),
     import('../../server/settings-reload.ts'),
+    import('../../telemetry/index.ts'),
   ]);
   const ctx = await openServerContext(opts.dir, { databaseUrl: opts.databaseUrl });
+  // observability: OpenTelemetry is loaded only when telemetry.tracing.enabled is set.
+  const tracing = await startTracing(ctx.config.telemetry.tracing, { role: 'api', version: VERSION });
   const host = opts.host ?? ctx.config.server.host;
   const port = parsePort(opts.port, ctx.config.server.port);
   const app = await buildApi(ctx, {
@@ -108,6 +112,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     rateLimit: ctx.config.rateLimit,
     version: VERSION,
     logger: { level: opts.logLevel },
+    tracing,
   });
   if (ctx.config.developmentMode) io.err('WARNING: developmentMode is ON — not for production. See countersign.yaml.');
   let address: string;
@@ -115,6 +120,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     address = await listen(app, host, port);
   } catch (err) {
     await app.close();
+    await tracing.shutdown();
     await ctx.close();
     throw err;
   }
@@ -146,6 +152,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
         await ctx.pipeline.run('system.stop', systemPrincipal(), { details: { signal } }, 'host');
         await ctx.store.checkpoint();
       } finally {
+        await tracing.shutdown();
         await ctx.close();
         resolve();
       }
@@ -185,9 +192,10 @@ function apiArgs(opts: ServeOptions): string[] {
 }
 
 async function serveBoth(opts: ServeOptions, io: Io): Promise<void> {
-  const [{ superviseApiAndExecutor }, { checkStoreBinding }] = await Promise.all([
+  const [{ superviseApiAndExecutor }, { checkStoreBinding }, { jsonLogLine }] = await Promise.all([
     import('../../server/supervisor.ts'),
     import('../../server/store-binding.ts'),
+    import('../../telemetry/index.ts'),
   ]);
   // One clear refusal (wrong store, missing store) before two processes would each print it.
   await checkStoreBinding(opts.dir, { databaseUrl: opts.databaseUrl });
@@ -195,7 +203,7 @@ async function serveBoth(opts: ServeOptions, io: Io): Promise<void> {
     dir: opts.dir,
     apiArgs: apiArgs(opts),
     executorArgs: opts.databaseUrl ? ['--database-url', opts.databaseUrl] : [],
-    log: (l) => io.err(l),
+    log: (l) => io.err(jsonLogLine(l, { process: 'supervisor' })),
   });
   if (code !== 0) process.exitCode = code;
 }

@@ -220,4 +220,28 @@ export class NotificationQueue {
     }
     return [...byChannel.values()].sort((a, b) => a.channel.localeCompare(b.channel));
   }
+
+  /**
+   * observability: the outbox backlog for metrics — deliveries waiting per channel with the
+   * oldest one's creation time, and events not yet fanned out to channels as channel `null`.
+   */
+  async backlog(): Promise<{ channel: string | null; pending: number; oldest: string | null }[]> {
+    const [deliveries, events] = await Promise.all([
+      this.db
+        .selectFrom('notification_deliveries')
+        .where('status', '=', 'pending')
+        .select((eb) => ['channel', eb.fn.countAll<number | string>().as('n'), eb.fn.min('created_at').as('oldest')])
+        .groupBy('channel')
+        .execute(),
+      this.db
+        .selectFrom('notification_outbox')
+        .where('expanded_at', 'is', null)
+        .select((eb) => [eb.fn.countAll<number | string>().as('n'), eb.fn.min('created_at').as('oldest')])
+        .execute(),
+    ]);
+    return [
+      ...deliveries.map((r) => ({ channel: r.channel, pending: Number(r.n), oldest: (r.oldest as string | null) ?? null })),
+      ...events.map((r) => ({ channel: null, pending: Number(r.n), oldest: (r.oldest as string | null) ?? null })),
+    ];
+  }
 }

@@ -39,6 +39,8 @@ export interface PlanRecord {
   approval: StoredApprovalRequirement;
   /** The server's seal over the facts the hashed document does not fix (see plans/lifecycle.ts). */
   seal: string | null;
+  /** The proposing request's W3C traceparent, linked from approvals and the execution; absent without tracing. */
+  traceContext?: string | null;
 }
 
 export interface StoredApprovalRequirement {
@@ -67,6 +69,7 @@ function toRecord(r: Database['plans']): PlanRecord {
     expiresAt: r.expires_at,
     approval: JSON.parse(r.approval) as StoredApprovalRequirement,
     seal: r.seal,
+    ...(r.trace_context ? { traceContext: r.trace_context } : {}),
   };
 }
 
@@ -104,6 +107,7 @@ export class PlansRepo {
         expires_at: p.expiresAt,
         approval: JSON.stringify(p.approval),
         seal: p.seal,
+        ...(p.traceContext ? { trace_context: p.traceContext } : {}),
       })
       .execute();
   }
