@@ -1,7 +1,8 @@
-import Anthropic from '@anthropic-ai/sdk';
-import OpenAI from 'openai';
+import type Anthropic from '@anthropic-ai/sdk';
+import type OpenAI from 'openai';
 import type { AlertsConfig, ModelConfig } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
+import { once } from '../lazy.ts';
 import type { TenantScope } from '../store/index.ts';
 
 export interface ModelAnswer {
@@ -24,15 +25,23 @@ export interface ModelClient {
   complete(prompt: Prompt): Promise<Omit<ModelAnswer, 'costMicros' | 'latencyMs'>>;
 }
 
+// The SDKs load with the first model call, not with the server: the two of them are over 400
+// modules, more than the rest of the server.
 export function createModelClient(name: string, config: ModelConfig, apiKey: string | null): ModelClient {
   // No retries inside the SDK: a retry is a second charge against the budget, decided here.
-  const common = { timeout: config.timeoutSeconds * 1000, maxRetries: 0 };
+  const options = {
+    timeout: config.timeoutSeconds * 1000,
+    maxRetries: 0,
+    apiKey: apiKey ?? 'none',
+    ...(config.baseUrl ? { baseURL: config.baseUrl } : {}),
+  };
   if (config.provider === 'anthropic') {
-    const client = new Anthropic({ ...common, apiKey: apiKey ?? 'none', ...(config.baseUrl ? { baseURL: config.baseUrl } : {}) });
+    const anthropic = once(async (): Promise<Anthropic> => new (await import('@anthropic-ai/sdk')).default(options));
     return {
       name,
       config,
       async complete(prompt) {
+        const client = await anthropic();
         const res = await client.messages.create({
           model: config.model,
           max_tokens: config.maxTokens,
@@ -44,11 +53,12 @@ export function createModelClient(name: string, config: ModelConfig, apiKey: str
       },
     };
   }
-  const client = new OpenAI({ ...common, apiKey: apiKey ?? 'none', ...(config.baseUrl ? { baseURL: config.baseUrl } : {}) });
+  const openai = once(async (): Promise<OpenAI> => new (await import('openai')).default(options));
   return {
     name,
     config,
     async complete(prompt) {
+      const client = await openai();
       const res = await client.chat.completions.create({
         model: config.model,
         max_tokens: config.maxTokens,

@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Api } from 'grammy';
 import { CountersignError } from '../errors/index.ts';
+import { once } from '../lazy.ts';
 import { chatCodeHash, type ResolvedNotifications } from '../notifications/index.ts';
 import type { Pipeline } from '../operations/index.ts';
 import type { Principal } from '../policy/index.ts';
@@ -33,15 +34,6 @@ const SLACK_COMMENT_BLOCK = 'cs_comment';
  * duties and the hash check decide. Every refusal before the pipeline is audited `denied` here;
  * the pipeline audits its own.
  */
-/** Runs `f` once, on the first call; later calls get the same promise. */
-function once<T>(f: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => {
-    p ??= f();
-    return p;
-  };
-}
-
 export class ChatService {
   readonly #o: ChatServiceOptions;
   // The platform SDKs load on first use: importing them costs more than the rest of the server.
