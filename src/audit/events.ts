@@ -51,6 +51,9 @@ export const AUDIT_ACTIONS = {
   'webauthn.register': 'CS0104',
   'webauthn.remove': 'CS0105',
   'webauthn.step-up': 'CS0106',
+  // ---- previews (issue 17) ----
+  'plan.preview': 'CS1009',
+  'plan.stale': 'CS1010',
 } as const;
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
 

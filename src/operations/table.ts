@@ -8,6 +8,7 @@ import { type HostDeps, hostOperations } from './host.ts';
 import { overrideOperations } from './overrides.ts';
 import { Pipeline } from './pipeline.ts';
 import { planOperations } from './plans.ts';
+import { previewOperation } from './previews.ts';
 import { principalOperations } from './principals.ts';
 import { reviewOperations } from './reviews.ts';
 import { toolOperations } from './tools.ts';
@@ -36,6 +37,8 @@ export function apiOperations(deps: OperationDeps & HostDeps): AnyOperation[] {
     ...chatOperations(deps),
     // --- reviewer console (issue 13) ---
     ...consoleOperations(deps),
+    // ---- previews (issue 17) ----
+    previewOperation(deps),
   ];
 }
 

@@ -106,7 +106,8 @@ permit (
     Countersign::Action::"policy.reload",
     Countersign::Action::"plan.expire",
     Countersign::Action::"tool.reload",
-    Countersign::Action::"principal.recover-admin"
+    Countersign::Action::"principal.recover-admin",
+    Countersign::Action::"plan.preview"
   ],
   resource
 )

@@ -93,6 +93,8 @@ namespace Countersign {
   action "plan.expire" appliesTo { principal: Principal, resource: Plan };
   action "tool.reload" appliesTo { principal: Principal, resource: Tenant };
   action "principal.recover-admin" appliesTo { principal: Principal, resource: Principal };
+  // ---- previews (issue 17) ----
+  action "plan.preview" appliesTo { principal: Principal, resource: Plan };
 
   // ---- chat (issue 14) ----
   // Link (or unlink) a chat account to the principal: the resource is the principal itself.

@@ -33,6 +33,8 @@ const HOST_ACTION_NAMES = [
   'plan.expire',
   'tool.reload',
   'principal.recover-admin',
+  // ---- previews (issue 17) ----
+  'plan.preview',
 ] as const;
 
 /** Every action the pipeline decides (src/operations). Reads are decided by policy too (invariant 1). */

@@ -23,6 +23,7 @@ import type { Store } from '../store/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { dataDirPaths } from './datadir.ts';
+import { startPreviewAttacher } from './previews.ts';
 import { boundStoreUrl, openStore } from './store-binding.ts';
 import { toolSetSource } from './tool-reload.ts';
 
@@ -158,18 +159,21 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     await store.close();
     throw err;
   }
+  // Checks the OIDC JWKS URL (DNS included); a refusal stops the start and closes the store.
+  const authenticator = await createAuthenticator({ store, runtime, oidc: config.oidc }).catch(async (err: unknown) => {
+    await listener?.close();
+    await store.close();
+    throw err;
+  });
+  // previews (issue 17): previews executors ran are attached (and sealed) here, in the API.
+  const stopPreviews = startPreviewAttacher({ store, pipeline }, warn);
   return {
     dir: paths.dir,
     config,
     store,
     tools,
     authorizer,
-    // Checks the OIDC JWKS URL (DNS included); a refusal stops the start and closes the store.
-    authenticator: await createAuthenticator({ store, runtime, oidc: config.oidc }).catch(async (err: unknown) => {
-      await listener?.close();
-      await store.close();
-      throw err;
-    }),
+    authenticator,
     pipeline,
     toolTrust,
     runtime,
@@ -184,6 +188,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
         ? new ChatService({ store, pipeline, notifications, runtime, log: warn })
         : null,
     close: async () => {
+      await stopPreviews();
       await dispatcher?.stop();
       await listener?.close();
       await closeAnalysis();

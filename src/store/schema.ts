@@ -275,4 +275,17 @@ export interface Database {
     transports: string;
     created_at: string;
   };
+  // ---- previews (issue 17) ----
+  plan_previews: {
+    tenant_id: string;
+    plan_id: string;
+    plan_hash: string;
+    state: string;
+    results: string | null;
+    lease_owner: string | null;
+    lease_expires_at: string | null;
+    attempt: number;
+    created_at: string;
+    updated_at: string;
+  };
 }

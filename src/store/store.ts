@@ -16,6 +16,7 @@ import { GrantsRepo } from './repos/grants.ts';
 import { NotificationQueue, NotificationsRepo } from './repos/notifications.ts';
 import { OverridesRepo } from './repos/overrides.ts';
 import { PlansRepo } from './repos/plans.ts';
+import { PreviewJobsRepo, PreviewQueue } from './repos/previews.ts';
 import { type ApiKeyRecord, DirectoryRepo, type PrincipalRecord, toApiKey } from './repos/principals.ts';
 import { TrustRepo } from './repos/trust.ts';
 import type { Database } from './schema.ts';
@@ -60,6 +61,8 @@ export class TenantScope {
   /** The outbox: notification events written in the transaction of the change they report. */
   readonly notifications: NotificationsRepo;
   readonly chat: ChatRepo;
+  // ---- previews (issue 17) ----
+  readonly previews: PreviewJobsRepo;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -79,6 +82,7 @@ export class TenantScope {
     this.alerts = new AlertsRepo(db, tenantId);
     this.notifications = new NotificationsRepo(db, tenantId);
     this.chat = new ChatRepo(db, tenantId);
+    this.previews = new PreviewJobsRepo(db, tenantId);
   }
 
   /** Appends an audit entry for this tenant, in the current transaction when there is one. */
@@ -290,6 +294,12 @@ export class Store {
   /** Chat callbacks name their tenant only through a one-time code or a message they answer. */
   get chatLookup(): ChatLookup {
     return new ChatLookup(this.#db);
+  }
+
+  // ---- previews (issue 17) ----
+  /** Executors claim preview jobs across tenants; the API finds the ready ones. */
+  get previewQueue(): PreviewQueue {
+    return new PreviewQueue(this.#db, this.engine);
   }
 
   scope(tenantId: string): TenantScope {

@@ -17,6 +17,9 @@ export {
   SandboxProfileSchema,
   type ToolManifest,
   ToolManifestSchema,
+  // ---- previews (issue 17) ----
+  type PreviewRef,
+  previewRefusals,
 } from './manifest.ts';
 export { explainManifestIssues } from './manifest-errors.ts';
 export {
