@@ -155,8 +155,9 @@ function execute(deps: OperationDeps): Operation<ExecuteInputT, ExecuteLoad, Exe
       // A concurrent request may have created the execution after our first look, committing
       // before the plan was read (PostgreSQL, read committed): it gets that execution.
       if (!existing && plan.status !== 'approved') existing = await tx.executions.forPlan(planId);
-      // previews (issue 17): a stale execution (none of its steps ran) takes the re-reviewed plan's grant.
-      if (existing?.status === 'stale' && plan.status === 'approved')
+      // previews (issue 17): a stale execution (none of its steps ran) takes the re-reviewed plan's
+      // grant; until the plan is approved again, the request is judged (and refused) like a first one.
+      if (existing?.status === 'stale')
         return { plan, existing: undefined, rearm: existing, doc: null, unsignedTools: [], presented: null };
       return { plan, existing, doc: null, unsignedTools: [], presented: null };
     },
