@@ -62,6 +62,8 @@ for (const engine of ENGINES) {
         '0010_notifications',
         '0011_alerts',
         '0012_scale',
+        // ---- previews (issue 17) ----
+        '0015_previews',
       ]);
       assert.deepEqual(await store.migrate(), [], 'migrations are idempotent');
       a = (await provisionTenant(store, systemRuntime, 'a')).tenantId;
