@@ -34,6 +34,9 @@ export const PlanSummarySchema = PlanViewSchema.pick({
   /** e.g. "needs 1 more approval from group approvers"; empty once nothing is missing. */
   missing: z.array(z.string()),
   next: z.string(),
+  // ---- previews (issue 17) ----
+  /** What each step's read-only preview showed before review (absent while previewing and without previews). */
+  previews: PlanViewSchema.shape.previews,
 });
 export type PlanSummary = z.infer<typeof PlanSummarySchema>;
 
@@ -79,6 +82,9 @@ export function planNext(p: PlanView): string {
       const what = missing.length > 0 ? missing.join('; ') : 'is waiting for its approvals';
       return `plan ${p.id} ${what}; a human reviewer must approve it (an agent cannot). Call wait_for_decision with planId ${p.id}.`;
     }
+    // previews (issue 17)
+    case 'previewing':
+      return `plan ${p.id} is waiting for its steps' previews (the executor runs them); nobody can review it yet. Call wait_for_decision with planId ${p.id}.`;
     case 'approved':
       return `plan ${p.id} is approved; call execute_plan with planId ${p.id}.`;
     case 'executing':
@@ -112,6 +118,7 @@ export function planSummary(p: PlanView): PlanSummary {
     required: p.tally?.requirements ?? p.approval.require.map((r) => ({ group: r.group, count: r.count, have: 0 })),
     missing: p.status === 'pending_approval' ? missingOf(p) : [],
     next: planNext(p),
+    ...(p.previews ? { previews: p.previews } : {}),
   };
 }
 
