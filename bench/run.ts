@@ -55,6 +55,12 @@ const FIGURES: readonly BenchModule[] = [
     about: 'console plan page read (time, bytes) vs the API JSON read of the same plan',
     load: () => import('./console.ts'),
   },
+  // ---- previews (issue 17) ----
+  {
+    name: 'previews',
+    about: 'propose → pending_approval with one previewed step vs a bare sandboxed no-op step',
+    load: () => import('./previews.ts'),
+  },
 ];
 
 interface Args {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type RunningExecutor, startExecutor } from '../src/executor/executor.ts';
 import { sha256OfExecutable } from '../src/tools/index.ts';
+import { runCli } from './support/cli.ts';
 import { ENGINES } from './support/engines.ts';
 import { configureExecutor, removeWorkRoot, waitForExecution } from './support/execution.ts';
 import { addPrincipal } from './support/principals.ts';
@@ -77,6 +78,7 @@ for (const engine of ENGINES) {
     let executor: RunningExecutor | null = null;
     let reviewer: { id: string; key: string };
     let second: { id: string; key: string };
+    let firstPlan = '';
 
     const get = async (id: string) => (await s.request('GET', `/v1/plans/${id}`)).body;
     const waitStatus = async (id: string, status: string, previousHash?: string) => {
@@ -146,6 +148,7 @@ for (const engine of ENGINES) {
       assert.equal(stale.status, 409);
       assert.equal(stale.body.error.code, 'PLAN_HASH_MISMATCH');
       // The outbox told reviewers once the previews were attached, not at proposal.
+      firstPlan = p.id;
       const pending = await rawSql(s, "select dedup_key from notification_outbox where kind = 'plan.pending' and subject = ?", [
         `plan:${p.id}`,
       ]);
@@ -201,8 +204,21 @@ for (const engine of ENGINES) {
       assert.equal(Number(pending[0].n), 2, 'reviewers were told again');
     });
 
-    // The store plays no part in these two beyond what the tests above cover: one engine is enough.
+    // The store plays no part in these beyond what the tests above cover: one engine is enough.
     const oneEngine = engine.name === 'sqlite' ? test : () => {};
+    oneEngine('`countersign plan show` shows each preview (and all of it with --json)', async () => {
+      const env = { COUNTERSIGN_SERVER: s.url, COUNTERSIGN_TOKEN: reviewer.key };
+      const human = await runCli(['plan', 'show', firstPlan], { env });
+      assert.equal(human.code, 0, human.stderr);
+      assert.match(human.stdout, /previews \(1\):/);
+      assert.match(human.stdout, /step 1 kubish\.diff: ok/);
+      assert.match(human.stdout, /\| \+v1$/m);
+      const json = await runCli(['plan', 'show', firstPlan, '--json'], { env });
+      assert.equal(json.code, 0, json.stderr);
+      const view = JSON.parse(json.stdout);
+      assert.equal(view.previews[0].status, 'ok');
+      assert.equal(view.previews[0].diff, true);
+    });
     oneEngine(
       'a later step whose preview moved fails like a step (before-step); before-execution leaves it to the first check',
       async () => {

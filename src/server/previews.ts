@@ -3,7 +3,7 @@ import { systemPrincipal } from '../operations/index.ts';
 import type { ServerContext } from './context.ts';
 
 /** How often the API looks for previews an executor finished (one indexed query). */
-const POLL_MS = 250;
+const POLL_MS = 100;
 
 /**
  * Previews (issue 17): the API attaches the previews executors ran, each through the `plan.preview`
