@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ExecutionStepViewSchema, type ExecutionView, ExecutionViewSchema } from '../executions/index.ts';
 import { type PlanView, PlanViewSchema } from '../plans/index.ts';
 
-export const TERMINAL_EXECUTION = new Set(['succeeded', 'failed', 'rolled_back', 'needs_attention']);
+export const TERMINAL_EXECUTION = new Set(['succeeded', 'failed', 'rolled_back', 'needs_attention', 'stale']);
 const CLOSED_PLAN = new Set(['rejected', 'expired', 'cancelled']);
 
 const SummaryStepSchema = z.object({
@@ -126,6 +126,9 @@ export function executionNext(e: ExecutionView): string {
   if (!TERMINAL_EXECUTION.has(e.status))
     return `execution ${e.id} is ${e.status}; call get_execution with executionId ${e.id} and wait to follow it.`;
   if (e.status === 'succeeded') return `execution ${e.id} succeeded; the steps' output is above.`;
+  // previews (issue 17)
+  if (e.status === 'stale')
+    return `execution ${e.id} did not run: what a step's preview reads changed since review${e.reason ? ` (${e.reason})` : ''}; the plan goes back for review with fresh previews. Call wait_for_decision with planId ${e.planId}, then execute_plan again.`;
   if (e.status === 'needs_attention')
     return `execution ${e.id} needs attention from a human operator${e.reason ? ` (${e.reason})` : ''}; do not retry it yourself.`;
   return `execution ${e.id} ${e.status}${e.reason ? ` (${e.reason})` : ''}; read the failing step's stderr, and propose a new plan if it should be tried again.`;

@@ -9,6 +9,9 @@ export {
   type Limits,
   MANY_TARGETS,
   manifestDigest,
+  // ---- previews (issue 17) ----
+  type PreviewRef,
+  previewRefusals,
   profileFor,
   RISK_LEVELS,
   type Risk,
@@ -17,9 +20,6 @@ export {
   SandboxProfileSchema,
   type ToolManifest,
   ToolManifestSchema,
-  // ---- previews (issue 17) ----
-  type PreviewRef,
-  previewRefusals,
 } from './manifest.ts';
 export { explainManifestIssues } from './manifest-errors.ts';
 export {
