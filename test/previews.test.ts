@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type RunningExecutor, startExecutor } from '../src/executor/executor.ts';
+import { renderNotice } from '../src/notifications/render.ts';
 import { sha256OfExecutable } from '../src/tools/index.ts';
 import { runCli } from './support/cli.ts';
 import { ENGINES } from './support/engines.ts';
@@ -149,6 +150,17 @@ for (const engine of ENGINES) {
       assert.equal(stale.body.error.code, 'PLAN_HASH_MISMATCH');
       // The outbox told reviewers once the previews were attached, not at proposal.
       firstPlan = p.id;
+      // The message reviewers get carries the preview's status, an excerpt of the diff and a link.
+      const [event] = await rawSql(s, "select * from notification_outbox where kind = 'plan.pending' and subject = ?", [`plan:${p.id}`]);
+      const notice = await renderNotice(s.ctx.store.scope(s.init.tenantId), event, {
+        now: new Date(),
+        consoleUrl: 'https://countersign.example',
+        stepUpEnvironments: [],
+      });
+      const text = notice.lines.join('\n');
+      assert.match(text, /Preview of step 1 \(kubish\.diff\): ok/);
+      assert.match(text, /^\+v1$/m);
+      assert.match(text, new RegExp(`Full preview: https://countersign\\.example/plans/${p.id}`));
       const pending = await rawSql(s, "select dedup_key from notification_outbox where kind = 'plan.pending' and subject = ?", [
         `plan:${p.id}`,
       ]);

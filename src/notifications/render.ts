@@ -1,5 +1,5 @@
 import { requiresStepUp } from '../approvals/index.ts';
-import { parseStoredDocument, tallyFor } from '../plans/index.ts';
+import { looksLikeDiff, parseStoredDocument, tallyFor } from '../plans/index.ts';
 import { redactCredentialShapes } from '../secrets/index.ts';
 import type { OutboxRow, TenantScope } from '../store/index.ts';
 import type { NotificationKind } from './events.ts';
@@ -29,8 +29,10 @@ export interface PlanState {
 const EXCERPT_LINES = 4;
 const EXCERPT_CHARS = 300;
 
+/** The first lines of a preview; of a unified diff, its first changed lines (headers and context left out). */
 function excerptOf(text: string): string {
-  const lines = text.replace(/\n$/, '').split('\n');
+  const all = text.replace(/\n$/, '').split('\n');
+  const lines = looksLikeDiff(text) ? all.filter((l) => /^[+-](?![+-]{2} )/.test(l)) : all;
   const cut = lines.slice(0, EXCERPT_LINES).join('\n');
   const short = cut.length > EXCERPT_CHARS ? `${cut.slice(0, EXCERPT_CHARS)}…` : cut;
   return lines.length > EXCERPT_LINES && !short.endsWith('…') ? `${short}\n…` : short;
