@@ -255,14 +255,16 @@ export class ExecutionWorker {
       steps = await scope.executions.steps(exec.id);
     }
 
-    // previews (issue 17): before anything runs, every reviewed preview must still read the same state.
     const main = steps.filter((s) => s.phase === 'main');
-    if (granted.previews?.length && main.every((s) => s.status === 'pending')) {
-      const moved = await this.#recheck(granted, granted.previews);
-      if (moved.length > 0) return this.#stale(scope, exec, moved);
-    }
-
     try {
+      // previews (issue 17): before anything runs (and once the grant, freezes and approvals have
+      // been checked as for the first step), every reviewed preview must still read the same state.
+      const first = main[0];
+      if (first && granted.previews?.length && main.every((s) => s.status === 'pending')) {
+        await this.#revalidate(scope, exec, claims, first);
+        const moved = await this.#recheck(granted, granted.previews);
+        if (moved.length > 0) return this.#stale(scope, exec, moved);
+      }
       // Whether a main step before the current one ran (here, or before a crash or a drain).
       let earlierRan = false;
       for (const step of main) {
