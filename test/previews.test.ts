@@ -36,7 +36,7 @@ function kubishHost(): { root: string; executable: string; stateDir: string; sta
   return { root, executable, stateDir, state };
 }
 
-export function kubishManifest(h: { executable: string; stateDir: string; state: string }): string {
+function kubishManifest(h: { executable: string; stateDir: string; state: string }): string {
   const diff = (mode: string) => `
     argv: [${mode}, ${h.state}, "{{value}}"]
     input: { properties: { value: { type: string, pattern: "^[a-z0-9]+$" } }, required: [value] }

@@ -92,5 +92,5 @@ export function previewRisk(base: { risk: Risk; reasons: string[] }, previews: r
 
 /** True when the text reads as a unified diff (the console colours its +/- lines). */
 export function looksLikeDiff(text: string): boolean {
-  return /^(---|\+\+\+) /m.test(text) && /^@@ /m.test(text);
+  return typeof text === 'string' && /^(---|\+\+\+) /m.test(text) && /^@@ /m.test(text);
 }
