@@ -67,6 +67,12 @@ const FIGURES: readonly BenchModule[] = [
     about: 'POST /v1/plans with OpenTelemetry tracing on vs the same server with it off',
     load: () => import('./tracing.ts'),
   },
+  // ---- previews (issue 17) ----
+  {
+    name: 'previews',
+    about: 'propose → pending_approval with one previewed step vs a bare sandboxed no-op step',
+    load: () => import('./previews.ts'),
+  },
 ];
 
 interface Args {

@@ -2,6 +2,7 @@
 // server on SQLite, a real executor. One browser for the whole file; one context per person.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -18,6 +19,25 @@ import { echoPlan, startTestServer, type TestServer } from './support/server.ts'
 import { writeTestTools } from './support/tools.ts';
 
 const SCREENSHOTS = join(import.meta.dirname, '..', 'docs', 'screenshots');
+
+// ---- previews (issue 17) ----
+const PRINTF = '/usr/bin/printf';
+const PEEK_MANIFEST = `apiVersion: countersign/v1
+kind: Tool
+name: peek
+version: 1.0.0
+executable: { path: ${PRINTF}, sha256: ${createHash('sha256').update(readFileSync(PRINTF)).digest('hex')} }
+actions:
+  diff:
+    argv: ["--", "--- live/replicas\\n+++ desired/replicas\\n@@ -1 +1 @@\\n-replicas: 2\\n+replicas: {{replicas}}\\n"]
+    input: { properties: { replicas: { type: integer, minimum: 0, maximum: 50 } }, required: [replicas] }
+    risk: low
+  set:
+    argv: ["--", "set %s\\n", "{{replicas}}"]
+    input: { properties: { replicas: { type: integer, minimum: 0, maximum: 50 } }, required: [replicas] }
+    risk: low
+    preview: { action: diff }
+`;
 
 describe('reviewer console in Chromium', () => {
   let idp: TestIdp;
@@ -40,6 +60,8 @@ describe('reviewer console in Chromium', () => {
       port,
       configure: (dir) => {
         writeTestTools(dir);
+        // previews (issue 17): a tool whose `set` is previewed by a `diff` that prints a unified diff.
+        writeFileSync(join(dir, 'tools', 'peek.yaml'), PEEK_MANIFEST);
         signTestTools(dir);
         configureExecutor(dir, { pollMilliseconds: 50 });
         writeOidcConfig(dir, oidcSectionFor(idp));
@@ -211,6 +233,24 @@ describe('reviewer console in Chromium', () => {
     assert.match(why, /separation of duties: the proposer cannot review their own plan/);
     assert.equal(await pat.getByRole('button', { name: 'Approve' }).count(), 0);
     await assertAccessible(pat, 'plan page without form');
+  });
+
+  // ---- previews (issue 17) ----
+  test('the plan page shows each step’s preview, a unified diff with its +/- lines marked', async () => {
+    const previewed = await propose(people.pat!.key, {
+      intent: 'Scale the web tier',
+      environment: 'staging',
+      steps: [{ tool: 'peek', action: 'set', input: { replicas: 5 } }],
+    });
+    for (let i = 0; i < 300; i++) {
+      if ((await s.request('GET', `/v1/plans/${previewed.id}`)).body.status === 'pending_approval') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await sam.goto(`${console_}/#/plans/${previewed.id}`);
+    await sam.getByRole('heading', { name: /Previews/ }).waitFor();
+    assert.match(await sam.locator('.diff .diff-add').innerText(), /^\+replicas: 5\s*$/);
+    assert.match(await sam.locator('.diff .diff-del').innerText(), /^-replicas: 2\s*$/);
+    await assertAccessible(sam, 'plan page with a preview');
   });
 
   test('an agent key cannot sign in to approve', async () => {

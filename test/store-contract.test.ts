@@ -64,6 +64,8 @@ for (const engine of ENGINES) {
         '0012_scale',
         '0013_traces',
         '0014_replicas',
+        // ---- previews (issue 17) ----
+        '0015_previews',
         '0016_witnessed',
       ]);
       assert.deepEqual(await store.migrate(), [], 'migrations are idempotent');

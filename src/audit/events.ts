@@ -57,6 +57,9 @@ export const AUDIT_ACTIONS = {
   // ---- replicas: SIGHUP reloads of countersign.yaml and the playbooks ----
   'config.reload': 'CS7103',
   'playbook.reload': 'CS7104',
+  // ---- previews (issue 17) ----
+  'plan.preview': 'CS1009',
+  'plan.stale': 'CS1010',
 } as const;
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
 

@@ -169,6 +169,18 @@ export const ERROR_CODES = {
     summary:
       'The request budget shared by the API replicas could not be read, so the request was refused (not let through unbudgeted); retry.',
   },
+  // ---- previews (issue 17) ----
+  PREVIEW_UNSAFE: {
+    status: 500,
+    exit: 3,
+    summary:
+      "A tool manifest's preview could write (writable paths, destructive), would see the step's own secrets, or names an action that is missing or has a preview itself; it is refused at signing and at load.",
+  },
+  PLAN_STALE: {
+    status: 409,
+    exit: 7,
+    summary: "What a step's preview reads changed since the plan was reviewed: the step did not run and the plan went back for review.",
+  },
 } as const satisfies Record<string, { status: number; exit: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -23,6 +23,7 @@ import { backoffMs, isStoreUnavailable, type Store } from '../store/index.ts';
 import { jsonLogLine, startTracing } from '../telemetry/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
+import { PreviewWorker } from './previews.ts';
 import { ExecutionWorker, type StepCheckInput } from './worker.ts';
 
 export interface ExecutorOptions extends ContextOverrides {
@@ -153,6 +154,19 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
       owner,
     ),
   });
+  // previews (issue 17): the same executor runs plans' previews between executions.
+  const previews = new PreviewWorker({
+    store,
+    tools,
+    runner,
+    runtime,
+    owner,
+    leaseMs: config.executor.leaseSeconds * 1000,
+    workRoot: config.executor.workDir || defaultWorkRoot(paths.dir),
+    secretEnv: env,
+    log,
+  });
+  const previewStop = new AbortController();
   // Tool reloads are host operations, decided by the data directory's policies and audited.
   const hostOps = hostPipelineFor(paths.dir, store, runtime, undefined, toolSetSource(store, config, paths.tools, tools));
   const reloader = new ToolReloader({ pipeline: hostOps, process: 'executor', log });
@@ -166,6 +180,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
       let worked = false;
       try {
         worked = await worker.runOnce();
+        if (!worked && !stopping) worked = await previews.runOnce(previewStop.signal);
         if (failures > 0) log(`the database answers again after ${failures} failed claim(s); claiming work`);
         failures = 0;
       } catch (err) {
@@ -190,6 +205,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
       stopping = true;
       worker.drain();
       idle.abort();
+      previewStop.abort();
       const deadline = setTimeout(() => worker.abortCurrent(), config.executor.drainSeconds * 1000);
       await done;
       clearTimeout(deadline);

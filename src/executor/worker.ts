@@ -1,12 +1,19 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { AuditAction, AuditOutcome } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { assertGrantLive, type GrantClaims, type GrantKeyLookup, verifyGrant } from '../grants/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { recordNotification } from '../notifications/index.ts';
-import { assertStepMayRun, intactDocument, type PlanDocument, type PlanStatus } from '../plans/index.ts';
+import {
+  assertStepMayRun,
+  assertToolsUnchanged,
+  intactDocument,
+  type PlanDocument,
+  type PlanStatus,
+  previewedSteps,
+  reopenForPreview,
+  type StepPreview,
+} from '../plans/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { canonicalizePathInputs, pathRootsFor, type Runner } from '../sandbox/index.ts';
 import { createRedactor, resolveSecrets } from '../secrets/index.ts';
@@ -21,8 +28,10 @@ import {
 import { currentSpan, inSpan, linkToOrigin, type Tracing, withLogFields } from '../telemetry/index.ts';
 import type { ToolRegistry } from '../tools/index.ts';
 import { assertArgvAllowed, profileFor, renderArgv } from '../tools/index.ts';
+import { previewMoved, runStepPreview } from './previews.ts';
 import { type RetryPolicy, runWithRetry } from './step-runner.ts';
 import { retryWhileStoreUnavailable } from './store-retry.ts';
+import { prepareWorkDir, removeWorkDir } from './work-dir.ts';
 
 export interface WorkerDeps {
   store: Store;
@@ -54,22 +63,6 @@ export interface StepCheckInput {
   exec: ExecutionRecord;
   claims: GrantClaims;
   step: StepRecord;
-}
-
-/**
- * The work root is traverse-only (0711) so the sandbox's unprivileged host user can reach its
- * own work directory (which the runner hands over to it) but cannot list anyone else's.
- */
-function prepareWorkDir(workRoot: string, executionId: string): string {
-  mkdirSync(workRoot, { recursive: true, mode: 0o711 });
-  for (let dir = workRoot; dir !== dirname(dir) && dir !== tmpdir(); dir = dirname(dir)) {
-    if (!dir.includes('countersign')) break;
-    chmodSync(dir, 0o711);
-  }
-  const workDir = join(workRoot, executionId);
-  mkdirSync(workDir, { recursive: true, mode: 0o700 });
-  chmodSync(workDir, 0o700);
-  return workDir;
 }
 
 /** The lease moved to another worker: stop touching this execution, record nothing more. */
@@ -109,15 +102,6 @@ class EventQueue {
   }
   flush(): Promise<unknown> {
     return this.#tail;
-  }
-}
-
-/** Work directories go when their execution ends (best effort: a leftover holds no secrets). */
-function removeWorkDir(workRoot: string, executionId: string): void {
-  try {
-    rmSync(join(workRoot, executionId), { recursive: true, force: true });
-  } catch {
-    // leave it; the next start of the host's temp cleaner or an operator removes it
   }
 }
 
@@ -239,12 +223,14 @@ export class ExecutionWorker {
     if (!plan) return this.#finish(scope, exec, 'failed', 'the plan is gone');
     linkToOrigin(plan, 'plan.propose');
     let claims: GrantClaims;
+    let granted: PlanDocument;
     try {
       // Expiry is judged at the first claim; a worker resuming after a crash judges at that time.
       const at = exec.attempt > 1 && exec.startedAt ? new Date(exec.startedAt) : this.deps.runtime.now();
       claims = await verifyGrant(exec.grantToken, this.deps.grantKeys, at);
       this.#checkBinding(exec, claims);
-      intactDocument(plan, claims.planHash);
+      granted = intactDocument(plan, claims.planHash);
+      assertToolsUnchanged(plan, granted, this.deps.tools);
     } catch (err) {
       await this.#audit(scope, exec, 'plan.execute', 'denied', {
         stage: 'claim',
@@ -279,10 +265,44 @@ export class ExecutionWorker {
       steps = await scope.executions.steps(exec.id);
     }
 
+    const main = steps.filter((s) => s.phase === 'main');
     try {
-      for (const step of steps.filter((s) => s.phase === 'main')) {
-        if (step.status === 'succeeded') continue;
+      // previews (issue 17): before anything runs (and once the grant, freezes and approvals have
+      // been checked as for the first step), every reviewed preview must still read the same state.
+      const first = main[0];
+      if (first && granted.previews?.length && main.every((s) => s.status === 'pending')) {
+        await this.#revalidate(scope, exec, claims, first);
+        const moved = await this.#recheck(granted, granted.previews);
+        if (moved.length > 0) return this.#stale(scope, exec, moved);
+      }
+      // Whether a main step before the current one ran (here, or before a crash or a drain).
+      let earlierRan = false;
+      for (const step of main) {
+        if (step.status === 'succeeded') {
+          earlierRan = true;
+          continue;
+        }
         if (this.#draining) return this.#release(scope, exec);
+        // previews (issue 17): a later step whose preview moved is refused like a failed step; the rollback policy applies.
+        if (earlierRan || step.status !== 'pending') {
+          const reviewed = granted.previews?.find((p) => p.step === step.idx);
+          const recheck = previewedSteps(this.deps.tools, granted.steps).find((p) => p.idx === step.idx)?.preview.recheck;
+          if (reviewed && recheck === 'before-step') {
+            const [moved] = await this.#recheck(granted, [reviewed]);
+            if (moved) {
+              await this.#refuseStep(exec, step, new CountersignError('PLAN_STALE', moved));
+              return this.#rollback(
+                scope,
+                exec,
+                claims,
+                steps,
+                workDir,
+                `step ${step.idx + 1} (${step.tool}.${step.action}) stale: ${moved}`,
+              );
+            }
+          }
+        }
+        earlierRan = true;
         const ok = await this.#runStep(scope, exec, claims, step, workDir);
         if (!ok) return this.#rollback(scope, exec, claims, steps, workDir, `step ${step.idx + 1} (${step.tool}.${step.action}) failed`);
       }
@@ -290,6 +310,70 @@ export class ExecutionWorker {
     } catch (err) {
       if (err instanceof Stop) return this.#finish(scope, exec, err.status, err.message);
       throw err;
+    }
+  }
+
+  // ---- previews (issue 17) ----
+
+  /** Runs the given reviewed previews again; returns why each one that moved did (empty: none moved). */
+  async #recheck(doc: PlanDocument, reviewed: readonly StepPreview[]): Promise<string[]> {
+    const byStep = new Map(previewedSteps(this.deps.tools, doc.steps).map((p) => [p.idx, p]));
+    const moved: string[] = [];
+    for (const before of reviewed) {
+      const p = byStep.get(before.step);
+      if (!p) {
+        moved.push(`step ${before.step + 1}: its tool no longer names the preview that was reviewed`);
+        continue;
+      }
+      const now = await runStepPreview(this.deps, p, this.#aborter.signal);
+      if (previewMoved(before, now)) {
+        moved.push(
+          `step ${before.step + 1} (${p.step.tool}.${p.step.action}): preview ${p.preview.action} was ${before.status} ${before.fingerprint.slice(0, 19)}…, is now ${now.status} ${now.fingerprint.slice(0, 19)}…`,
+        );
+      }
+    }
+    return moved;
+  }
+
+  /**
+   * Stale before any step ran (like a saved plan whose state changed): the execution stops as
+   * `stale`, the plan goes back to `previewing` through the lifecycle, and fresh previews are
+   * queued; review opens (and reviewers hear of it) once they are attached to new content, whose
+   * new hash no approval of the old content names.
+   */
+  async #stale(scope: TenantScope, exec: ExecutionRecord, moved: string[]): Promise<void> {
+    const at = this.#now();
+    const reason = `stale: ${moved.join('; ')}`;
+    let applied = false;
+    await this.#stored(() =>
+      this.deps.store.transaction(exec.tenantId, async (tx) => {
+        const owned = await tx.executions.updateOwned(exec.id, this.deps.owner, {
+          status: 'stale',
+          reason,
+          finished_at: at,
+          lease_owner: null,
+          lease_expires_at: null,
+        });
+        if (!owned) return;
+        const plan = await tx.plans.get(exec.planId);
+        if (!plan) throw new CountersignError('NOT_FOUND', `plan ${exec.planId} is gone`);
+        await reopenForPreview(tx, plan, reason, new Date(at));
+        applied = true;
+        await tx.executions.appendEvent(exec.id, at, 'execution.finished', { status: 'stale', reason });
+        await tx.audit({
+          actor: this.deps.owner,
+          action: 'plan.stale',
+          outcome: 'denied',
+          resource: `plan:${exec.planId}`,
+          details: { execution: exec.id, hash: plan.hash, status: 'previewing', moved },
+        });
+      }),
+    );
+    void scope;
+    if (applied) {
+      this.deps.log(`execution ${exec.id}: stale (${reason}); plan ${exec.planId} goes back for review`);
+      await this.deps.runner.releaseWorkDir?.(join(this.deps.workRoot, exec.id)).catch(() => undefined);
+      removeWorkDir(this.deps.workRoot, exec.id);
     }
   }
 

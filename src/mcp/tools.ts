@@ -156,7 +156,8 @@ export function registerCountersignTools(server: McpServer, backend: McpBackend,
     guarded('wait_for_decision', async (args: z.infer<typeof McpToolInputs.wait_for_decision>, extra) => {
       const r = await pollUntil({
         read: () => backend.getPlan(args.planId),
-        done: (p) => p.status !== 'pending_approval',
+        // previews (issue 17): a previewing plan is not decided either.
+        done: (p) => p.status !== 'pending_approval' && p.status !== 'previewing',
         describe: (p) => planSummary(p).missing.join('; ') || p.status,
         timeoutMs: args.timeoutSeconds * 1000,
         intervalMs: pollIntervalMs,

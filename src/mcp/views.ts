@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ExecutionStepViewSchema, type ExecutionView, ExecutionViewSchema } from '../executions/index.ts';
 import { type PlanView, PlanViewSchema } from '../plans/index.ts';
 
-export const TERMINAL_EXECUTION = new Set(['succeeded', 'failed', 'rolled_back', 'needs_attention']);
+export const TERMINAL_EXECUTION = new Set(['succeeded', 'failed', 'rolled_back', 'needs_attention', 'stale']);
 const CLOSED_PLAN = new Set(['rejected', 'expired', 'cancelled']);
 
 const SummaryStepSchema = z.object({
@@ -34,6 +34,9 @@ export const PlanSummarySchema = PlanViewSchema.pick({
   /** e.g. "needs 1 more approval from group approvers"; empty once nothing is missing. */
   missing: z.array(z.string()),
   next: z.string(),
+  // ---- previews (issue 17) ----
+  /** What each step's read-only preview showed before review (absent while previewing and without previews). */
+  previews: PlanViewSchema.shape.previews,
 });
 export type PlanSummary = z.infer<typeof PlanSummarySchema>;
 
@@ -79,6 +82,9 @@ export function planNext(p: PlanView): string {
       const what = missing.length > 0 ? missing.join('; ') : 'is waiting for its approvals';
       return `plan ${p.id} ${what}; a human reviewer must approve it (an agent cannot). Call wait_for_decision with planId ${p.id}.`;
     }
+    // previews (issue 17)
+    case 'previewing':
+      return `plan ${p.id} is waiting for its steps' previews (the executor runs them); nobody can review it yet. Call wait_for_decision with planId ${p.id}.`;
     case 'approved':
       return `plan ${p.id} is approved; call execute_plan with planId ${p.id}.`;
     case 'executing':
@@ -112,6 +118,7 @@ export function planSummary(p: PlanView): PlanSummary {
     required: p.tally?.requirements ?? p.approval.require.map((r) => ({ group: r.group, count: r.count, have: 0 })),
     missing: p.status === 'pending_approval' ? missingOf(p) : [],
     next: planNext(p),
+    ...(p.previews ? { previews: p.previews } : {}),
   };
 }
 
@@ -119,6 +126,9 @@ export function executionNext(e: ExecutionView): string {
   if (!TERMINAL_EXECUTION.has(e.status))
     return `execution ${e.id} is ${e.status}; call get_execution with executionId ${e.id} and wait to follow it.`;
   if (e.status === 'succeeded') return `execution ${e.id} succeeded; the steps' output is above.`;
+  // previews (issue 17)
+  if (e.status === 'stale')
+    return `execution ${e.id} did not run: what a step's preview reads changed since review${e.reason ? ` (${e.reason})` : ''}; the plan goes back for review with fresh previews. Call wait_for_decision with planId ${e.planId}, then execute_plan again.`;
   if (e.status === 'needs_attention')
     return `execution ${e.id} needs attention from a human operator${e.reason ? ` (${e.reason})` : ''}; do not retry it yourself.`;
   return `execution ${e.id} ${e.status}${e.reason ? ` (${e.reason})` : ''}; read the failing step's stderr, and propose a new plan if it should be tried again.`;

@@ -53,6 +53,18 @@ export function notificationFor(c: ChangeReport): { kind: NotificationKind; subj
       kind = reviewKind(d.status);
       if (kind === 'plan.seat_filled') distinct = c.actor;
       break;
+    // previews (issue 17): review opens when the previews are attached, again after a stale step (one per content).
+    case 'plan.preview':
+      kind =
+        d.status === 'pending_approval'
+          ? 'plan.pending'
+          : d.status === 'approved'
+            ? 'plan.approved'
+            : d.status === 'rejected'
+              ? 'plan.rejected'
+              : null;
+      distinct = String(d.hash ?? '');
+      break;
     case 'plan.expire':
       kind = 'plan.expired';
       break;

@@ -1,5 +1,5 @@
 import { requiresStepUp, type StepUpSettings } from '../approvals/index.ts';
-import { tallyFor } from '../plans/index.ts';
+import { looksLikeDiff, parseStoredDocument, tallyFor } from '../plans/index.ts';
 import { redactCredentialShapes } from '../secrets/index.ts';
 import type { OutboxRow, TenantScope } from '../store/index.ts';
 import type { NotificationKind } from './events.ts';
@@ -20,6 +20,22 @@ export interface PlanState {
   reviews: { reviewerId: string; name: string; decision: string; comment: string; channel: string }[];
   expiresAt: string | null;
   stepUp: boolean;
+  // ---- previews (issue 17) ----
+  /** Each step's preview: its status and a short excerpt (the whole output is on the console page). */
+  previews: { step: number; action: string; status: string; excerpt: string }[];
+}
+
+/** Lines and characters of a preview's output a chat message shows. */
+const EXCERPT_LINES = 4;
+const EXCERPT_CHARS = 300;
+
+/** The first lines of a preview; of a unified diff, its first changed lines (headers and context left out). */
+function excerptOf(text: string): string {
+  const all = text.replace(/\n$/, '').split('\n');
+  const lines = looksLikeDiff(text) ? all.filter((l) => /^[+-](?![+-]{2} )/.test(l)) : all;
+  const cut = lines.slice(0, EXCERPT_LINES).join('\n');
+  const short = cut.length > EXCERPT_CHARS ? `${cut.slice(0, EXCERPT_CHARS)}…` : cut;
+  return lines.length > EXCERPT_LINES && !short.endsWith('…') ? `${short}\n…` : short;
 }
 
 /** A platform-neutral notification: each channel renders it its own way. */
@@ -78,6 +94,12 @@ export async function planState(scope: TenantScope, planId: string, now: Date, s
     })),
     expiresAt: plan.expiresAt,
     stepUp: requiresStepUp(plan, stepUp),
+    previews: (parseStoredDocument(plan.document).previews ?? []).map((p) => ({
+      step: p.step,
+      action: `${p.tool}.${p.action}`,
+      status: p.status,
+      excerpt: excerptOf(p.status === 'ok' ? p.output : `${p.output}${p.errors}`),
+    })),
   };
 }
 
@@ -101,6 +123,10 @@ export async function renderNotice(
     lines.push(`Seats: ${plan.seats.map((s) => `${s.group} ${s.have}/${s.count}`).join(', ') || 'none required'}`);
     for (const r of plan.reviews)
       lines.push(`${r.decision === 'approve' ? 'Approved' : 'Rejected'} by ${r.name} (${r.channel})${r.comment ? `: ${r.comment}` : ''}`);
+    for (const p of plan.previews)
+      lines.push(
+        `Preview of step ${p.step + 1} (${p.action}): ${p.status === 'ok' ? 'ok' : p.status.toUpperCase()}${p.excerpt ? `\n${p.excerpt}` : ''}${url ? `\nFull preview: ${url}` : ''}`,
+      );
     lines.push(`Status: ${plan.status}${plan.statusReason ? ` (${plan.statusReason})` : ''}`);
     if (plan.status === 'pending_approval' && plan.stepUp)
       lines.push(`Approval needs step-up: approve it in the console${url ? ` at ${url}` : ''}, not from chat.`);

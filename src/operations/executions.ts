@@ -115,6 +115,8 @@ interface ExecuteLoad {
   unsignedTools: string[];
   /** A grant the caller presented, verified by a guard (a forged one is a refusal). */
   presented: MintedGrant | null;
+  /** previews (issue 17): the plan's stale execution, queued again under this request's grant. */
+  rearm?: ExecutionRecord;
 }
 
 const ExecuteInput = z.object({ planId: PlanIdSchema, grant: z.string().min(1).max(8192).optional() }).strict();
@@ -182,6 +184,10 @@ function execute(deps: OperationDeps): Operation<ExecuteInputT, ExecuteLoad, Exe
       // A concurrent request may have created the execution after our first look, committing
       // before the plan was read (PostgreSQL, read committed): it gets that execution.
       if (!existing && plan.status !== 'approved') existing = await tx.executions.forPlan(planId);
+      // previews (issue 17): a stale execution (none of its steps ran) takes the re-reviewed plan's
+      // grant; until the plan is approved again, the request is judged (and refused) like a first one.
+      if (existing?.status === 'stale')
+        return { plan, existing: undefined, rearm: existing, doc: null, unsignedTools: [], presented: null };
       return { plan, existing, doc: null, unsignedTools: [], presented: null };
     },
     resource: (l) => planResource(l.plan),
@@ -200,10 +206,13 @@ function execute(deps: OperationDeps): Operation<ExecuteInputT, ExecuteLoad, Exe
       // A grant minted here is recorded only once this request has created the execution.
       const grant =
         l.presented ?? (await mintGrantFor(deps.grantKeys, plan, grantScopeOf(doc), { now: ctx.now, ttlSeconds: deps.grantTtlSeconds }));
-      const id = deps.runtime.newId('exe');
+      const id = l.rearm?.id ?? deps.runtime.newId('exe');
       const at = ctx.now.toISOString();
       const record = newExecutionRecord(id, ctx.principal, plan, grant, at, null);
-      if (!(await tx.executions.insertIfAbsent(record, executionSteps(doc)))) {
+      if (l.rearm) {
+        if (!(await tx.executions.rearm(id, { jti: grant.claims.jti, token: grant.token }, ctx.principal.id)))
+          throw new CountersignError('CONFLICT', 'the execution changed concurrently; retry');
+      } else if (!(await tx.executions.insertIfAbsent(record, executionSteps(doc)))) {
         const winner = await tx.executions.forPlan(plan.id);
         if (!winner) throw new CountersignError('CONFLICT', 'the execution changed concurrently; retry');
         return existingExecution(deps, tx, winner, undefined, ctx.now);

@@ -22,6 +22,7 @@ import type { PlanRecord, TenantScope } from '../store/index.ts';
 import { currentSpan } from '../telemetry/index.ts';
 import type { OperationDeps } from './deps.ts';
 import { reviewerView, reviewerViewWithFindings, withNames } from './plan-views.ts';
+import { assertPreviewInputs, PREVIEWING_REASON } from './previews.ts';
 import type { AnyOperation, Channel, Operation, OperationContext } from './types.ts';
 
 export const PlanIdSchema = z.string().min(1).max(128);
@@ -138,6 +139,8 @@ function propose(deps: OperationDeps): Operation<ProposeInput, Proposal, PlanVie
         source,
         tools: [...steps.steps, ...rollback.steps].map((s) => s.tool),
       });
+      // previews (issue 17): a plan whose steps have previews waits for them before anyone may review it.
+      const previewing = assertPreviewInputs(deps, steps.steps);
       const text = canonicalJson(document);
       const at = ctx.now.toISOString();
       const record: PlanRecord = {
@@ -149,8 +152,12 @@ function propose(deps: OperationDeps): Operation<ProposeInput, Proposal, PlanVie
         hash: sha256Hex(text),
         risk: risk.risk,
         riskReasons: risk.reasons,
-        status: requirement?.autoApproved ? 'approved' : 'pending_approval',
-        statusReason: requirement?.autoApproved ? `auto-approved by rule ${requirement.rules.join(', ')}` : null,
+        status: previewing ? 'previewing' : requirement?.autoApproved ? 'approved' : 'pending_approval',
+        statusReason: previewing
+          ? PREVIEWING_REASON
+          : requirement?.autoApproved
+            ? `auto-approved by rule ${requirement.rules.join(', ')}`
+            : null,
         source,
         proposerId: ctx.principal.id,
         createdAt: at,
@@ -191,6 +198,7 @@ function propose(deps: OperationDeps): Operation<ProposeInput, Proposal, PlanVie
       // observability: the proposing request's trace, for the approvals' and execution's span links.
       const traceContext = currentSpan().traceparent();
       await tx.plans.insert(traceContext ? { ...p.record, traceContext } : p.record);
+      if (p.record.status === 'previewing') await tx.previews.queue(p.record.id, p.record.hash, p.record.createdAt);
       const doc = JSON.parse(p.record.document) as PlanDocument;
       return {
         result: { ...reviewerView(deps, p.record, [], ctx.now), proposerName: ctx.principal.name, findings: p.findings.findings },
@@ -260,7 +268,7 @@ export function planOperations(deps: OperationDeps): AnyOperation[] {
     input: CancelInput,
     load: (tx, { planId }) => loadPlan(tx, planId),
     resource: planResource,
-    guards: [(_tx, plan) => assertStatus(plan, ['pending_approval'], 'only pending plans can be cancelled')],
+    guards: [(_tx, plan) => assertStatus(plan, ['pending_approval', 'previewing'], 'only pending plans can be cancelled')],
     act: async (tx, plan, { reason }, ctx) => {
       const why = reason || `cancelled by ${ctx.principal.name}`;
       const moved = await transition(tx, plan, 'cancelled', why, ctx.now);

@@ -8,6 +8,7 @@ import { type HostDeps, hostOperations } from './host.ts';
 import { overrideOperations } from './overrides.ts';
 import { Pipeline } from './pipeline.ts';
 import { planOperations } from './plans.ts';
+import { previewOperation } from './previews.ts';
 import { principalOperations } from './principals.ts';
 import { reviewOperations } from './reviews.ts';
 import { type SettingsReloadDeps, settingsReloadOperations } from './settings-reload.ts';
@@ -39,6 +40,8 @@ export function apiOperations(deps: OperationDeps & HostDeps & SettingsReloadDep
     ...consoleOperations(deps),
     // ---- replicas: config and playbooks reloaded on SIGHUP ----
     ...settingsReloadOperations(deps),
+    // ---- previews (issue 17) ----
+    previewOperation(deps),
   ];
 }
 

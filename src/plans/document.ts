@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { CountersignError } from '../errors/index.ts';
 
 import { PLAN_SOURCES, type PlanSource } from '../policy/index.ts';
+import type { StepPreview } from './previews.ts';
 
 export { PLAN_SOURCES, type PlanSource };
 
@@ -53,6 +54,11 @@ export interface PlanDocument {
   source: PlanSource;
   steps: PlanStep[];
   rollback: PlanStep[];
+  /**
+   * previews (issue 17): what each previewed main step's preview showed, attached once before
+   * review. Absent on plans without previews, so their document (and hash) is as before.
+   */
+  previews?: StepPreview[];
 }
 
 /** RFC 8785 canonical JSON. Lone surrogates, NaN and Infinity cannot be canonicalized: a 400. */

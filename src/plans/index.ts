@@ -22,13 +22,33 @@ export {
   assertStatus,
   assertStepMayRun,
   assertToolsUnchanged,
+  // ---- previews (issue 17) ----
+  attachPreviews,
   intactDocument,
   isExpired,
+  type PreviewedContent,
   type RunBasis,
+  reopenForPreview,
   sealPlan,
   sealReview,
   transition,
 } from './lifecycle.ts';
+// ---- previews (issue 17) ----
+export {
+  looksLikeDiff,
+  PREVIEW_ERRORS_CAP,
+  PREVIEW_OUTPUT_CAP,
+  PREVIEW_STATUSES,
+  type PreviewedStep,
+  type PreviewStatus,
+  parsePreviewResults,
+  previewedSteps,
+  previewInput,
+  previewRisk,
+  type StepPreview,
+  StepPreviewSchema,
+  withPreviews,
+} from './previews.ts';
 export { canTransition, isTerminal, PLAN_STATUSES, type PlanStatus } from './status.ts';
 export { renderedCommand, type SubmittedStep, validateSteps } from './validate.ts';
 export {
@@ -41,6 +61,7 @@ export {
   PlanPageSchema,
   type PlanView,
   PlanViewSchema,
+  type StepPreviewView,
   type StepView,
   tallyFor,
   toPlanView,

@@ -241,3 +241,45 @@ export async function assertStepMayRun(
   }
   return doc;
 }
+
+// ---- previews (issue 17) ----
+
+/** What attaching previews changes on a plan: its content and everything sealed that follows from it. */
+export type PreviewedContent = Pick<
+  PlanRecord,
+  'document' | 'hash' | 'risk' | 'riskReasons' | 'approval' | 'expiresAt' | 'status' | 'statusReason'
+>;
+
+/**
+ * Attaches previews: `previewing` → `pending_approval` (or `approved` by an auto rule, or
+ * `rejected` when no rule covers the raised risk), with the new content hashed and the row
+ * resealed. Compare-and-set on the status and on the hash the previews were run for.
+ */
+export async function attachPreviews(
+  scope: TenantScope,
+  plan: PlanRecord,
+  next: PreviewedContent,
+  keys: GrantKeyring,
+  now: Date,
+): Promise<PlanRecord> {
+  if (!canTransition(plan.status, next.status)) {
+    throw new CountersignError('PLAN_INVALID_TRANSITION', `plan ${plan.id} is ${plan.status}; previews cannot make it ${next.status}`);
+  }
+  if (sha256Hex(next.document) !== next.hash) throw new CountersignError('INTERNAL', 'previewed content does not match its hash');
+  const updated: PlanRecord = { ...plan, ...next, updatedAt: now.toISOString(), seal: null };
+  updated.seal = sealPlan(keys, updated);
+  if (!(await scope.plans.attachPreviews(plan.id, plan.hash, updated))) {
+    throw new CountersignError('CONFLICT', `plan ${plan.id} changed concurrently; its previews were not attached`);
+  }
+  return updated;
+}
+
+/**
+ * A stale first step: the plan goes back to `previewing` (nobody can review it until fresh
+ * previews are attached; approvals of the old content name the old hash and no longer count).
+ */
+export async function reopenForPreview(scope: TenantScope, plan: PlanRecord, reason: string, now: Date): Promise<PlanRecord> {
+  const moved = await transition(scope, plan, 'previewing', reason, now);
+  await scope.previews.queue(plan.id, plan.hash, now.toISOString());
+  return moved;
+}

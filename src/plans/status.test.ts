@@ -12,6 +12,12 @@ const ALLOWED: [PlanStatus, PlanStatus][] = [
   ['executing', 'failed'],
   ['executing', 'rolled_back'],
   ['executing', 'needs_attention'],
+  // ---- previews (issue 17) ----
+  ['executing', 'previewing'],
+  ['previewing', 'pending_approval'],
+  ['previewing', 'approved'],
+  ['previewing', 'rejected'],
+  ['previewing', 'cancelled'],
 ];
 
 test('allows exactly the transitions of the design and refuses every other pair', () => {

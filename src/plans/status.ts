@@ -8,7 +8,8 @@ export { PLAN_STATUSES, type PlanStatus };
 const TRANSITIONS: Readonly<Record<PlanStatus, readonly PlanStatus[]>> = {
   pending_approval: ['approved', 'rejected', 'expired', 'cancelled'],
   approved: ['executing'],
-  executing: ['succeeded', 'failed', 'rolled_back', 'needs_attention'],
+  // previews (issue 17): a stale first step sends the plan back to be previewed and reviewed again.
+  executing: ['succeeded', 'failed', 'rolled_back', 'needs_attention', 'previewing'],
   rejected: [],
   expired: [],
   cancelled: [],
@@ -16,6 +17,8 @@ const TRANSITIONS: Readonly<Record<PlanStatus, readonly PlanStatus[]>> = {
   failed: [],
   rolled_back: [],
   needs_attention: [],
+  // previews (issue 17): attached previews open review (or approve by an auto rule, or refuse when no rule covers the raised risk).
+  previewing: ['pending_approval', 'approved', 'rejected', 'cancelled'],
 };
 
 export function canTransition(from: PlanStatus, to: PlanStatus): boolean {

@@ -5,6 +5,7 @@ import type { ApprovalRecord, PlanRecord } from '../store/index.ts';
 import { RiskSchema } from '../tools/index.ts';
 import { PLAN_SOURCES, parseStoredDocument } from './document.ts';
 import type { StepFinding } from './findings.ts';
+import { looksLikeDiff, StepPreviewSchema } from './previews.ts';
 import { PLAN_STATUSES } from './status.ts';
 
 /** A review of a plan as the API shows it. */
@@ -49,6 +50,11 @@ const _findingMatches: [StepFinding, z.infer<typeof StepFindingSchema>] extends 
   : never = true;
 void _findingMatches;
 
+// ---- previews (issue 17) ----
+/** One step's preview as reviewers see it; `diff` says the output reads as a unified diff. */
+export const StepPreviewViewSchema = StepPreviewSchema.extend({ diff: z.boolean() });
+export type StepPreviewView = z.infer<typeof StepPreviewViewSchema>;
+
 /** What the API, CLI and MCP show of a plan. */
 export const PlanViewSchema = z.object({
   id: z.string(),
@@ -82,6 +88,9 @@ export const PlanViewSchema = z.object({
   tally: TallySchema.optional(),
   /** Static-analysis findings of script steps (single-plan reads and proposal answers). */
   findings: z.array(StepFindingSchema).optional(),
+  // ---- previews (issue 17) ----
+  /** What each previewed step's read-only preview showed, bound into `hash` (absent while previewing and on plans without previews). */
+  previews: z.array(StepPreviewViewSchema).optional(),
 });
 export type PlanView = z.infer<typeof PlanViewSchema>;
 
@@ -133,6 +142,7 @@ export function toPlanView(p: PlanRecord, votes: readonly ApprovalRecord[] | nul
     expiresAt: p.expiresAt,
     approval: p.approval,
   };
+  if (doc.previews) view.previews = doc.previews.map((pv) => ({ ...pv, diff: looksLikeDiff(pv.output) }));
   if (votes) {
     view.approvals = votes.map((v) => ({
       reviewer: v.reviewerId,

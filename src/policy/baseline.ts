@@ -111,7 +111,8 @@ permit (
     Countersign::Action::"audit.checkpoint",
     Countersign::Action::"store.restore",
     Countersign::Action::"config.reload",
-    Countersign::Action::"playbook.reload"
+    Countersign::Action::"playbook.reload",
+    Countersign::Action::"plan.preview"
   ],
   resource
 )

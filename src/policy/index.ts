@@ -25,7 +25,7 @@ export {
   runPolicyTests,
 } from './policy-test.ts';
 export { ReloadableAuthorizer } from './reloadable.ts';
-export { assessRisk, MANY_TARGETS, RAISED_ENVIRONMENTS, type RiskAssessment, type RiskStep } from './risk.ts';
+export { assessRisk, MANY_TARGETS, RAISED_ENVIRONMENTS, type RiskAssessment, type RiskStep, raise as raiseRisk } from './risk.ts';
 export { BASELINE_SCHEMA, SCHEMA_FILE } from './schema.ts';
 export {
   ACTIONS,

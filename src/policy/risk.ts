@@ -17,7 +17,8 @@ export interface RiskAssessment {
 /** Environments whose every step is raised one level. */
 export const RAISED_ENVIRONMENTS: ReadonlySet<string> = new Set(['prod', 'production']);
 
-function raise(r: Risk, by = 1): Risk {
+/** One level up (or more), never past critical. */
+export function raise(r: Risk, by = 1): Risk {
   const i = Math.min(RISK_LEVELS.indexOf(r) + by, RISK_LEVELS.length - 1);
   return RISK_LEVELS[i] ?? 'critical';
 }

@@ -99,6 +99,8 @@ namespace Countersign {
   // ---- replicas: countersign.yaml and playbooks re-read on SIGHUP ----
   action "config.reload" appliesTo { principal: Principal, resource: Tenant };
   action "playbook.reload" appliesTo { principal: Principal, resource: Tenant };
+  // ---- previews (issue 17) ----
+  action "plan.preview" appliesTo { principal: Principal, resource: Plan };
 
   // ---- chat (issue 14) ----
   // Link (or unlink) a chat account to the principal: the resource is the principal itself.

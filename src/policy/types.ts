@@ -40,6 +40,8 @@ const HOST_ACTION_NAMES = [
   // ---- replicas: countersign.yaml and playbooks re-read on SIGHUP ----
   'config.reload',
   'playbook.reload',
+  // ---- previews (issue 17) ----
+  'plan.preview',
 ] as const;
 
 /** Every action the pipeline decides (src/operations). Reads are decided by policy too (invariant 1). */

@@ -35,6 +35,7 @@ import { CheckpointPublisher } from '../witness/index.ts';
 import { auditNoteSigner, auditVerifierKey } from './audit-signer.ts';
 import { dataDirPaths } from './datadir.ts';
 import { keyPaths } from './key-location.ts';
+import { startPreviewAttacher } from './previews.ts';
 import { ConfigSettings, PlaybookSet, type SettingsTargets } from './settings-reload.ts';
 import { boundStoreUrl, openStore } from './store-binding.ts';
 import { toolSetSource } from './tool-reload.ts';
@@ -226,18 +227,21 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     await store.close();
     throw err;
   }
+  // Checks the OIDC JWKS URL (DNS included); a refusal stops the start and closes the store.
+  const authenticator = await createAuthenticator({ store, runtime, oidc: config.oidc }).catch(async (err: unknown) => {
+    await listener?.close();
+    await store.close();
+    throw err;
+  });
+  // previews (issue 17): previews executors ran are attached (and sealed) here, in the API.
+  const stopPreviews = startPreviewAttacher({ store, pipeline }, warn);
   return {
     dir: paths.dir,
     config,
     store,
     tools,
     authorizer,
-    // Checks the OIDC JWKS URL (DNS included); a refusal stops the start and closes the store.
-    authenticator: await createAuthenticator({ store, runtime, oidc: config.oidc }).catch(async (err: unknown) => {
-      await listener?.close();
-      await store.close();
-      throw err;
-    }),
+    authenticator,
     pipeline,
     stepUp,
     toolTrust,
@@ -255,6 +259,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
         ? new ChatService({ store, pipeline, notifications, runtime, log: warn })
         : null,
     close: async () => {
+      await stopPreviews();
       await dispatcher?.stop();
       await publisher?.stop();
       await listener?.close();

@@ -34,3 +34,5 @@ export type {
   OutboxEvent,
   OutboxRow,
 } from './repos/notifications.ts';
+// ---- previews (issue 17) ----
+export type { PreviewJobRecord, PreviewJobState, PreviewQueue } from './repos/previews.ts';

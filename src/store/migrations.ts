@@ -545,6 +545,29 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('rate_windows').ifExists().execute();
     },
   },
+  // ---- previews (issue 17) ----
+  '0015_previews': {
+    // One preview job per plan whose steps have previews (src/store/repos/previews.ts).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('plan_previews')
+        .addColumn('plan_id', 'text', (c) => c.primaryKey().references('plans.id'))
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('plan_hash', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull().check(sql`state in ('queued', 'ready', 'attached')`))
+        .addColumn('results', 'text')
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_expires_at', 'text')
+        .addColumn('attempt', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('plan_previews_state').on('plan_previews').columns(['state', 'updated_at']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('plan_previews').execute();
+    },
+  },
   // ---- witnessed checkpoints (issue 17) ----
   '0016_witnessed': {
     async up(db: Kysely<unknown>) {

@@ -281,4 +281,17 @@ export interface Database {
   };
   // ---- replicas: request budgets shared by every API replica (migration 0014_replicas) ----
   rate_windows: { key: string; window_start: string; count: number; expires_at: string };
+  // ---- previews (issue 17) ----
+  plan_previews: {
+    tenant_id: string;
+    plan_id: string;
+    plan_hash: string;
+    state: string;
+    results: string | null;
+    lease_owner: string | null;
+    lease_expires_at: string | null;
+    attempt: number;
+    created_at: string;
+    updated_at: string;
+  };
 }

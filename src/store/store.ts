@@ -18,6 +18,7 @@ import { GrantsRepo } from './repos/grants.ts';
 import { NotificationQueue, NotificationsRepo } from './repos/notifications.ts';
 import { OverridesRepo } from './repos/overrides.ts';
 import { PlansRepo } from './repos/plans.ts';
+import { PreviewJobsRepo, PreviewQueue } from './repos/previews.ts';
 import { type ApiKeyRecord, DirectoryRepo, type PrincipalRecord, toApiKey } from './repos/principals.ts';
 import { TrustRepo } from './repos/trust.ts';
 import { WitnessedRepo } from './repos/witnessed.ts';
@@ -65,6 +66,8 @@ export class TenantScope {
   readonly chat: ChatRepo;
   /** Witnessed audit checkpoints (installation-wide): a high-risk grant waits for one. */
   readonly witnessed: WitnessedRepo;
+  // ---- previews (issue 17) ----
+  readonly previews: PreviewJobsRepo;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -85,6 +88,7 @@ export class TenantScope {
     this.notifications = new NotificationsRepo(db, tenantId);
     this.chat = new ChatRepo(db, tenantId);
     this.witnessed = new WitnessedRepo(db);
+    this.previews = new PreviewJobsRepo(db, tenantId);
   }
 
   /** Appends an audit entry for this tenant, in the current transaction when there is one. */
@@ -298,6 +302,12 @@ export class Store {
   /** Chat callbacks name their tenant only through a one-time code or a message they answer. */
   get chatLookup(): ChatLookup {
     return new ChatLookup(this.#db);
+  }
+
+  // ---- previews (issue 17) ----
+  /** Executors claim preview jobs across tenants; the API finds the ready ones. */
+  get previewQueue(): PreviewQueue {
+    return new PreviewQueue(this.#db, this.engine);
   }
 
   scope(tenantId: string): TenantScope {

@@ -9,6 +9,9 @@ export {
   type Limits,
   MANY_TARGETS,
   manifestDigest,
+  // ---- previews (issue 17) ----
+  type PreviewRef,
+  previewRefusals,
   profileFor,
   RISK_LEVELS,
   type Risk,

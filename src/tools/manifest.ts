@@ -254,6 +254,31 @@ function isValidRegex(source: string): boolean {
   }
 }
 
+// ---- previews (issue 17) ----
+/**
+ * A preview names another action of the same manifest rather than carrying an inline spec: the
+ * preview is then an ordinary action (argv, input schema, its own sandbox profile with its own
+ * read-only credentials) that the same argv rendering, path canonicalization and deny patterns
+ * apply to, and that an operator can also run as a step to inspect state.
+ */
+export const PreviewRefSchema = z
+  .object({
+    action: z
+      .string()
+      .regex(NAME)
+      .describe(
+        "The preview action's name in this manifest. It gets the step's input values for the fields it declares, its own sandbox profile (never the step's secrets), nothing writable but its work directory, and must not be destructive or have a preview itself.",
+      ),
+    recheck: z
+      .enum(['before-step', 'before-execution'])
+      .default('before-step')
+      .describe(
+        "When the executor re-runs the preview to compare fingerprints: `before-step` (default) before the execution starts and again right before this step; `before-execution` only before the execution's first step, for a preview that reads what an earlier step of the same plan changes.",
+      ),
+  })
+  .strict();
+export type PreviewRef = z.infer<typeof PreviewRefSchema>;
+
 export const ActionSchema = z
   .object({
     description: z.string().max(1000).default('').describe('What the action does, shown to proposers and reviewers.'),
@@ -293,6 +318,10 @@ export const ActionSchema = z
       .max(100)
       .default([])
       .describe("Patterns refused in this action's rendered argv, in addition to the tool's."),
+    // ---- previews (issue 17) ----
+    preview: PreviewRefSchema.optional().describe(
+      'A read-only action of this manifest that shows what a step of this action would change (a diff, a plan, a dry run). The executor runs it before review and again before the step; see docs/previews.md.',
+    ),
   })
   .strict();
 export type Action = z.infer<typeof ActionSchema>;
@@ -374,4 +403,45 @@ export function manifestDigest(manifest: ToolManifest): string {
   const text = canonicalize(manifest);
   if (text === undefined) throw new Error('manifest cannot be canonicalized');
   return createHash('sha256').update(text).digest('hex');
+}
+
+// ---- previews (issue 17) ----
+/**
+ * Why a manifest's previews could write or see the step's credentials: an empty list means every
+ * preview is read-only. Checked at load and therefore at signing (`tool sign` loads the manifest
+ * first), so a manifest with a writable preview is neither signed nor served (fail closed).
+ */
+export function previewRefusals(manifest: ToolManifest): string[] {
+  const refusals: string[] = [];
+  for (const [name, action] of Object.entries(manifest.actions)) {
+    if (!action.preview) continue;
+    const target = action.preview.action;
+    const at = `actions.${name}.preview`;
+    const preview = manifest.actions[target];
+    if (!preview) {
+      refusals.push(`${at}: names "${target}", which is not an action of this manifest`);
+      continue;
+    }
+    if (target === name) refusals.push(`${at}: an action cannot be its own preview`);
+    if (preview.preview) refusals.push(`${at}: "${target}" has a preview of its own; a preview must be a plain read-only action`);
+    if (preview.destructive) refusals.push(`${at}: "${target}" is destructive; a preview must only read`);
+    const own = profileFor(manifest, target);
+    if (own.writablePaths.length > 0) {
+      refusals.push(`${at}: "${target}" has writable paths (${own.writablePaths.join(', ')}); a preview may write only its work directory`);
+    }
+    const stepSecrets = profileFor(manifest, name).secrets;
+    const shared = own.secrets.filter((s) => stepSecrets.some((t) => t.from === s.from));
+    if (shared.length > 0) {
+      refusals.push(
+        `${at}: "${target}" would receive the step's own secret${shared.length > 1 ? 's' : ''} (${shared.map((s) => s.from).join(', ')}); give the preview its own read-only credentials`,
+      );
+    }
+    const unknown = Object.keys(preview.input.properties).filter((f) => !(f in action.input.properties));
+    if (unknown.length > 0) {
+      refusals.push(
+        `${at}: "${target}" has input fields the step does not give (${unknown.join(', ')}); it receives the step's values only`,
+      );
+    }
+  }
+  return refusals;
 }

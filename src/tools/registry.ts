@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { CountersignError } from '../errors/index.ts';
 import { compileInputSchema } from './input.ts';
-import { manifestDigest, type ToolManifest, ToolManifestSchema } from './manifest.ts';
+import { manifestDigest, previewRefusals, type ToolManifest, ToolManifestSchema } from './manifest.ts';
 import { explainManifestIssues } from './manifest-errors.ts';
 import { checkManifestSignatures, type ManifestSignature, manifestSigningText, readSignaturesBeside } from './signing.ts';
 
@@ -171,6 +171,9 @@ export function loadTool(manifestInput: unknown, file: string): Pick<LoadedTool,
     throw new CountersignError('MANIFEST_INVALID', `${file}: ${explainManifestIssues(parsed.error.issues, manifestInput)}`);
   }
   const manifest = parsed.data;
+  // previews (issue 17): a preview that could write or see the step's secrets is refused here, at load and at signing.
+  const unsafe = previewRefusals(manifest);
+  if (unsafe.length > 0) throw new CountersignError('PREVIEW_UNSAFE', `${file}: ${unsafe.join('; ')}`, { details: { refusals: unsafe } });
   const validators = new Map<string, z.ZodType<Record<string, unknown>>>();
   for (const [name, action] of Object.entries(manifest.actions)) validators.set(name, compileInputSchema(action.input));
   return { manifest, digest: manifestDigest(manifest), file, validators };

@@ -45,6 +45,32 @@ function stepLine(step: PlanView['steps'][number], i: number): string {
   return `${head} ${JSON.stringify(step.input)}${note}`;
 }
 
+// ---- previews (issue 17) ----
+/** Most lines of one preview's output shown in the terminal (`--json` carries all of it). */
+const PREVIEW_LINES = 40;
+/** A tool's output never drives the reviewer's terminal: control characters (but tab) are shown as `?`. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what it replaces
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** What each step's preview showed: its status, then its output, indented; failures with their stderr. */
+function previewLines(p: PlanView): string[] {
+  if (p.status === 'previewing') return ['  previews:    running in the executor; the plan can be reviewed once they are attached'];
+  const previews = p.previews ?? [];
+  if (previews.length === 0) return [];
+  const lines = [`  previews (${previews.length}):`];
+  for (const pv of previews) {
+    const state = pv.status === 'ok' ? 'ok' : pv.status === 'timed_out' ? 'TIMED OUT' : 'FAILED';
+    lines.push(
+      `    step ${pv.step + 1} ${pv.tool}.${pv.action}: ${state}${pv.error ? ` (${pv.error})` : ''}  [${pv.fingerprint.slice(0, 19)}…]`,
+    );
+    const text = pv.status === 'ok' ? pv.output : `${pv.output}${pv.errors}`;
+    const out = text.replace(/\n$/, '').split('\n');
+    for (const l of out.slice(0, PREVIEW_LINES)) lines.push(`       | ${l.replace(CONTROL, '?')}`);
+    if (out.length > PREVIEW_LINES || pv.truncated) lines.push(`       | … (more: --json shows all that was kept)`);
+  }
+  return lines;
+}
+
 /** Everything a reviewer needs to decide, with the full hash their decision will name. */
 export function reviewSummary(p: PlanView): string {
   const lines = [
@@ -65,6 +91,7 @@ export function reviewSummary(p: PlanView): string {
     lines.push(`  script findings (${findings.length}):`);
     for (const f of findings) lines.push(`    [${f.severity}] ${f.phase} ${f.step + 1}, line ${f.line}: ${f.message} (${f.rule})`);
   }
+  lines.push(...previewLines(p));
   const votes = p.approvals ?? [];
   lines.push(votes.length === 0 ? '  reviews:     none yet' : `  reviews (${votes.length}):`);
   for (const v of votes) {

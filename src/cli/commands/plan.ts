@@ -95,7 +95,8 @@ Examples:
           p.status === 'pending_approval'
             ? `pending: ${have || 'no approvals yet'}${p.tally?.missing.length ? ` — ${p.tally.missing.join('; ')}` : ''}`
             : p.status;
-        if (p.status !== 'pending_approval' || Date.now() > deadline) {
+        // previews (issue 17): a previewing plan is not decided yet.
+        if ((p.status !== 'pending_approval' && p.status !== 'previewing') || Date.now() > deadline) {
           if (live) io.out(`\r\x1b[2K`);
           emit(io, Boolean(opts.json), p, () => `${p.id}: ${line}${p.statusReason ? ` (${p.statusReason})` : ''}`);
           process.exitCode = p.status === 'approved' ? 0 : 1;

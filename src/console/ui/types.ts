@@ -31,6 +31,23 @@ export interface Finding {
   step: number;
 }
 
+// ---- previews (issue 17) ----
+export interface Preview {
+  step: number;
+  tool: string;
+  action: string;
+  status: 'ok' | 'failed' | 'timed_out';
+  output: string;
+  errors: string;
+  truncated: boolean;
+  exitCode: number | null;
+  fingerprint: string;
+  fingerprintSource: 'file' | 'output';
+  error: string | null;
+  /** The output reads as a unified diff. */
+  diff: boolean;
+}
+
 export interface Tally {
   satisfied: boolean;
   rejectedBy: string | null;
@@ -57,6 +74,7 @@ export interface Plan {
   expiresAt: string | null;
   approval: { rules: string[]; autoApproved: boolean; require: { group: string; count: number }[]; ttlHours: number };
   unsignedTools?: boolean;
+  previews?: Preview[];
   approvals?: {
     reviewer: string;
     reviewerName?: string;

@@ -5,11 +5,20 @@ import type { Database } from '../schema.ts';
 /** The free-text columns of a step: what a tool or an error message put there. */
 const STEP_TEXT = ['stdout', 'stderr', 'error'] as const;
 
-export const EXECUTION_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'rolled_back', 'needs_attention'] as const;
+export const EXECUTION_STATUSES = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'needs_attention',
+  // previews (issue 17): stopped before any step ran because a preview's state moved; re-armed by the next grant.
+  'stale',
+] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 export const ACTIVE_EXECUTION: readonly ExecutionStatus[] = ['queued', 'running'];
 /** The statuses an execution never leaves. */
-export const TERMINAL_EXECUTION_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'rolled_back', 'needs_attention'];
+export const TERMINAL_EXECUTION_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'rolled_back', 'needs_attention', 'stale'];
 
 export interface ExecutionRecord {
   id: string;
@@ -223,6 +232,51 @@ export class ExecutionsRepo {
       .where('lease_owner', '=', owner)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
+  }
+
+  // ---- previews (issue 17) ----
+  /**
+   * A `stale` execution (stopped before any of its steps ran) takes the next grant of its re-reviewed
+   * plan: the plan keeps its one execution (invariant 10: nothing of it ever ran), queued again with
+   * the new grant and every step pending. Compare-and-set on `stale`.
+   */
+  async rearm(id: string, grant: { jti: string; token: string }, requestedBy: string): Promise<boolean> {
+    const res = await this.db
+      .updateTable('executions')
+      .set({
+        status: 'queued',
+        reason: null,
+        grant_jti: grant.jti,
+        grant_token: grant.token,
+        requested_by: requestedBy,
+        lease_owner: null,
+        lease_expires_at: null,
+        attempt: 0,
+        started_at: null,
+        finished_at: null,
+      })
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', '=', id)
+      .where('status', '=', 'stale')
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return false;
+    await this.db
+      .updateTable('execution_steps')
+      .set({
+        status: 'pending',
+        attempts: 0,
+        exit_code: null,
+        stdout: '',
+        stderr: '',
+        truncated: 0,
+        error: null,
+        started_at: null,
+        finished_at: null,
+      })
+      .where('tenant_id', '=', this.tenantId)
+      .where('execution_id', '=', id)
+      .execute();
+    return true;
   }
 
   async appendEvent(executionId: string, ts: string, type: string, data: Record<string, unknown>): Promise<number> {

@@ -15,6 +15,9 @@ export const PLAN_STATUSES = [
   'failed',
   'rolled_back',
   'needs_attention',
+  // ---- previews (issue 17) ----
+  /** Waiting for the executor to run its steps' previews: nobody can review it yet. */
+  'previewing',
 ] as const;
 export type PlanStatus = (typeof PLAN_STATUSES)[number];
 
@@ -165,6 +168,43 @@ export class PlansRepo {
       .where('tenant_id', '=', this.tenantId)
       .where('id', '=', id)
       .where('status', '=', from)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  // ---- previews (issue 17) ----
+  /**
+   * The one change of content a plan ever sees: its steps' previews are attached to its hashed
+   * document while it is `previewing` (the only status in which no review can exist), with the
+   * hash, risk, requirement, expiry and seal that follow from them. Compare-and-set on status and
+   * on the hash the previews were run for.
+   */
+  async attachPreviews(
+    id: string,
+    fromHash: string,
+    next: Pick<
+      PlanRecord,
+      'document' | 'hash' | 'risk' | 'riskReasons' | 'approval' | 'expiresAt' | 'seal' | 'status' | 'statusReason' | 'updatedAt'
+    >,
+  ): Promise<boolean> {
+    const res = await this.db
+      .updateTable('plans')
+      .set({
+        document: next.document,
+        hash: next.hash,
+        risk: next.risk,
+        risk_reasons: JSON.stringify(next.riskReasons),
+        approval: JSON.stringify(next.approval),
+        expires_at: next.expiresAt,
+        seal: next.seal,
+        status: next.status,
+        status_reason: next.statusReason,
+        updated_at: next.updatedAt,
+      })
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', '=', id)
+      .where('status', '=', 'previewing')
+      .where('hash', '=', fromHash)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }

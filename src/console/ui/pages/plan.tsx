@@ -2,8 +2,94 @@ import { startAuthentication } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
 import { api, explain } from '../api.ts';
 import { age, shellQuote, when } from '../format.ts';
-import type { Finding, PlanPage as PlanPageData, Session, Step } from '../types.ts';
+import type { Finding, PlanPage as PlanPageData, Preview, Session, Step } from '../types.ts';
 import { Hash, Heading, Problem, RiskBadge, Status, useData } from './shared.tsx';
+
+// ---- previews (issue 17) ----
+/** A unified diff, one line per row, its +/- lines coloured (the sign stays visible: colour is not the only cue). */
+function DiffView({ text }: { text: string }) {
+  const lines = text.replace(/\n$/, '').split('\n');
+  const kind = (l: string) =>
+    l.startsWith('+++') || l.startsWith('---')
+      ? 'diff-file'
+      : l.startsWith('@@')
+        ? 'diff-hunk'
+        : l.startsWith('+')
+          ? 'diff-add'
+          : l.startsWith('-')
+            ? 'diff-del'
+            : '';
+  return (
+    <pre class="diff">
+      <code>
+        {lines.map((l, i) => (
+          <span key={i} class={`diff-line ${kind(l)}`}>
+            {l}
+            {'\n'}
+          </span>
+        ))}
+      </code>
+    </pre>
+  );
+}
+
+const PREVIEW_STATUS: Record<Preview['status'], string> = { ok: 'ok', failed: 'failed', timed_out: 'timed out' };
+
+function Previews({ previews, status }: { previews: Preview[] | undefined; status: string }) {
+  if (status === 'previewing')
+    return (
+      <section aria-labelledby="h-previews">
+        <h2 id="h-previews">Previews</h2>
+        <p class="muted">The executor is running this plan's previews; it can be reviewed once they are attached.</p>
+      </section>
+    );
+  if (!previews || previews.length === 0) return null;
+  return (
+    <section aria-labelledby="h-previews">
+      <h2 id="h-previews">Previews: what the steps would change</h2>
+      <ol class="previews">
+        {previews.map((p) => (
+          <li key={p.step}>
+            <p>
+              <strong>
+                Step {p.step + 1}: {p.tool} · {p.action}
+              </strong>{' '}
+              <span class={p.status === 'ok' ? 'badge' : 'badge problem-inline'}>{PREVIEW_STATUS[p.status]}</span>{' '}
+              <span class="muted">
+                state {p.fingerprint.slice(0, 19)}… ({p.fingerprintSource === 'file' ? 'reported by the tool' : 'of its output'})
+              </span>
+            </p>
+            {p.error && (
+              <p class="problem">
+                The preview {PREVIEW_STATUS[p.status]}: {p.error}
+              </p>
+            )}
+            {p.output !== '' &&
+              (p.diff ? (
+                <>
+                  <p class="label">Diff (lines starting with + are added, with - removed):</p>
+                  <DiffView text={p.output} />
+                </>
+              ) : (
+                <pre class="preview-output">
+                  <code>{p.output}</code>
+                </pre>
+              ))}
+            {p.errors !== '' && (
+              <details open={p.status !== 'ok'}>
+                <summary>Standard error</summary>
+                <pre class="preview-output">
+                  <code>{p.errors}</code>
+                </pre>
+              </details>
+            )}
+            {p.truncated && <p class="muted">The output was cut; only its beginning was kept and reviewed.</p>}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
 
 function Steps({ title, steps, findings, phase }: { title: string; steps: Step[]; findings: Finding[]; phase: 'steps' | 'rollback' }) {
   if (steps.length === 0) return null;
@@ -186,6 +272,7 @@ export function PlanPage({ id, session }: { id: string; session: Session }) {
       </section>
 
       <Steps title="Steps" steps={plan.steps} findings={findings} phase="steps" />
+      <Previews previews={plan.previews} status={plan.status} />
       <Steps title="Rollback steps" steps={plan.rollback} findings={findings} phase="rollback" />
 
       <section aria-labelledby="h-tools">

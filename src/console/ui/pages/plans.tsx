@@ -14,6 +14,8 @@ const STATUSES = [
   'rejected',
   'expired',
   'cancelled',
+  // previews (issue 17)
+  'previewing',
 ];
 
 /** Every plan, decided ones included: auditors read what was approved and by whom. */
