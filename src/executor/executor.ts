@@ -20,7 +20,7 @@ import {
   VERSION,
 } from '../server/index.ts';
 import { backoffMs, isStoreUnavailable, type Store } from '../store/index.ts';
-import { jsonLogLine, startTracing } from '../telemetry/index.ts';
+import { processLogLine, startTracing } from '../telemetry/index.ts';
 import { loadToolDir, ReloadableToolRegistry, type ToolRegistry } from '../tools/index.ts';
 import { manifestTrustAtStart, reportToolLoad, ToolTrustGate } from '../trust/index.ts';
 import { PreviewWorker } from './previews.ts';
@@ -103,7 +103,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   // Every executor log line is one JSON object (with the execution and plan ids inside an
   // execution), redacted of the secrets its steps resolved (invariant 12).
   const redact = (text: string) => store.knownSecrets.redact(text);
-  const log = (line: string): void => writeLog(jsonLogLine(line, { process: 'executor', owner }, { redact }));
+  const log = (line: string): void => writeLog(processLogLine(line, { process: 'executor', owner }, { redact }));
   // The executor's own metrics (step durations, refusals, audit appends), on its own listener when configured.
   const metrics = new Metrics({ process: 'executor' });
   store.observeAuditAppends((seconds) => metrics.auditAppendSeconds.observe(seconds));

@@ -6,7 +6,7 @@ export {
   type TracingConfig,
   TracingConfigSchema,
 } from './config.ts';
-export { jsonLogLine, type LogFields, type LogLevel, withLogFields } from './process-log.ts';
+export { jsonLogLine, type LogFields, type LogLevel, processLogLine, withLogFields } from './process-log.ts';
 export { acceptRequestId, isSafeRequestId } from './request-id.ts';
 export {
   currentRequestId,

@@ -44,3 +44,24 @@ export function jsonLogLine(
   });
   return redact(line);
 }
+
+/**
+ * The line a process writes: JSON (above) for log pipelines, or, on a terminal, plain text a
+ * person reads (`executor: started …`, the scope's ids after the message). COUNTERSIGN_LOG_FORMAT
+ * (`json` or `text`) overrides the choice.
+ */
+export function processLogLine(
+  msg: string,
+  fields: LogFields = {},
+  options: { level?: LogLevel; redact?: (text: string) => string; now?: () => number } = {},
+  env: NodeJS.ProcessEnv = process.env,
+  tty: boolean = Boolean(process.stderr.isTTY),
+): string {
+  const format =
+    env.COUNTERSIGN_LOG_FORMAT === 'json' || env.COUNTERSIGN_LOG_FORMAT === 'text' ? env.COUNTERSIGN_LOG_FORMAT : tty ? 'text' : 'json';
+  if (format === 'json') return jsonLogLine(msg, fields, options);
+  const redact = options.redact ?? ((t: string) => t);
+  const { process: who, owner: _owner, ...rest } = { ...fieldScopes.getStore(), ...fields };
+  const ids = Object.entries(rest).map(([k, v]) => `${k}=${String(v)}`);
+  return redact(`${who ? `${String(who)}: ` : ''}${msg}${ids.length > 0 ? ` (${ids.join(' ')})` : ''}`);
+}

@@ -37,7 +37,7 @@ export function registerExecutor(program: Command, io: Io): void {
         if (running) void running.reloadTools();
         else reloadAsked = true;
       });
-      const [{ startExecutor }, { watchSupervisor }, { jsonLogLine }] = await Promise.all([
+      const [{ startExecutor }, { watchSupervisor }, { processLogLine }] = await Promise.all([
         import('../../executor/executor.ts'),
         import('../../server/supervisor.ts'),
         import('../../telemetry/index.ts'),
@@ -48,7 +48,7 @@ export function registerExecutor(program: Command, io: Io): void {
       // Its log lines are JSON (src/telemetry/process-log.ts), like the API's.
       const exe = await startExecutor(opts.dir, { databaseUrl: opts.databaseUrl, metricsPort, log: (l) => io.err(l) });
       running = exe;
-      const say = (msg: string) => io.err(jsonLogLine(msg, { process: 'executor', owner: exe.owner }));
+      const say = (msg: string) => io.err(processLogLine(msg, { process: 'executor', owner: exe.owner }));
       say(`executor ${exe.owner} started (${exe.runner})`);
       if (reloadAsked) void exe.reloadTools();
       await new Promise<void>((resolve) => {

@@ -192,7 +192,7 @@ function apiArgs(opts: ServeOptions): string[] {
 }
 
 async function serveBoth(opts: ServeOptions, io: Io): Promise<void> {
-  const [{ superviseApiAndExecutor }, { checkStoreBinding }, { jsonLogLine }] = await Promise.all([
+  const [{ superviseApiAndExecutor }, { checkStoreBinding }, { processLogLine }] = await Promise.all([
     import('../../server/supervisor.ts'),
     import('../../server/store-binding.ts'),
     import('../../telemetry/index.ts'),
@@ -203,7 +203,7 @@ async function serveBoth(opts: ServeOptions, io: Io): Promise<void> {
     dir: opts.dir,
     apiArgs: apiArgs(opts),
     executorArgs: opts.databaseUrl ? ['--database-url', opts.databaseUrl] : [],
-    log: (l) => io.err(jsonLogLine(l, { process: 'supervisor' })),
+    log: (l) => io.err(processLogLine(l, { process: 'supervisor' })),
   });
   if (code !== 0) process.exitCode = code;
 }
