@@ -36,6 +36,33 @@ test('parseTraceParent accepts only the W3C form', () => {
     assert.equal(parseTraceParent(bad), null, bad);
 });
 
+/** A test server whose API traces every request to a fake OTLP collector. */
+async function tracedServer(engine: (typeof ENGINES)[number]) {
+  const collector = await startFakeCollector();
+  const s = await startTestServer(engine);
+  const tracing = await startTracing(
+    { enabled: true, endpoint: `${collector.url}/v1/traces`, headers: {}, serviceName: 'propagation', samplingRatio: 1 },
+    { role: 'api', version: 'test' },
+  );
+  const app = await buildApi(s.ctx, {
+    bodyLimitBytes: 1024 * 1024,
+    trustProxy: false,
+    rateLimit: { ...s.ctx.config.rateLimit, enabled: false },
+    version: 'test',
+    logger: false,
+    tracing,
+  });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { s, app, url, collector, tracing };
+}
+
+async function closeTraced(t: { s?: TestServer; app?: FastifyInstance; collector?: FakeCollector; tracing?: Tracing }): Promise<void> {
+  await t.app?.close();
+  await t.tracing?.shutdown();
+  await t.s?.close();
+  await t.collector?.close();
+}
+
 const engine = ENGINES[1]!;
 describe(`trace context at the edge, on ${engine.name}`, { skip: engine.skip }, () => {
   let s: TestServer;
@@ -56,28 +83,9 @@ describe(`trace context at the edge, on ${engine.name}`, { skip: engine.skip }, 
   };
 
   before(async () => {
-    collector = await startFakeCollector();
-    s = await startTestServer(engine);
-    tracing = await startTracing(
-      { enabled: true, endpoint: `${collector.url}/v1/traces`, headers: {}, serviceName: 'propagation', samplingRatio: 1 },
-      { role: 'api', version: 'test' },
-    );
-    app = await buildApi(s.ctx, {
-      bodyLimitBytes: 1024 * 1024,
-      trustProxy: false,
-      rateLimit: { ...s.ctx.config.rateLimit, enabled: false },
-      version: 'test',
-      logger: false,
-      tracing,
-    });
-    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    ({ s, app, url, collector, tracing } = await tracedServer(engine));
   });
-  after(async () => {
-    await app?.close();
-    await tracing?.shutdown();
-    await s?.close();
-    await collector?.close();
-  });
+  after(() => closeTraced({ s, app, collector, tracing }));
 
   test('a valid traceparent is continued and the proposal’s context is stored with the plan', async () => {
     const p = await propose({ traceparent: `00-${TRACE}-${SPAN}-01` });
@@ -111,28 +119,9 @@ describe('malformed trace context starts a new trace', () => {
   let collector: FakeCollector;
   let tracing: Tracing;
   before(async () => {
-    collector = await startFakeCollector();
-    s = await startTestServer(ENGINES[0]!);
-    tracing = await startTracing(
-      { enabled: true, endpoint: `${collector.url}/v1/traces`, headers: {}, serviceName: 'propagation', samplingRatio: 1 },
-      { role: 'api', version: 'test' },
-    );
-    app = await buildApi(s.ctx, {
-      bodyLimitBytes: 1024 * 1024,
-      trustProxy: false,
-      rateLimit: { ...s.ctx.config.rateLimit, enabled: false },
-      version: 'test',
-      logger: false,
-      tracing,
-    });
-    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    ({ s, app, url, collector, tracing } = await tracedServer(ENGINES[0]!));
   });
-  after(async () => {
-    await app?.close();
-    await tracing?.shutdown();
-    await s?.close();
-    await collector?.close();
-  });
+  after(() => closeTraced({ s, app, collector, tracing }));
 
   test('zero ids, version ff, uppercase, trailing data: ignored, each request in a fresh trace', async () => {
     const bad = [

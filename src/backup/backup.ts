@@ -5,7 +5,7 @@ import type { VerifyReport } from '../audit/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { systemRuntime } from '../runtime.ts';
-import { boundStoreUrl, dataDirPaths } from '../server/index.ts';
+import { boundStoreUrl, dataDirPaths, keyLocations } from '../server/index.ts';
 import { Store } from '../store/index.ts';
 import { runPgTool } from './pg-tools.ts';
 import { verifyStoreAudit } from './verify.ts';
@@ -59,7 +59,7 @@ export async function backupStore(dir: string, options: BackupOptions): Promise<
       } finally {
         source.close();
       }
-      audit = await verifySqliteFile(partial, paths.keys);
+      audit = await verifySqliteFile(partial, keyLocations(paths, config).keys);
     }
     chmodSync(partial, 0o600);
     renameSync(partial, options.output);

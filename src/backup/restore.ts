@@ -3,11 +3,19 @@ import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { VerifyReport } from '../audit/index.ts';
-import { loadConfig } from '../config/index.ts';
+import { type Config, loadConfig } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { systemPrincipal } from '../operations/index.ts';
 import { systemRuntime } from '../runtime.ts';
-import { baselineAuthorizer, boundStoreUrl, dataDirPaths, hostPipelineFor, localOperator, openStore } from '../server/index.ts';
+import {
+  baselineAuthorizer,
+  boundStoreUrl,
+  dataDirPaths,
+  hostPipelineFor,
+  keyLocations,
+  localOperator,
+  openStore,
+} from '../server/index.ts';
 import { Store } from '../store/index.ts';
 import { partialPath } from './backup.ts';
 import { runPgTool } from './pg-tools.ts';
@@ -46,7 +54,7 @@ export async function restoreStore(dir: string, options: RestoreOptions): Promis
   const config = loadConfig(paths.dir, options.env ?? process.env);
   const url = boundStoreUrl(dir, config, { databaseUrl: options.databaseUrl, env: options.env });
   if (!existsSync(options.input)) throw new CountersignError('NOT_FOUND', `no backup at ${options.input}`);
-  const restored = url ? await restorePostgres(dir, url, options) : await restoreSqlite(dir, config.database.installationId, options);
+  const restored = url ? await restorePostgres(dir, url, options) : await restoreSqlite(dir, config, options);
   try {
     await recordRestore(dir, restored, options);
   } catch (err) {
@@ -86,8 +94,9 @@ function undoSqliteRestore(database: string, replaced: string | null): void {
   renameSync(replaced, database);
 }
 
-async function restoreSqlite(dir: string, installationId: string | undefined, options: RestoreOptions): Promise<RestoreResult> {
+async function restoreSqlite(dir: string, config: Readonly<Config>, options: RestoreOptions): Promise<RestoreResult> {
   const paths = dataDirPaths(dir);
+  const installationId = config.database.installationId;
   const staged = partialPath(paths.database);
   try {
     copyFileSync(options.input, staged);
@@ -114,7 +123,7 @@ async function restoreSqlite(dir: string, installationId: string | undefined, op
           'STORE_BINDING_MISMATCH',
           `the backup holds installation ${found?.id ?? 'none'}, and ${paths.dir} is bound to ${installationId}; nothing was restored`,
         );
-      audit = await verifyStoreAudit(store, paths.keys);
+      audit = await verifyStoreAudit(store, keyLocations(paths, config).keys);
     } finally {
       await store.close();
     }
@@ -175,7 +184,7 @@ async function restorePostgres(dir: string, url: string, options: RestoreOptions
     // openStore checks the binding (this directory's installation) and opens read-only.
     const store = await openStore(dir, config, { databaseUrl: options.databaseUrl, env: options.env }, 'read');
     try {
-      const audit = await verifyStoreAudit(store, paths.keys);
+      const audit = await verifyStoreAudit(store, keyLocations(paths, config).keys);
       if (!audit.ok) throw chainRefused(audit);
       return { engine: 'postgres', replaced: null, audit };
     } finally {

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/index.ts';
 import { checkSandboxHost, type SandboxHostReport } from '../sandbox/index.ts';
 import type { ContextOverrides } from '../server/index.ts';
-import { dataDirPaths, openStore } from '../server/index.ts';
+import { dataDirPaths, keyLocations, openStore } from '../server/index.ts';
 import {
   checkAudit,
   checkDevelopmentSwitches,
@@ -38,8 +38,8 @@ export interface DoctorOptions extends Pick<ContextOverrides, 'databaseUrl' | 'e
  * the store without the audit signer and changes nothing.
  */
 export async function runDoctor(dir: string, options: DoctorOptions = {}): Promise<DoctorReport> {
-  const paths = dataDirPaths(dir);
-  const config = loadConfig(paths.dir, options.env ?? process.env);
+  const config = loadConfig(dataDirPaths(dir).dir, options.env ?? process.env);
+  const paths = keyLocations(dataDirPaths(dir), config);
   const now = (options.runtime?.now ?? (() => new Date()))();
   const store = await openStore(paths.dir, config, options, 'read');
   const checks: DoctorCheck[] = [];

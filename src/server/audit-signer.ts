@@ -1,17 +1,19 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { type AuditSigner, verifierKey } from '../audit/index.ts';
+import type { Config } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { dataDirPaths, readText } from './datadir.ts';
+import { keyLocations } from './key-location.ts';
 
 /** The checkpoint origin and note key name: one per installation, from the id init recorded. */
 export function checkpointOrigin(installationId: string | undefined): string {
   return `countersign/${installationId || 'local'}`;
 }
 
-/** Signs checkpoint notes with the data directory's audit key. */
-export function auditNoteSigner(dir: string, installationId: string | undefined): AuditSigner {
-  const paths = dataDirPaths(dir);
+/** Signs checkpoint notes with the installation's audit key (`keys.dir`, else `<dir>/keys`). */
+export function auditNoteSigner(dir: string, config: Pick<Config, 'keys' | 'database'>): AuditSigner {
+  const paths = keyLocations(dataDirPaths(dir), config);
   if (!existsSync(paths.auditKey)) {
     throw new CountersignError(
       'NOT_INITIALIZED',
@@ -19,10 +21,11 @@ export function auditNoteSigner(dir: string, installationId: string | undefined)
     );
   }
   const privateKey = createPrivateKey(readText(paths.auditKey));
-  return { origin: checkpointOrigin(installationId), privateKey, publicKey: createPublicKey(privateKey) };
+  return { origin: checkpointOrigin(config.database.installationId), privateKey, publicKey: createPublicKey(privateKey) };
 }
 
-/** The audit log's verifier key (`<origin>+<key hash>+<key>`), from the data directory's public audit key. */
-export function auditVerifierKey(dir: string, installationId: string | undefined): string {
-  return verifierKey(checkpointOrigin(installationId), createPublicKey(readText(dataDirPaths(dir).auditPublicKey)));
+/** The audit log's verifier key (`<origin>+<key hash>+<key>`), from the installation's public audit key. */
+export function auditVerifierKey(dir: string, config: Pick<Config, 'keys' | 'database'>): string {
+  const paths = keyLocations(dataDirPaths(dir), config);
+  return verifierKey(checkpointOrigin(config.database.installationId), createPublicKey(readText(paths.auditPublicKey)));
 }

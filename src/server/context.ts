@@ -91,7 +91,7 @@ export interface ServerContext {
 function openPublisher(dir: string, config: Readonly<Config>, store: Store, runtime: Runtime, log: (line: string) => void) {
   return new CheckpointPublisher({
     store,
-    signer: auditNoteSigner(dir, config.database.installationId),
+    signer: auditNoteSigner(dir, config),
     witnesses: config.audit.witnesses,
     quorum: config.audit.witnessQuorum,
     checkpointFile: dataDirPaths(dir).checkpoints,
@@ -168,7 +168,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
         ? {
             risks: config.audit.holdGrantsForRisks,
             quorum: {
-              logKey: auditVerifierKey(paths.dir, config.database.installationId),
+              logKey: auditVerifierKey(paths.dir, config),
               witnessKeys: config.audit.witnesses.map((w) => w.key),
               quorum: config.audit.witnessQuorum,
             },

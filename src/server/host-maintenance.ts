@@ -70,7 +70,7 @@ export async function checkpointAudit(
       }
       if (builder.size === 0) throw new CountersignError('NOT_FOUND', 'the audit log is empty: nothing to checkpoint');
       const tree: MerkleTree = builder.tree;
-      const signed = signCheckpoint(tree, builder.size, auditNoteSigner(paths.dir, config.database.installationId));
+      const signed = signCheckpoint(tree, builder.size, auditNoteSigner(paths.dir, config));
       const body = checkpointOf(signed);
       return {
         size: body.size,

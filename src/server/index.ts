@@ -3,7 +3,7 @@ export type { ContextOverrides, ServerContext } from './context.ts';
 export { type DataDirPaths, dataDirPaths } from './datadir.ts';
 export { baselineAuthorizer, hostPipelineFor, localOperator } from './host.ts';
 export type { InitResult } from './init.ts';
-export { keyPaths } from './key-location.ts';
+export { keyLocations, keyPaths } from './key-location.ts';
 export { recoverAdmin } from './recover-admin.ts';
 export { boundStoreUrl, openStore } from './store-binding.ts';
 // ---- replicas: tenant provisioning from the host ----

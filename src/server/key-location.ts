@@ -14,7 +14,7 @@ const refuse = (message: string) => new CountersignError('CONFIG_INVALID', messa
  * directory may be read-only: nothing here writes to it.
  */
 export function keyPaths(paths: DataDirPaths, config: Readonly<Config>): DataDirPaths {
-  const keys = config.keys.dir === '' ? paths.keys : config.keys.dir;
+  const keys = keyLocations(paths, config).keys;
   const where = config.keys.dir === '' ? keys : `${keys} (keys.dir in countersign.yaml)`;
   let dirMode: number;
   try {
@@ -36,5 +36,14 @@ export function keyPaths(paths: DataDirPaths, config: Readonly<Config>): DataDir
       );
     }
   }
+  return keyLocations(paths, config);
+}
+
+/**
+ * Where the keys are, as countersign.yaml says (`keys.dir`, else `<dir>/keys`), without the start
+ * checks: for the tools that only read them (audit verify, doctor, backup, restore, checkpoints).
+ */
+export function keyLocations(paths: DataDirPaths, config: Pick<Config, 'keys'>): DataDirPaths {
+  const keys = config.keys.dir === '' ? paths.keys : config.keys.dir;
   return { ...paths, keys, auditKey: join(keys, 'audit.key'), auditPublicKey: join(keys, 'audit.pub') };
 }

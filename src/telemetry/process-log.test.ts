@@ -16,5 +16,8 @@ test('a terminal gets text, a pipe gets JSON, and COUNTERSIGN_LOG_FORMAT decides
 
 test('text lines are redacted like JSON lines', () => {
   const redact = (t: string) => t.replaceAll('s3cret', '[REDACTED]');
-  assert.equal(processLogLine('token s3cret leaked', { process: 'supervisor' }, { redact }, {}, true), 'supervisor: token [REDACTED] leaked');
+  assert.equal(
+    processLogLine('token s3cret leaked', { process: 'supervisor' }, { redact }, {}, true),
+    'supervisor: token [REDACTED] leaked',
+  );
 });

@@ -40,7 +40,7 @@ for (const engine of ENGINES) {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       s = await startTestServer(engine, {
         configure: (dir) => {
-          logKey = auditVerifierKey(dir, loadConfig(dir).database.installationId);
+          logKey = auditVerifierKey(dir, loadConfig(dir));
           const file = join(dir, 'countersign.yaml');
           const doc = parseDocument(readFileSync(file, 'utf8'));
           // echo plans are medium in prod: hold those (no step-up involved at medium risk).
@@ -122,7 +122,7 @@ for (const engine of ENGINES) {
       const builder = new AuditTreeBuilder();
       for await (const e of s.ctx.store.iterateAuditForVerification()) builder.add(e);
       const size = builder.size;
-      const real = auditNoteSigner(s.dir, loadConfig(s.dir).database.installationId);
+      const real = auditNoteSigner(s.dir, loadConfig(s.dir));
       const { privateKey, publicKey } = generateKeyPairSync('ed25519');
       const impostor = { ...real, privateKey, publicKey };
       const fakeWitness = generateKeyPairSync('ed25519');

@@ -35,9 +35,9 @@ function readCheckpoints(dir: string): string[] {
   return notes;
 }
 
-async function installationOf(dir: string): Promise<string | undefined> {
+async function configOf(dir: string) {
   const { loadConfig } = await import('../../config/index.ts');
-  return loadConfig(dataDirPaths(dir).dir).database.installationId;
+  return loadConfig(dataDirPaths(dir).dir);
 }
 
 /** Loaded on use: the CLI's start stays free of the audit domain (issue 12). */
@@ -131,7 +131,7 @@ Examples:
     .description("Print the audit log's verifier key (<name>+<key hash>+<key>): what an auditor needs to check proofs.")
     .option('--dir <dir>', 'data directory (env COUNTERSIGN_DIR)', defaultDataDir())
     .action(async (opts: { dir: string }) => {
-      io.out((await auditKeys()).auditVerifierKey(opts.dir, await installationOf(opts.dir)));
+      io.out((await auditKeys()).auditVerifierKey(opts.dir, await configOf(opts.dir)));
     });
 
   local(audit.command('prove <seq>'))
@@ -220,7 +220,7 @@ Examples:
         ? existsSync(opts.key)
           ? readFileSync(opts.key, 'utf8').trim()
           : opts.key
-        : (await auditKeys()).auditVerifierKey(opts.dir, await installationOf(opts.dir));
+        : (await auditKeys()).auditVerifierKey(opts.dir, await configOf(opts.dir));
       let bundle: unknown;
       try {
         bundle = JSON.parse(readFileSync(file, 'utf8'));

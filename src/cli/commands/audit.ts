@@ -18,6 +18,12 @@ async function openReadOnly(opts: LocalOptions) {
   return openStore(opts.dir, config, { databaseUrl: opts.databaseUrl }, 'read');
 }
 
+/** The audit public keys' directory, where countersign.yaml puts the keys (`keys.dir`). */
+async function keysOf(dir: string): Promise<string> {
+  const [{ loadConfig }, { keyLocations }] = await Promise.all([import('../../config/index.ts'), import('../../server/key-location.ts')]);
+  return keyLocations(dataDirPaths(dir), loadConfig(dataDirPaths(dir).dir)).keys;
+}
+
 export function registerAudit(program: Command, io: Io): void {
   const audit = program
     .command('audit')
@@ -34,7 +40,7 @@ export function registerAudit(program: Command, io: Io): void {
       const { verifyStoreAudit } = await import('../../backup/index.ts');
       const store = await openReadOnly(opts);
       try {
-        const report = await verifyStoreAudit(store, dataDirPaths(opts.dir).keys);
+        const report = await verifyStoreAudit(store, await keysOf(opts.dir));
         emit(io, Boolean(opts.json), report, () =>
           report.ok
             ? `${verdict(io, true, 'OK')}: ${report.message}; last checkpoint at seq ${report.lastCheckpoint?.seq ?? '-'} (${report.lastCheckpoint?.ts ?? 'none'})`

@@ -104,6 +104,18 @@ function toStep(r: Database['execution_steps']): StepRecord {
 }
 
 /** Executions, their steps and events, of one tenant. */
+/** A step's columns before it ever ran: a new execution's steps, and a re-armed one's. */
+const UNRUN_STEP = {
+  attempts: 0,
+  exit_code: null,
+  stdout: '',
+  stderr: '',
+  truncated: 0,
+  error: null,
+  started_at: null,
+  finished_at: null,
+} as const;
+
 export class ExecutionsRepo {
   constructor(
     private readonly db: Kysely<Database>,
@@ -149,14 +161,7 @@ export class ExecutionsRepo {
             tool: s.tool,
             action: s.action,
             status: s.status,
-            attempts: 0,
-            exit_code: null,
-            stdout: '',
-            stderr: '',
-            truncated: 0,
-            error: null,
-            started_at: null,
-            finished_at: null,
+            ...UNRUN_STEP,
           })),
         )
         .execute();
@@ -262,17 +267,7 @@ export class ExecutionsRepo {
     if (Number(res.numUpdatedRows) !== 1) return false;
     await this.db
       .updateTable('execution_steps')
-      .set({
-        status: 'pending',
-        attempts: 0,
-        exit_code: null,
-        stdout: '',
-        stderr: '',
-        truncated: 0,
-        error: null,
-        started_at: null,
-        finished_at: null,
-      })
+      .set({ status: 'pending', ...UNRUN_STEP })
       .where('tenant_id', '=', this.tenantId)
       .where('execution_id', '=', id)
       .execute();
