@@ -17,9 +17,10 @@ import {
   transition,
   validateSteps,
 } from '../plans/index.ts';
-import { assessRisk, type ResourceRef } from '../policy/index.ts';
+import { assessRisk, decideRequest, type ResourceRef } from '../policy/index.ts';
 import type { PlanRecord, TenantScope } from '../store/index.ts';
 import { currentSpan } from '../telemetry/index.ts';
+import { RISK_LEVELS, type Risk } from '../tools/index.ts';
 import type { OperationDeps } from './deps.ts';
 import { reviewerView, reviewerViewWithFindings, withNames } from './plan-views.ts';
 import { assertPreviewInputs, PREVIEWING_REASON } from './previews.ts';
@@ -78,6 +79,28 @@ interface Proposal {
    * before the steps are validated against a manifest that did not load.
    */
   refused?: CountersignError;
+}
+
+/**
+ * The highest risk at which Cedar lets this principal propose this plan (it is allowed at its
+ * risk now: the pipeline just decided that). Previews may raise a plan's risk after proposal;
+ * the attach refuses a plan raised above this, so a forbid on riskLevel holds for previewed
+ * plans too without deciding again for a principal that is no longer in the request.
+ */
+function proposeCeiling(deps: OperationDeps, ctx: OperationContext, record: PlanRecord): Risk {
+  let ceiling = record.risk;
+  for (const risk of RISK_LEVELS.slice(RISK_LEVELS.indexOf(record.risk) + 1)) {
+    const resource = { ...planResource(record), risk };
+    const decision = decideRequest(deps.authorizer, {
+      principal: ctx.principal,
+      action: 'plan.propose',
+      resource,
+      context: { channel: ctx.channel },
+    });
+    if (!decision.allow) break;
+    ceiling = risk;
+  }
+  return ceiling;
 }
 
 function propose(deps: OperationDeps): Operation<ProposeInput, Proposal, PlanView, PlanFindings> {
@@ -198,7 +221,8 @@ function propose(deps: OperationDeps): Operation<ProposeInput, Proposal, PlanVie
       // observability: the proposing request's trace, for the approvals' and execution's span links.
       const traceContext = currentSpan().traceparent();
       await tx.plans.insert(traceContext ? { ...p.record, traceContext } : p.record);
-      if (p.record.status === 'previewing') await tx.previews.queue(p.record.id, p.record.hash, p.record.createdAt);
+      if (p.record.status === 'previewing')
+        await tx.previews.queue(p.record.id, p.record.hash, p.record.createdAt, proposeCeiling(deps, ctx, p.record));
       const doc = JSON.parse(p.record.document) as PlanDocument;
       return {
         result: { ...reviewerView(deps, p.record, [], ctx.now), proposerName: ctx.principal.name, findings: p.findings.findings },

@@ -20,6 +20,7 @@ import {
 } from '../plans/index.ts';
 import { assessRisk } from '../policy/index.ts';
 import type { PlanRecord } from '../store/index.ts';
+import { RISK_LEVELS, type Risk } from '../tools/index.ts';
 import type { OperationDeps } from './deps.ts';
 import { loadPlan, PlanIdSchema, planResource } from './plans.ts';
 import type { Operation } from './types.ts';
@@ -57,6 +58,8 @@ export function assertPreviewInputs(deps: Pick<OperationDeps, 'tools'>, steps: r
 interface AttachLoad {
   plan: PlanRecord;
   previews: StepPreview[] | null;
+  /** The highest risk policy let the proposer propose this plan at (recorded at proposal). */
+  maxRisk: string;
 }
 
 /** Host operation: attaches the previews an executor ran to a `previewing` plan. */
@@ -72,7 +75,7 @@ export function previewOperation(deps: OperationDeps): Operation<{ planId: strin
       const job = await tx.previews.get(planId);
       // Results for another content (the plan changed since they were queued) are never attached.
       const ready = job?.state === 'ready' && job.planHash === plan.hash && job.results !== null;
-      return { plan, previews: ready ? parsePreviewResults(job.results as string) : null };
+      return { plan, previews: ready ? parsePreviewResults(job.results as string) : null, maxRisk: job?.maxRisk ?? 'low' };
     },
     resource: (l) => planResource(l.plan),
     guards: [
@@ -114,12 +117,16 @@ export function previewOperation(deps: OperationDeps): Operation<{ planId: strin
         tools: [...doc.steps, ...doc.rollback].map((s) => s.tool),
       });
       const text = canonicalJson(doc);
-      const status = !requirement ? 'rejected' : requirement.autoApproved ? 'approved' : 'pending_approval';
-      const statusReason = !requirement
-        ? `no approval rule covers a ${risk.risk}-risk plan in ${plan.environment} from ${plan.source} once its previews raised the risk`
-        : requirement.autoApproved
-          ? `auto-approved by rule ${requirement.rules.join(', ')}`
-          : null;
+      // Policy let the proposer propose this plan up to its ceiling; previews cannot carry it past.
+      const aboveCeiling = RISK_LEVELS.indexOf(risk.risk) > RISK_LEVELS.indexOf(l.maxRisk as Risk);
+      const status = aboveCeiling || !requirement ? 'rejected' : requirement.autoApproved ? 'approved' : 'pending_approval';
+      const statusReason = aboveCeiling
+        ? `policy lets the proposer propose this plan up to ${l.maxRisk} risk; its previews raised it to ${risk.risk}`
+        : !requirement
+          ? `no approval rule covers a ${risk.risk}-risk plan in ${plan.environment} from ${plan.source} once its previews raised the risk`
+          : requirement.autoApproved
+            ? `auto-approved by rule ${requirement.rules.join(', ')}`
+            : null;
       const moved = await attachPreviews(
         tx,
         plan,

@@ -559,6 +559,8 @@ const migrations: Record<string, Migration> = {
         .addColumn('lease_owner', 'text')
         .addColumn('lease_expires_at', 'text')
         .addColumn('attempt', 'integer', (c) => c.notNull().defaultTo(0))
+        // The highest risk the proposer's policy allowed this plan at proposal (previews may raise it).
+        .addColumn('max_risk', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();

@@ -291,6 +291,7 @@ export interface Database {
     lease_owner: string | null;
     lease_expires_at: string | null;
     attempt: number;
+    max_risk: string;
     created_at: string;
     updated_at: string;
   };

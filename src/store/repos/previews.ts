@@ -21,6 +21,8 @@ export interface PreviewJobRecord {
   leaseOwner: string | null;
   leaseExpiresAt: string | null;
   attempt: number;
+  /** The highest risk Cedar let the proposer propose this plan at (a preview may raise its risk). */
+  maxRisk: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -35,6 +37,7 @@ function toJob(r: Database['plan_previews']): PreviewJobRecord {
     leaseOwner: r.lease_owner,
     leaseExpiresAt: r.lease_expires_at,
     attempt: Number(r.attempt),
+    maxRisk: r.max_risk,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -48,7 +51,8 @@ export class PreviewJobsRepo {
   ) {}
 
   /** Queues (or re-queues, after a stale step) the previews of a plan's current content. */
-  async queue(planId: string, planHash: string, at: string): Promise<void> {
+  /** Queues (or re-queues, keeping its ceiling) the preview job of a plan. */
+  async queue(planId: string, planHash: string, at: string, maxRisk?: string): Promise<void> {
     const fresh = {
       plan_hash: planHash,
       state: 'queued',
@@ -60,7 +64,7 @@ export class PreviewJobsRepo {
     };
     await this.db
       .insertInto('plan_previews')
-      .values({ tenant_id: this.tenantId, plan_id: planId, created_at: at, ...fresh })
+      .values({ tenant_id: this.tenantId, plan_id: planId, created_at: at, max_risk: maxRisk ?? 'low', ...fresh })
       .onConflict((oc) => oc.column('plan_id').doUpdateSet(fresh))
       .execute();
   }
