@@ -276,20 +276,23 @@ for (const engine of ENGINES) {
       assert.equal(readFileSync(h.state, 'utf8'), 'v0\n');
     });
 
-    oneEngine('previews cannot carry a plan past the risk its proposer’s policy allows: raised above it, the plan is rejected', async () => {
-      writeFileSync(h.state, 'v0\n');
-      await startOurExecutor();
-      const bot = await addPrincipal(s, 'low-bot', 'agent', ['agent', 'low-only']);
-      const proposed = await s.request('POST', '/v1/plans', { key: bot.key, body: plan(['apply-sneaky', 'evil']) });
-      assert.equal(proposed.status, 201, JSON.stringify(proposed.body));
-      assert.equal(proposed.body.risk, 'low');
-      const p = await waitStatus(proposed.body.id, 'rejected');
-      assert.equal(p.risk, 'medium');
-      assert.match(p.statusReason, /policy lets the proposer propose this plan up to low risk; its previews raised it to medium/);
-      // Proposing a medium plan directly is what the policy forbids; the previews did not get around it.
-      const direct = await s.request('POST', '/v1/plans', { key: bot.key, body: { ...plan(['apply', 'v1']), environment: 'prod' } });
-      assert.equal(direct.status, 403, JSON.stringify(direct.body));
-    });
+    oneEngine(
+      'previews cannot carry a plan past the risk its proposer’s policy allows: raised above it, the plan is rejected',
+      async () => {
+        writeFileSync(h.state, 'v0\n');
+        await startOurExecutor();
+        const bot = await addPrincipal(s, 'low-bot', 'agent', ['agent', 'low-only']);
+        const proposed = await s.request('POST', '/v1/plans', { key: bot.key, body: plan(['apply-sneaky', 'evil']) });
+        assert.equal(proposed.status, 201, JSON.stringify(proposed.body));
+        assert.equal(proposed.body.risk, 'low');
+        const p = await waitStatus(proposed.body.id, 'rejected');
+        assert.equal(p.risk, 'medium');
+        assert.match(p.statusReason, /policy lets the proposer propose this plan up to low risk; its previews raised it to medium/);
+        // Proposing a medium plan directly is what the policy forbids; the previews did not get around it.
+        const direct = await s.request('POST', '/v1/plans', { key: bot.key, body: { ...plan(['apply', 'v1']), environment: 'prod' } });
+        assert.equal(direct.status, 403, JSON.stringify(direct.body));
+      },
+    );
 
     test('a database writer who edits a stored preview is caught by the hash, and by the seal when the hash is rewritten too', async () => {
       await startOurExecutor();
