@@ -32,6 +32,12 @@ export interface PublishResult {
  * and when kicked (an approval a grant will wait for); one round at a time per process. Several
  * replicas may each publish: the witnesses' 409 answers and the stored row's unique size make
  * that harmless.
+ *
+ * Its rounds write no audit entry on purpose: an entry per round would grow the log it just
+ * checkpointed, so every round would find a new head to sign, forever. What it stores needs no
+ * trust in turn: the note is signed with the audit key and cosigned by the witnesses, and every
+ * reader (the grant hold, `audit verify-proof`) verifies those signatures, not the row. The
+ * operator's own `audit checkpoint` is the audited host operation.
  */
 export class CheckpointPublisher {
   readonly #o: PublisherOptions;

@@ -7,6 +7,7 @@ import { buildApi } from '../../src/api/app.ts';
 import { type ContextOverrides, openServerContext, type ServerContext } from '../../src/server/context.ts';
 import { type InitResult, initDataDir } from '../../src/server/init.ts';
 import type { Engine } from './engines.ts';
+import { httpClient } from './http-client.ts';
 
 export interface TestServer {
   url: string;
@@ -57,23 +58,8 @@ export async function startTestServer(
     ctx,
     app,
     databaseUrl: db.databaseUrl,
-    async request(method, path, options = {}) {
-      const headers: Record<string, string> = { ...(options.headers ?? {}) };
-      const key = options.key === undefined ? init.adminKey : options.key;
-      if (key) headers.authorization = `Bearer ${key}`;
-      let body: string | undefined = options.raw;
-      if (options.body !== undefined) body = JSON.stringify(options.body);
-      if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
-      const res = await fetch(`${address}${path}`, { method, headers, body });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // keep the text
-      }
-      return { status: res.status, body: parsed, headers: res.headers };
-    },
+    // The same client a test uses for a server in another process.
+    request: httpClient(address, init.adminKey).request,
     async close() {
       await app.close();
       await ctx.close();
