@@ -2,38 +2,23 @@
 // once, links are one account per principal and platform, replays are seen once, a delivery is
 // claimed by one worker at a time and waits behind an earlier one of the same subject.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CheckpointSigner, generateAuditKeyPair } from '../src/audit/index.ts';
 import { systemRuntime } from '../src/runtime.ts';
 import { provisionTenant } from '../src/server/tenants.ts';
-import { Store } from '../src/store/index.ts';
+import type { Store } from '../src/store/index.ts';
 import { ENGINES } from './support/engines.ts';
-import { tempDir } from './support/server.ts';
-
-const keys = generateAuditKeyPair();
+import { freshStore } from './support/store.ts';
 
 for (const engine of ENGINES) {
   describe(`chat and outbox store on ${engine.name}`, { skip: engine.skip }, () => {
     let store: Store;
-    let drop: () => Promise<void>;
+    let close: () => Promise<void>;
     let tenant: string;
     before(async () => {
-      const db = await engine.fresh();
-      drop = db.drop;
-      store = await Store.open({
-        databaseUrl: db.databaseUrl,
-        sqlitePath: join(tempDir(), 'chat.db'),
-        runtime: systemRuntime,
-        signer: new CheckpointSigner(keys.privateKeyPem),
-      });
-      await store.migrate();
+      ({ store, close } = await freshStore(engine));
       tenant = (await provisionTenant(store, systemRuntime, 'chat-tenant')).tenantId;
     });
-    after(async () => {
-      await store?.close();
-      await drop?.();
-    });
+    after(() => close?.());
 
     test('a code is consumed once, never after expiry or revocation', async () => {
       const scope = store.scope(tenant);

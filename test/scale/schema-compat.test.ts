@@ -3,34 +3,20 @@
 // release that lacks a migration the database needs while the database has one it does not know
 // refuses to start.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { CheckpointSigner, generateAuditKeyPair } from '../../src/audit/index.ts';
-import { systemRuntime } from '../../src/runtime.ts';
-import { Store } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/index.ts';
 import { ENGINES } from '../support/engines.ts';
-import { tempDir } from '../support/server.ts';
+import { freshStore } from '../support/store.ts';
 
 for (const engine of ENGINES) {
   describe(`schema compatibility on ${engine.name}`, { skip: engine.skip }, () => {
     let store: Store;
-    let drop: () => Promise<void>;
+    let close: () => Promise<void>;
     before(async () => {
-      const db = await engine.fresh();
-      drop = db.drop;
-      store = await Store.open({
-        databaseUrl: db.databaseUrl,
-        sqlitePath: join(tempDir(), 'compat.db'),
-        runtime: systemRuntime,
-        signer: new CheckpointSigner(generateAuditKeyPair().privateKeyPem),
-      });
-      await store.migrate();
+      ({ store, close } = await freshStore(engine));
     });
-    after(async () => {
-      await store?.close();
-      await drop?.();
-    });
+    after(() => close?.());
 
     test('a replica of the previous release runs on a schema a newer release migrated', async () => {
       const db = store.kyselyForOperatorTooling;

@@ -21,6 +21,7 @@ import { type ApiProcess, startApiProcess } from '../support/api-process.ts';
 import { ENGINES, freshPostgresDatabase } from '../support/engines.ts';
 import { httpClient } from '../support/http-client.ts';
 import { tempDir } from '../support/server.ts';
+import { freshStore } from '../support/store.ts';
 
 const PER_PRINCIPAL = 30;
 const PER_ADDRESS = 50;
@@ -163,22 +164,11 @@ describe('request budgets shared by two API replicas on one PostgreSQL', { skip:
 for (const engine of ENGINES) {
   describe(`SharedRateLimiter on the real store (${engine.name})`, { skip: engine.skip }, () => {
     let store: Store;
-    let drop: () => Promise<void>;
+    let close: () => Promise<void>;
     before(async () => {
-      const db = await engine.fresh();
-      drop = db.drop;
-      store = await Store.open({
-        databaseUrl: db.databaseUrl,
-        sqlitePath: join(tempDir(), 'limits.db'),
-        runtime: systemRuntime,
-        signer: null,
-      });
-      await store.migrate();
+      ({ store, close } = await freshStore(engine, { signer: null }));
     });
-    after(async () => {
-      await store?.close();
-      await drop?.();
-    });
+    after(() => close?.());
 
     test('two limiters reserving 10 at a time on one counter never allow more than the budget, and waste little', async () => {
       const now = () => 1_700_000_000_000;
