@@ -167,7 +167,7 @@ export const ERROR_CODES = {
     status: 503,
     exit: 9,
     summary:
-      'The request budget shared by the API replicas could not be read, so the request was refused (not let through unbudgeted); retry.',
+      'The request budget shared by the API replicas could not be read for a reason other than the database being away (that is STORE_UNAVAILABLE), so the request was refused, not let through unbudgeted; retry.',
   },
   // ---- previews (issue 17) ----
   PREVIEW_UNSAFE: {

@@ -1,6 +1,5 @@
-import { CountersignError } from '../errors/index.ts';
 import type { SharedCounter } from './shared.ts';
-import { boundMap, WINDOW_MS } from './window.ts';
+import { boundMap, countUnavailable, WINDOW_MS } from './window.ts';
 
 /**
  * Exact counts per key and fixed one-minute window (aligned to the clock), for budgets whose
@@ -36,10 +35,7 @@ export class WindowCounts {
       const count = await this.counter.add(key, new Date(window).toISOString(), 1, new Date(window + 2 * WINDOW_MS).toISOString());
       return { window, count };
     } catch (err) {
-      throw new CountersignError('RATE_LIMIT_UNAVAILABLE', 'the shared rate count could not be read, so the request was refused; retry', {
-        cause: err,
-        details: { retryAfterSeconds: 5 },
-      });
+      throw countUnavailable(err, 'the shared rate count');
     }
   }
 }

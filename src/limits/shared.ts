@@ -1,5 +1,4 @@
-import { CountersignError } from '../errors/index.ts';
-import { type AdjustableBudget, boundMap, overBudget, WINDOW_MS } from './window.ts';
+import { type AdjustableBudget, boundMap, countUnavailable, overBudget, WINDOW_MS } from './window.ts';
 
 /** The store's counters (BudgetCounters): one upsert per reservation, one delete per sweep. */
 export interface SharedCounter {
@@ -48,7 +47,8 @@ interface Allowance {
  * once the shared count reaches the budget, the replica refuses locally until the window ends,
  * so a flood past the budget costs no more round trips.
  *
- * Fails closed: a counter that cannot be read refuses the request (RATE_LIMIT_UNAVAILABLE, 503)
+ * Fails closed: a counter that cannot be read refuses the request (503: STORE_UNAVAILABLE when the
+ * database is away, RATE_LIMIT_UNAVAILABLE otherwise)
  * rather than letting it through unbudgeted.
  */
 export class SharedRateLimiter implements AdjustableBudget {
@@ -127,11 +127,7 @@ export class SharedRateLimiter implements AdjustableBudget {
       // Kept a window past its end, so a replica whose clock runs a little behind still counts into it.
       total = await this.#counter.add(key, new Date(a.window).toISOString(), amount, new Date(a.window + 2 * WINDOW_MS).toISOString());
     } catch (err) {
-      throw new CountersignError(
-        'RATE_LIMIT_UNAVAILABLE',
-        'the shared request budget could not be read, so the request was refused; retry',
-        { cause: err, details: { retryAfterSeconds: 5 } },
-      );
+      throw countUnavailable(err, 'the shared request budget');
     }
     const granted = Math.min(amount, this.#perMinute - (total - amount));
     if (granted > 0) a.left += granted;
