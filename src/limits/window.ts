@@ -1,5 +1,5 @@
 import { CountersignError } from '../errors/index.ts';
-import { isStoreUnavailable } from '../store/availability.ts';
+import { isStoreUnavailable } from '../store/index.ts';
 
 /** Every budget counts over fixed one-minute windows (invariant 17). */
 export const WINDOW_MS = 60_000;
