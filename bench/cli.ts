@@ -9,7 +9,7 @@ import { freshDataDir } from './support/datadir.ts';
 
 const RUNS = 15;
 const BIN = fileURLToPath(new URL('../bin/countersign.js', import.meta.url));
-const DIST_ENTRY = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const DIST_ENTRY = fileURLToPath(new URL('../dist/bundle/cli.js', import.meta.url));
 
 /** Wall time of one process start to exit, and whether it exited as expected. */
 function timeRun(args: readonly string[], env: NodeJS.ProcessEnv, expectCode: number): { ms: number; ok: boolean; stderr: string } {

@@ -59,14 +59,15 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
 }
 
 // A whole run builds dist/ once (what `npm ci` runs as `prepare`) and the tests' CLI children run
-// it: a process started through tsx compiles the CLI's sources again on every start (~3× slower
-// than the built CLI here), and the suite starts the CLI hundreds of times. A run of chosen files
+// the bundled CLI in it, as bin/countersign.js does: a process started through tsx compiles the
+// CLI's sources again on every start (~3× slower than the built CLI here), and the suite starts
+// the CLI hundreds of times. A run of chosen files
 // keeps tsx (always the current source, no build wait) unless COUNTERSIGN_TEST_BUILD=1.
 const build = process.env.COUNTERSIGN_TEST_BUILD ?? (filters.length === 0 ? '1' : '0');
 const testEnv = { ...process.env, NODE_ENV: 'test' };
 /** dist/ is current when it was written after every source file changed (npm ci's `prepare` build). */
 function distIsCurrent() {
-  const entry = 'dist/cli.js';
+  const entry = 'dist/bundle/cli.js';
   let built;
   try {
     built = statSync(entry).mtimeMs;
@@ -90,10 +91,13 @@ if (build === '1' && distIsCurrent()) {
 } else if (build === '1') {
   const t = Date.now();
   const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
-  const b = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-  if (b.status !== 0) {
-    console.error('the build failed: the tests need dist/ (see the errors above)');
-    process.exit(b.status ?? 1);
+  const bundler = fileURLToPath(new URL('./build-cli.mjs', import.meta.url));
+  for (const step of [[tsc, '-p', 'tsconfig.build.json', '--noEmit'], [bundler]]) {
+    const b = spawnSync(process.execPath, step, { stdio: 'inherit' });
+    if (b.status !== 0) {
+      console.error('the build failed: the tests need dist/ (see the errors above)');
+      process.exit(b.status ?? 1);
+    }
   }
   console.error(`built dist/ for the tests' CLI processes in ${((Date.now() - t) / 1000).toFixed(0)} s`);
   testEnv.COUNTERSIGN_TEST_CLI = 'dist';

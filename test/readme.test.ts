@@ -4,7 +4,7 @@
 //
 // Stated mappings — the only places the commands differ from what a user types:
 // - the checkout is a temporary "clone": bin/ and package.json copied, node_modules linked, and
-//   dist/ built with `tsc -p tsconfig.build.json` (what `npm ci` runs as `prepare`; a whole
+//   dist/bundle/ built with scripts/build-cli.mjs (what `npm ci` runs as `prepare`; a whole
 //   `npm test` run builds it once and the clone links it); the test never runs `npm ci` itself;
 // - `npm ci && npm start` runs `node bin/countersign.js up --port 0` (package.json's `start`);
 //   `npm test` is skipped (it is this suite); `countersign serve` gets `--port 0`;
@@ -68,18 +68,7 @@ async function makeClone(): Promise<string> {
     symlinkSync(join(REPO, 'dist'), join(clone, 'dist'));
     return clone;
   }
-  const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
-  const args = [
-    tsc,
-    '-p',
-    join(REPO, 'tsconfig.build.json'),
-    '--outDir',
-    join(clone, 'dist'),
-    '--declaration',
-    'false',
-    '--sourceMap',
-    'false',
-  ];
+  const args = [join(REPO, 'scripts', 'build-cli.mjs'), '--outdir', join(clone, 'dist', 'bundle')];
   const build = await finished(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   assert.equal(build.code, 0, `build failed:\n${build.output}`);
   return clone;

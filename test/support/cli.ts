@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The CLI the tests start: the built dist/cli.js when the runner built it for this run
+ * The CLI the tests start: the bundled dist/bundle/cli.js (what bin/countersign.js runs) when the runner built it for this run
  * (scripts/test.mjs sets COUNTERSIGN_TEST_CLI=dist), else the source through tsx.
  */
 const BUILT = process.env.COUNTERSIGN_TEST_CLI === 'dist';
-const CLI = fileURLToPath(new URL(BUILT ? '../../dist/cli.js' : '../../src/cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL(BUILT ? '../../dist/bundle/cli.js' : '../../src/cli.ts', import.meta.url));
 /** Node arguments that start the CLI: `spawn(process.execPath, [...CLI_ARGS, 'serve', …])`. */
 export const CLI_ARGS: readonly string[] = BUILT ? [CLI] : ['--import', 'tsx', CLI];
 

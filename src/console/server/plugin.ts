@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
@@ -9,6 +9,7 @@ import type { Authenticator } from '../../auth/index.ts';
 import type { Config } from '../../config/index.ts';
 import type { LiveHub } from '../../live/index.ts';
 import type { Pipeline } from '../../operations/index.ts';
+import { PACKAGE_ROOT } from '../../package-root.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { Store } from '../../store/index.ts';
 import { consoleRoutes } from './routes.ts';
@@ -28,11 +29,8 @@ export interface ConsoleServices {
   live?: LiveHub;
 }
 
-/**
- * Where the built UI is: `npm run build` writes it to dist/console/ui. This file sits three
- * levels below the package root both as source (src/console/server) and built (dist/console/server).
- */
-export const CONSOLE_UI_DIR = fileURLToPath(new URL('../../../dist/console/ui/', import.meta.url));
+/** Where the built UI is: `npm run build` writes it to dist/console/ui. */
+export const CONSOLE_UI_DIR = `${join(PACKAGE_ROOT, 'dist', 'console', 'ui')}/`;
 
 /**
  * A strict Content-Security-Policy: scripts, styles and connections from this origin only, no
