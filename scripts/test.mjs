@@ -2,7 +2,8 @@
 // Runs every test file (src/**/*.test.ts and test/**/*.test.ts) with Node's test runner via tsx.
 // PostgreSQL tests need COUNTERSIGN_TEST_DATABASE_URL; under CI=true they are required. After the
 // runner's own summary it prints the slowest files, the PostgreSQL suites skipped (if any) and a
-// plain `tests: N passed, N failed, N skipped` line; the exit status is the runner's.
+// plain `tests: N passed, N failed, N skipped` line; the exit status is the runner's (after one
+// re-run of files whose process crashed inside the runtime, when those are the only failures).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,33 +106,62 @@ if (build === '1' && distIsCurrent()) {
 
 // The runner's own report (spec on a terminal, TAP otherwise: what CI reads) goes to stdout as
 // before; a second reporter writes the facts for the lines below to a file.
-const factsDir = mkdtempSync(join(tmpdir(), 'countersign-test-'));
-const factsFile = join(factsDir, 'facts.json');
 const reporter = process.stdout.isTTY ? 'spec' : 'tap';
-const args = [
-  '--import',
-  'tsx',
-  '--test',
-  `--test-concurrency=${concurrency}`,
-  '--test-timeout=600000',
-  `--test-reporter=${reporter}`,
-  '--test-reporter-destination=stdout',
-  `--test-reporter=${fileURLToPath(new URL('./test-facts.mjs', import.meta.url))}`,
-  `--test-reporter-destination=${factsFile}`,
-  ...files,
-];
-const started = Date.now();
-const r = spawnSync(process.execPath, args, { stdio: 'inherit', env: testEnv });
-const status = r.status ?? 1;
-
-let facts = null;
-try {
-  facts = JSON.parse(readFileSync(factsFile, 'utf8'));
-} catch {
-  // The runner died before its reporters finished: its exit status says so, and nothing is added.
-} finally {
-  rmSync(factsDir, { recursive: true, force: true });
+function runFiles(list) {
+  const factsDir = mkdtempSync(join(tmpdir(), 'countersign-test-'));
+  const factsFile = join(factsDir, 'facts.json');
+  const args = [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-timeout=600000',
+    `--test-reporter=${reporter}`,
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${fileURLToPath(new URL('./test-facts.mjs', import.meta.url))}`,
+    `--test-reporter-destination=${factsFile}`,
+    ...list,
+  ];
+  const r = spawnSync(process.execPath, args, { stdio: 'inherit', env: testEnv });
+  try {
+    return { status: r.status ?? 1, facts: JSON.parse(readFileSync(factsFile, 'utf8')) };
+  } catch {
+    // The runner died before its reporters finished: its exit status says so, and nothing is added.
+    return { status: r.status ?? 1, facts: null };
+  } finally {
+    rmSync(factsDir, { recursive: true, force: true });
+  }
 }
+
+const started = Date.now();
+let { status, facts } = runFiles(files);
+
+// Node 20's V8 now and then dies of a fatal error of its own ("unreachable code" in the
+// deoptimizer, SIGTRAP) in a busy test process. When every failure of the run is such a crash,
+// the crashed files run once more, and both runs are reported: an assertion that fails, or a
+// file that crashes twice, still fails the run.
+const crashed = facts?.crashed ?? [];
+if (status !== 0 && crashed.length > 0 && (facts.counts.fail ?? 0) === crashed.length && !facts.counts.cancelled) {
+  const list = crashed.map((c) => relative(process.cwd(), c.file));
+  console.log(`\nRE-RUNNING ${list.length} file(s) whose process was killed by a crash signal, not by a failed test:`);
+  for (const c of crashed) console.log(`  ${relative(process.cwd(), c.file)} (${c.signal})`);
+  const again = runFiles(crashed.map((c) => c.file));
+  console.log(
+    again.status === 0
+      ? `\nThe re-run passed: ${list.join(', ')} crashed once (a runtime crash, reported above) and then passed.`
+      : '\nThe re-run failed too: see its report above.',
+  );
+  status = again.status;
+  if (facts && again.facts) {
+    const c = facts.counts;
+    const a = again.facts.counts;
+    c.pass = (c.pass ?? 0) + (a.pass ?? 0);
+    c.fail = (a.fail ?? 0) + (a.cancelled ?? 0);
+    c.skipped = (c.skipped ?? 0) + (a.skipped ?? 0);
+    for (const [file, ms] of Object.entries(again.facts.files)) facts.files[file] = (facts.files[file] ?? 0) + ms;
+  }
+}
+
 if (facts) {
   const slowest = Object.entries(facts.files)
     .sort((a, b) => b[1] - a[1])
