@@ -145,6 +145,18 @@ for (const engine of ENGINES) {
       assert.ok(mine.every((e) => e.tenantId === a));
     });
 
+    test('the chain in pages (each next page requested ahead) is the chain entry by entry', async () => {
+      const entries: unknown[] = [];
+      for await (const e of store.iterateAuditForVerification()) entries.push(e);
+      const paged: unknown[] = [];
+      for await (const page of store.auditPagesForVerification(7)) {
+        assert.ok(page.length <= 7);
+        paged.push(...page);
+      }
+      assert.ok(entries.length > 14);
+      assert.deepEqual(paged, entries);
+    });
+
     test('duplicate principal names in one tenant are refused; across tenants allowed', async () => {
       await assert.rejects(
         store.transaction(a, (s) =>

@@ -50,6 +50,24 @@ export function verifyCheckpoint(cp: Checkpoint, publicKeys: ReadonlyMap<string,
   }
 }
 
+/**
+ * verifyCheckpoint on libuv's thread pool: a verifier checks every checkpoint's signature while
+ * its own thread walks the chain. Resolves false (never rejects) on any failure.
+ */
+export function verifyCheckpointInBackground(cp: Checkpoint, publicKeys: ReadonlyMap<string, KeyObject>): Promise<boolean> {
+  const key = publicKeys.get(cp.keyId);
+  if (!key) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    try {
+      verify(null, checkpointPayload(cp.seq, cp.headHash, cp.ts, cp.keyId), key, Buffer.from(cp.signature, 'base64url'), (err, ok) =>
+        resolve(!err && ok === true),
+      );
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
 export function generateAuditKeyPair(): { privateKeyPem: string; publicKeyPem: string; keyId: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   return {

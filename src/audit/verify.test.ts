@@ -58,3 +58,42 @@ test('a log that does not start at seq 1 is missing its head', async () => {
   assert.equal(r.problem, 'missing');
   assert.equal(r.firstBadSeq, 1);
 });
+
+async function* pages(rows: AuditRecord[], size: number) {
+  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
+}
+
+test('pages of entries and single entries give the same verdicts', async () => {
+  const rows = chain(25);
+  const cps = [signer.sign(10, rows[9]!.hash, 'now'), signer.sign(20, rows[19]!.hash, 'now')];
+  const head = { seq: 25, hash: rows[24]!.hash };
+  const paged = await verifyAuditChain({ entries: pages(rows, 7), checkpoints: cps, head, publicKeys });
+  const single = await verifyAuditChain({ entries: iter(rows), checkpoints: cps, head, publicKeys });
+  assert.deepEqual(paged, single);
+  assert.equal(paged.ok, true);
+  assert.equal(paged.entries, 25);
+  // An edit inside the third page is found at its seq either way.
+  const edited = rows.map((r) => (r.seq === 16 ? { ...r, details: '{"i":99}' } : r));
+  const a = await verifyAuditChain({ entries: pages(edited, 7), checkpoints: cps, head, publicKeys });
+  const b = await verifyAuditChain({ entries: iter(edited), checkpoints: cps, head, publicKeys });
+  assert.deepEqual(a, b);
+  assert.equal(a.problem, 'modified');
+  assert.equal(a.firstBadSeq, 16);
+});
+
+test('a bad checkpoint signature is the verdict even when the chain breaks too, and nothing counts as verified', async () => {
+  const rows = chain(12);
+  const forged = { ...signer.sign(10, rows[9]!.hash, 'now'), signature: signer.sign(9, rows[8]!.hash, 'now').signature };
+  const broken = rows.filter((r) => r.seq !== 4);
+  const r = await verifyAuditChain({
+    entries: pages(broken, 5),
+    checkpoints: [signer.sign(5, rows[4]!.hash, 'now'), forged],
+    head: null,
+    publicKeys,
+  });
+  assert.equal(r.ok, false);
+  assert.equal(r.problem, 'bad_checkpoint_signature');
+  assert.equal(r.firstBadSeq, 10);
+  assert.equal(r.entries, 0);
+  assert.equal(r.lastSeq, 0);
+});

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { type AuditRecord, entryHash, GENESIS_HASH } from './chain.ts';
-import { type Checkpoint, verifyCheckpoint } from './signing.ts';
+import { type Checkpoint, verifyCheckpointInBackground } from './signing.ts';
 
 export type AuditProblem =
   | 'modified'
@@ -24,8 +24,8 @@ export interface VerifyReport {
 }
 
 export interface VerifyInput {
-  /** Entries in ascending seq order. */
-  entries: AsyncIterable<AuditRecord>;
+  /** Entries in ascending seq order, one by one or in pages (a store's pages save an await per entry). */
+  entries: AsyncIterable<AuditRecord | readonly AuditRecord[]>;
   checkpoints: readonly Checkpoint[];
   /** The stored chain head (seq, hash), or null if none is stored. */
   head: { seq: number; hash: string } | null;
@@ -55,49 +55,62 @@ export async function verifyAuditChain(input: VerifyInput): Promise<VerifyReport
     message,
   });
 
-  for (const cp of input.checkpoints) {
-    if (!verifyCheckpoint(cp, input.publicKeys)) {
-      return fail(
-        'bad_checkpoint_signature',
-        cp.seq,
-        `checkpoint at seq ${cp.seq} has no valid signature from a trusted audit key (key ${cp.keyId})`,
-      );
-    }
-  }
-
-  for await (const e of input.entries) {
-    if (e.seq > expected) return fail('missing', expected, `entry ${expected} is missing (the next entry is ${e.seq})`);
-    if (e.seq < expected) return fail('inserted_or_reordered', e.seq, `entry ${e.seq} appears out of order`);
-    if (e.prevHash !== prev) return fail('inserted_or_reordered', e.seq, `entry ${e.seq} does not link to entry ${e.seq - 1}`);
-    const { hash, ...rest } = e;
-    if (entryHash(rest) !== hash) return fail('modified', e.seq, `entry ${e.seq} was modified (its hash does not match its content)`);
-    const cp = bySeq.get(e.seq);
-    if (cp && cp.headHash !== e.hash)
-      return fail('checkpoint_mismatch', e.seq, `entry ${e.seq} differs from the signed checkpoint at that seq`);
-    prev = e.hash;
-    expected++;
-    count++;
-  }
-  const lastSeq = expected - 1;
-  if (lastCp && lastCp.seq > lastSeq) {
+  // Every checkpoint's signature is checked on the thread pool while this thread walks the chain;
+  // a bad signature is still the verdict whatever the walk finds, as when it was checked first.
+  const signatures = Promise.all(input.checkpoints.map((cp) => verifyCheckpointInBackground(cp, input.publicKeys)));
+  const walked = await walk();
+  const valid = await signatures;
+  const bad = input.checkpoints.find((_, i) => !valid[i]);
+  if (bad) {
+    // Reported as before the walk: nothing behind an untrusted checkpoint counts as verified.
+    count = 0;
+    expected = 1;
     return fail(
-      'truncated',
-      lastSeq + 1,
-      `the log ends at ${lastSeq} but a signed checkpoint covers up to ${lastCp.seq}: entries were removed`,
+      'bad_checkpoint_signature',
+      bad.seq,
+      `checkpoint at seq ${bad.seq} has no valid signature from a trusted audit key (key ${bad.keyId})`,
     );
   }
-  if (input.head && (input.head.seq !== lastSeq || (lastSeq > 0 && input.head.hash !== prev))) {
-    const seq = Math.min(input.head.seq, lastSeq) + 1;
-    return fail('head_mismatch', seq, `the chain head records seq ${input.head.seq} but the log ends at ${lastSeq}`);
+  return walked;
+
+  async function walk(): Promise<VerifyReport> {
+    for await (const item of input.entries) {
+      const page: readonly AuditRecord[] = Array.isArray(item) ? item : [item as AuditRecord];
+      for (const e of page) {
+        if (e.seq > expected) return fail('missing', expected, `entry ${expected} is missing (the next entry is ${e.seq})`);
+        if (e.seq < expected) return fail('inserted_or_reordered', e.seq, `entry ${e.seq} appears out of order`);
+        if (e.prevHash !== prev) return fail('inserted_or_reordered', e.seq, `entry ${e.seq} does not link to entry ${e.seq - 1}`);
+        // entryHash reads every field but `hash`: no copy of the entry without it.
+        if (entryHash(e) !== e.hash) return fail('modified', e.seq, `entry ${e.seq} was modified (its hash does not match its content)`);
+        const cp = bySeq.get(e.seq);
+        if (cp && cp.headHash !== e.hash)
+          return fail('checkpoint_mismatch', e.seq, `entry ${e.seq} differs from the signed checkpoint at that seq`);
+        prev = e.hash;
+        expected++;
+        count++;
+      }
+    }
+    const lastSeq = expected - 1;
+    if (lastCp && lastCp.seq > lastSeq) {
+      return fail(
+        'truncated',
+        lastSeq + 1,
+        `the log ends at ${lastSeq} but a signed checkpoint covers up to ${lastCp.seq}: entries were removed`,
+      );
+    }
+    if (input.head && (input.head.seq !== lastSeq || (lastSeq > 0 && input.head.hash !== prev))) {
+      const seq = Math.min(input.head.seq, lastSeq) + 1;
+      return fail('head_mismatch', seq, `the chain head records seq ${input.head.seq} but the log ends at ${lastSeq}`);
+    }
+    return {
+      ok: true,
+      entries: count,
+      checkpoints: input.checkpoints.length,
+      lastSeq,
+      lastCheckpoint: lastCp ? { seq: lastCp.seq, ts: lastCp.ts } : null,
+      firstBadSeq: null,
+      problem: null,
+      message: `audit log intact: ${count} entries, ${input.checkpoints.length} signed checkpoints`,
+    };
   }
-  return {
-    ok: true,
-    entries: count,
-    checkpoints: input.checkpoints.length,
-    lastSeq,
-    lastCheckpoint: lastCp ? { seq: lastCp.seq, ts: lastCp.ts } : null,
-    firstBadSeq: null,
-    problem: null,
-    message: `audit log intact: ${count} entries, ${input.checkpoints.length} signed checkpoints`,
-  };
 }

@@ -14,7 +14,7 @@ export function auditPublicKeys(keysDir: string): ReturnType<typeof publicKeyMap
 /** Walks a store's whole hash chain and its signed checkpoints with the data directory's audit keys. */
 export async function verifyStoreAudit(store: Store, keysDir: string): Promise<VerifyReport> {
   return verifyAuditChain({
-    entries: store.iterateAuditForVerification(),
+    entries: store.auditPagesForVerification(),
     checkpoints: await store.listAuditCheckpoints(),
     head: await store.auditHead(),
     publicKeys: auditPublicKeys(keysDir),

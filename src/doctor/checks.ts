@@ -124,7 +124,7 @@ export async function checkAudit(store: Store, paths: DataDirPaths, now: Date): 
   try {
     checkpoints = await store.listAuditCheckpoints();
     const report = await verifyAuditChain({
-      entries: store.iterateAuditForVerification(),
+      entries: store.auditPagesForVerification(),
       checkpoints,
       head: await store.auditHead(),
       publicKeys: auditPublicKeys(paths.keys),

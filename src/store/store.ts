@@ -8,7 +8,15 @@ import { migrationProvider } from './migrations.ts';
 import { createPostgresDialect } from './postgres/dialect.ts';
 import { AlertsRepo } from './repos/alerts.ts';
 import { ApprovalsRepo } from './repos/approvals.ts';
-import { type AuditWriterOptions, appendAudit, checkpointHead, iterateAudit, listCheckpoints, rowToRecord } from './repos/audit.ts';
+import {
+  type AuditWriterOptions,
+  appendAudit,
+  checkpointHead,
+  iterateAudit,
+  iterateAuditPages,
+  listCheckpoints,
+  rowToRecord,
+} from './repos/audit.ts';
 import { BudgetCounters } from './repos/budgets.ts';
 import { ChatLookup, ChatRepo } from './repos/chat.ts';
 import { ConsoleRepo } from './repos/console.ts';
@@ -352,6 +360,11 @@ export class Store {
   /** The whole chain, for `audit verify` and `audit export` (operator tools on the data directory). */
   iterateAuditForVerification(): AsyncGenerator<AuditRecord> {
     return iterateAudit(this.#db);
+  }
+
+  /** The whole chain in pages of entries, for verifyAuditChain (no per-entry await). */
+  auditPagesForVerification(pageSize = 5000): AsyncGenerator<AuditRecord[]> {
+    return iterateAuditPages(this.#db, pageSize);
   }
 
   /** The chain after `seq`, in order: the audit tree extends itself with it. */

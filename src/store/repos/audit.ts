@@ -97,14 +97,28 @@ export async function listCheckpoints(db: Kysely<Database>): Promise<Checkpoint[
   return rows.map((r) => ({ seq: Number(r.seq), headHash: r.head_hash, ts: r.ts, keyId: r.key_id, signature: r.signature }));
 }
 
-/** Streams the whole chain in pages, in seq order, for verification and export. */
-export async function* iterateAudit(db: Kysely<Database>, pageSize = 5000, from = 0): AsyncGenerator<AuditRecord> {
-  let after = from;
+/**
+ * The chain after `from` in pages of `pageSize` entries, in seq order. The next page is requested
+ * before the current one is handed out, so on PostgreSQL its round trip overlaps the caller's work.
+ */
+export async function* iterateAuditPages(db: Kysely<Database>, pageSize = 5000, from = 0): AsyncGenerator<AuditRecord[]> {
+  const page = (after: number) => db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(pageSize).execute();
+  let pending = page(from);
   for (;;) {
-    const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(pageSize).execute();
-    for (const r of rows) yield rowToRecord(r);
+    const rows = await pending;
     const last = rows.at(-1);
-    if (!last || rows.length < pageSize) return;
-    after = Number(last.seq);
+    const more = last !== undefined && rows.length === pageSize;
+    if (more) {
+      pending = page(Number(last.seq));
+      // A caller that stops early never awaits the prefetched page: its failure is not unhandled.
+      pending.catch(() => {});
+    }
+    yield rows.map(rowToRecord);
+    if (!more) return;
   }
+}
+
+/** Streams the whole chain entry by entry, in seq order, for export and the audit tree. */
+export async function* iterateAudit(db: Kysely<Database>, pageSize = 5000, from = 0): AsyncGenerator<AuditRecord> {
+  for await (const page of iterateAuditPages(db, pageSize, from)) yield* page;
 }
