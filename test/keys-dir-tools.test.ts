@@ -1,8 +1,9 @@
 // Keys on a shared path (`keys.dir`, e.g. a mounted secret) are where every tool looks: the
 // read-side commands (audit verify, audit checkpoint and its verifier key, doctor, backup) find
-// the audit keys there, not in `<dir>/keys`, which no longer exists.
+// the audit keys there, not in `<dir>/keys`, which no longer exists; `grant rotate-key` writes
+// the new grant key there.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { initDataDir } from '../src/server/init.ts';
@@ -43,5 +44,17 @@ describe('keys.dir is read by the local tools', () => {
     const audit = report.checks.filter((c) => /audit/i.test(c.control));
     assert.ok(audit.length > 0);
     for (const c of audit) assert.notEqual(c.result, 'FAIL', `${c.control}: ${c.evidence}`);
+  });
+
+  test('grant rotate-key writes the new key and grant-current into keys.dir, nothing into <dir>/keys', async () => {
+    const before = readFileSync(join(keys, 'grant-current'), 'utf8').trim();
+    const rotated = await cli('grant', 'rotate-key', '--json');
+    assert.equal(rotated.code, 0, rotated.stdout + rotated.stderr);
+    const r = JSON.parse(rotated.stdout) as { kid: string; previous: string };
+    assert.equal(r.previous, before);
+    assert.equal(readFileSync(join(keys, 'grant-current'), 'utf8').trim(), r.kid);
+    assert.ok(readdirSync(keys).includes(`grant-${r.kid}.key`));
+    assert.ok(readdirSync(keys).includes(`grant-${before}.pub`), 'the previous public key stays');
+    assert.equal(existsSync(join(dir, 'keys')), false);
   });
 });
