@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Checkpoint, publicKeyMap, verifyAuditChain } from '../audit/index.ts';
+import { auditPublicKeysIn, type Checkpoint, verifyAuditChain } from '../audit/index.ts';
 import type { Config } from '../config/index.ts';
 import { ERROR_CODES } from '../errors/index.ts';
 import { jwksUrlProblem } from '../jwt-policy/index.ts';
@@ -108,14 +108,6 @@ export function checkJwks(config: Readonly<Config>): DoctorCheck {
   return pass(control, `${oidc.jwksUrl} (https) on allowlist [${oidc.jwksAllowlist.join(', ')}]; algorithms ${oidc.algorithms.join(', ')}`);
 }
 
-function auditPublicKeys(keysDir: string) {
-  return publicKeyMap(
-    readdirSync(keysDir)
-      .filter((n) => /^audit.*\.pub$/.test(n))
-      .map((n) => readFileSync(join(keysDir, n), 'utf8')),
-  );
-}
-
 /** Invariant 11: the hash chain verifies, and the last signed checkpoint is recent. */
 export async function checkAudit(store: Store, paths: DataDirPaths, now: Date): Promise<DoctorCheck[]> {
   const intact = 'Audit chain intact';
@@ -127,7 +119,7 @@ export async function checkAudit(store: Store, paths: DataDirPaths, now: Date): 
       entries: store.auditPagesForVerification(),
       checkpoints,
       head: await store.auditHead(),
-      publicKeys: auditPublicKeys(paths.keys),
+      publicKeys: auditPublicKeysIn(paths.keys),
     });
     if (!report.ok) {
       return [
