@@ -177,9 +177,9 @@ async function drainTest(engine: Engine, workers: number, count: number, drainTi
       `# ${engine.name}: queued ${count} in ${queuedMs} ms; ${workers} executors drained them in ${drainMs} ms; per worker ${JSON.stringify(Object.fromEntries(byOwner))}\n`,
     );
   } finally {
-    // One after the other: two SQLite stores in one process whose stop() both begin their
-    // checkpoint (BEGIN IMMEDIATE) at once block this thread for busy_timeout, and the second
-    // checkpoint is lost. In production each executor is its own process.
+    // One after the other, as a supervisor stops them; in production each executor is its own
+    // process. (Two SQLite stores in one process no longer stall each other: a store waits for
+    // the other's lock on a timer, src/store/sqlite/dialect.ts.)
     for (const e of executors) await e.stop();
     removeWorkRoot(s.dir);
     removeSharedMarkDir(shared);

@@ -1,11 +1,72 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { CompiledQuery, type DatabaseConnection, SqliteDialect, type SqliteDialectConfig, SqliteDriver } from 'kysely';
+import { CompiledQuery, type DatabaseConnection, type QueryResult, SqliteDialect, type SqliteDialectConfig, SqliteDriver } from 'kysely';
+
+/** How long a statement waits, by default, for another connection's write lock before it fails (SQLITE_BUSY). */
+export const BUSY_WAIT_MS = 10_000;
+/** The longest pause between two tries while waiting. */
+const BUSY_PAUSE_MAX_MS = 25;
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_RECOVERY';
+}
+
+/**
+ * Waits for a busy database without blocking the event loop. SQLite's own busy_timeout sleeps
+ * inside the statement, on this thread: when the connection holding the lock lives in the same
+ * process (an embedded executor, a test's second store), it cannot finish while this thread
+ * sleeps, and the wait runs to its timeout. Here the connection's busy_timeout is 0 and a busy
+ * statement is tried again after a short timer until BUSY_WAIT_MS have passed. A statement that
+ * returned SQLITE_BUSY changed nothing, so trying it again is safe.
+ */
+class AsyncBusyConnection implements DatabaseConnection {
+  readonly #inner: DatabaseConnection;
+  readonly #waitMs: number;
+  constructor(inner: DatabaseConnection, waitMs: number) {
+    this.#inner = inner;
+    this.#waitMs = waitMs;
+  }
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    let deadline = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#inner.executeQuery<R>(query);
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+        if (deadline === 0) deadline = Date.now() + this.#waitMs;
+        else if (Date.now() >= deadline) throw err;
+        await sleep(Math.min(2 ** attempt, BUSY_PAUSE_MAX_MS));
+      }
+    }
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.#inner.streamQuery<R>(query, chunkSize);
+  }
+}
 
 /**
  * SQLite transactions start with BEGIN IMMEDIATE: the write lock is taken up front, so two
  * processes (API and executor) never deadlock upgrading a read transaction (DESIGN.md Storage).
+ * Every statement, BEGIN IMMEDIATE included, waits for a busy database asynchronously.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #busyWaitMs: number;
+  #wrapped: { inner: DatabaseConnection; outer: AsyncBusyConnection } | null = null;
+
+  constructor(config: SqliteDialectConfig, busyWaitMs: number) {
+    super(config);
+    this.#busyWaitMs = busyWaitMs;
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const inner = await super.acquireConnection();
+    if (this.#wrapped?.inner !== inner) this.#wrapped = { inner, outer: new AsyncBusyConnection(inner, this.#busyWaitMs) };
+    return this.#wrapped.outer;
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
@@ -13,12 +74,14 @@ class ImmediateSqliteDriver extends SqliteDriver {
 
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
-  constructor(config: SqliteDialectConfig) {
+  readonly #busyWaitMs: number;
+  constructor(config: SqliteDialectConfig, busyWaitMs: number) {
     super(config);
     this.#config = config;
+    this.#busyWaitMs = busyWaitMs;
   }
   override createDriver(): SqliteDriver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.#busyWaitMs);
   }
 }
 
@@ -34,6 +97,8 @@ export interface SqliteOptions {
   readOnly?: boolean;
   /** Refuse to create the file: only init makes a store. */
   mustExist?: boolean;
+  /** How long a statement waits for another connection's lock (BUSY_WAIT_MS unless set). */
+  busyWaitMs?: number;
 }
 
 /** Most distinct SQL texts kept prepared; queries are built from a small fixed set of shapes. */
@@ -76,6 +141,10 @@ export function createSqliteDialect(options: SqliteOptions): { dialect: SqliteDi
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   }
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 10000');
-  return { dialect: new ImmediateSqliteDialect({ database: withStatementCache(db) }), close: () => db.close() };
+  // No waiting inside SQLite (it would block this thread): AsyncBusyConnection waits instead.
+  db.pragma('busy_timeout = 0');
+  return {
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(db) }, options.busyWaitMs ?? BUSY_WAIT_MS),
+    close: () => db.close(),
+  };
 }
