@@ -7,6 +7,7 @@
 // Left outside the bundle, loaded from node_modules at run time: native and WebAssembly modules,
 // and packages that read their own files or start workers from their own directory.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
@@ -38,7 +39,7 @@ const lazyCommonJsStaysExternal = {
 
 // `--outdir DIR` writes the bundle elsewhere (the README test builds a throwaway clone's).
 const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
-const root = new URL('..', import.meta.url).pathname;
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 const started = Date.now();
 const result = await build({
