@@ -76,7 +76,7 @@ async function recordRestore(dir: string, r: RestoreResult, options: RestoreOpti
   const config = loadConfig(paths.dir, options.env ?? process.env);
   const store = await openStore(dir, config, { databaseUrl: options.databaseUrl, env: options.env }, 'write');
   try {
-    await hostPipelineFor(paths.dir, store, systemRuntime, baselineAuthorizer()).run(
+    await hostPipelineFor(paths.dir, store, config, systemRuntime, baselineAuthorizer()).run(
       'store.restore',
       systemPrincipal(),
       { operator: localOperator(), from: resolve(options.input), engine: r.engine, verifiedEntries: r.audit.entries, replaced: r.replaced },

@@ -168,7 +168,7 @@ export async function startExecutor(dir: string, options: ExecutorOptions = {}):
   });
   const previewStop = new AbortController();
   // Tool reloads are host operations, decided by the data directory's policies and audited.
-  const hostOps = hostPipelineFor(paths.dir, store, runtime, undefined, toolSetSource(store, config, paths.tools, tools));
+  const hostOps = hostPipelineFor(paths.dir, store, config, runtime, undefined, toolSetSource(store, config, paths.tools, tools));
   const reloader = new ToolReloader({ pipeline: hostOps, process: 'executor', log });
   let stopping = false;
   const idle = new AbortController();

@@ -24,7 +24,7 @@ export async function upgradePolicies(dir: string, options: HostOptions = {}): P
   const config = loadConfig(paths.dir, options.env ?? process.env);
   const store = await openStore(paths.dir, config, options, 'write');
   try {
-    const pipeline = hostPipelineFor(paths.dir, store, options.runtime ?? systemRuntime, baselineAuthorizer(), undefined, {
+    const pipeline = hostPipelineFor(paths.dir, store, config, options.runtime ?? systemRuntime, baselineAuthorizer(), undefined, {
       policyUpgrader: {
         preview: () => upgradeBaselinePolicies(paths.dir, { dryRun: true }),
         apply: () => upgradeBaselinePolicies(paths.dir),
@@ -103,7 +103,9 @@ export async function checkpointAudit(
         },
       };
     };
-    const pipeline = hostPipelineFor(paths.dir, store, options.runtime ?? systemRuntime, undefined, undefined, { checkpoint: make });
+    const pipeline = hostPipelineFor(paths.dir, store, config, options.runtime ?? systemRuntime, undefined, undefined, {
+      checkpoint: make,
+    });
     const { details: _details, ...report } = await pipeline.run<CheckpointReport & { details: unknown }>(
       'audit.checkpoint',
       systemPrincipal(),

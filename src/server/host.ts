@@ -1,12 +1,11 @@
 import { userInfo } from 'node:os';
-import { loadConfig } from '../config/index.ts';
-import { CountersignError } from '../errors/index.ts';
+import type { Config } from '../config/index.ts';
 import { type HostDeps, hostPipeline, type Pipeline, type ToolSetSource } from '../operations/index.ts';
 import type { Authorizer } from '../policy/index.ts';
 import { BASELINE_SCHEMA, baselinePolicySet, CedarAuthorizer, loadCedarAuthorizer } from '../policy/index.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
 import type { Store } from '../store/index.ts';
-import { type DataDirPaths, dataDirPaths } from './datadir.ts';
+import { dataDirPaths } from './datadir.ts';
 import { keyLocations } from './key-location.ts';
 
 /**
@@ -16,6 +15,8 @@ import { keyLocations } from './key-location.ts';
 export function hostPipelineFor(
   dir: string,
   store: Store,
+  /** The directory's config as the caller loaded it: its `keys.dir` is where host operations write keys. */
+  config: Pick<Config, 'keys'>,
   runtime: Runtime = systemRuntime,
   authorizer?: Authorizer,
   toolSet?: ToolSetSource,
@@ -26,26 +27,12 @@ export function hostPipelineFor(
     store,
     authorizer: authorizer ?? loadCedarAuthorizer(paths.dir),
     runtime,
-    keysDir: configuredKeysDir(paths),
+    // Where countersign.yaml puts the keys (`keys.dir`, else <dir>/keys): `grant rotate-key` writes
+    // there, and the API and executors read there.
+    keysDir: keyLocations(paths, config).keys,
     ...(toolSet ? { toolSet } : {}),
     ...tools,
   });
-}
-
-/**
- * Where countersign.yaml puts the keys (`keys.dir`, else <dir>/keys): `grant rotate-key` writes
- * there, and the API and executors read there. A directory without countersign.yaml (a restore
- * target before its files are back) keeps <dir>/keys; a config that does not load stops here.
- */
-function configuredKeysDir(paths: DataDirPaths): string {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(paths.dir);
-  } catch (err) {
-    if (err instanceof CountersignError && err.code === 'NOT_INITIALIZED') return paths.keys;
-    throw err;
-  }
-  return keyLocations(paths, config).keys;
 }
 
 /** Who ran a command on the host (the account name), for the audit entry's details. */

@@ -121,7 +121,7 @@ async function createDataDir(paths: DataDirPaths, runtime: Runtime, overrides: I
     }
     // Init is host operator work like any other: its steps run through the pipeline, decided
     // by the policies just written, each with its audit entry.
-    const host = hostPipelineFor(paths.dir, store, runtime);
+    const host = hostPipelineFor(paths.dir, store, config, runtime);
     await host.run('system.init', systemPrincipal(), { details: { dir: paths.dir } }, 'host');
     await host.run(
       'trust.bootstrap',

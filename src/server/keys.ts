@@ -11,7 +11,7 @@ export async function rotateGrantKey(dir: string, overrides: ContextOverrides = 
   const config = loadConfig(paths.dir, overrides.env ?? process.env);
   const store = await openStore(paths.dir, config, overrides, 'write');
   try {
-    return await hostPipelineFor(paths.dir, store, overrides.runtime).run('grant.rotate', systemPrincipal(), {}, 'host');
+    return await hostPipelineFor(paths.dir, store, config, overrides.runtime).run('grant.rotate', systemPrincipal(), {}, 'host');
   } finally {
     await store.close();
   }

@@ -33,7 +33,7 @@ export async function recoverAdmin(dir: string, options: RecoverAdminOptions = {
   try {
     const tenant = await store.findTenantByName(tenantName);
     if (!tenant) throw new CountersignError('NOT_FOUND', `no tenant named "${tenantName}" in this installation`);
-    const pipeline = hostPipelineFor(paths.dir, store, runtime);
+    const pipeline = hostPipelineFor(paths.dir, store, config, runtime);
     const r = await pipeline.run<RecoveredAdmin>(
       'principal.recover-admin',
       systemPrincipal(tenant.id),

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config/index.ts';
+import { type Config, loadConfig } from '../config/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import { DEFAULT_ENVIRONMENTS, type ProvisionedTenant, systemPrincipal } from '../operations/index.ts';
 import { type Runtime, systemRuntime } from '../runtime.ts';
@@ -23,13 +23,13 @@ async function onDataDir<T>(
   dir: string,
   options: HostOptions,
   access: 'write' | 'read',
-  fn: (store: Store, paths: ReturnType<typeof dataDirPaths>) => Promise<T>,
+  fn: (store: Store, paths: ReturnType<typeof dataDirPaths>, config: Readonly<Config>) => Promise<T>,
 ): Promise<T> {
   const paths = dataDirPaths(dir);
   const config = loadConfig(paths.dir, options.env ?? process.env);
   const store = await openStore(paths.dir, config, options, access);
   try {
-    return await fn(store, paths);
+    return await fn(store, paths, config);
   } finally {
     await store.close();
   }
@@ -50,9 +50,9 @@ export async function addTenant(
   options: HostOptions = {},
 ): Promise<AddedTenant> {
   const runtime: Runtime = options.runtime ?? systemRuntime;
-  return onDataDir(dir, options, 'write', async (store, paths) => {
+  return onDataDir(dir, options, 'write', async (store, paths, config) => {
     if (await store.findTenantByName(name)) throw duplicate(name);
-    const pipeline = hostPipelineFor(paths.dir, store, runtime);
+    const pipeline = hostPipelineFor(paths.dir, store, config, runtime);
     try {
       const r = await pipeline.run<ProvisionedTenant>(
         'tenant.create',
