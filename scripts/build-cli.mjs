@@ -41,10 +41,11 @@ const lazyCommonJsStaysExternal = {
 const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
 const root = fileURLToPath(new URL('..', import.meta.url));
 
+const outdir = values.outdir ?? `${root}dist/bundle`;
 const started = Date.now();
 const result = await build({
   entryPoints: { cli: `${root}src/cli.ts` },
-  outdir: values.outdir ?? `${root}dist/bundle`,
+  outdir,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -72,4 +73,4 @@ if (defaultOnly.length > 0) {
   process.exit(1);
 }
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
-console.error(`bundled the CLI into dist/bundle/ (${(bytes / 1e6).toFixed(1)} MB) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.error(`bundled the CLI into ${outdir} (${(bytes / 1e6).toFixed(1)} MB) in ${((Date.now() - started) / 1000).toFixed(1)} s`);

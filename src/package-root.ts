@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The directory of Countersign's package.json, found by walking up from this module. A fixed
- * relative path would not do: this code runs from src/ under tsx, from dist/ as tsc emits it, and
- * from the bundled CLI's chunks in dist/bundle/, each at another depth below the package root.
+ * relative path would not do: this code runs from src/ under tsx and from the bundled CLI's
+ * chunks in dist/bundle/, at another depth below the package root each time.
  */
 export const PACKAGE_ROOT: string = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 

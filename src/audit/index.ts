@@ -33,7 +33,7 @@ export {
   generateAuditKeyPair,
   keyIdOf,
   publicKeyMap,
-  verifyCheckpoint,
+  verifyCheckpointInBackground,
 } from './signing.ts';
 export { type AuditProblem, type VerifyReport, verifyAuditChain } from './verify.ts';
 export { type AuditEntryView, type AuditPage, AuditPageSchema, toAuditView } from './view.ts';

@@ -40,19 +40,10 @@ export function keyIdOf(publicKey: KeyObject): string {
     .slice(0, 16);
 }
 
-export function verifyCheckpoint(cp: Checkpoint, publicKeys: ReadonlyMap<string, KeyObject>): boolean {
-  const key = publicKeys.get(cp.keyId);
-  if (!key) return false;
-  try {
-    return verify(null, checkpointPayload(cp.seq, cp.headHash, cp.ts, cp.keyId), key, Buffer.from(cp.signature, 'base64url'));
-  } catch {
-    return false;
-  }
-}
-
 /**
- * verifyCheckpoint on libuv's thread pool: a verifier checks every checkpoint's signature while
- * its own thread walks the chain. Resolves false (never rejects) on any failure.
+ * Whether a checkpoint carries a valid signature from one of `publicKeys`, checked on libuv's
+ * thread pool: a verifier checks every checkpoint while its own thread walks the chain. Resolves
+ * false (never rejects) on an unknown key or any failure.
  */
 export function verifyCheckpointInBackground(cp: Checkpoint, publicKeys: ReadonlyMap<string, KeyObject>): Promise<boolean> {
   const key = publicKeys.get(cp.keyId);
