@@ -199,6 +199,53 @@ describe('CedarAuthorizer refuses an invalid policy set at construction', () => 
   });
 });
 
+describe('compiling a policy set', () => {
+  /** The real engine, counting its strict validations (one per compilation). */
+  function countingEngine(): { engine: CedarEngine; validations: () => number } {
+    let n = 0;
+    const engine: CedarEngine = {
+      ...cedar,
+      validate: (call) => {
+        n++;
+        return cedar.validate(call);
+      },
+    };
+    return { engine, validations: () => n };
+  }
+
+  it('compiles a set once per process and engine; another text, file name or engine compiles again', () => {
+    const { engine, validations } = countingEngine();
+    const first = new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA, { engine });
+    const again = new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA, { engine });
+    assert.equal(validations(), 1);
+    assert.deepEqual(again.authorize(approve), first.authorize(approve));
+    assert.equal(again.authorize(approve).allow, true);
+
+    const stricter = {
+      ...baselinePolicySet(),
+      'no-prod':
+        'forbid(principal, action, resource is Countersign::Plan) when { resource has environment && resource.environment == "prod" };',
+    };
+    const changed = new CedarAuthorizer(stricter, BASELINE_SCHEMA, { engine });
+    assert.equal(validations(), 2);
+    assert.equal(changed.authorize(approve).allow, false, 'the changed text is what decides');
+    new CedarAuthorizer(stricter, BASELINE_SCHEMA, { engine, policyFiles: { 'no-prod': 'local.cedar' } });
+    assert.equal(validations(), 3);
+
+    const other = countingEngine();
+    new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA, { engine: other.engine });
+    assert.equal(other.validations(), 1);
+  });
+
+  it('keeps no refusal: a set that failed is checked again, and fails again', () => {
+    const { engine, validations } = countingEngine();
+    const typo = { ...baselinePolicySet(), typo: 'permit(principal, action, resource) when { resource.tennant == "t1" };' };
+    assertConfigInvalid(() => new CedarAuthorizer(typo, BASELINE_SCHEMA, { engine }), /tennant/);
+    assertConfigInvalid(() => new CedarAuthorizer(typo, BASELINE_SCHEMA, { engine }), /tennant/);
+    assert.equal(validations(), 2);
+  });
+});
+
 describe('DenyAllAuthorizer', () => {
   it('denies everything with POLICY_UNAVAILABLE and its reason', () => {
     assert.deepEqual(new DenyAllAuthorizer('policies/roles.cedar failed to load').authorize(approve), {

@@ -111,16 +111,43 @@ function probeRequest(action: PrivilegedAction, type: ResourceType): AuthzReques
 }
 
 /**
+ * Policy sets this process has compiled, per engine, by their content (schema, policies, file
+ * names): one process loads the same set several times (init checks it, a server context loads
+ * it, a reload reads it again unchanged), and validating it again finds what it found before.
+ * Only sets that compiled are kept; the engine keeps their preparsed forms under the same names,
+ * so this grows with the number of distinct sets loaded, like the engine's own cache.
+ */
+const compiledSets = new WeakMap<CedarEngine, Map<string, CompiledPolicySet>>();
+
+/**
  * Validates `policies` (id → the text of one static policy) strictly against `schema`, checks
  * the schema accepts every entity and action Countersign sends, and preparses both in the
  * engine. Throws CONFIG_INVALID naming the policy (and file) on any problem: a policy set that
- * cannot be trusted is never half-loaded.
+ * cannot be trusted is never half-loaded. A set this process already compiled with this engine
+ * is returned as compiled then.
  */
 export function compilePolicySet(
   engine: CedarEngine,
   policies: Readonly<Record<string, string>>,
   schema: string,
   policyFiles: Readonly<Record<string, string>> = {},
+): CompiledPolicySet {
+  const byContent = (record: Readonly<Record<string, string>>) => Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1));
+  const key = digest([schema, byContent(policies), byContent(policyFiles)]);
+  const cache = compiledSets.get(engine) ?? new Map<string, CompiledPolicySet>();
+  const known = cache.get(key);
+  if (known) return known;
+  const fresh = compileUncached(engine, policies, schema, policyFiles);
+  cache.set(key, fresh);
+  compiledSets.set(engine, cache);
+  return fresh;
+}
+
+function compileUncached(
+  engine: CedarEngine,
+  policies: Readonly<Record<string, string>>,
+  schema: string,
+  policyFiles: Readonly<Record<string, string>>,
 ): CompiledPolicySet {
   const where = (id: string) => `policy "${id}"${policyFiles[id] ? ` (${policyFiles[id]})` : ''}`;
   const parsedSchema = engine.checkParseSchema(schema);
