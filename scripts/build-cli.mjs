@@ -4,38 +4,11 @@
 // loads only what it uses. Node resolves and reads a module per file: unbundled, a server start
 // opened about a thousand files (kysely alone ships 265) and spent most of its start-up there.
 //
-// Left outside the bundle, loaded from node_modules at run time: native and WebAssembly modules,
-// and packages that read their own files or start workers from their own directory.
-import { readFileSync } from 'node:fs';
+// What stays in node_modules, and why, is in bundle-options.mjs (the test files' bundles share it).
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-
-const EXTERNAL = [
-  'better-sqlite3', // native addon
-  'pg-native', // optional native driver pg tries to load
-  '@cedar-policy/cedar-wasm', // reads its .wasm beside itself
-  'web-tree-sitter', // reads its .wasm beside itself
-  'tree-sitter-bash', // the grammar's .wasm is resolved from the package
-  '@fastify/swagger', // reads its own package.json
-  '@fastify/swagger-ui', // serves its own static/ directory
-  'pino', // starts transport workers from its own files
-  '@opentelemetry/*', // loaded only when tracing is on (and its CommonJS build import()s per-platform files)
-];
-
-// CommonJS packages the code loads with import() stay outside the bundle when loaded that way:
-// esbuild's split chunk for a CommonJS module exports only `default`, so `const { parse } = await
-// import('yaml')` would get undefined; Node's own loader gives the named exports. (A static import
-// of the same package is still bundled.) The check after the build names any package missing here.
-const LAZY_COMMONJS = new Set(['yaml', 'grammy', '@slack/web-api', 'nodemailer']);
-const lazyCommonJsStaysExternal = {
-  name: 'lazy-commonjs-stays-external',
-  setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.kind === 'dynamic-import' && LAZY_COMMONJS.has(args.path) ? { path: args.path, external: true } : undefined,
-    );
-  },
-};
+import { defaultOnlyChunks, EXTERNAL, lazyCommonJsStaysExternal, REQUIRE_BANNER } from './bundle-options.mjs';
 
 // `--outdir DIR` writes the bundle elsewhere (the README test builds a throwaway clone's).
 const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
@@ -52,20 +25,16 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external: EXTERNAL,
-  // Bundled CommonJS packages call require() for Node's built-ins and optional peers.
-  banner: {
-    js: "import { createRequire as __countersignRequire } from 'node:module'; const require = __countersignRequire(import.meta.url);",
-  },
+  banner: REQUIRE_BANNER,
   legalComments: 'eof',
   logLevel: 'warning',
   metafile: true,
   plugins: [lazyCommonJsStaysExternal],
 });
 
-// The failure above, caught at build time rather than when a command first calls the package.
-const defaultOnly = Object.keys(result.metafile.outputs).filter(
-  (file) => file.endsWith('.js') && /^export default require_\w+\(\);$/m.test(readFileSync(file, 'utf8')),
-);
+// A CommonJS package import()ed from inside the bundle, caught at build time rather than when a
+// command first calls it.
+const defaultOnly = defaultOnlyChunks(result.metafile);
 if (defaultOnly.length > 0) {
   console.error(
     `build-cli: ${defaultOnly.join(', ')} export only \`default\` (a CommonJS module loaded with import() inside the bundle); add its package to LAZY_COMMONJS`,

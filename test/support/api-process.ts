@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { CLI_PATH } from './cli.ts';
+import { CLI_ARGS } from './cli.ts';
 
 export interface ApiProcess {
   url: string;
@@ -14,7 +14,7 @@ export interface ApiProcess {
 export async function startApiProcess(dir: string, databaseUrl: string): Promise<ApiProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', CLI_PATH, 'api', '--dir', dir, '--database-url', databaseUrl, '--port', '0', '--json'],
+    [...CLI_ARGS, 'api', '--dir', dir, '--database-url', databaseUrl, '--port', '0', '--json'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
