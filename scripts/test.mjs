@@ -115,7 +115,10 @@ if (build === '1') {
   const t = Date.now();
   rmSync(TEST_BUILD, { recursive: true, force: true });
   const bundler = fileURLToPath(new URL('./build-tests.mjs', import.meta.url));
-  const b = spawnSync(process.execPath, [bundler, '--outdir', TEST_BUILD, ...files], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const b = spawnSync(process.execPath, [bundler, '--outdir', TEST_BUILD, ...files], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
   if (b.status !== 0) {
     console.error('bundling the test files failed (see the errors above)');
     process.exit(b.status ?? 1);

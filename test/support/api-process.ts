@@ -12,11 +12,9 @@ export interface ApiProcess {
 
 /** `countersign api` (one API replica, no executor) as its own process on a free loopback port. */
 export async function startApiProcess(dir: string, databaseUrl: string): Promise<ApiProcess> {
-  const child = spawn(
-    process.execPath,
-    [...CLI_ARGS, 'api', '--dir', dir, '--database-url', databaseUrl, '--port', '0', '--json'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [...CLI_ARGS, 'api', '--dir', dir, '--database-url', databaseUrl, '--port', '0', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
