@@ -92,7 +92,10 @@ describe('CedarAuthorizer fails closed when the engine fails', () => {
     breakWith(() => {
       throw new Error('wasm trap: unreachable');
     });
-    assertUnavailable(authorizer.authorize(approve), /wasm trap/);
+    // Any request the engine is asked about now is denied. (The one it answered before is
+    // answered from the authorizer's decisions without asking: see the cache's tests below.)
+    const another = { ...approve, resource: { ...approve.resource, id: 'plan-2' } };
+    assertUnavailable(authorizer.authorize(another), /wasm trap/);
   });
 
   it('denies POLICY_UNAVAILABLE when the engine answers failure', () => {
@@ -243,6 +246,72 @@ describe('compiling a policy set', () => {
     assertConfigInvalid(() => new CedarAuthorizer(typo, BASELINE_SCHEMA, { engine }), /tennant/);
     assertConfigInvalid(() => new CedarAuthorizer(typo, BASELINE_SCHEMA, { engine }), /tennant/);
     assert.equal(validations(), 2);
+  });
+});
+
+describe('decisions the engine gave are kept', () => {
+  /** The real engine, counting the authorization calls it answers. */
+  function countingCalls(): {
+    engine: CedarEngine;
+    calls: () => number;
+    breakWith: (fn: CedarEngine['statefulIsAuthorized'] | null) => void;
+  } {
+    let n = 0;
+    let broken: CedarEngine['statefulIsAuthorized'] | null = null;
+    const engine: CedarEngine = {
+      ...cedar,
+      statefulIsAuthorized: (call) => {
+        n++;
+        return (broken ?? cedar.statefulIsAuthorized)(call);
+      },
+    };
+    return { engine, calls: () => n, breakWith: (fn) => (broken = fn) };
+  }
+
+  it('asks the engine once for the same input, and again for any other principal, group, resource or action', () => {
+    const { engine, calls: all } = countingCalls();
+    const authorizer = new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA, { engine });
+    const loading = all(); // the probes compiling the set made
+    const calls = () => all() - loading;
+    const first = authorizer.authorize(approve);
+    assert.equal(first.allow, true);
+    assert.deepEqual(authorizer.authorize(approve), first);
+    assert.equal(calls(), 1);
+
+    const outsider = { ...approve, principal: { ...approve.principal, groups: ['viewers'] } };
+    assert.equal(authorizer.authorize(outsider).allow, false, 'another group is decided, not served from the cache');
+    const otherTenant = { ...approve, resource: { ...approve.resource, tenantId: 't2' } };
+    assert.equal(authorizer.authorize(otherTenant).allow, false, "another tenant's plan is decided anew");
+    const selfReview = { ...approve, resource: { ...approve.resource, proposerId: 'alice' } };
+    assert.equal(authorizer.authorize(selfReview).allow, false, 'the proposer is part of the input');
+    const read = { ...approve, action: 'plan.read' as const };
+    authorizer.authorize(read);
+    assert.equal(calls(), 5);
+  });
+
+  it('keeps no engine failure: a request that failed is asked again and decided when the engine answers', () => {
+    const { engine, calls: all, breakWith } = countingCalls();
+    const authorizer = new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA, { engine });
+    const loading = all();
+    const calls = () => all() - loading;
+    breakWith(() => {
+      throw new Error('wasm trap');
+    });
+    assertUnavailable(authorizer.authorize(approve), /wasm trap/);
+    assertUnavailable(authorizer.authorize(approve), /wasm trap/);
+    breakWith(null);
+    assert.equal(authorizer.authorize(approve).allow, true);
+    assert.equal(calls(), 3);
+  });
+
+  it('hands out decisions nobody can change for the next caller', () => {
+    const authorizer = new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA);
+    const d = authorizer.authorize(approve);
+    assert.ok(d.allow);
+    assert.throws(() => ((d as { allow: boolean }).allow = false));
+    assert.throws(() => d.policies.push('injected'));
+    const again = authorizer.authorize(approve);
+    assert.ok(again.allow && !again.policies.includes('injected'));
   });
 });
 
