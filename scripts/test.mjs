@@ -24,14 +24,18 @@ function find(dir, out = []) {
 // would run alone at the end while the other slots idle. Measured on a full run; a file missing
 // here just runs in name order after these.
 const LONGEST_FIRST = [
-  'test/readme.test.ts',
-  'test/console-browser.test.ts',
-  'test/datadir.test.ts',
   'test/execution-concurrency.test.ts',
-  'test/executor-crash.test.ts',
+  'test/datadir.test.ts',
+  'test/readme.test.ts',
+  'test/readme-postgres.test.ts',
+  'test/attacks/executor-crash.test.ts',
+  'test/console-browser.test.ts',
   'test/scale/chaos.test.ts',
-  'test/chat-decisions.test.ts',
-  'test/alerts-planner.test.ts',
+  'test/attacks/audit-tamper.test.ts',
+  'test/attacks/grant-forgery.test.ts',
+  'test/telemetry-traces.test.ts',
+  'test/tool-reload.test.ts',
+  'test/previews.test.ts',
 ];
 const rank = (f) => {
   const i = LONGEST_FIRST.findIndex((slow) => f.endsWith(slow));
@@ -134,11 +138,12 @@ if (build === '1') {
 // The runner's own report (spec on a terminal, TAP otherwise: what CI reads) goes to stdout as
 // before; a second reporter writes the facts for the lines below to a file.
 const reporter = process.stdout.isTTY ? 'spec' : 'tap';
-function runFiles(list) {
+function runFiles(list, v8Flags = []) {
   const factsDir = mkdtempSync(join(tmpdir(), 'countersign-test-'));
   const factsFile = join(factsDir, 'facts.json');
   const args = [
     ...nodeArgs,
+    ...v8Flags,
     '--test',
     `--test-concurrency=${concurrency}`,
     '--test-timeout=600000',
@@ -163,15 +168,20 @@ const started = Date.now();
 let { status, facts } = runFiles(runnable);
 
 // Node 20's V8 now and then dies of a fatal error of its own ("unreachable code" in the
-// deoptimizer, SIGTRAP) in a busy test process. When every failure of the run is such a crash,
-// the crashed files run once more, and both runs are reported: an assertion that fails, or a
-// file that crashes twice, still fails the run.
+// deoptimizer, SIGTRAP) in a busy test process; test/execution-concurrency.test.ts met it in
+// about one full run in six here, and twice in a row when three files ran at once. When every
+// failure of the run is such a crash, the crashed files run once more with V8's optimizing
+// compiler off (--max-opt=1: code that is never optimized is never deoptimized), and both runs
+// are reported: an assertion that fails, or a file that crashes twice, still fails the run.
 const crashed = facts?.crashed ?? [];
 if (status !== 0 && crashed.length > 0 && (facts.counts.fail ?? 0) === crashed.length && !facts.counts.cancelled) {
   const list = crashed.map((c) => relative(process.cwd(), sourceOf(c.file)));
-  console.log(`\nRE-RUNNING ${list.length} file(s) whose process was killed by a crash signal, not by a failed test:`);
+  console.log(`\nRE-RUNNING ${list.length} file(s) whose process was killed by a crash signal, not by a failed test (V8 --max-opt=1):`);
   for (const c of crashed) console.log(`  ${relative(process.cwd(), sourceOf(c.file))} (${c.signal})`);
-  const again = runFiles(crashed.map((c) => c.file));
+  const again = runFiles(
+    crashed.map((c) => c.file),
+    ['--max-opt=1'],
+  );
   console.log(
     again.status === 0
       ? `\nThe re-run passed: ${list.join(', ')} crashed once (a runtime crash, reported above) and then passed.`
