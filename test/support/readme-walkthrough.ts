@@ -15,7 +15,7 @@
 // - placeholders are filled the way a user fills them, from earlier output: `csk_…` with the
 //   admin key init printed, `csk_…alice…` with the key `principal add alice` printed, `pln_…`
 //   with the id of the plan proposed last; a postgres:// URL with a fresh test database;
-// - each command runs in a pseudo-terminal (as typed in a terminal) answering `y` when asked.
+// - each command runs in a pseudo-terminal (as typed in a terminal), `y` typed when asked [y/N].
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
@@ -143,10 +143,19 @@ class Session {
     const text = this.substitute(command.text);
     const file = this.#script(text);
     const child = spawn('script', ['-qec', `bash --noprofile --norc ${file}`, '/dev/null'], { cwd: this.clone, env: this.env });
-    // A command that never reads its input may exit before the answer is written: that is fine.
+    // `y` is typed when a confirmation is asked, as a user would: input written before and never
+    // read made `script` wait two seconds after each command.
     child.stdin?.on('error', () => undefined);
-    child.stdin?.end('y\n');
-    const raw = await finished(child);
+    let answered = false;
+    const raw = await finished(child, (all) => {
+      // A terminal prompt ends in cursor movements (readline's refresh): the words are what count.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escape sequences
+      if (!answered && /\[y\/N\] $/.test(all.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, ''))) {
+        answered = true;
+        child.stdin?.write('y\n');
+      }
+    });
+    child.stdin?.end();
     // A terminal shows colour; the expectations are about the words, so the escapes are removed.
     // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escape sequences
     const r = { ...raw, output: raw.output.replace(/\u001b\[[0-9;]*m/g, '') };
