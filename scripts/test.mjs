@@ -26,16 +26,16 @@ function find(dir, out = []) {
 const LONGEST_FIRST = [
   'test/execution-concurrency.test.ts',
   'test/datadir.test.ts',
-  'test/readme.test.ts',
-  'test/readme-postgres.test.ts',
   'test/attacks/executor-crash.test.ts',
   'test/console-browser.test.ts',
   'test/scale/chaos.test.ts',
-  'test/attacks/audit-tamper.test.ts',
   'test/attacks/grant-forgery.test.ts',
+  'test/attacks/break-glass.test.ts',
+  'test/attacks/audit-tamper.test.ts',
   'test/telemetry-traces.test.ts',
   'test/tool-reload.test.ts',
-  'test/previews.test.ts',
+  'test/readme-postgres.test.ts',
+  'test/readme.test.ts',
 ];
 const rank = (f) => {
   const i = LONGEST_FIRST.findIndex((slow) => f.endsWith(slow));
