@@ -115,6 +115,11 @@ const TEST_BUILD = fileURLToPath(new URL('../.test-build', import.meta.url));
 let sourceOf = (file) => file;
 let runnable = files;
 const nodeArgs = ['--import', 'tsx'];
+// Test processes are short-lived, like the CLI's one-shot commands (src/cli/main.ts): they compile
+// WebAssembly (Cedar, tree-sitter, fetch's parser) with V8's baseline compiler only. Optimizing
+// Cedar's 4 MB module in the background cost each test process ~0.5-2 s of CPU it never got back;
+// the code means the same on either tier, and the servers `serve` starts keep the optimizing one.
+const V8_FLAGS = ['--liftoff-only'];
 if (build === '1') {
   const t = Date.now();
   rmSync(TEST_BUILD, { recursive: true, force: true });
@@ -143,6 +148,7 @@ function runFiles(list, v8Flags = []) {
   const factsFile = join(factsDir, 'facts.json');
   const args = [
     ...nodeArgs,
+    ...V8_FLAGS,
     ...v8Flags,
     '--test',
     `--test-concurrency=${concurrency}`,
