@@ -7,8 +7,14 @@ import { fileURLToPath } from 'node:url';
  */
 const BUILT = process.env.COUNTERSIGN_TEST_CLI === 'dist';
 const CLI = fileURLToPath(new URL(BUILT ? '../../dist/bundle/cli.js' : '../../src/cli.ts', import.meta.url));
-/** Node arguments that start the CLI: `spawn(process.execPath, [...CLI_ARGS, 'serve', …])`. */
-export const CLI_ARGS: readonly string[] = BUILT ? [CLI] : ['--import', 'tsx', CLI];
+/**
+ * Node arguments that start the CLI: `spawn(process.execPath, [...CLI_ARGS, 'serve', …])`. The
+ * servers a test starts live seconds, not days: they compile WebAssembly with V8's baseline
+ * compiler only, as one-shot commands always do (`serve` hands the flag to its api and executor
+ * children), instead of spending a second or two of CPU optimizing Cedar in the background.
+ */
+const V8_FLAGS = ['--liftoff-only'];
+export const CLI_ARGS: readonly string[] = BUILT ? [...V8_FLAGS, CLI] : [...V8_FLAGS, '--import', 'tsx', CLI];
 
 export interface CliResult {
   code: number | null;
