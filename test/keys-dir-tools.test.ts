@@ -3,9 +3,9 @@
 // the audit keys there, not in `<dir>/keys`, which no longer exists; `grant rotate-key` writes
 // the new grant key there.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { initDataDir } from '../src/server/init.ts';
 import { runCli } from './support/cli.ts';
 import { tempDir } from './support/server.ts';
@@ -22,6 +22,9 @@ describe('keys.dir is read by the local tools', () => {
     renameSync(join(dir, 'keys'), keys);
     const file = join(dir, 'countersign.yaml');
     writeFileSync(file, `${readFileSync(file, 'utf8')}keys:\n  dir: ${keys}\n`);
+  });
+  after(() => {
+    for (const d of [dir, keys]) if (d) rmSync(dirname(d), { recursive: true, force: true });
   });
 
   test('audit verify, checkpoint, verifier-key, backup and doctor use the configured keys', async () => {

@@ -5,10 +5,10 @@
 // older witnessed checkpoint does not release the grant. Both engines.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseDocument } from 'yaml';
 import { AuditTreeBuilder, cosign, signCheckpoint, verifyCosignature } from '../../src/audit/index.ts';
@@ -55,6 +55,7 @@ for (const engine of ENGINES) {
     after(async () => {
       await s?.close();
       await new Promise((r) => server?.close(r));
+      rmSync(dirname(wdir), { recursive: true, force: true });
     });
 
     /** A prod plan (medium risk), approved by both reviewers. */
