@@ -51,8 +51,8 @@ function errorMessage(err: unknown): string {
  * A decision is a function of the policy set and of what the engine is given: the principal's
  * and the resource's entities, the action and the context. The engine's answer for exactly
  * that input (its JSON is the key) is kept, so a request the engine decided before is not sent
- * again: within a server busy with one principal (every proposal is first decided on its
- * environment) a call into the engine costs ~0.2–0.5 ms. Only answers the engine gave are kept:
+ * again: a call into the engine takes ~0.1 ms in a tight loop but ~0.2–0.5 ms inside a busy
+ * server, and every proposal is first decided on its environment. Only answers the engine gave are kept:
  * an engine failure is never remembered, and each reload builds a new authorizer, empty.
  */
 export class CedarAuthorizer implements Authorizer {
