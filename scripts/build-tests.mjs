@@ -31,7 +31,7 @@ const ownLocation = {
   name: 'own-location',
   setup(b) {
     b.onLoad({ filter: /\.m?ts$/ }, async (args) => {
-      if (args.path.includes(`${root}node_modules`.replace(/\/$/, ''))) return undefined;
+      if (args.path.startsWith(`${root}node_modules/`)) return undefined;
       const text = await readFile(args.path, 'utf8');
       const contents = text
         .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href))

@@ -146,12 +146,15 @@ class Session {
     // `y` is typed when a confirmation is asked, as a user would: input written before and never
     // read made `script` wait two seconds after each command.
     child.stdin?.on('error', () => undefined);
-    let answered = false;
+    let answered = 0;
     const raw = await finished(child, (all) => {
       // A terminal prompt ends in cursor movements (readline's refresh): the words are what count.
       // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escape sequences
-      if (!answered && /\[y\/N\] $/.test(all.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, ''))) {
-        answered = true;
+      const plain = all.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+      // Each question gets its answer once, however many the command asks.
+      const asked = plain.match(/\[y\/N\] /g)?.length ?? 0;
+      if (asked > answered && /\[y\/N\] $/.test(plain)) {
+        answered = asked;
         child.stdin?.write('y\n');
       }
     });
