@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CheckpointSigner, generateAuditKeyPair, publicKeyMap, verifyAuditChain } from '../src/audit/index.ts';
+import { type AuditRecord, CheckpointSigner, generateAuditKeyPair, publicKeyMap, verifyAuditChain } from '../src/audit/index.ts';
 import { systemRuntime } from '../src/runtime.ts';
 import { provisionTenant } from '../src/server/tenants.ts';
 import { type PlanRecord, Store } from '../src/store/index.ts';
@@ -155,6 +155,12 @@ for (const engine of ENGINES) {
       }
       assert.ok(entries.length > 14);
       assert.deepEqual(paged, entries);
+      // Read for verification (rows as arrays on SQLite, aliased columns on PostgreSQL), each entry
+      // is the record the tenant's own listing makes of the same row: same fields, same values.
+      const bySeq = new Map((entries as AuditRecord[]).map((e) => [e.seq, e]));
+      const listed = [...(await store.scope(a).listAudit(0, 1000)), ...(await store.scope(b).listAudit(0, 1000))];
+      assert.ok(listed.length > 14);
+      for (const e of listed) assert.deepEqual(bySeq.get(e.seq), e);
     });
 
     test('duplicate principal names in one tenant are refused; across tenants allowed', async () => {

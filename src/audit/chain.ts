@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { AuditAction, AuditOutcome } from './events.ts';
 
@@ -37,11 +37,16 @@ export function canonicalDetails(details: Record<string, unknown> | undefined): 
   return canonicalize(details ?? {}) ?? '{}';
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+declare global {
+  interface String {
+    /** ES2024, in Node since 20: false when the string holds a lone surrogate (the ES2023 lib lacks it). */
+    isWellFormed(): boolean;
+  }
+}
 
 /** RFC 8785 form of a string: ECMAScript JSON string serialization, refusing lone surrogates. */
 function jcsString(value: string): string {
-  if (LONE_SURROGATE.test(value)) throw new Error('an audit field holds a lone surrogate and cannot be canonicalized');
+  if (!value.isWellFormed()) throw new Error('an audit field holds a lone surrogate and cannot be canonicalized');
   return JSON.stringify(value);
 }
 
@@ -57,7 +62,8 @@ export function entryHash(e: Omit<AuditRecord, 'hash'>): string {
     `{"action":${jcsString(e.action)},"actor":${jcsString(e.actor)},"details":${jcsString(e.details)},` +
     `"outcome":${jcsString(e.outcome)},"prev":${jcsString(e.prevHash)},"resource":${jcsString(e.resource)},` +
     `"seq":${e.seq},"tenant":${jcsString(e.tenantId)},"ts":${jcsString(e.ts)}}`;
-  return createHash('sha256').update(text).digest('hex');
+  // One-shot hash: no Hash object per entry (a third of the cost of hashing a short text).
+  return hash('sha256', text, 'hex');
 }
 
 /** The reference form of the entry hash input, through the general RFC 8785 implementation. */

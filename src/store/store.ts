@@ -9,6 +9,7 @@ import { createPostgresDialect } from './postgres/dialect.ts';
 import { AlertsRepo } from './repos/alerts.ts';
 import { ApprovalsRepo } from './repos/approvals.ts';
 import {
+  AUDIT_PAGE_SIZE,
   type AuditWriterOptions,
   appendAudit,
   checkpointHead,
@@ -359,17 +360,17 @@ export class Store {
 
   /** The whole chain, for `audit verify` and `audit export` (operator tools on the data directory). */
   iterateAuditForVerification(): AsyncGenerator<AuditRecord> {
-    return iterateAudit(this.#db);
+    return iterateAudit(this.#db, this.engine);
   }
 
   /** The whole chain in pages of entries, for verifyAuditChain (no per-entry await). */
-  auditPagesForVerification(pageSize = 5000): AsyncGenerator<AuditRecord[]> {
-    return iterateAuditPages(this.#db, pageSize);
+  auditPagesForVerification(pageSize = AUDIT_PAGE_SIZE): AsyncGenerator<AuditRecord[]> {
+    return iterateAuditPages(this.#db, this.engine, pageSize);
   }
 
   /** The chain after `seq`, in order: the audit tree extends itself with it. */
   iterateAuditAfter(seq: number): AsyncGenerator<AuditRecord> {
-    return iterateAudit(this.#db, 5000, seq);
+    return iterateAudit(this.#db, this.engine, AUDIT_PAGE_SIZE, seq);
   }
 
   async listAuditCheckpoints(): Promise<Checkpoint[]> {

@@ -1,8 +1,9 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import { type AuditEvent, type AuditRecord, type Checkpoint, type CheckpointSigner, GENESIS_HASH, sealEntry } from '../../audit/index.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { KnownSecrets } from '../../secrets/index.ts';
 import type { Database } from '../schema.ts';
+import { ROWS_AS_ARRAYS } from '../sqlite/dialect.ts';
 
 export interface AuditWriterOptions {
   signer: CheckpointSigner | null;
@@ -98,27 +99,76 @@ export async function listCheckpoints(db: Kysely<Database>): Promise<Checkpoint[
 }
 
 /**
+ * Entries per page when the chain is read whole. Measured on a 100k-entry SQLite chain: pages of
+ * 1,000 verify ~45% faster than pages of 5,000, whose rows (two pages alive with the prefetch)
+ * outlive the young generation and make garbage collection a quarter of the work.
+ */
+export const AUDIT_PAGE_SIZE = 1000;
+
+/** One page of the chain after a seq, read on SQLite as arrays (no object per row from the driver). */
+const SQLITE_AUDIT_PAGE = `${ROWS_AS_ARRAYS}select seq, ts, tenant_id, actor, action, outcome, resource, details, prev_hash, hash from audit_log where seq > ? order by seq limit ?`;
+
+type AuditRow = [number, string, string, string, string, string, string, string, string, string];
+
+function readAuditPage(db: Kysely<Database>, engine: 'sqlite' | 'postgres', after: number, pageSize: number): Promise<AuditRecord[]> {
+  if (engine === 'sqlite') {
+    return db.executeQuery<AuditRow>(CompiledQuery.raw(SQLITE_AUDIT_PAGE, [after, pageSize])).then(({ rows }) =>
+      rows.map((r) => ({
+        seq: r[0],
+        ts: r[1],
+        tenantId: r[2],
+        actor: r[3],
+        action: r[4],
+        outcome: r[5],
+        resource: r[6],
+        details: r[7],
+        prevHash: r[8],
+        hash: r[9],
+      })),
+    );
+  }
+  // Columns aliased to AuditRecord's names: the rows are the records (seq arrives as a number).
+  return db
+    .selectFrom('audit_log')
+    .select(['seq', 'ts', 'tenant_id as tenantId', 'actor', 'action', 'outcome', 'resource', 'details', 'prev_hash as prevHash', 'hash'])
+    .where('seq', '>', after)
+    .orderBy('seq')
+    .limit(pageSize)
+    .execute();
+}
+
+/**
  * The chain after `from` in pages of `pageSize` entries, in seq order. The next page is requested
  * before the current one is handed out, so on PostgreSQL its round trip overlaps the caller's work.
  */
-export async function* iterateAuditPages(db: Kysely<Database>, pageSize = 5000, from = 0): AsyncGenerator<AuditRecord[]> {
-  const page = (after: number) => db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(pageSize).execute();
+export async function* iterateAuditPages(
+  db: Kysely<Database>,
+  engine: 'sqlite' | 'postgres',
+  pageSize = AUDIT_PAGE_SIZE,
+  from = 0,
+): AsyncGenerator<AuditRecord[]> {
+  const page = (after: number) => readAuditPage(db, engine, after, pageSize);
   let pending = page(from);
   for (;;) {
     const rows = await pending;
     const last = rows.at(-1);
     const more = last !== undefined && rows.length === pageSize;
     if (more) {
-      pending = page(Number(last.seq));
+      pending = page(last.seq);
       // A caller that stops early never awaits the prefetched page: its failure is not unhandled.
       pending.catch(() => {});
     }
-    yield rows.map(rowToRecord);
+    yield rows;
     if (!more) return;
   }
 }
 
 /** Streams the whole chain entry by entry, in seq order, for export and the audit tree. */
-export async function* iterateAudit(db: Kysely<Database>, pageSize = 5000, from = 0): AsyncGenerator<AuditRecord> {
-  for await (const page of iterateAuditPages(db, pageSize, from)) yield* page;
+export async function* iterateAudit(
+  db: Kysely<Database>,
+  engine: 'sqlite' | 'postgres',
+  pageSize = AUDIT_PAGE_SIZE,
+  from = 0,
+): AsyncGenerator<AuditRecord> {
+  for await (const page of iterateAuditPages(db, engine, pageSize, from)) yield* page;
 }

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { Kysely, sql } from 'kysely';
-import { createSqliteDialect } from './dialect.ts';
+import { CompiledQuery, Kysely, sql } from 'kysely';
+import { createSqliteDialect, ROWS_AS_ARRAYS } from './dialect.ts';
 
 interface Db {
   t: { x: number };
@@ -75,5 +75,28 @@ test('a lock that is never released fails the waiting statement with SQLITE_BUSY
   } finally {
     holder.close();
     await k.destroy();
+  }
+});
+
+test('a query marked ROWS_AS_ARRAYS returns rows as arrays of values; the same SQL unmarked, objects', async () => {
+  const db = open(join(root, 'arrays.db'));
+  try {
+    await sql`create table t (x integer, y text)`.execute(db);
+    await sql`insert into t (x, y) values (1, 'one'), (2, 'two')`.execute(db);
+    const select = 'select x, y from t where x > ? order by x';
+    const arrays = await db.executeQuery(CompiledQuery.raw(`${ROWS_AS_ARRAYS}${select}`, [0]));
+    assert.deepEqual(arrays.rows, [
+      [1, 'one'],
+      [2, 'two'],
+    ]);
+    // Both are prepared and kept by SQL text: the marked statement's mode never leaks into the other.
+    const objects = await db.executeQuery(CompiledQuery.raw(select, [0]));
+    assert.deepEqual(objects.rows, [
+      { x: 1, y: 'one' },
+      { x: 2, y: 'two' },
+    ]);
+    assert.deepEqual((await db.executeQuery(CompiledQuery.raw(`${ROWS_AS_ARRAYS}${select}`, [1]))).rows, [[2, 'two']]);
+  } finally {
+    await db.destroy();
   }
 });
