@@ -117,6 +117,7 @@ function toRow(id: string, figure: string, run: ProductRun, bare: LoadResult, ta
   const notes = [
     `${fmt(r.ok)} × 201 in ${r.seconds} s, non-2xx ${r.non2xx}, errors ${r.errors}; latency mean ${r.latencyMean.toFixed(1)} ms, p50 ${r.latencyP50} ms, p99 ${r.latencyP99} ms (floor: mean ${bare.latencyMean.toFixed(2)} ms, non-2xx ${bare.non2xx})`,
     `after the load: ${run.stats?.plans ?? '?'} plans stored, audit chain of ${run.stats?.auditEntries ?? '?'} entries ${run.stats?.auditIntact ? 'verifies' : 'DOES NOT VERIFY'}`,
+    "every plan proposed has one shape (proposer, environment, risk, source): after the first, Cedar's answer for its Plan decision is the authorizer's kept one (a plan's id is not part of the key); each new shape costs one engine call",
   ];
   if (run.inProcessPerSecond !== null)
     notes.push(`PlanService.propose in process, one at a time, no HTTP: ${fmt(run.inProcessPerSecond)}/s`);

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { CountersignError } from '../errors/index.ts';
-import { CedarAuthorizer, DenyAllAuthorizer } from './cedar.ts';
+import { CedarAuthorizer, DenyAllAuthorizer, decisionKey } from './cedar.ts';
+import { toCedarRequest } from './entities.ts';
 import { baselinePolicySet } from './policy-dir.ts';
-import type { CedarEngine } from './policy-set.ts';
+import { type CedarEngine, collectEntityLiteralTypes } from './policy-set.ts';
 import { BASELINE_SCHEMA } from './schema.ts';
 import type { AuthzRequest, Decision } from './types.ts';
 
@@ -92,9 +93,9 @@ describe('CedarAuthorizer fails closed when the engine fails', () => {
     breakWith(() => {
       throw new Error('wasm trap: unreachable');
     });
-    // Any request the engine is asked about now is denied. (The one it answered before is
-    // answered from the authorizer's decisions without asking: see the cache's tests below.)
-    const another = { ...approve, resource: { ...approve.resource, id: 'plan-2' } };
+    // Any request the engine is asked about now is denied. (The one it answered before, and any
+    // other plan of its shape, is answered from the authorizer's decisions: see the cache's tests.)
+    const another = { ...approve, resource: { ...approve.resource, id: 'plan-2', environment: 'staging' } };
     assertUnavailable(authorizer.authorize(another), /wasm trap/);
   });
 
@@ -302,6 +303,81 @@ describe('decisions the engine gave are kept', () => {
     breakWith(null);
     assert.equal(authorizer.authorize(approve).allow, true);
     assert.equal(calls(), 3);
+  });
+
+  it('decides a new plan of a known shape without the engine: its id is not part of the key', () => {
+    const { engine, calls: all } = countingCalls();
+    const authorizer = new CedarAuthorizer(baselinePolicySet(), BASELINE_SCHEMA, { engine });
+    const loading = all();
+    const calls = () => all() - loading;
+    const plan = (id: string) => ({ ...approve, resource: { ...approve.resource, id } });
+    assert.equal(authorizer.authorize(plan('plan-a')).allow, true);
+    assert.equal(authorizer.authorize(plan('plan-b')).allow, true);
+    assert.equal(calls(), 1);
+    // A denial no policy explains still names the plan it was asked about, not the first one.
+    const viewer = (id: string) => ({ ...plan(id), principal: { ...approve.principal, groups: ['viewers'] } });
+    const first = authorizer.authorize(viewer('plan-c'));
+    const second = authorizer.authorize(viewer('plan-d'));
+    assert.equal(calls(), 2);
+    assert.ok(!first.allow && !second.allow);
+    assert.match(first.reasons.join(' '), /"plan-c"/);
+    assert.match(second.reasons.join(' '), /"plan-d"/);
+    assert.doesNotMatch(second.reasons.join(' '), /plan-c/);
+  });
+
+  it('decides every plan on its own once any policy names a plan: a forbidden plan never gets a kept allow', () => {
+    const named = {
+      'in-scope': '@reason("plan-1 is frozen")\nforbid(principal, action, resource == Countersign::Plan::"plan-1");',
+      'in-condition':
+        '@reason("plan-9 is frozen")\nforbid(principal, action, resource) when { resource in [Countersign::Plan::"plan-9"] };',
+    };
+    for (const [name, text] of Object.entries(named)) {
+      const { engine, calls: all } = countingCalls();
+      const authorizer = new CedarAuthorizer({ ...baselinePolicySet(), [name]: text }, BASELINE_SCHEMA, { engine });
+      const loading = all();
+      const frozenId = name === 'in-scope' ? 'plan-1' : 'plan-9';
+      // The cache is warmed with an allowed plan of exactly the same shape first.
+      assert.equal(authorizer.authorize({ ...approve, resource: { ...approve.resource, id: 'plan-2' } }).allow, true, name);
+      const attempt = authorizer.authorize({ ...approve, resource: { ...approve.resource, id: frozenId } });
+      assert.equal(attempt.allow, false, `${name}: the named plan is denied`);
+      assert.deepEqual(attempt.allow ? [] : attempt.policies, [name]);
+      assert.equal(all() - loading, 2, `${name}: both asked of the engine`);
+    }
+  });
+
+  it('keeps the exact input as the key when the id appears anywhere else in it, or the resource is a principal', () => {
+    const types = new Set<string>();
+    const key = (r: AuthzRequest) => decisionKey({ ...toCedarRequest(r), context: {} }, types);
+    const plan = (id: string, proposerId = 'bob') => ({ ...approve, resource: { ...approve.resource, id, proposerId } });
+    assert.equal(key(plan('plan-a')), key(plan('plan-b')));
+    // The plan's id is also its proposer's id: renaming only the plan would change what Cedar sees.
+    assert.notEqual(key(plan('same', 'same')), key(plan('other', 'other')));
+    const onPrincipal = (id: string): AuthzRequest => ({
+      ...approve,
+      action: 'principal.read' as AuthzRequest['action'],
+      resource: { type: 'Principal', id, tenantId: 't1' },
+    });
+    assert.notEqual(key(onPrincipal('p-1')), key(onPrincipal('p-2')));
+    assert.notEqual(
+      decisionKey({ ...toCedarRequest(plan('plan-a')), context: {} }, new Set(['Plan'])),
+      decisionKey({ ...toCedarRequest(plan('plan-b')), context: {} }, new Set(['Plan'])),
+    );
+  });
+
+  it('finds the entity types policies name, in scope, conditions and action lists', () => {
+    const types = new Set<string>();
+    for (const text of [
+      'permit(principal == Countersign::Principal::"p-1", action in [Countersign::Action::"plan.read"], resource);',
+      'forbid(principal, action, resource) when { resource.proposer == Countersign::Principal::"p-2" || resource in Countersign::Tenant::"t9" };',
+      'permit(principal in Countersign::Group::"ops", action, resource is Countersign::Plan);',
+    ]) {
+      const json = cedar.policyToJson(text);
+      assert.equal(json.type, 'success');
+      if (json.type === 'success') collectEntityLiteralTypes(json.json, types);
+    }
+    for (const t of ['Countersign::Principal', 'Principal', 'Countersign::Action', 'Countersign::Tenant', 'Tenant', 'Countersign::Group'])
+      assert.ok(types.has(t), t);
+    assert.ok(!types.has('Countersign::Plan') && !types.has('Plan'), '`is` names a type, not an entity');
   });
 
   it('hands out decisions nobody can change for the next caller', () => {

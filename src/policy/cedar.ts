@@ -35,6 +35,53 @@ function frozen(decision: Decision): Decision {
   });
 }
 
+/** Stands for a resource's own id in a decision's key when the id cannot change the decision. */
+const ANY_ID = '\u0000any';
+
+type CedarInput = ReturnType<typeof toCedarRequest> & { context: unknown };
+
+/**
+ * The key a decision is kept under: the JSON of the engine's input, with the resource's id
+ * replaced by ANY_ID when no policy names an entity of the resource's type and the id appears
+ * nowhere else in the input. Cedar can only compare an entity's id with another entity's or a
+ * literal's, so then renaming it changes no answer, and every new plan of one shape — its
+ * proposer, environment, risk and source — is decided once, not once per plan id.
+ */
+export function decisionKey(input: CedarInput, entityLiteralTypes: ReadonlySet<string>): string {
+  const { resource } = input;
+  const shortType = resource.type.split('::').at(-1) ?? resource.type;
+  const named = entityLiteralTypes.has(resource.type) || entityLiteralTypes.has(shortType);
+  if (named || resource.type === input.principal.type) return JSON.stringify(input);
+  const renamed = { type: resource.type, id: ANY_ID };
+  const key = JSON.stringify({
+    ...input,
+    resource: renamed,
+    entities: input.entities.map((e) => {
+      const uid = e.uid as { type?: unknown; id?: unknown };
+      return uid.type === resource.type && uid.id === resource.id ? { ...e, uid: renamed } : e;
+    }),
+  });
+  // The id elsewhere (an attribute, another entity's parent): keep the exact input.
+  return key.includes(JSON.stringify(resource.id).slice(1, -1)) ? JSON.stringify(input) : key;
+}
+
+/** A denial no policy explains names the resource asked about: rebuilt per request, as kept decisions are shared. */
+function noPolicyPermits(request: AuthzRequest): Decision {
+  const { action, resource } = request;
+  return {
+    allow: false,
+    code: 'POLICY_DENIED',
+    reasons: [`No policy permits ${action} on ${resource.type} "${resource.id}".`],
+    policies: [],
+  };
+}
+
+/** A kept decision for this request: one without a policy behind it is rebuilt to name this resource. */
+function forRequest(decision: Decision, request: AuthzRequest): Decision {
+  if (decision.allow || decision.code !== 'POLICY_DENIED' || (decision.policies?.length ?? 0) > 0) return decision;
+  return frozen(noPolicyPermits(request));
+}
+
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -53,7 +100,9 @@ function errorMessage(err: unknown): string {
  * that input (its JSON is the key) is kept, so a request the engine decided before is not sent
  * again: a call into the engine takes ~0.1 ms in a tight loop but ~0.2–0.5 ms inside a busy
  * server, and every proposal is first decided on its environment. Only answers the engine gave are kept:
- * an engine failure is never remembered, and each reload builds a new authorizer, empty.
+ * an engine failure is never remembered, and each reload builds a new authorizer, empty. A new
+ * resource whose id no policy can see (a plan just proposed) shares the key of every other of
+ * its shape (see decisionKey).
  */
 export class CedarAuthorizer implements Authorizer {
   /** Every policy id in the set, sorted. */
@@ -104,12 +153,12 @@ export class CedarAuthorizer implements Authorizer {
     let key: string;
     try {
       const input = { ...toCedarRequest(request), context: cedarContext(declared, request) };
-      key = JSON.stringify(input);
+      key = decisionKey(input, this.#compiled.entityLiteralTypes);
       const known = this.#decisions.get(key);
       if (known) {
         this.#decisions.delete(key);
         this.#decisions.set(key, known);
-        return known;
+        return forRequest(known, request);
       }
       answer = this.#engine.statefulIsAuthorized({
         ...input,
@@ -154,15 +203,7 @@ export class CedarAuthorizer implements Authorizer {
       return ids.length > 0 ? { allow: true, policies: ids } : unavailable('policy engine allowed without naming a policy');
     }
     if (decision !== 'deny') return unavailable(`policy engine returned decision "${String(decision)}"`);
-    if (ids.length === 0) {
-      const { action, resource } = request;
-      return {
-        allow: false,
-        code: 'POLICY_DENIED',
-        reasons: [`No policy permits ${action} on ${resource.type} "${resource.id}".`],
-        policies: [],
-      };
-    }
+    if (ids.length === 0) return noPolicyPermits(request);
     // A deny with reasons names the forbids that matched: Cedar's diagnostics for a deny list only
     // the determining forbid policies.
     const reasons = ids.map((id) => this.#compiled.reasons.get(id) ?? `Forbidden by policy "${id}".`);

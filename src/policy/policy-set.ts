@@ -27,7 +27,32 @@ export interface CompiledPolicySet {
   appliesTo: Map<PrivilegedAction, ResourceType[]>;
   /** The context attributes the schema declares per action (`channel`): only those are sent. */
   contextAttributes: Map<PrivilegedAction, ReadonlySet<string>>;
+  /**
+   * Every entity type some policy names an entity of (`Countersign::Plan::"pln_…"`, in its scope
+   * or its conditions), by full name and by its last name. Entities of any other type can only be
+   * told apart by the attributes and parents the request gives them, never by their id.
+   */
+  entityLiteralTypes: ReadonlySet<string>;
   warnings: string[];
+}
+
+/**
+ * Adds to `into` the type of every entity literal in a policy's JSON form. Conservative: any
+ * object with a string `type` and a string `id` counts (scope constraints, `__entity` values,
+ * action lists alike), so a form this walk does not know still marks its type.
+ */
+export function collectEntityLiteralTypes(json: unknown, into: Set<string>): void {
+  if (Array.isArray(json)) {
+    for (const item of json) collectEntityLiteralTypes(item, into);
+    return;
+  }
+  if (json === null || typeof json !== 'object') return;
+  const record = json as Record<string, unknown>;
+  if (typeof record.type === 'string' && typeof record.id === 'string') {
+    into.add(record.type);
+    into.add(record.type.split('::').at(-1) ?? record.type);
+  }
+  for (const value of Object.values(record)) collectEntityLiteralTypes(value, into);
 }
 
 /** One line per engine error: message, help, and the source text it points at. */
@@ -163,9 +188,11 @@ function compileUncached(
   const warnings = validation.validationWarnings.map((v) => `${where(v.policyId)}: ${v.error.message}`);
 
   const reasons = new Map<string, string>();
+  const entityLiteralTypes = new Set<string>();
   for (const [id, text] of Object.entries(policies)) {
     const json = engine.policyToJson(text);
     if (json.type === 'failure') throw invalid(`${where(id)}: ${describeCedarErrors(json.errors, text)}`);
+    collectEntityLiteralTypes(json.json, entityLiteralTypes);
     const annotations = json.json.annotations ?? {};
     // An @id that disagrees with the id decisions report would make audit entries misleading.
     if (annotations.id !== undefined && annotations.id !== id) {
@@ -204,5 +231,14 @@ function compileUncached(
     }
   }
 
-  return { schemaName, policySetId, policyIds: Object.keys(policies).sort(), reasons, appliesTo, contextAttributes, warnings };
+  return {
+    schemaName,
+    policySetId,
+    policyIds: Object.keys(policies).sort(),
+    reasons,
+    appliesTo,
+    contextAttributes,
+    entityLiteralTypes,
+    warnings,
+  };
 }
