@@ -2,6 +2,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import { type AuditEvent, type AuditRecord, type Checkpoint, type CheckpointSigner, GENESIS_HASH, sealEntry } from '../../audit/index.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { KnownSecrets } from '../../secrets/index.ts';
+import { Precompiled } from '../precompiled.ts';
 import type { Database } from '../schema.ts';
 import { ROWS_AS_ARRAYS } from '../sqlite/dialect.ts';
 
@@ -38,32 +39,63 @@ export function rowToRecord(r: Row): AuditRecord {
  * commit or roll back together (invariant 11). The head row lock serializes appenders on
  * PostgreSQL; on SQLite the transaction already holds the write lock (BEGIN IMMEDIATE).
  */
+const AUDIT_HEAD = new Precompiled<{ id: number }>((db, param, engine) => {
+  const q = db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', param<number>('id'));
+  return engine === 'postgres' ? q.forUpdate() : q;
+});
+
+const AUDIT_INSERT = new Precompiled<
+  Record<'seq' | 'ts' | 'tenant' | 'actor' | 'action' | 'outcome' | 'resource' | 'details' | 'prev' | 'hash', unknown>
+>((db, param) =>
+  db.insertInto('audit_log').values({
+    seq: param('seq'),
+    ts: param('ts'),
+    tenant_id: param('tenant'),
+    actor: param('actor'),
+    action: param('action'),
+    outcome: param('outcome'),
+    resource: param('resource'),
+    details: param('details'),
+    prev_hash: param('prev'),
+    hash: param('hash'),
+  }),
+);
+
+const AUDIT_HEAD_UPDATE = new Precompiled<{ id: number; seq: number; hash: string }>((db, param) =>
+  db
+    .updateTable('audit_head')
+    .set({ seq: param('seq'), hash: param('hash') })
+    .where('id', '=', param<number>('id')),
+);
+
+/**
+ * Appends to the chain inside the caller's transaction, so the entry and the change it records
+ * commit or roll back together (invariant 11). The head row lock serializes appenders on
+ * PostgreSQL; on SQLite the transaction already holds the write lock (BEGIN IMMEDIATE). The
+ * three statements every append runs are compiled once (see Precompiled).
+ */
 export async function appendAudit(trx: Kysely<Database>, options: AuditWriterOptions, event: AuditEvent): Promise<AuditRecord> {
-  let headQuery = trx.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1);
-  if (options.engine === 'postgres') headQuery = headQuery.forUpdate();
-  const head = await headQuery.executeTakeFirst();
+  const { engine } = options;
+  const head = (await AUDIT_HEAD.run<{ seq: number | string; hash: string }>(trx, engine, { id: 1 })).rows[0];
   const prevSeq = head ? Number(head.seq) : 0;
   const prevHash = head ? head.hash : GENESIS_HASH;
   // Redacted before sealing: the hash covers what is stored, and nothing stored holds a secret.
   const redacted = event.details === undefined ? event : { ...event, details: options.redaction.redactValue(event.details) };
   const record = sealEntry(prevSeq + 1, options.runtime.now().toISOString(), prevHash, redacted);
-  await trx
-    .insertInto('audit_log')
-    .values({
-      seq: record.seq,
-      ts: record.ts,
-      tenant_id: record.tenantId,
-      actor: record.actor,
-      action: record.action,
-      outcome: record.outcome,
-      resource: record.resource,
-      details: record.details,
-      prev_hash: record.prevHash,
-      hash: record.hash,
-    })
-    .execute();
+  await AUDIT_INSERT.run(trx, engine, {
+    seq: record.seq,
+    ts: record.ts,
+    tenant: record.tenantId,
+    actor: record.actor,
+    action: record.action,
+    outcome: record.outcome,
+    resource: record.resource,
+    details: record.details,
+    prev: record.prevHash,
+    hash: record.hash,
+  });
   if (head) {
-    await trx.updateTable('audit_head').set({ seq: record.seq, hash: record.hash }).where('id', '=', 1).execute();
+    await AUDIT_HEAD_UPDATE.run(trx, engine, { id: 1, seq: record.seq, hash: record.hash });
   } else {
     await trx.insertInto('audit_head').values({ id: 1, seq: record.seq, hash: record.hash }).execute();
   }
