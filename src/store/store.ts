@@ -6,6 +6,7 @@ import { KnownSecrets } from '../secrets/index.ts';
 import { inLeafSpan } from '../telemetry/index.ts';
 import { migrationProvider } from './migrations.ts';
 import { createPostgresDialect } from './postgres/dialect.ts';
+import { Precompiled } from './precompiled.ts';
 import { AlertsRepo } from './repos/alerts.ts';
 import { ApprovalsRepo } from './repos/approvals.ts';
 import {
@@ -28,7 +29,7 @@ import { NotificationQueue, NotificationsRepo } from './repos/notifications.ts';
 import { OverridesRepo } from './repos/overrides.ts';
 import { PlansRepo } from './repos/plans.ts';
 import { PreviewJobsRepo, PreviewQueue } from './repos/previews.ts';
-import { type ApiKeyRecord, DirectoryRepo, type PrincipalRecord, toApiKey } from './repos/principals.ts';
+import { type ApiKeyRecord, DirectoryRepo, type PrincipalRecord, toApiKey, toPrincipal } from './repos/principals.ts';
 import { TrustRepo } from './repos/trust.ts';
 import { WitnessedRepo } from './repos/witnessed.ts';
 import type { Database } from './schema.ts';
@@ -85,16 +86,16 @@ export class TenantScope {
     private readonly inTransaction: boolean,
   ) {
     if (!tenantId) throw new CountersignError('INTERNAL', 'a tenant scope needs a tenant id');
-    this.plans = new PlansRepo(db, tenantId);
-    this.directory = new DirectoryRepo(db, tenantId);
+    this.plans = new PlansRepo(db, tenantId, auditOptions.engine);
+    this.directory = new DirectoryRepo(db, tenantId, auditOptions.engine);
     this.approvals = new ApprovalsRepo(db, tenantId);
     this.executions = new ExecutionsRepo(db, tenantId, auditOptions.redaction);
     this.grants = new GrantsRepo(db, tenantId);
     this.freezes = new FreezesRepo(db, tenantId);
     this.overrides = new OverridesRepo(db, tenantId);
-    this.installationTrust = new TrustRepo(db);
+    this.installationTrust = new TrustRepo(db, auditOptions.engine);
     this.alerts = new AlertsRepo(db, tenantId);
-    this.notifications = new NotificationsRepo(db, tenantId);
+    this.notifications = new NotificationsRepo(db, tenantId, auditOptions.engine);
     this.chat = new ChatRepo(db, tenantId);
     this.witnessed = new WitnessedRepo(db);
     this.previews = new PreviewJobsRepo(db, tenantId);
@@ -155,6 +156,34 @@ export interface AuditSearch {
   before?: number;
   limit: number;
 }
+
+type KeyWithPrincipalRow = Database['api_keys'] & {
+  p_tenant_id: string;
+  p_id: string;
+  p_name: string;
+  p_kind: 'human' | 'agent';
+  p_groups: string;
+  p_disabled: number;
+  p_created_at: string;
+};
+
+/** An API key with its principal (same tenant): a key whose principal is gone finds nothing. */
+const API_KEY_WITH_PRINCIPAL = new Precompiled<{ id: string }>((db, param) =>
+  db
+    .selectFrom('api_keys as k')
+    .innerJoin('principals as p', (join) => join.onRef('p.tenant_id', '=', 'k.tenant_id').onRef('p.id', '=', 'k.principal_id'))
+    .selectAll('k')
+    .select([
+      'p.tenant_id as p_tenant_id',
+      'p.id as p_id',
+      'p.name as p_name',
+      'p.kind as p_kind',
+      'p.groups as p_groups',
+      'p.disabled as p_disabled',
+      'p.created_at as p_created_at',
+    ])
+    .where('k.id', '=', param<string>('id')),
+);
 
 /**
  * The default report of a lost PostgreSQL connection: one stderr line per distinct message and
@@ -348,10 +377,29 @@ export class Store {
 
   /** Authentication must find a key before the tenant is known; the key row names its tenant. */
   async findApiKeyForAuthentication(keyId: string): Promise<{ key: ApiKeyRecord; principal: PrincipalRecord } | undefined> {
-    const key = await this.#db.selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst();
-    if (!key) return undefined;
-    const principal = await this.scope(key.tenant_id).directory.getPrincipal(key.principal_id);
-    return principal ? { key: toApiKey(key), principal } : undefined;
+    // One statement, compiled once: every API request starts here.
+    const r = (await API_KEY_WITH_PRINCIPAL.run<KeyWithPrincipalRow>(this.#db, this.engine, { id: keyId })).rows[0];
+    if (!r) return undefined;
+    const key = toApiKey({
+      id: r.id,
+      tenant_id: r.tenant_id,
+      principal_id: r.principal_id,
+      secret_hash: r.secret_hash,
+      description: r.description,
+      created_at: r.created_at,
+      last_used_at: r.last_used_at,
+      revoked_at: r.revoked_at,
+    });
+    const principal = toPrincipal({
+      tenant_id: r.p_tenant_id,
+      id: r.p_id,
+      name: r.p_name,
+      kind: r.p_kind,
+      groups: r.p_groups,
+      disabled: r.p_disabled,
+      created_at: r.p_created_at,
+    });
+    return { key, principal };
   }
 
   async touchApiKey(keyId: string, at: string): Promise<void> {

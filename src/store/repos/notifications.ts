@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { type Engine, Precompiled } from '../precompiled.ts';
 import type { Database } from '../schema.ts';
 
 export type OutboxRow = Database['notification_outbox'];
@@ -17,29 +18,42 @@ export interface OutboxEvent {
 }
 
 /** One tenant's outbox: written only inside the transaction of the change it reports. */
+/** Every proposal and review enqueues one event: compiled once (see Precompiled). */
+const OUTBOX_INSERT = new Precompiled<Record<'id' | 'tenant' | 'kind' | 'subject' | 'dedup' | 'payload' | 'created', string>>((db, param) =>
+  db
+    .insertInto('notification_outbox')
+    .values({
+      id: param('id'),
+      tenant_id: param('tenant'),
+      kind: param('kind'),
+      subject: param('subject'),
+      dedup_key: param('dedup'),
+      payload: param('payload'),
+      created_at: param('created'),
+      expanded_at: null,
+    })
+    .onConflict((oc) => oc.columns(['tenant_id', 'dedup_key']).doNothing()),
+);
+
 export class NotificationsRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly tenantId: string,
+    private readonly engine: Engine,
   ) {}
 
   /** Adds the event unless one with its dedup key exists; true when it was added. */
   async enqueue(e: OutboxEvent): Promise<boolean> {
-    const res = await this.db
-      .insertInto('notification_outbox')
-      .values({
-        id: e.id,
-        tenant_id: this.tenantId,
-        kind: e.kind,
-        subject: e.subject,
-        dedup_key: e.dedupKey,
-        payload: JSON.stringify(e.payload),
-        created_at: e.createdAt,
-        expanded_at: null,
-      })
-      .onConflict((oc) => oc.columns(['tenant_id', 'dedup_key']).doNothing())
-      .executeTakeFirst();
-    return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
+    const res = await OUTBOX_INSERT.run(this.db, this.engine, {
+      id: e.id,
+      tenant: this.tenantId,
+      kind: e.kind,
+      subject: e.subject,
+      dedup: e.dedupKey,
+      payload: JSON.stringify(e.payload),
+      created: e.createdAt,
+    });
+    return Number(res.numAffectedRows ?? 0) === 1;
   }
 }
 

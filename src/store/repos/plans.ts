@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { PlanSource } from '../../policy/index.ts';
 import type { Risk } from '../../tools/index.ts';
+import { type Engine, Precompiled } from '../precompiled.ts';
 import type { Database } from '../schema.ts';
 
 /** Every status a plan can have; the moves between them are plans/status.ts's (the status machine). */
@@ -83,36 +84,62 @@ export interface PlanPage {
 }
 
 /** Plans of one tenant. Every query carries `tenant_id` (invariant 18). */
+const PLAN_COLUMNS = [
+  'tenant_id',
+  'id',
+  'environment',
+  'intent',
+  'document',
+  'hash',
+  'risk',
+  'risk_reasons',
+  'status',
+  'status_reason',
+  'source',
+  'proposer_id',
+  'created_at',
+  'updated_at',
+  'expires_at',
+  'approval',
+  'seal',
+  'trace_context',
+] as const;
+
+type PlanRow = Required<Database['plans']>;
+
+/** Every proposal inserts one plan: compiled once (see Precompiled). */
+const PLAN_INSERT = new Precompiled<Pick<PlanRow, (typeof PLAN_COLUMNS)[number]>>((db, param) =>
+  db.insertInto('plans').values(Object.fromEntries(PLAN_COLUMNS.map((c) => [c, param(c)])) as unknown as PlanRow),
+);
+
 export class PlansRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly tenantId: string,
+    private readonly engine: Engine,
   ) {}
 
   async insert(p: PlanRecord): Promise<void> {
-    await this.db
-      .insertInto('plans')
-      .values({
-        tenant_id: this.tenantId,
-        id: p.id,
-        environment: p.environment,
-        intent: p.intent,
-        document: p.document,
-        hash: p.hash,
-        risk: p.risk,
-        risk_reasons: JSON.stringify(p.riskReasons),
-        status: p.status,
-        status_reason: p.statusReason,
-        source: p.source,
-        proposer_id: p.proposerId,
-        created_at: p.createdAt,
-        updated_at: p.updatedAt,
-        expires_at: p.expiresAt,
-        approval: JSON.stringify(p.approval),
-        seal: p.seal,
-        ...(p.traceContext ? { trace_context: p.traceContext } : {}),
-      })
-      .execute();
+    await PLAN_INSERT.run(this.db, this.engine, {
+      tenant_id: this.tenantId,
+      id: p.id,
+      environment: p.environment,
+      intent: p.intent,
+      document: p.document,
+      hash: p.hash,
+      risk: p.risk,
+      risk_reasons: JSON.stringify(p.riskReasons),
+      status: p.status,
+      status_reason: p.statusReason,
+      source: p.source,
+      proposer_id: p.proposerId,
+      created_at: p.createdAt,
+      updated_at: p.updatedAt,
+      expires_at: p.expiresAt,
+      approval: JSON.stringify(p.approval),
+      seal: p.seal,
+      trace_context: p.traceContext || null,
+    });
   }
 
   async get(id: string): Promise<PlanRecord | undefined> {

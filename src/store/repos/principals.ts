@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { principalNameKey } from '../name-key.ts';
+import { type Engine, Precompiled } from '../precompiled.ts';
 import type { Database } from '../schema.ts';
 
 export interface PrincipalRecord {
@@ -23,7 +24,7 @@ export interface ApiKeyRecord {
   revokedAt: string | null;
 }
 
-function toPrincipal(r: Database['principals']): PrincipalRecord {
+export function toPrincipal(r: Omit<Database['principals'], 'name_key'>): PrincipalRecord {
   return {
     tenantId: r.tenant_id,
     id: r.id,
@@ -48,11 +49,21 @@ export function toApiKey(r: Database['api_keys']): ApiKeyRecord {
   };
 }
 
+/** Every proposal reads its environment: compiled once (see Precompiled). */
+const ENVIRONMENT = new Precompiled<{ tenant: string; name: string }>((db, param) =>
+  db
+    .selectFrom('environments')
+    .select(['name', 'frozen'])
+    .where('tenant_id', '=', param<string>('tenant'))
+    .where('name', '=', param<string>('name')),
+);
+
 /** Principals, API keys and environments of one tenant. */
 export class DirectoryRepo {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly tenantId: string,
+    private readonly engine: Engine,
   ) {}
 
   /** Creates the tenant row this scope is bound to (init and tenant provisioning). */
@@ -165,12 +176,7 @@ export class DirectoryRepo {
   }
 
   async getEnvironment(name: string): Promise<{ name: string; frozen: boolean } | undefined> {
-    const r = await this.db
-      .selectFrom('environments')
-      .select(['name', 'frozen'])
-      .where('tenant_id', '=', this.tenantId)
-      .where('name', '=', name)
-      .executeTakeFirst();
+    const r = (await ENVIRONMENT.run<{ name: string; frozen: number }>(this.db, this.engine, { tenant: this.tenantId, name })).rows[0];
     return r ? { name: r.name, frozen: r.frozen === 1 } : undefined;
   }
 

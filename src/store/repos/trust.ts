@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { type Engine, Precompiled } from '../precompiled.ts';
 import type { Database } from '../schema.ts';
 
 export interface TrustedKeyRecord {
@@ -33,12 +34,20 @@ function toRecord(r: Database['trusted_keys']): TrustedKeyRecord {
  * directory it verifies belongs to the installation. It hangs off a TenantScope only so a change
  * commits in the same transaction as the audit entry of whoever made it.
  */
+/** Read by every proposal (the plan is sealed with a trusted key): compiled once (see Precompiled). */
+const ACTIVE_KEYS = new Precompiled<Record<string, never>>((db) =>
+  db.selectFrom('trusted_keys').selectAll().where('removed_at', 'is', null).orderBy('added_at'),
+);
+
 export class TrustRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly engine: Engine,
+  ) {}
 
   /** Keys trusted now (not removed). */
   async active(): Promise<TrustedKeyRecord[]> {
-    const rows = await this.db.selectFrom('trusted_keys').selectAll().where('removed_at', 'is', null).orderBy('added_at').execute();
+    const { rows } = await ACTIVE_KEYS.run<Database['trusted_keys']>(this.db, this.engine, {});
     return rows.map(toRecord);
   }
 
