@@ -34,6 +34,10 @@ import { TrustRepo } from './repos/trust.ts';
 import { WitnessedRepo } from './repos/witnessed.ts';
 import type { Database } from './schema.ts';
 import { createSqliteDialect } from './sqlite/dialect.ts';
+import { GroupCommit } from './sqlite/group-commit.ts';
+
+/** Runs `fn` in a transaction of the store (on SQLite, possibly sharing its commit: see GroupCommit). */
+type Transact = <T>(fn: (trx: Transaction<Database>) => Promise<T>) => Promise<T>;
 
 export interface StoreOptions {
   /** `postgres://…` selects PostgreSQL; otherwise `sqlitePath` is used. */
@@ -83,7 +87,8 @@ export class TenantScope {
     private readonly db: Kysely<Database>,
     readonly tenantId: string,
     private readonly auditOptions: AuditWriterOptions,
-    private readonly inTransaction: boolean,
+    /** Null inside a transaction; otherwise how this scope starts one for an audit entry. */
+    private readonly transact: Transact | null,
   ) {
     if (!tenantId) throw new CountersignError('INTERNAL', 'a tenant scope needs a tenant id');
     this.plans = new PlansRepo(db, tenantId, auditOptions.engine);
@@ -106,9 +111,10 @@ export class TenantScope {
     const full = { ...event, tenantId: this.tenantId };
     const started = performance.now();
     try {
-      const record = this.inTransaction
-        ? await appendAudit(this.db, this.auditOptions, full)
-        : await this.db.transaction().execute((trx) => appendAudit(trx, this.auditOptions, full));
+      const record =
+        this.transact === null
+          ? await appendAudit(this.db, this.auditOptions, full)
+          : await this.transact((trx) => appendAudit(trx, this.auditOptions, full));
       this.auditOptions.observeAppend?.((performance.now() - started) / 1000);
       return record;
     } catch (err) {
@@ -204,6 +210,7 @@ function connectionErrorLogger(): (err: Error) => void {
 export class Store {
   readonly engine: 'sqlite' | 'postgres';
   readonly #db: Kysely<Database>;
+  readonly #transact: Transact;
   readonly #auditOptions: AuditWriterOptions;
   readonly #runtime: Runtime;
   /**
@@ -218,6 +225,9 @@ export class Store {
   private constructor(engine: 'sqlite' | 'postgres', db: Kysely<Database>, options: StoreOptions) {
     this.engine = engine;
     this.#db = db;
+    // SQLite: one connection, so transactions queue anyway; those queued share a commit.
+    const group = engine === 'sqlite' ? new GroupCommit(db) : null;
+    this.#transact = group ? (fn) => group.run(fn) : (fn) => db.transaction().execute(fn);
     this.#runtime = options.runtime;
     this.console = new ConsoleRepo(db);
     this.witnessed = new WitnessedRepo(db);
@@ -349,14 +359,14 @@ export class Store {
   }
 
   scope(tenantId: string): TenantScope {
-    return new TenantScope(this.#db, tenantId, this.#auditOptions, false);
+    return new TenantScope(this.#db, tenantId, this.#auditOptions, this.#transact);
   }
 
   /** One transaction bound to one tenant: every change and its audit entry commit together. */
   async transaction<T>(tenantId: string, fn: (scope: TenantScope) => Promise<T>): Promise<T> {
     // observability: a span under the operation's when tracing is on (src/telemetry).
     return inLeafSpan('store.transaction', { 'db.system.name': this.engine === 'postgres' ? 'postgresql' : 'sqlite' }, () =>
-      this.#db.transaction().execute((trx: Transaction<Database>) => fn(new TenantScope(trx, tenantId, this.#auditOptions, true))),
+      this.#transact((trx) => fn(new TenantScope(trx, tenantId, this.#auditOptions, null))),
     );
   }
 

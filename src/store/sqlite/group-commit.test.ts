@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { Kysely, sql } from 'kysely';
+import { createSqliteDialect } from './dialect.ts';
+import { GroupCommit } from './group-commit.ts';
+
+interface Db {
+  parent: { id: number };
+  child: { id: number; parent_id: number };
+  t: { n: number; who: string };
+}
+
+const root = mkdtempSync(join(tmpdir(), 'cs-group-commit-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+async function open(name: string): Promise<Kysely<Db>> {
+  const db = new Kysely<Db>({ dialect: createSqliteDialect({ path: join(root, name) }).dialect });
+  await sql`create table t (n integer not null, who text not null)`.execute(db);
+  await sql`create table parent (id integer primary key)`.execute(db);
+  await sql`create table child (id integer primary key, parent_id integer not null references parent (id))`.execute(db);
+  return db;
+}
+
+const rows = async (db: Kysely<Db>) => (await db.selectFrom('t').select(['n', 'who']).orderBy('n').execute()).map((r) => `${r.n}:${r.who}`);
+
+test('transactions that arrive together share commits, run in order, and each sees the ones before it', async () => {
+  const db = await open('order.db');
+  try {
+    const group = new GroupCommit(db);
+    const seen = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        group.run(async (trx) => {
+          const before = await trx.selectFrom('t').select('n').execute();
+          await trx
+            .insertInto('t')
+            .values({ n: i, who: `tx${i}` })
+            .execute();
+          return before.length;
+        }),
+      ),
+    );
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    assert.equal((await rows(db)).length, 20);
+    assert.ok(group.commits < group.transactions, `${group.commits} commits for ${group.transactions} transactions`);
+  } finally {
+    await db.destroy();
+  }
+});
+
+test('one that throws is rolled back alone and gets its own error; the others commit', async () => {
+  const db = await open('throws.db');
+  try {
+    const group = new GroupCommit(db);
+    const results = await Promise.allSettled(
+      [0, 1, 2, 3, 4].map((i) =>
+        group.run(async (trx) => {
+          await trx
+            .insertInto('t')
+            .values({ n: i, who: `tx${i}` })
+            .execute();
+          if (i === 0 || i === 2) throw new Error(`refused ${i}`);
+          return i;
+        }),
+      ),
+    );
+    assert.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+      ['refused 0', 1, 'refused 2', 3, 4],
+    );
+    // The first ran without a savepoint: its batch rolled back whole, and the rest started anew.
+    assert.deepEqual(await rows(db), ['1:tx1', '3:tx3', '4:tx4']);
+  } finally {
+    await db.destroy();
+  }
+});
+
+test('a commit that fails fails every transaction it carried, and stores none of them', async () => {
+  const db = await open('commit-fails.db');
+  try {
+    const group = new GroupCommit(db);
+    // Holds the batch open until the others have queued behind it, so they share its commit.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const first = group.run(async (trx) => {
+      await sql`pragma defer_foreign_keys = on`.execute(trx);
+      // A child without its parent: allowed until COMMIT checks the deferred constraint.
+      await trx.insertInto('child').values({ id: 1, parent_id: 404 }).execute();
+      await held;
+      return 'first';
+    });
+    const others = [1, 2].map((i) =>
+      group.run(async (trx) => {
+        await trx
+          .insertInto('t')
+          .values({ n: i, who: `tx${i}` })
+          .execute();
+        return i;
+      }),
+    );
+    release();
+    const results = await Promise.allSettled([first, ...others]);
+    for (const r of results) {
+      assert.equal(r.status, 'rejected');
+      assert.match(String((r as PromiseRejectedResult).reason), /FOREIGN KEY/);
+    }
+    assert.deepEqual(await rows(db), []);
+    assert.deepEqual(await db.selectFrom('child').selectAll().execute(), []);
+    // The store goes on: the next transaction commits.
+    assert.equal(await group.run(async (trx) => (await trx.insertInto('t').values({ n: 9, who: 'after' }).execute()).length), 1);
+    assert.deepEqual(await rows(db), ['9:after']);
+  } finally {
+    await db.destroy();
+  }
+});
+
+test("each transaction runs in its caller's async context", async () => {
+  const db = await open('context.db');
+  try {
+    const group = new GroupCommit(db);
+    const caller = new AsyncLocalStorage<string>();
+    const seen = await Promise.all(
+      ['a', 'b', 'c', 'd'].map((name) =>
+        caller.run(name, () =>
+          group.run(async (trx) => {
+            const before = caller.getStore();
+            await trx.insertInto('t').values({ n: 1, who: name }).execute();
+            return [before, caller.getStore()];
+          }),
+        ),
+      ),
+    );
+    assert.deepEqual(seen, [
+      ['a', 'a'],
+      ['b', 'b'],
+      ['c', 'c'],
+      ['d', 'd'],
+    ]);
+  } finally {
+    await db.destroy();
+  }
+});

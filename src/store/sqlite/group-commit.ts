@@ -1,0 +1,101 @@
+import { AsyncResource } from 'node:async_hooks';
+import { type Kysely, sql, type Transaction } from 'kysely';
+
+/** Most transactions one commit carries: bounds how long the write lock is held in one go. */
+export const GROUP_COMMIT_MAX = 32;
+
+interface Job<DB> {
+  readonly fn: (trx: Transaction<DB>) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+  outcome?: { ok: true; value: unknown } | { ok: false; err: unknown };
+}
+
+/**
+ * Group commit for SQLite. The store has one connection, so its transactions already run one at
+ * a time; a commit writes every page the transaction changed (a plan touches a dozen: its table
+ * and indexes, the audit log's, the chain head, the outbox) and costs more than the work before
+ * it. Transactions that arrive while one runs are carried by the next commit together, each in a
+ * savepoint of its own:
+ *
+ * - each runs alone, in arrival order, seeing what those before it wrote, as before;
+ * - one that throws is rolled back to its savepoint — its writes and audit entries are gone —
+ *   and its caller gets its error, while the others go on;
+ * - every caller hears back only after the commit, and a commit that fails fails them all, with
+ *   nothing of any of them stored.
+ *
+ * Nothing waits to gather a batch: a transaction that finds none running starts at once, without
+ * a savepoint (if it throws, the batch it began is rolled back whole and the rest start anew).
+ * Each runs in its caller's async context, so its spans and log fields stay its caller's.
+ */
+export class GroupCommit<DB> {
+  readonly #db: Kysely<DB>;
+  readonly #max: number;
+  readonly #queue: Job<DB>[] = [];
+  #draining = false;
+  /** Transactions committed, and the commits that carried them (their ratio is the batching). */
+  transactions = 0;
+  commits = 0;
+
+  constructor(db: Kysely<DB>, max = GROUP_COMMIT_MAX) {
+    this.#db = db;
+    this.#max = max;
+  }
+
+  run<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({
+        fn: AsyncResource.bind(fn),
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
+      if (!this.#draining) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0) await this.#batch();
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #batch(): Promise<void> {
+    const batch: Job<DB>[] = [];
+    try {
+      await this.#db.transaction().execute(async (trx) => {
+        while (this.#queue.length > 0 && batch.length < this.#max) {
+          const job = this.#queue.shift() as Job<DB>;
+          batch.push(job);
+          if (batch.length === 1) {
+            // The first runs bare: if it throws, the transaction rolls back with only its work in it.
+            job.outcome = { ok: true, value: await job.fn(trx) };
+            continue;
+          }
+          await sql`savepoint countersign_tx`.execute(trx);
+          try {
+            job.outcome = { ok: true, value: await job.fn(trx) };
+          } catch (err) {
+            job.outcome = { ok: false, err };
+            await sql`rollback to countersign_tx`.execute(trx);
+          }
+          await sql`release countersign_tx`.execute(trx);
+        }
+      });
+    } catch (err) {
+      // Nothing of this batch is stored. A job that never finished (the first throwing, or a
+      // savepoint statement failing under it) gets the error; one that had finished gets it too.
+      for (const job of batch) job.reject(job.outcome?.ok === false ? job.outcome.err : err);
+      return;
+    }
+    this.commits++;
+    this.transactions += batch.filter((job) => job.outcome?.ok).length;
+    for (const job of batch) {
+      const outcome = job.outcome as NonNullable<Job<DB>['outcome']>;
+      if (outcome.ok) job.resolve(outcome.value);
+      else job.reject(outcome.err);
+    }
+  }
+}
