@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 /**
  * Time and identifiers come from here so tests can make them deterministic.
@@ -34,7 +34,23 @@ export function sortableId(prefix: string, time: number, random: Buffer = random
   return `${prefix}_${head}${tail}`;
 }
 
+/**
+ * Randomness for ids, drawn from the CSPRNG 4 KiB at a time (one call per ~400 ids instead of
+ * one per id, as Node does for randomUUID); every 10-byte slice is handed out once.
+ */
+const ID_ENTROPY = Buffer.alloc(4096);
+let idEntropyOffset = ID_ENTROPY.length;
+
+function idRandom(): Buffer {
+  if (idEntropyOffset + 10 > ID_ENTROPY.length) {
+    randomFillSync(ID_ENTROPY);
+    idEntropyOffset = 0;
+  }
+  idEntropyOffset += 10;
+  return ID_ENTROPY.subarray(idEntropyOffset - 10, idEntropyOffset);
+}
+
 export const systemRuntime: Runtime = {
   now: () => new Date(),
-  newId: (prefix) => sortableId(prefix, Date.now()),
+  newId: (prefix) => sortableId(prefix, Date.now(), idRandom()),
 };
