@@ -2,7 +2,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import { type AuditEvent, type AuditRecord, type Checkpoint, type CheckpointSigner, GENESIS_HASH, sealEntry } from '../../audit/index.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { KnownSecrets } from '../../secrets/index.ts';
-import { Precompiled } from '../precompiled.ts';
+import { type Param, Precompiled } from '../precompiled.ts';
 import type { Database } from '../schema.ts';
 import { ROWS_AS_ARRAYS } from '../sqlite/dialect.ts';
 
@@ -44,21 +44,32 @@ const AUDIT_HEAD = new Precompiled<{ id: number }>((db, param, engine) => {
   return engine === 'postgres' ? q.forUpdate() : q;
 });
 
-const AUDIT_INSERT = new Precompiled<
-  Record<'seq' | 'ts' | 'tenant' | 'actor' | 'action' | 'outcome' | 'resource' | 'details' | 'prev' | 'hash', unknown>
->((db, param) =>
-  db.insertInto('audit_log').values({
-    seq: param('seq'),
-    ts: param('ts'),
-    tenant_id: param('tenant'),
-    actor: param('actor'),
-    action: param('action'),
-    outcome: param('outcome'),
-    resource: param('resource'),
-    details: param('details'),
-    prev_hash: param('prev'),
-    hash: param('hash'),
-  }),
+type EntryValues = Record<'seq' | 'ts' | 'tenant' | 'actor' | 'action' | 'outcome' | 'resource' | 'details' | 'prev' | 'hash', unknown>;
+
+function entryValues(param: Param) {
+  return {
+    seq: param<number>('seq'),
+    ts: param<string>('ts'),
+    tenant_id: param<string>('tenant'),
+    actor: param<string>('actor'),
+    action: param<string>('action'),
+    outcome: param<string>('outcome'),
+    resource: param<string>('resource'),
+    details: param<string>('details'),
+    prev_hash: param<string>('prev'),
+    hash: param<string>('hash'),
+  };
+}
+
+const AUDIT_INSERT = new Precompiled<EntryValues>((db, param) => db.insertInto('audit_log').values(entryValues(param)));
+
+/** PostgreSQL: the entry and the head it moves in one statement, one round trip instead of two. */
+const AUDIT_INSERT_MOVING_HEAD = new Precompiled<EntryValues & { id: number }>((db, param) =>
+  db
+    .with('entry', (w) => w.insertInto('audit_log').values(entryValues(param)))
+    .updateTable('audit_head')
+    .set({ seq: param<number>('seq'), hash: param<string>('hash') })
+    .where('id', '=', param<number>('id')),
 );
 
 const AUDIT_HEAD_UPDATE = new Precompiled<{ id: number; seq: number; hash: string }>((db, param) =>
@@ -72,7 +83,8 @@ const AUDIT_HEAD_UPDATE = new Precompiled<{ id: number; seq: number; hash: strin
  * Appends to the chain inside the caller's transaction, so the entry and the change it records
  * commit or roll back together (invariant 11). The head row lock serializes appenders on
  * PostgreSQL; on SQLite the transaction already holds the write lock (BEGIN IMMEDIATE). The
- * three statements every append runs are compiled once (see Precompiled).
+ * statements every append runs are compiled once (see Precompiled); on PostgreSQL the entry and
+ * the head's move are one statement.
  */
 export async function appendAudit(trx: Kysely<Database>, options: AuditWriterOptions, event: AuditEvent): Promise<AuditRecord> {
   const { engine } = options;
@@ -82,7 +94,7 @@ export async function appendAudit(trx: Kysely<Database>, options: AuditWriterOpt
   // Redacted before sealing: the hash covers what is stored, and nothing stored holds a secret.
   const redacted = event.details === undefined ? event : { ...event, details: options.redaction.redactValue(event.details) };
   const record = sealEntry(prevSeq + 1, options.runtime.now().toISOString(), prevHash, redacted);
-  await AUDIT_INSERT.run(trx, engine, {
+  const values = {
     seq: record.seq,
     ts: record.ts,
     tenant: record.tenantId,
@@ -93,11 +105,15 @@ export async function appendAudit(trx: Kysely<Database>, options: AuditWriterOpt
     details: record.details,
     prev: record.prevHash,
     hash: record.hash,
-  });
-  if (head) {
-    await AUDIT_HEAD_UPDATE.run(trx, engine, { id: 1, seq: record.seq, hash: record.hash });
+  };
+  if (head && engine === 'postgres') {
+    const moved = await AUDIT_INSERT_MOVING_HEAD.run(trx, engine, { ...values, id: 1 });
+    // The head row was locked above: it cannot have gone; if it had, the entry must not stand alone.
+    if (Number(moved.numAffectedRows ?? 0) !== 1) throw new Error('the audit chain head did not move with its entry');
   } else {
-    await trx.insertInto('audit_head').values({ id: 1, seq: record.seq, hash: record.hash }).execute();
+    await AUDIT_INSERT.run(trx, engine, values);
+    if (head) await AUDIT_HEAD_UPDATE.run(trx, engine, { id: 1, seq: record.seq, hash: record.hash });
+    else await trx.insertInto('audit_head').values({ id: 1, seq: record.seq, hash: record.hash }).execute();
   }
   if (options.signer && record.seq % options.checkpointEvery === 0) {
     await insertCheckpoint(trx, options.signer.sign(record.seq, record.hash, record.ts));
