@@ -45,7 +45,9 @@ export class GroupCommit<DB> {
   run<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({
-        fn: AsyncResource.bind(fn),
+        // A drain runs in the context of the caller that started it: one queued behind it is
+        // bound to its own caller's context (binding costs ~25 µs, so only then).
+        fn: this.#draining ? AsyncResource.bind(fn) : fn,
         resolve: resolve as (value: unknown) => void,
         reject,
       });
