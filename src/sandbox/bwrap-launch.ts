@@ -61,7 +61,8 @@ export interface LaunchResult {
  * Starts one sandbox: prlimit sets the rlimits and execs bubblewrap as the unprivileged host
  * user; bubblewrap reads its options from a pipe (so secrets in `--setenv` never appear in a
  * host-visible command line) and reports through a status pipe. With cgroups, bubblewrap is held
- * on its block pipe until its processes are in the step's cgroups, so nothing escapes them.
+ * on its block pipe until its processes are in the step's cgroups, so nothing escapes them; the
+ * cgroups are made right after the spawn, while bubblewrap starts.
  */
 export async function launchSandbox(
   ctx: LaunchContext,
@@ -73,21 +74,29 @@ export async function launchSandbox(
   secretValues: readonly string[],
   opts: RunOptions,
 ): Promise<LaunchResult> {
-  // The cgroup is prepared while bubblewrap starts (it waits on its block pipe meanwhile), so
-  // its filesystem writes cost the step no latency.
   const pids = limits.processes + extraProcesses;
-  const cgroup = ctx.cgroups === null ? null : ctx.cgroups.create({ memoryBytes: limits.memoryMB * 1024 * 1024, pids });
-  cgroup?.catch(() => undefined);
+  const drivers = ctx.cgroups;
+  const made: { cgroup: Promise<StepCgroup> | null } = { cgroup: null };
+  const createCgroup =
+    drivers === null
+      ? null
+      : () => {
+          const cgroup = drivers.create({ memoryBytes: limits.memoryMB * 1024 * 1024, pids });
+          cgroup.catch(() => undefined);
+          made.cgroup = cgroup;
+          return cgroup;
+        };
   try {
-    return await spawnAndSupervise(ctx, hostUser, plan, limits, extraProcesses, command, cgroup, secretValues, opts);
+    return await spawnAndSupervise(ctx, hostUser, plan, limits, extraProcesses, command, createCgroup, secretValues, opts);
   } finally {
     // Removal waits for the kernel to release the namespace's last tasks; the step's result does
     // not wait for it (a cgroup the kernel still holds is retried by the next step's create).
-    if (cgroup !== null) {
+    const created = made.cgroup;
+    if (created !== null) {
       ctx.track(
-        cgroup
+        created
           .catch(() => null)
-          .then((created) => created?.remove())
+          .then((c) => c?.remove())
           .catch(() => undefined),
       );
     }
@@ -101,7 +110,7 @@ async function spawnAndSupervise(
   limits: Limits,
   extraProcesses: number,
   command: readonly string[],
-  cgroup: Promise<StepCgroup> | null,
+  createCgroup: (() => Promise<StepCgroup>) | null,
   secretValues: readonly string[],
   opts: RunOptions,
 ): Promise<LaunchResult> {
@@ -117,6 +126,10 @@ async function spawnAndSupervise(
   } catch (err) {
     throw new CountersignError('SANDBOX_UNAVAILABLE', 'bubblewrap could not be started', { cause: err });
   }
+  // The cgroup is made while bubblewrap starts in the child (the tool waits on its block pipe
+  // until it is joined): after the spawn, whose fork blocks this thread, its writes overlap
+  // bubblewrap's own setup instead of waiting for the event loop behind it.
+  const cgroup = createCgroup === null ? null : createCgroup();
   const pipes = child.stdio as unknown as ReadonlyArray<Readable | Writable | null | undefined>;
   const argsPipe = pipes[ARGS_FD] as Writable;
   const statusPipe = pipes[STATUS_FD] as Readable;

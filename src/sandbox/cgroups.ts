@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -113,9 +113,9 @@ export async function removeDirs(dirs: readonly string[], attempts = 20): Promis
   return kept;
 }
 
-async function writeOptional(path: string, value: string): Promise<void> {
+function writeOptional(path: string, value: string): void {
   try {
-    await writeFile(path, value);
+    writeFileSync(path, value);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
@@ -145,15 +145,17 @@ export class CgroupV1Driver implements CgroupDriver {
     const memory = join(this.#memoryParent, name);
     const pids = join(this.#pidsParent, name);
     const created: string[] = [];
+    // Synchronous: a handful of cgroupfs calls, made while bubblewrap starts in its child, cost
+    // less than a thread-pool round trip each through a busy event loop.
     try {
-      await mkdir(memory);
+      mkdirSync(memory);
       created.push(memory);
-      await writeFile(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+      writeFileSync(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
       // Memory + swap to the same figure: a step cannot page its way past the limit.
-      await writeOptional(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
-      await mkdir(pids);
+      writeOptional(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+      mkdirSync(pids);
       created.push(pids);
-      await writeFile(join(pids, 'pids.max'), String(limits.pids));
+      writeFileSync(join(pids, 'pids.max'), String(limits.pids));
     } catch (err) {
       await this.#steps.remove(created.reverse());
       throw err;
@@ -187,11 +189,11 @@ export class CgroupV2Driver implements CgroupDriver {
   async create(limits: CgroupLimits): Promise<StepCgroup> {
     await this.#steps.sweep();
     const dir = join(this.#parent, this.#steps.next());
-    await mkdir(dir);
+    mkdirSync(dir);
     try {
-      await writeFile(join(dir, 'memory.max'), String(limits.memoryBytes));
-      await writeOptional(join(dir, 'memory.swap.max'), '0');
-      await writeFile(join(dir, 'pids.max'), String(limits.pids));
+      writeFileSync(join(dir, 'memory.max'), String(limits.memoryBytes));
+      writeOptional(join(dir, 'memory.swap.max'), '0');
+      writeFileSync(join(dir, 'pids.max'), String(limits.pids));
     } catch (err) {
       await this.#steps.remove([dir]);
       throw err;
