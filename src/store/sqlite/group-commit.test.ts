@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
 import { createSqliteDialect } from './dialect.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -143,6 +144,32 @@ test("each transaction runs in its caller's async context", async () => {
       ['d', 'd'],
     ]);
   } finally {
+    await db.destroy();
+  }
+});
+
+test('a write lock held past the wait fails each waiting transaction in turn, and none hangs', async () => {
+  const path = join(root, 'busy.db');
+  const db = await open('busy.db');
+  // The same file through a dialect that waits 50 ms for a busy lock instead of 10 s.
+  const waiting = new Kysely<Db>({ dialect: createSqliteDialect({ path, busyWaitMs: 50 }).dialect });
+  const holder = new Database(path);
+  try {
+    holder.exec('begin immediate');
+    const group = new GroupCommit(waiting);
+    const results = await Promise.allSettled(
+      [1, 2, 3].map((i) => group.run(async (trx) => trx.insertInto('t').values({ n: i, who: 'blocked' }).execute())),
+    );
+    for (const r of results) {
+      assert.equal(r.status, 'rejected');
+      assert.match(String((r as PromiseRejectedResult).reason), /SQLITE_BUSY|database is locked/);
+    }
+    holder.exec('rollback');
+    await group.run(async (trx) => trx.insertInto('t').values({ n: 4, who: 'after' }).execute());
+    assert.deepEqual(await rows(db), ['4:after']);
+  } finally {
+    holder.close();
+    await waiting.destroy();
     await db.destroy();
   }
 });

@@ -87,6 +87,12 @@ export class GroupCommit<DB> {
         }
       });
     } catch (err) {
+      if (batch.length === 0) {
+        // The transaction never began (the write lock stayed busy past its wait): the oldest
+        // waiting one fails with that, as it would alone; the rest try again, each for its own wait.
+        this.#queue.shift()?.reject(err);
+        return;
+      }
       // Nothing of this batch is stored. A job that never finished (the first throwing, or a
       // savepoint statement failing under it) gets the error; one that had finished gets it too.
       for (const job of batch) job.reject(job.outcome?.ok === false ? job.outcome.err : err);
