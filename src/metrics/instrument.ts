@@ -15,6 +15,20 @@ export function decisionCounter(metrics: Metrics): Pick<PipelineObserver, 'decis
  */
 export function instrumentStore(metrics: Metrics, store: Store): void {
   store.observeAuditAppends((s) => metrics.auditAppendSeconds.observe(s));
+  const grouped = store.groupCommitCounts();
+  if (grouped !== null) {
+    // SQLite's group commit at work: transactions per commit above 1 under concurrent writes.
+    metrics.counterFromSource(
+      'countersign_sqlite_transactions_total',
+      'SQLite transactions this process committed.',
+      () => grouped().transactions,
+    );
+    metrics.counterFromSource(
+      'countersign_sqlite_commits_total',
+      'SQLite commits this process made; transactions queued behind a running one share its commit.',
+      () => grouped().commits,
+    );
+  }
   let counts: Promise<Awaited<ReturnType<Store['countByStatusForMetrics']>>> | null = null;
   // One query for the three gauges of a scrape.
   const read = () => {

@@ -98,6 +98,19 @@ export class Metrics {
     });
   }
 
+  /** A counter whose running total is read from `read` at scrape time (kept elsewhere, e.g. by the store). */
+  counterFromSource(name: string, help: string, read: () => number): void {
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
+
   /** The exposition text and its content type, for a scrape. */
   async scrape(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };

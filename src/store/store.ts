@@ -211,6 +211,7 @@ export class Store {
   readonly engine: 'sqlite' | 'postgres';
   readonly #db: Kysely<Database>;
   readonly #transact: Transact;
+  readonly #group: GroupCommit<Database> | null;
   readonly #auditOptions: AuditWriterOptions;
   readonly #runtime: Runtime;
   /**
@@ -227,6 +228,7 @@ export class Store {
     this.#db = db;
     // SQLite: one connection, so transactions queue anyway; those queued share a commit.
     const group = engine === 'sqlite' ? new GroupCommit(db) : null;
+    this.#group = group;
     this.#transact = group ? (fn) => group.run(fn) : (fn) => db.transaction().execute(fn);
     this.#runtime = options.runtime;
     this.console = new ConsoleRepo(db);
@@ -360,6 +362,12 @@ export class Store {
 
   scope(tenantId: string): TenantScope {
     return new TenantScope(this.#db, tenantId, this.#auditOptions, this.#transact);
+  }
+
+  /** SQLite: a reader of the transactions committed and the commits that carried them (metrics); null on PostgreSQL. */
+  groupCommitCounts(): (() => { transactions: number; commits: number }) | null {
+    const group = this.#group;
+    return group === null ? null : () => ({ transactions: group.transactions, commits: group.commits });
   }
 
   /** One transaction bound to one tenant: every change and its audit entry commit together. */

@@ -112,6 +112,13 @@ for (const engine of ENGINES) {
       );
       assert.equal(sampleValue(families, 'countersign_store_up'), 1);
       assert.ok((sampleValue(families, 'countersign_audit_append_seconds_count') ?? 0) >= 2, 'audit appends are timed');
+      const transactions = sampleValue(families, 'countersign_sqlite_transactions_total');
+      const commits = sampleValue(families, 'countersign_sqlite_commits_total');
+      if (engine.name === 'sqlite') {
+        assert.ok((transactions ?? 0) >= 2 && (commits ?? 0) >= 1 && (commits ?? 0) <= (transactions ?? 0), `${commits} / ${transactions}`);
+      } else {
+        assert.equal(transactions, undefined, 'PostgreSQL reports no SQLite commits');
+      }
       assert.equal(sampleValue(families, 'countersign_executions', { status: 'queued' }), 0);
     });
 
