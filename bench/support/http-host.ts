@@ -15,7 +15,7 @@ import { benchApi } from './api.ts';
 export type HostCommand =
   | { type: 'start'; server: 'countersign'; dir: string; databaseUrl?: string; sqliteSynchronous?: 'full' | 'normal' }
   | { type: 'start'; server: 'bare' }
-  | { type: 'propose-in-process'; count: number; body: unknown }
+  | { type: 'propose-in-process'; count: number; body: unknown; concurrency?: number }
   | { type: 'stats' }
   | { type: 'stop' };
 
@@ -28,7 +28,7 @@ export interface HostStats {
 
 export type HostReply =
   | { type: 'ready'; url: string; adminKey?: string }
-  | { type: 'proposed'; perSecond: number; count: number }
+  | { type: 'proposed'; perSecond: number; count: number; transactionsPerCommit?: number }
   | { type: 'stats'; stats: HostStats | null }
   | { type: 'stopped' }
   | { type: 'error'; message: string };
@@ -62,7 +62,7 @@ class Host {
         return { type: 'ready', url, adminKey: this.#adminKey };
       }
       case 'propose-in-process':
-        return { type: 'proposed', ...(await this.#proposeInProcess(command.count, command.body)) };
+        return { type: 'proposed', ...(await this.#proposeInProcess(command.count, command.body, command.concurrency ?? 1)) };
       case 'stats':
         return { type: 'stats', stats: await this.#stats() };
       case 'stop':
@@ -101,15 +101,32 @@ class Host {
     return app.listen({ host: '127.0.0.1', port: 0 });
   }
 
-  /** The plan.propose operation run directly, one after another: the per-plan cost without HTTP. */
-  async #proposeInProcess(count: number, body: unknown): Promise<{ perSecond: number; count: number }> {
+  /**
+   * The plan.propose operation run directly, `concurrency` callers each proposing one after
+   * another: the per-plan cost without HTTP. On SQLite it also reports how many transactions each
+   * commit carried in the timed part (group commit).
+   */
+  async #proposeInProcess(
+    count: number,
+    body: unknown,
+    concurrency: number,
+  ): Promise<{ perSecond: number; count: number; transactionsPerCommit?: number }> {
     const ctx = this.#ctx;
     if (!ctx || !this.#adminKey) throw new Error('no countersign server is running');
     const principal: Principal = await ctx.authenticator.authenticate(`Bearer ${this.#adminKey}`);
     for (let i = 0; i < 100; i++) await ctx.pipeline.run('plan.propose', principal, body, 'api');
+    const counts = ctx.store.groupCommitCounts();
+    const before = counts?.();
     const start = performance.now();
-    for (let i = 0; i < count; i++) await ctx.pipeline.run('plan.propose', principal, body, 'api');
-    return { perSecond: (count * 1000) / (performance.now() - start), count };
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, c) => {
+        for (let i = c; i < count; i += concurrency) await ctx.pipeline.run('plan.propose', principal, body, 'api');
+      }),
+    );
+    const perSecond = (count * 1000) / (performance.now() - start);
+    const after = counts?.();
+    if (!before || !after || after.commits === before.commits) return { perSecond, count };
+    return { perSecond, count, transactionsPerCommit: (after.transactions - before.transactions) / (after.commits - before.commits) };
   }
 
   /** What the load left behind: plans stored, and whether the audit chain still verifies. */

@@ -13,6 +13,7 @@ const SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 8);
 const WARMUP_SECONDS = 2;
 /** PlanService.propose calls made directly (no HTTP) after the load, to split the per-plan cost. */
 const IN_PROCESS = 1_000;
+const IN_PROCESS_CONCURRENCY = 16;
 /** Requests in flight when a run's time is up may be stored but not counted: one per connection per run. */
 const IN_FLIGHT_SLACK = 2 * CONNECTIONS;
 
@@ -50,6 +51,8 @@ interface ProductRun {
   load: LoadResult;
   stats: HostStats | null;
   inProcessPerSecond: number | null;
+  /** The same with IN_PROCESS_CONCURRENCY callers at once, and the transactions each SQLite commit carried. */
+  inProcessConcurrent: { perSecond: number; transactionsPerCommit?: number } | null;
   /** Bare SQLite commits/s on the same disk right after the load: the ceiling for one commit per plan. */
   bareCommitsPerSecond: number | null;
   problems: string[];
@@ -90,9 +93,15 @@ async function measureProduct(o: ProductOptions): Promise<ProductRun> {
       }
     }
     let inProcess: number | null = null;
+    let inProcessConcurrent: ProductRun['inProcessConcurrent'] = null;
     if (o.inProcess) {
-      progress(`plans: ${IN_PROCESS} proposals in process (no HTTP)`);
+      progress(`plans: ${IN_PROCESS} proposals in process (no HTTP), one at a time, then ${IN_PROCESS_CONCURRENCY} at once`);
       inProcess = (await host.call({ type: 'propose-in-process', count: IN_PROCESS, body: THREE_STEP_PLAN }, 'proposed')).perSecond;
+      const concurrent = await host.call(
+        { type: 'propose-in-process', count: IN_PROCESS, body: THREE_STEP_PLAN, concurrency: IN_PROCESS_CONCURRENCY },
+        'proposed',
+      );
+      inProcessConcurrent = { perSecond: concurrent.perSecond, transactionsPerCommit: concurrent.transactionsPerCommit };
     }
     progress('plans: checking stored plans and the audit chain');
     const stats = (await host.call({ type: 'stats' }, 'stats')).stats;
@@ -100,12 +109,12 @@ async function measureProduct(o: ProductOptions): Promise<ProductRun> {
     const problems: string[] = [];
     if (r.non2xxIncludingWarmup > 0) problems.push(`non-2xx answers: ${JSON.stringify(r.statusCodes)}`);
     if (r.errors > 0 || r.timeouts > 0) problems.push(`${r.errors} transport errors, ${r.timeouts} timeouts`);
-    const expected = r.okIncludingWarmup + (o.inProcess ? 100 + IN_PROCESS : 0);
+    const expected = r.okIncludingWarmup + (o.inProcess ? 2 * (100 + IN_PROCESS) : 0);
     if (!stats || stats.plans < expected || stats.plans > expected + IN_FLIGHT_SLACK) {
       problems.push(`stored plans ${stats?.plans ?? 'unknown'} do not match ${expected} accepted (+ up to ${IN_FLIGHT_SLACK} in flight)`);
     }
     if (!stats?.auditIntact) problems.push(`audit chain after load: ${stats?.auditMessage ?? 'not checked'}`);
-    return { load: r, stats, inProcessPerSecond: inProcess, bareCommitsPerSecond: bareCommits, problems };
+    return { load: r, stats, inProcessPerSecond: inProcess, inProcessConcurrent, bareCommitsPerSecond: bareCommits, problems };
   } finally {
     await hosted?.host.stop();
     tmp.remove();
@@ -121,6 +130,12 @@ function toRow(id: string, figure: string, run: ProductRun, bare: LoadResult, ta
   ];
   if (run.inProcessPerSecond !== null)
     notes.push(`PlanService.propose in process, one at a time, no HTTP: ${fmt(run.inProcessPerSecond)}/s`);
+  if (run.inProcessConcurrent !== null) {
+    const per = run.inProcessConcurrent.transactionsPerCommit;
+    notes.push(
+      `the same, ${IN_PROCESS_CONCURRENCY} at once: ${fmt(run.inProcessConcurrent.perSecond)}/s${per === undefined ? '' : ` (${per.toFixed(1)} transactions per SQLite commit)`}`,
+    );
+  }
   if (run.bareCommitsPerSecond !== null) {
     notes.push(
       `bare SQLite commits on this disk right after (1 insert/txn, same pragmas): ${fmt(run.bareCommitsPerSecond)}/s — the ceiling for one commit per plan`,
