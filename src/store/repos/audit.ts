@@ -34,11 +34,7 @@ export function rowToRecord(r: Row): AuditRecord {
   };
 }
 
-/**
- * Appends to the chain inside the caller's transaction, so the entry and the change it records
- * commit or roll back together (invariant 11). The head row lock serializes appenders on
- * PostgreSQL; on SQLite the transaction already holds the write lock (BEGIN IMMEDIATE).
- */
+/** The chain head; on PostgreSQL locked until the transaction ends, so appenders queue on it. */
 const AUDIT_HEAD = new Precompiled<{ id: number }>((db, param, engine) => {
   const q = db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', param<number>('id'));
   return engine === 'postgres' ? q.forUpdate() : q;
