@@ -145,6 +145,38 @@ for (const engine of ENGINES) {
       assert.ok(mine.every((e) => e.tenantId === a));
     });
 
+    test('transactions that fail after appending audit entries leave none behind, even sharing a commit (invariant 11)', async () => {
+      const counts = store.groupCommitCounts();
+      const before = counts?.();
+      const results = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) =>
+          store.transaction(a, async (s) => {
+            await s.plans.insert(plan(a, `pln_batch${i}`, '2026-01-02T00:00:00.000Z'));
+            await s.audit({ actor: 'c', action: 'plan.propose', outcome: 'allowed', resource: `plan:pln_batch${i}` });
+            if (i % 3 === 1) throw new Error(`refused ${i}`);
+            return i;
+          }),
+        ),
+      );
+      const failed = new Set([1, 4, 7, 10]);
+      for (const [i, r] of results.entries()) assert.equal(r.status, failed.has(i) ? 'rejected' : 'fulfilled', `transaction ${i}`);
+      if (counts && before) {
+        // SQLite: the twelve queued behind one another, so some shared a commit (the savepoint path).
+        const after = counts();
+        assert.ok(after.commits - before.commits < 12, `${after.commits - before.commits} commits for 12 transactions`);
+      }
+      const entries = (await store.scope(a).listAudit(0, 10_000)).filter((e) => e.resource.startsWith('plan:pln_batch'));
+      assert.deepEqual(entries.map((e) => e.resource).sort(), [0, 2, 3, 5, 6, 8, 9, 11].map((i) => `plan:pln_batch${i}`).sort());
+      for (const i of failed) assert.equal(await store.scope(a).plans.get(`pln_batch${i}`), undefined);
+      const report = await verifyAuditChain({
+        entries: store.auditPagesForVerification(),
+        checkpoints: await store.listAuditCheckpoints(),
+        head: await store.auditHead(),
+        publicKeys: publicKeyMap([keys.publicKeyPem]),
+      });
+      assert.equal(report.ok, true, report.message);
+    });
+
     test('the chain in pages (each next page requested ahead) is the chain entry by entry', async () => {
       const entries: unknown[] = [];
       for await (const e of store.iterateAuditForVerification()) entries.push(e);
