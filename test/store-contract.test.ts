@@ -77,6 +77,15 @@ for (const engine of ENGINES) {
       await drop?.();
     });
 
+    /** The store's whole chain, read as `entries`, verified with the contract's audit key. */
+    const verifyChain = async (entries: Parameters<typeof verifyAuditChain>[0]['entries']) =>
+      verifyAuditChain({
+        entries,
+        checkpoints: await store.listAuditCheckpoints(),
+        head: await store.auditHead(),
+        publicKeys: publicKeyMap([keys.publicKeyPem]),
+      });
+
     test('a plan is visible in its tenant only', async () => {
       await store.transaction(a, (s) => s.plans.insert(plan(a, 'pln_a1', '2026-01-01T00:00:00.000Z')));
       assert.equal((await store.scope(a).plans.get('pln_a1'))?.id, 'pln_a1');
@@ -133,12 +142,7 @@ for (const engine of ENGINES) {
           store.scope(i % 2 ? a : b).audit({ actor: 'c', action: 'plan.read', outcome: 'denied', resource: `plan:${i}` }),
         ),
       );
-      const report = await verifyAuditChain({
-        entries: store.iterateAuditForVerification(),
-        checkpoints: await store.listAuditCheckpoints(),
-        head: await store.auditHead(),
-        publicKeys: publicKeyMap([keys.publicKeyPem]),
-      });
+      const report = await verifyChain(store.iterateAuditForVerification());
       assert.equal(report.ok, true, report.message);
       assert.ok(report.checkpoints >= 4);
       const mine = await store.scope(a).listAudit(0, 1000);
@@ -168,12 +172,7 @@ for (const engine of ENGINES) {
       const entries = (await store.scope(a).listAudit(0, 10_000)).filter((e) => e.resource.startsWith('plan:pln_batch'));
       assert.deepEqual(entries.map((e) => e.resource).sort(), [0, 2, 3, 5, 6, 8, 9, 11].map((i) => `plan:pln_batch${i}`).sort());
       for (const i of failed) assert.equal(await store.scope(a).plans.get(`pln_batch${i}`), undefined);
-      const report = await verifyAuditChain({
-        entries: store.auditPagesForVerification(),
-        checkpoints: await store.listAuditCheckpoints(),
-        head: await store.auditHead(),
-        publicKeys: publicKeyMap([keys.publicKeyPem]),
-      });
+      const report = await verifyChain(store.auditPagesForVerification());
       assert.equal(report.ok, true, report.message);
     });
 
