@@ -17,6 +17,7 @@ export type HostCommand =
   | { type: 'start'; server: 'bare' }
   | { type: 'propose-in-process'; count: number; body: unknown; concurrency?: number }
   | { type: 'stats' }
+  | { type: 'commit-counts' }
   | { type: 'stop' };
 
 export interface HostStats {
@@ -30,6 +31,8 @@ export type HostReply =
   | { type: 'ready'; url: string; adminKey?: string }
   | { type: 'proposed'; perSecond: number; count: number; transactionsPerCommit?: number }
   | { type: 'stats'; stats: HostStats | null }
+  /** SQLite: transactions committed so far and the commits that carried them (group commit); null elsewhere. */
+  | { type: 'commit-counts'; counts: { transactions: number; commits: number } | null }
   | { type: 'stopped' }
   | { type: 'error'; message: string };
 
@@ -65,6 +68,8 @@ class Host {
         return { type: 'proposed', ...(await this.#proposeInProcess(command.count, command.body, command.concurrency ?? 1)) };
       case 'stats':
         return { type: 'stats', stats: await this.#stats() };
+      case 'commit-counts':
+        return { type: 'commit-counts', counts: this.#ctx?.store.groupCommitCounts()?.() ?? null };
       case 'stop':
         await this.stop();
         return { type: 'stopped' };

@@ -49,6 +49,8 @@ async function measureBare(): Promise<LoadResult> {
 
 interface ProductRun {
   load: LoadResult;
+  /** SQLite: transactions each commit carried during the HTTP load (warm-up included); null on PostgreSQL. */
+  loadTransactionsPerCommit: number | null;
   stats: HostStats | null;
   inProcessPerSecond: number | null;
   /** The same with IN_PROCESS_CONCURRENCY callers at once, and the transactions each SQLite commit carried. */
@@ -81,7 +83,13 @@ async function measureProduct(o: ProductOptions): Promise<ProductRun> {
     if (!adminKey) throw new Error('the server host returned no admin key');
     const label = `${o.engine}${o.synchronous ? ` synchronous=${o.synchronous}` : ''}`;
     progress(`plans: countersign on ${label}, ${WARMUP_SECONDS}+${SECONDS} s × ${CONNECTIONS} connections`);
+    const countsBefore = (await host.call({ type: 'commit-counts' }, 'commit-counts')).counts;
     const r = await load(loadOptions(url, { authorization: `Bearer ${adminKey}` }));
+    const countsAfter = (await host.call({ type: 'commit-counts' }, 'commit-counts')).counts;
+    const loadTransactionsPerCommit =
+      countsBefore && countsAfter && countsAfter.commits > countsBefore.commits
+        ? (countsAfter.transactions - countsBefore.transactions) / (countsAfter.commits - countsBefore.commits)
+        : null;
 
     let bareCommits: number | null = null;
     if (o.engine === 'sqlite') {
@@ -114,7 +122,15 @@ async function measureProduct(o: ProductOptions): Promise<ProductRun> {
       problems.push(`stored plans ${stats?.plans ?? 'unknown'} do not match ${expected} accepted (+ up to ${IN_FLIGHT_SLACK} in flight)`);
     }
     if (!stats?.auditIntact) problems.push(`audit chain after load: ${stats?.auditMessage ?? 'not checked'}`);
-    return { load: r, stats, inProcessPerSecond: inProcess, inProcessConcurrent, bareCommitsPerSecond: bareCommits, problems };
+    return {
+      load: r,
+      loadTransactionsPerCommit,
+      stats,
+      inProcessPerSecond: inProcess,
+      inProcessConcurrent,
+      bareCommitsPerSecond: bareCommits,
+      problems,
+    };
   } finally {
     await hosted?.host.stop();
     tmp.remove();
@@ -128,6 +144,8 @@ function toRow(id: string, figure: string, run: ProductRun, bare: LoadResult, ta
     `after the load: ${run.stats?.plans ?? '?'} plans stored, audit chain of ${run.stats?.auditEntries ?? '?'} entries ${run.stats?.auditIntact ? 'verifies' : 'DOES NOT VERIFY'}`,
     "every plan proposed has one shape (proposer, environment, risk, source): after the first, Cedar's answer for its Plan decision is the authorizer's kept one (a plan's id is not part of the key); each new shape costs one engine call",
   ];
+  if (run.loadTransactionsPerCommit !== null)
+    notes.push(`SQLite transactions per commit during the load: ${run.loadTransactionsPerCommit.toFixed(1)} (group commit)`);
   if (run.inProcessPerSecond !== null)
     notes.push(`PlanService.propose in process, one at a time, no HTTP: ${fmt(run.inProcessPerSecond)}/s`);
   if (run.inProcessConcurrent !== null) {

@@ -121,6 +121,32 @@ test('a commit that fails fails every transaction it carried, and stores none of
   }
 });
 
+test('a transaction asked for in the next turn of the event loop joins the commit before it (the linger)', async () => {
+  const db = await open('linger.db');
+  try {
+    // B is asked for by a callback of the loop's next turn, as a request read from a socket would be.
+    const together = async (group: GroupCommit<Db>) => {
+      const a = group.run(async (trx) => trx.insertInto('t').values({ n: 1, who: 'a' }).execute());
+      const b = new Promise((resolve, reject) => {
+        setImmediate(() => group.run(async (trx) => trx.insertInto('t').values({ n: 2, who: 'b' }).execute()).then(resolve, reject));
+      });
+      await Promise.all([a, b]);
+      return { transactions: group.transactions, commits: group.commits };
+    };
+    assert.deepEqual(await together(new GroupCommit(db)), { transactions: 2, commits: 1 });
+    // Without the linger the first commits before the loop turns: one commit each.
+    assert.deepEqual(await together(new GroupCommit(db, undefined, false)), { transactions: 2, commits: 2 });
+    assert.deepEqual(await rows(db), ['1:a', '1:a', '2:b', '2:b']);
+    // A lone transaction still commits after its empty turn.
+    const lone = new GroupCommit(db);
+    await lone.run(async (trx) => trx.insertInto('t').values({ n: 3, who: 'lone' }).execute());
+    assert.deepEqual({ transactions: lone.transactions, commits: lone.commits }, { transactions: 1, commits: 1 });
+    assert.equal((await rows(db)).length, 5);
+  } finally {
+    await db.destroy();
+  }
+});
+
 test("each transaction runs in its caller's async context", async () => {
   const db = await open('context.db');
   try {
