@@ -187,7 +187,7 @@ export async function run(): Promise<Row[]> {
         target: TARGET,
         detail: { entries: stored.entries, entryTextBytes: textBytes, bareReadPerSecond: Math.round(read) },
         notes: [
-          `store.auditPagesForVerification + verifyAuditChain, as \`countersign audit verify\` (checkpoint signatures included); bare better-sqlite3 read of the same rows alone: ${Math.round(read).toLocaleString('en-US')}/s`,
+          `store.auditPagesForVerification + verifyAuditChain, as \`countersign audit verify\` (checkpoint signatures included); SQLite writes out the text each hash covers (json_quote), this process hashes it; bare better-sqlite3 read of the same rows' ten columns alone: ${Math.round(read).toLocaleString('en-US')}/s`,
           `floor: one-shot crypto.hash per buffer; with a Hash object per buffer (createHash) bare SHA-256 runs at ${Math.round(shaObject).toLocaleString('en-US')}/s`,
         ],
       },

@@ -1,4 +1,13 @@
-export { type AuditEvent, type AuditRecord, canonicalDetails, entryHash, GENESIS_HASH, sealEntry } from './chain.ts';
+export {
+  type AuditEvent,
+  type AuditHashInput,
+  type AuditRecord,
+  canonicalDetails,
+  entryHash,
+  entryText,
+  GENESIS_HASH,
+  sealEntry,
+} from './chain.ts';
 export { cosign, cosignerKey, verifyCosignature } from './cosignature.ts';
 export { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditOutcome, auditCode } from './events.ts';
 export { auditLeafHash, EMPTY_ROOT, leafHash, MerkleTree, nodeHash, verifyConsistency, verifyInclusion } from './merkle.ts';

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { type AuditRecord, entryHash, GENESIS_HASH } from './chain.ts';
+import { type AuditHashInput, type AuditRecord, entryHash, GENESIS_HASH, hashEntryText } from './chain.ts';
 import { type Checkpoint, verifyCheckpointInBackground } from './signing.ts';
 
 export type AuditProblem =
@@ -24,8 +24,11 @@ export interface VerifyReport {
 }
 
 export interface VerifyInput {
-  /** Entries in ascending seq order, one by one or in pages (a store's pages save an await per entry). */
-  entries: AsyncIterable<AuditRecord | readonly AuditRecord[]>;
+  /**
+   * Entries in ascending seq order, one by one or in pages (a store's pages save an await per
+   * entry); an entry is either its stored fields or the text its hash covers as the store wrote it out.
+   */
+  entries: AsyncIterable<AuditRecord | AuditHashInput | readonly (AuditRecord | AuditHashInput)[]>;
   checkpoints: readonly Checkpoint[];
   /** The stored chain head (seq, hash), or null if none is stored. */
   head: { seq: number; hash: string } | null;
@@ -75,13 +78,21 @@ export async function verifyAuditChain(input: VerifyInput): Promise<VerifyReport
 
   async function walk(): Promise<VerifyReport> {
     for await (const item of input.entries) {
-      const page: readonly AuditRecord[] = Array.isArray(item) ? item : [item as AuditRecord];
+      const page: readonly (AuditRecord | AuditHashInput)[] = Array.isArray(item) ? item : [item as AuditRecord | AuditHashInput];
       for (const e of page) {
         if (e.seq > expected) return fail('missing', expected, `entry ${expected} is missing (the next entry is ${e.seq})`);
         if (e.seq < expected) return fail('inserted_or_reordered', e.seq, `entry ${e.seq} appears out of order`);
         if (e.prevHash !== prev) return fail('inserted_or_reordered', e.seq, `entry ${e.seq} does not link to entry ${e.seq - 1}`);
         // entryHash reads every field but `hash`: no copy of the entry without it.
-        if (entryHash(e) !== e.hash) return fail('modified', e.seq, `entry ${e.seq} was modified (its hash does not match its content)`);
+        let computed: string;
+        try {
+          computed = 'text' in e ? hashEntryText(e.text) : entryHash(e);
+        } catch (err) {
+          // A field no honest writer stores (not text, a lone surrogate): the row was changed.
+          const why = err instanceof Error ? err.message : String(err);
+          return fail('modified', e.seq, `entry ${e.seq} was modified (it cannot be hashed: ${why})`);
+        }
+        if (computed !== e.hash) return fail('modified', e.seq, `entry ${e.seq} was modified (its hash does not match its content)`);
         const cp = bySeq.get(e.seq);
         if (cp && cp.headHash !== e.hash)
           return fail('checkpoint_mismatch', e.seq, `entry ${e.seq} differs from the signed checkpoint at that seq`);

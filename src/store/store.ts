@@ -1,5 +1,5 @@
 import { Kysely, Migrator, sql, type Transaction } from 'kysely';
-import type { AuditEvent, AuditRecord, Checkpoint, CheckpointSigner } from '../audit/index.ts';
+import type { AuditEvent, AuditHashInput, AuditRecord, Checkpoint, CheckpointSigner } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { KnownSecrets } from '../secrets/index.ts';
@@ -15,7 +15,7 @@ import {
   appendAudit,
   checkpointHead,
   iterateAudit,
-  iterateAuditPages,
+  iterateAuditVerificationPages,
   listCheckpoints,
   rowToRecord,
 } from './repos/audit.ts';
@@ -429,9 +429,12 @@ export class Store {
     return iterateAudit(this.#db, this.engine);
   }
 
-  /** The whole chain in pages of entries, for verifyAuditChain (no per-entry await). */
-  auditPagesForVerification(pageSize = AUDIT_PAGE_SIZE): AsyncGenerator<AuditRecord[]> {
-    return iterateAuditPages(this.#db, this.engine, pageSize);
+  /**
+   * The whole chain in pages of entries, for verifyAuditChain (no per-entry await). On SQLite an
+   * entry is the text its hash covers, written out by the database (its fields are not read).
+   */
+  auditPagesForVerification(pageSize = AUDIT_PAGE_SIZE): AsyncGenerator<(AuditRecord | AuditHashInput)[]> {
+    return iterateAuditVerificationPages(this.#db, this.engine, pageSize);
   }
 
   /** The chain after `seq`, in order: the audit tree extends itself with it. */

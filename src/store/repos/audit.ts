@@ -1,5 +1,13 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import { type AuditEvent, type AuditRecord, type Checkpoint, type CheckpointSigner, GENESIS_HASH, sealEntry } from '../../audit/index.ts';
+import {
+  type AuditEvent,
+  type AuditHashInput,
+  type AuditRecord,
+  type Checkpoint,
+  type CheckpointSigner,
+  GENESIS_HASH,
+  sealEntry,
+} from '../../audit/index.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { KnownSecrets } from '../../secrets/index.ts';
 import { type Param, Precompiled } from '../precompiled.ts';
@@ -182,16 +190,76 @@ function readAuditPage(db: Kysely<Database>, engine: 'sqlite' | 'postgres', afte
 }
 
 /**
+ * What entryText (src/audit/chain.ts) builds, written out by SQLite: its `json_quote` encodes a
+ * string exactly as JSON.stringify does (a unit test compares the two on every code point), and
+ * the fields are in RFC 8785 key order. Only for a row whose columns hold what the product writes
+ * (text, and a safe-integer seq): any other value (a number or a blob where text belongs, which
+ * `json_quote` would print unquoted or read as JSONB) gives null, and that row is read whole and
+ * checked field by field instead. Reading four columns instead of ten, and not assembling the
+ * text here, verifies a stored chain about 1.5× as fast.
+ */
+const SQLITE_AUDIT_TEXT = `case when typeof(seq) = 'integer' and seq between 1 and ${Number.MAX_SAFE_INTEGER}
+  and typeof(ts) = 'text' and typeof(tenant_id) = 'text' and typeof(actor) = 'text' and typeof(action) = 'text'
+  and typeof(outcome) = 'text' and typeof(resource) = 'text' and typeof(details) = 'text' and typeof(prev_hash) = 'text'
+  then '{"action":' || json_quote(action) || ',"actor":' || json_quote(actor) || ',"details":' || json_quote(details)
+    || ',"outcome":' || json_quote(outcome) || ',"prev":' || json_quote(prev_hash) || ',"resource":' || json_quote(resource)
+    || ',"seq":' || seq || ',"tenant":' || json_quote(tenant_id) || ',"ts":' || json_quote(ts) || '}'
+  end`;
+
+const SQLITE_AUDIT_TEXT_PAGE = `${ROWS_AS_ARRAYS}select seq, prev_hash, hash, ${SQLITE_AUDIT_TEXT} from audit_log where seq > ? order by seq limit ?`;
+
+/** One page of the chain as verification reads it: on SQLite the text each hash covers, else the records. */
+async function readVerificationPage(
+  db: Kysely<Database>,
+  engine: 'sqlite' | 'postgres',
+  after: number,
+  pageSize: number,
+): Promise<(AuditRecord | AuditHashInput)[]> {
+  if (engine !== 'sqlite') return readAuditPage(db, engine, after, pageSize);
+  const { rows } = await db.executeQuery<[number, string, string, string | null]>(
+    CompiledQuery.raw(SQLITE_AUDIT_TEXT_PAGE, [after, pageSize]),
+  );
+  const page: (AuditRecord | AuditHashInput)[] = [];
+  for (const r of rows) {
+    if (r[3] !== null) {
+      page.push({ seq: r[0], prevHash: r[1], hash: r[2], text: r[3] });
+      continue;
+    }
+    // An unusual row: read whole, so verification judges its fields as they are stored.
+    const [whole] = await readAuditPage(db, engine, r[0] - 1, 1);
+    if (whole === undefined || whole.seq !== r[0]) throw new Error(`audit entry ${r[0]} changed while it was being verified`);
+    page.push(whole);
+  }
+  return page;
+}
+
+/**
  * The chain after `from` in pages of `pageSize` entries, in seq order. The next page is requested
  * before the current one is handed out, so on PostgreSQL its round trip overlaps the caller's work.
  */
-export async function* iterateAuditPages(
+export function iterateAuditPages(
   db: Kysely<Database>,
   engine: 'sqlite' | 'postgres',
   pageSize = AUDIT_PAGE_SIZE,
   from = 0,
 ): AsyncGenerator<AuditRecord[]> {
-  const page = (after: number) => readAuditPage(db, engine, after, pageSize);
+  return prefetchPages((after) => readAuditPage(db, engine, after, pageSize), pageSize, from);
+}
+
+/** The chain in pages for verifyAuditChain: on SQLite each entry as the text its hash covers (see SQLITE_AUDIT_TEXT). */
+export function iterateAuditVerificationPages(
+  db: Kysely<Database>,
+  engine: 'sqlite' | 'postgres',
+  pageSize = AUDIT_PAGE_SIZE,
+): AsyncGenerator<(AuditRecord | AuditHashInput)[]> {
+  return prefetchPages((after) => readVerificationPage(db, engine, after, pageSize), pageSize, 0);
+}
+
+async function* prefetchPages<T extends { seq: number }>(
+  page: (after: number) => Promise<T[]>,
+  pageSize: number,
+  from: number,
+): AsyncGenerator<T[]> {
   let pending = page(from);
   for (;;) {
     const rows = await pending;
