@@ -2,7 +2,16 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type AuditRecord, CheckpointSigner, entryText, generateAuditKeyPair, publicKeyMap, verifyAuditChain } from '../src/audit/index.ts';
+import { sql } from 'kysely';
+import {
+  type AuditRecord,
+  CheckpointSigner,
+  entryHash,
+  entryText,
+  generateAuditKeyPair,
+  publicKeyMap,
+  verifyAuditChain,
+} from '../src/audit/index.ts';
 import { systemRuntime } from '../src/runtime.ts';
 import { provisionTenant } from '../src/server/tenants.ts';
 import { type PlanRecord, Store } from '../src/store/index.ts';
@@ -148,6 +157,67 @@ for (const engine of ENGINES) {
       const mine = await store.scope(a).listAudit(0, 1000);
       assert.ok(mine.every((e) => e.tenantId === a));
     });
+
+    test('entries whose fields need escaping are hashed as entryHash hashes them, and the chain verifies', async () => {
+      // On PostgreSQL the database hashes each entry itself (to_json + sha256); on SQLite, verification
+      // lets it write out the hashed text (json_quote). Either must equal entryText, byte for byte.
+      const odd = ['quote " back \\ slash', 'tab\tnewline\ncr\r\u001f\u007f', 'é ß 中文 😀 \u2028\u2029', '{"a":"b"}', ''];
+      const appended: AuditRecord[] = [];
+      for (const [i, text] of odd.entries()) {
+        appended.push(
+          await store
+            .scope(a)
+            .audit({ actor: `prn_${text}`, action: 'plan.read', outcome: 'allowed', resource: `plan:${text}`, details: { note: text, i } }),
+        );
+      }
+      for (const e of appended) assert.equal(e.hash, entryHash(e));
+      const stored = (await store.scope(a).listAudit(0, 10_000)).filter((e) => appended.some((x) => x.seq === e.seq));
+      assert.deepEqual(stored, appended);
+      const report = await verifyChain(store.auditPagesForVerification());
+      assert.equal(report.ok, true, report.message);
+    });
+
+    if (engine.name === 'postgres')
+      test("PostgreSQL's to_json writes every code point as JSON.stringify does (the append's hash relies on it)", async () => {
+        const strings: string[] = [];
+        for (let c = 1; c <= 0x10ffff; c++) {
+          if (c >= 0xd800 && c <= 0xdfff) continue;
+          if (c > 0xffff && c % 0x101 !== 0) continue;
+          strings.push(String.fromCodePoint(c));
+        }
+        strings.push('quote " and backslash \\ and slash / inside', '');
+        const { rows } = await sql<{ s: string; q: string }>`select s, to_json(s)::text as q from unnest(${strings}::text[]) as s`.execute(
+          store.kyselyForOperatorTooling,
+        );
+        assert.equal(rows.length, strings.length);
+        const mismatches = rows.filter((r) => r.q !== JSON.stringify(r.s)).map((r) => `${JSON.stringify(r.s)} → ${r.q}`);
+        assert.deepEqual(mismatches.slice(0, 10), []);
+      });
+
+    if (engine.name === 'postgres')
+      test('an append whose stored hash is not the one entryHash computes fails, and leaves nothing behind', async () => {
+        // A trigger (someone with write access to the database) rewrites the hash as it is written.
+        const db = store.kyselyForOperatorTooling;
+        await sql`create function cs_test_rewrite_hash() returns trigger language plpgsql as $$
+          begin if new.resource = 'plan:rewritten' then new.hash := repeat('0', 64); end if; return new; end $$`.execute(db);
+        await sql`create trigger cs_test_rewrite_hash before insert on audit_log for each row execute function cs_test_rewrite_hash()`.execute(
+          db,
+        );
+        try {
+          await assert.rejects(
+            store.scope(a).audit({ actor: 'c', action: 'plan.read', outcome: 'allowed', resource: 'plan:rewritten' }),
+            (err: Error) =>
+              /audit entry could not be written/.test(err.message) && /differs from entryHash/.test(String((err.cause as Error)?.message)),
+          );
+          assert.equal((await store.scope(a).listAudit(0, 10_000)).filter((e) => e.resource === 'plan:rewritten').length, 0);
+          await store.scope(a).audit({ actor: 'c', action: 'plan.read', outcome: 'allowed', resource: 'plan:after' });
+        } finally {
+          await sql`drop trigger cs_test_rewrite_hash on audit_log`.execute(db);
+          await sql`drop function cs_test_rewrite_hash()`.execute(db);
+        }
+        const report = await verifyChain(store.auditPagesForVerification());
+        assert.equal(report.ok, true, report.message);
+      });
 
     test('transactions that fail after appending audit entries leave none behind, even sharing a commit (invariant 11)', async () => {
       const counts = store.groupCommitCounts();

@@ -1,4 +1,5 @@
 import { type Compilable, type CompiledQuery, createQueryId, type Kysely, type QueryResult } from 'kysely';
+import { prepareOnPostgres } from './postgres/prepared.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -18,9 +19,15 @@ const SENTINEL_PREFIX = '\u0000countersign-param:';
 export class Precompiled<V extends Record<string, unknown>> {
   readonly #build: (db: Kysely<Database>, param: Param, engine: Engine) => Compilable<unknown>;
   readonly #compiled = new Map<Engine, { query: CompiledQuery; slots: Array<{ name: string } | { value: unknown }> }>();
+  readonly #prepared: boolean;
 
-  constructor(build: (db: Kysely<Database>, param: Param, engine: Engine) => Compilable<unknown>) {
+  /**
+   * @param options.prepared on PostgreSQL, run it as a named prepared statement (planned once per
+   *   connection; see postgres/prepared.ts): only for a statement whose result columns are named
+   */
+  constructor(build: (db: Kysely<Database>, param: Param, engine: Engine) => Compilable<unknown>, options: { prepared?: boolean } = {}) {
     this.#build = build;
+    this.#prepared = options.prepared ?? false;
   }
 
   run<R>(db: Kysely<Database>, engine: Engine, values: V): Promise<QueryResult<R>> {
@@ -59,6 +66,7 @@ export class Precompiled<V extends Record<string, unknown>> {
     // A parameter Kysely folded into the SQL text (or dropped) would silently run with its sentinel.
     for (const name of names) if (!seen.has(name)) throw new Error(`precompiled query: parameter "${name}" is not a bound value`);
     if (query.sql.includes(SENTINEL_PREFIX)) throw new Error('precompiled query: a parameter was written into the SQL text');
+    if (engine === 'postgres' && this.#prepared) prepareOnPostgres(query.sql);
     compiled = { query, slots };
     this.#compiled.set(engine, compiled);
     return compiled;

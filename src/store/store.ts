@@ -174,21 +174,24 @@ type KeyWithPrincipalRow = Database['api_keys'] & {
 };
 
 /** An API key with its principal (same tenant): a key whose principal is gone finds nothing. */
-const API_KEY_WITH_PRINCIPAL = new Precompiled<{ id: string }>((db, param) =>
-  db
-    .selectFrom('api_keys as k')
-    .innerJoin('principals as p', (join) => join.onRef('p.tenant_id', '=', 'k.tenant_id').onRef('p.id', '=', 'k.principal_id'))
-    .selectAll('k')
-    .select([
-      'p.tenant_id as p_tenant_id',
-      'p.id as p_id',
-      'p.name as p_name',
-      'p.kind as p_kind',
-      'p.groups as p_groups',
-      'p.disabled as p_disabled',
-      'p.created_at as p_created_at',
-    ])
-    .where('k.id', '=', param<string>('id')),
+const API_KEY_WITH_PRINCIPAL = new Precompiled<{ id: string }>(
+  (db, param) =>
+    db
+      .selectFrom('api_keys as k')
+      .innerJoin('principals as p', (join) => join.onRef('p.tenant_id', '=', 'k.tenant_id').onRef('p.id', '=', 'k.principal_id'))
+      // Named, not `k.*`: the statement is prepared on PostgreSQL (see Precompiled).
+      .select(['k.id', 'k.tenant_id', 'k.principal_id', 'k.secret_hash', 'k.description', 'k.created_at', 'k.last_used_at', 'k.revoked_at'])
+      .select([
+        'p.tenant_id as p_tenant_id',
+        'p.id as p_id',
+        'p.name as p_name',
+        'p.kind as p_kind',
+        'p.groups as p_groups',
+        'p.disabled as p_disabled',
+        'p.created_at as p_created_at',
+      ])
+      .where('k.id', '=', param<string>('id')),
+  { prepared: true },
 );
 
 /**

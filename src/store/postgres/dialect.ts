@@ -1,5 +1,6 @@
 import { PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { runRegisteredPrepared } from './prepared.ts';
 
 const INT8_OID = 20;
 
@@ -40,6 +41,9 @@ export function createPostgresDialect(options: PostgresOptions): { dialect: Post
   // broken client on release (it is no longer queryable) and connects afresh on next use.
   const onError = options.onConnectionError ?? (() => undefined);
   pool.on('error', onError);
-  pool.on('connect', (client) => client.on('error', onError));
+  pool.on('connect', (client) => {
+    client.on('error', onError);
+    runRegisteredPrepared(client);
+  });
   return { dialect: new PostgresDialect({ pool }), pool };
 }

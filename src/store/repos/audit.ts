@@ -5,11 +5,13 @@ import {
   type AuditRecord,
   type Checkpoint,
   type CheckpointSigner,
+  canonicalDetails,
   GENESIS_HASH,
   sealEntry,
 } from '../../audit/index.ts';
 import type { Runtime } from '../../runtime.ts';
 import type { KnownSecrets } from '../../secrets/index.ts';
+import { prepareOnPostgres } from '../postgres/prepared.ts';
 import { type Param, Precompiled } from '../precompiled.ts';
 import type { Database } from '../schema.ts';
 import { ROWS_AS_ARRAYS } from '../sqlite/dialect.ts';
@@ -43,10 +45,13 @@ export function rowToRecord(r: Row): AuditRecord {
 }
 
 /** The chain head; on PostgreSQL locked until the transaction ends, so appenders queue on it. */
-const AUDIT_HEAD = new Precompiled<{ id: number }>((db, param, engine) => {
-  const q = db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', param<number>('id'));
-  return engine === 'postgres' ? q.forUpdate() : q;
-});
+const AUDIT_HEAD = new Precompiled<{ id: number }>(
+  (db, param, engine) => {
+    const q = db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', param<number>('id'));
+    return engine === 'postgres' ? q.forUpdate() : q;
+  },
+  { prepared: true },
+);
 
 type EntryValues = Record<'seq' | 'ts' | 'tenant' | 'actor' | 'action' | 'outcome' | 'resource' | 'details' | 'prev' | 'hash', unknown>;
 
@@ -65,39 +70,85 @@ function entryValues(param: Param) {
   };
 }
 
-const AUDIT_INSERT = new Precompiled<EntryValues>((db, param) => db.insertInto('audit_log').values(entryValues(param)));
+const AUDIT_INSERT = new Precompiled<EntryValues>((db, param) => db.insertInto('audit_log').values(entryValues(param)), { prepared: true });
 
-/** PostgreSQL: the entry and the head it moves in one statement, one round trip instead of two. */
-const AUDIT_INSERT_MOVING_HEAD = new Precompiled<EntryValues & { id: number }>((db, param) =>
-  db
-    .with('entry', (w) => w.insertInto('audit_log').values(entryValues(param)))
-    .updateTable('audit_head')
-    .set({ seq: param<number>('seq'), hash: param<string>('hash') })
-    .where('id', '=', param<number>('id')),
-);
+/**
+ * PostgreSQL: one statement locks the chain head, inserts the entry after it — hashed by the
+ * database over the same RFC 8785 text as entryText: `to_json` encodes a string exactly as
+ * JSON.stringify does (a test compares the two on every code point), and the fields are in key
+ * order — and moves the head: one round trip per append instead of two. A concurrent appender
+ * waits on the head's row lock and then reads the head as moved (READ COMMITTED re-reads a
+ * locked row once its locker commits). No row comes back when there is no head yet.
+ */
+const PG_APPEND = `with head as (
+  select seq, hash from audit_head where id = 1 for update
+), entry as (
+  insert into audit_log (seq, ts, tenant_id, actor, action, outcome, resource, details, prev_hash, hash)
+  select head.seq + 1, $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, head.hash,
+    encode(sha256(convert_to('{"action":' || to_json($4::text)::text || ',"actor":' || to_json($3::text)::text
+      || ',"details":' || to_json($7::text)::text || ',"outcome":' || to_json($5::text)::text
+      || ',"prev":' || to_json(head.hash)::text || ',"resource":' || to_json($6::text)::text
+      || ',"seq":' || (head.seq + 1)::text || ',"tenant":' || to_json($2::text)::text
+      || ',"ts":' || to_json($1::text)::text || '}', 'UTF8')), 'hex')
+  from head
+  returning seq, prev_hash, hash
+), moved as (
+  update audit_head set seq = entry.seq, hash = entry.hash from entry where audit_head.id = 1
+)
+select seq, prev_hash, hash from entry`;
+prepareOnPostgres(PG_APPEND);
 
-const AUDIT_HEAD_UPDATE = new Precompiled<{ id: number; seq: number; hash: string }>((db, param) =>
-  db
-    .updateTable('audit_head')
-    .set({ seq: param('seq'), hash: param('hash') })
-    .where('id', '=', param<number>('id')),
+const AUDIT_HEAD_UPDATE = new Precompiled<{ id: number; seq: number; hash: string }>(
+  (db, param) =>
+    db
+      .updateTable('audit_head')
+      .set({ seq: param('seq'), hash: param('hash') })
+      .where('id', '=', param<number>('id')),
+  { prepared: true },
 );
 
 /**
  * Appends to the chain inside the caller's transaction, so the entry and the change it records
  * commit or roll back together (invariant 11). The head row lock serializes appenders on
  * PostgreSQL; on SQLite the transaction already holds the write lock (BEGIN IMMEDIATE). The
- * statements every append runs are compiled once (see Precompiled); on PostgreSQL the entry and
- * the head's move are one statement.
+ * statements every append runs are compiled once (see Precompiled); on PostgreSQL the whole
+ * append — head, entry, the head's move — is one statement (PG_APPEND).
  */
 export async function appendAudit(trx: Kysely<Database>, options: AuditWriterOptions, event: AuditEvent): Promise<AuditRecord> {
+  const { engine } = options;
+  // Redacted before sealing: the hash covers what is stored, and nothing stored holds a secret.
+  const redacted = event.details === undefined ? event : { ...event, details: options.redaction.redactValue(event.details) };
+  const ts = options.runtime.now().toISOString();
+  const record =
+    (engine === 'postgres' ? await appendOnPostgres(trx, ts, redacted) : null) ?? (await appendAfterHead(trx, options, ts, redacted));
+  if (options.signer && record.seq % options.checkpointEvery === 0) {
+    await insertCheckpoint(trx, options.signer.sign(record.seq, record.hash, record.ts));
+  }
+  return record;
+}
+
+/** The entry appended by PG_APPEND, or null when the chain has no head yet. */
+async function appendOnPostgres(trx: Kysely<Database>, ts: string, event: AuditEvent): Promise<AuditRecord | null> {
+  const details = canonicalDetails(event.details);
+  const { rows } = await trx.executeQuery<{ seq: number | string; prev_hash: string; hash: string }>(
+    CompiledQuery.raw(PG_APPEND, [ts, event.tenantId, event.actor, event.action, event.outcome, event.resource, details]),
+  );
+  const row = rows[0];
+  if (row === undefined) return null;
+  // What the database hashed must be what verification will hash: sealed here the same way, or
+  // the caller's transaction fails and neither the entry nor the change it records stands.
+  const record = sealEntry(Number(row.seq), ts, row.prev_hash, event);
+  if (record.hash !== row.hash) throw new Error(`audit entry ${record.seq}: the database's hash differs from entryHash; not written`);
+  return record;
+}
+
+/** Reads the head, seals the entry here and writes it and the moved head (SQLite; the first entry on PostgreSQL). */
+async function appendAfterHead(trx: Kysely<Database>, options: AuditWriterOptions, ts: string, event: AuditEvent): Promise<AuditRecord> {
   const { engine } = options;
   const head = (await AUDIT_HEAD.run<{ seq: number | string; hash: string }>(trx, engine, { id: 1 })).rows[0];
   const prevSeq = head ? Number(head.seq) : 0;
   const prevHash = head ? head.hash : GENESIS_HASH;
-  // Redacted before sealing: the hash covers what is stored, and nothing stored holds a secret.
-  const redacted = event.details === undefined ? event : { ...event, details: options.redaction.redactValue(event.details) };
-  const record = sealEntry(prevSeq + 1, options.runtime.now().toISOString(), prevHash, redacted);
+  const record = sealEntry(prevSeq + 1, ts, prevHash, event);
   const values = {
     seq: record.seq,
     ts: record.ts,
@@ -110,18 +161,9 @@ export async function appendAudit(trx: Kysely<Database>, options: AuditWriterOpt
     prev: record.prevHash,
     hash: record.hash,
   };
-  if (head && engine === 'postgres') {
-    const moved = await AUDIT_INSERT_MOVING_HEAD.run(trx, engine, { ...values, id: 1 });
-    // The head row was locked above: it cannot have gone; if it had, the entry must not stand alone.
-    if (Number(moved.numAffectedRows ?? 0) !== 1) throw new Error('the audit chain head did not move with its entry');
-  } else {
-    await AUDIT_INSERT.run(trx, engine, values);
-    if (head) await AUDIT_HEAD_UPDATE.run(trx, engine, { id: 1, seq: record.seq, hash: record.hash });
-    else await trx.insertInto('audit_head').values({ id: 1, seq: record.seq, hash: record.hash }).execute();
-  }
-  if (options.signer && record.seq % options.checkpointEvery === 0) {
-    await insertCheckpoint(trx, options.signer.sign(record.seq, record.hash, record.ts));
-  }
+  await AUDIT_INSERT.run(trx, engine, values);
+  if (head) await AUDIT_HEAD_UPDATE.run(trx, engine, { id: 1, seq: record.seq, hash: record.hash });
+  else await trx.insertInto('audit_head').values({ id: 1, seq: record.seq, hash: record.hash }).execute();
   return record;
 }
 

@@ -19,20 +19,22 @@ export interface OutboxEvent {
 
 /** One tenant's outbox: written only inside the transaction of the change it reports. */
 /** Every proposal and review enqueues one event: compiled once (see Precompiled). */
-const OUTBOX_INSERT = new Precompiled<Record<'id' | 'tenant' | 'kind' | 'subject' | 'dedup' | 'payload' | 'created', string>>((db, param) =>
-  db
-    .insertInto('notification_outbox')
-    .values({
-      id: param('id'),
-      tenant_id: param('tenant'),
-      kind: param('kind'),
-      subject: param('subject'),
-      dedup_key: param('dedup'),
-      payload: param('payload'),
-      created_at: param('created'),
-      expanded_at: null,
-    })
-    .onConflict((oc) => oc.columns(['tenant_id', 'dedup_key']).doNothing()),
+const OUTBOX_INSERT = new Precompiled<Record<'id' | 'tenant' | 'kind' | 'subject' | 'dedup' | 'payload' | 'created', string>>(
+  (db, param) =>
+    db
+      .insertInto('notification_outbox')
+      .values({
+        id: param('id'),
+        tenant_id: param('tenant'),
+        kind: param('kind'),
+        subject: param('subject'),
+        dedup_key: param('dedup'),
+        payload: param('payload'),
+        created_at: param('created'),
+        expanded_at: null,
+      })
+      .onConflict((oc) => oc.columns(['tenant_id', 'dedup_key']).doNothing()),
+  { prepared: true },
 );
 
 export class NotificationsRepo {

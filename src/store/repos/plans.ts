@@ -108,8 +108,9 @@ const PLAN_COLUMNS = [
 type PlanRow = Required<Database['plans']>;
 
 /** Every proposal inserts one plan: compiled once (see Precompiled). */
-const PLAN_INSERT = new Precompiled<Pick<PlanRow, (typeof PLAN_COLUMNS)[number]>>((db, param) =>
-  db.insertInto('plans').values(Object.fromEntries(PLAN_COLUMNS.map((c) => [c, param(c)])) as unknown as PlanRow),
+const PLAN_INSERT = new Precompiled<Pick<PlanRow, (typeof PLAN_COLUMNS)[number]>>(
+  (db, param) => db.insertInto('plans').values(Object.fromEntries(PLAN_COLUMNS.map((c) => [c, param(c)])) as unknown as PlanRow),
+  { prepared: true },
 );
 
 export class PlansRepo {

@@ -50,12 +50,14 @@ export function toApiKey(r: Database['api_keys']): ApiKeyRecord {
 }
 
 /** Every proposal reads its environment: compiled once (see Precompiled). */
-const ENVIRONMENT = new Precompiled<{ tenant: string; name: string }>((db, param) =>
-  db
-    .selectFrom('environments')
-    .select(['name', 'frozen'])
-    .where('tenant_id', '=', param<string>('tenant'))
-    .where('name', '=', param<string>('name')),
+const ENVIRONMENT = new Precompiled<{ tenant: string; name: string }>(
+  (db, param) =>
+    db
+      .selectFrom('environments')
+      .select(['name', 'frozen'])
+      .where('tenant_id', '=', param<string>('tenant'))
+      .where('name', '=', param<string>('name')),
+  { prepared: true },
 );
 
 /** Principals, API keys and environments of one tenant. */

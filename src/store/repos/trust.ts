@@ -35,8 +35,15 @@ function toRecord(r: Database['trusted_keys']): TrustedKeyRecord {
  * commits in the same transaction as the audit entry of whoever made it.
  */
 /** Read by every proposal (the plan is sealed with a trusted key): compiled once (see Precompiled). */
-const ACTIVE_KEYS = new Precompiled<Record<string, never>>((db) =>
-  db.selectFrom('trusted_keys').selectAll().where('removed_at', 'is', null).orderBy('added_at'),
+const ACTIVE_KEYS = new Precompiled<Record<string, never>>(
+  (db) =>
+    db
+      .selectFrom('trusted_keys')
+      // Named, not `*`: the statement is prepared on PostgreSQL (see Precompiled).
+      .select(['key_id', 'public_key', 'name', 'added_by', 'added_tenant', 'added_at', 'removed_at', 'removed_by', 'remove_reason'])
+      .where('removed_at', 'is', null)
+      .orderBy('added_at'),
+  { prepared: true },
 );
 
 export class TrustRepo {
