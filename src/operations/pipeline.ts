@@ -173,6 +173,10 @@ export class Pipeline {
           resource: effect.resource ?? resourceKey(authorized.resource),
           details: effect.details ?? {},
         };
+        // The notification the change raises commits with it (outbox); the dispatcher sends it later.
+        await recordNotification(tx, { ...change, operation: op.name, at: ctx.now }, (p) => this.deps.runtime.newId(p));
+        // The audit entry is the transaction's last write: on PostgreSQL appending locks the chain
+        // head until the commit, and every other transaction's append waits for that lock.
         await tx.audit({
           actor: principal.id,
           action: op.action as AuditAction,
@@ -180,8 +184,6 @@ export class Pipeline {
           resource: change.resource,
           details: { ...effect.details, ...via(ctx), policies },
         });
-        // The notification the change raises commits with it (outbox); the dispatcher sends it later.
-        await recordNotification(tx, { ...change, operation: op.name, at: ctx.now }, (p) => this.deps.runtime.newId(p));
         return effect;
       });
       if (!effect.afterCommit) return effect.result;
