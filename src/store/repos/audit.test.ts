@@ -77,13 +77,17 @@ test('the verification pages carry, for every entry, exactly the text its hash c
     }
     // A row of another type where text belongs is handed over whole, for field-by-field checking.
     await sql`update audit_log set actor = cast(actor as blob) where seq = 7`.execute(db);
+    // So is one whose seq is not even a number (it sorts after every number): a copy of entry 25.
+    await sql`insert into audit_log select 'x25', ts, tenant_id, actor, action, outcome, resource, details, prev_hash, hash
+      from audit_log where seq = 25`.execute(db);
 
     const seen: unknown[] = [];
     for await (const page of iterateAuditVerificationPages(db, 'sqlite', 4)) {
       assert.ok(page.length <= 4);
       seen.push(...page);
     }
-    assert.equal(seen.length, records.length);
+    assert.equal(seen.length, records.length + 1);
+    assert.deepEqual(seen.at(-1), { ...records.at(-1), seq: 'x25' });
     for (const [i, r] of records.entries()) {
       const entry = seen[i] as Record<string, unknown>;
       if (r.seq === 7) {

@@ -202,24 +202,29 @@ export const AUDIT_PAGE_SIZE = 1000;
 /** One page of the chain after a seq, read on SQLite as arrays (no object per row from the driver). */
 const SQLITE_AUDIT_PAGE = `${ROWS_AS_ARRAYS}select seq, ts, tenant_id, actor, action, outcome, resource, details, prev_hash, hash from audit_log where seq > ? order by seq limit ?`;
 
+/** One row by its rowid, whatever type its seq holds (verification's fallback for an unusual row). */
+const SQLITE_AUDIT_ROW = `${ROWS_AS_ARRAYS}select seq, ts, tenant_id, actor, action, outcome, resource, details, prev_hash, hash from audit_log where rowid = ?`;
+
 type AuditRow = [number, string, string, string, string, string, string, string, string, string];
+
+function fromAuditRow(r: AuditRow): AuditRecord {
+  return {
+    seq: r[0],
+    ts: r[1],
+    tenantId: r[2],
+    actor: r[3],
+    action: r[4],
+    outcome: r[5],
+    resource: r[6],
+    details: r[7],
+    prevHash: r[8],
+    hash: r[9],
+  };
+}
 
 function readAuditPage(db: Kysely<Database>, engine: 'sqlite' | 'postgres', after: number, pageSize: number): Promise<AuditRecord[]> {
   if (engine === 'sqlite') {
-    return db.executeQuery<AuditRow>(CompiledQuery.raw(SQLITE_AUDIT_PAGE, [after, pageSize])).then(({ rows }) =>
-      rows.map((r) => ({
-        seq: r[0],
-        ts: r[1],
-        tenantId: r[2],
-        actor: r[3],
-        action: r[4],
-        outcome: r[5],
-        resource: r[6],
-        details: r[7],
-        prevHash: r[8],
-        hash: r[9],
-      })),
-    );
+    return db.executeQuery<AuditRow>(CompiledQuery.raw(SQLITE_AUDIT_PAGE, [after, pageSize])).then(({ rows }) => rows.map(fromAuditRow));
   }
   // Columns aliased to AuditRecord's names: the rows are the records (seq arrives as a number).
   return db
@@ -248,7 +253,7 @@ const SQLITE_AUDIT_TEXT = `case when typeof(seq) = 'integer' and seq between 1 a
     || ',"seq":' || seq || ',"tenant":' || json_quote(tenant_id) || ',"ts":' || json_quote(ts) || '}'
   end`;
 
-const SQLITE_AUDIT_TEXT_PAGE = `${ROWS_AS_ARRAYS}select seq, prev_hash, hash, ${SQLITE_AUDIT_TEXT} from audit_log where seq > ? order by seq limit ?`;
+const SQLITE_AUDIT_TEXT_PAGE = `${ROWS_AS_ARRAYS}select seq, prev_hash, hash, ${SQLITE_AUDIT_TEXT}, rowid from audit_log where seq > ? order by seq limit ?`;
 
 /** One page of the chain as verification reads it: on SQLite the text each hash covers, else the records. */
 async function readVerificationPage(
@@ -258,7 +263,7 @@ async function readVerificationPage(
   pageSize: number,
 ): Promise<(AuditRecord | AuditHashInput)[]> {
   if (engine !== 'sqlite') return readAuditPage(db, engine, after, pageSize);
-  const { rows } = await db.executeQuery<[number, string, string, string | null]>(
+  const { rows } = await db.executeQuery<[number, string, string, string | null, number]>(
     CompiledQuery.raw(SQLITE_AUDIT_TEXT_PAGE, [after, pageSize]),
   );
   const page: (AuditRecord | AuditHashInput)[] = [];
@@ -267,10 +272,11 @@ async function readVerificationPage(
       page.push({ seq: r[0], prevHash: r[1], hash: r[2], text: r[3] });
       continue;
     }
-    // An unusual row: read whole, so verification judges its fields as they are stored.
-    const [whole] = await readAuditPage(db, engine, r[0] - 1, 1);
-    if (whole === undefined || whole.seq !== r[0]) throw new Error(`audit entry ${r[0]} changed while it was being verified`);
-    page.push(whole);
+    // An unusual row: read whole (by rowid: its seq may not even be a number), so verification
+    // judges its fields as they are stored.
+    const [whole] = (await db.executeQuery<AuditRow>(CompiledQuery.raw(SQLITE_AUDIT_ROW, [r[4]]))).rows;
+    if (whole === undefined) throw new Error(`audit entry ${r[0]} changed while it was being verified`);
+    page.push(fromAuditRow(whole));
   }
   return page;
 }
