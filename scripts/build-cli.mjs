@@ -17,7 +17,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = values.outdir ?? `${root}dist/bundle`;
 const started = Date.now();
 const result = await build({
-  entryPoints: { cli: `${root}src/cli.ts` },
+  // The audit chain's reader threads (src/store/sqlite/audit-readers.ts) load their own entry.
+  entryPoints: { cli: `${root}src/cli.ts`, 'audit-reader-worker': `${root}src/store/sqlite/audit-reader-worker.ts` },
   outdir,
   bundle: true,
   splitting: true,

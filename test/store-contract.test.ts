@@ -10,6 +10,7 @@ import {
   entryText,
   generateAuditKeyPair,
   publicKeyMap,
+  type VerifiableEntries,
   verifyAuditChain,
 } from '../src/audit/index.ts';
 import { systemRuntime } from '../src/runtime.ts';
@@ -87,7 +88,7 @@ for (const engine of ENGINES) {
     });
 
     /** The store's whole chain, read as `entries`, verified with the contract's audit key. */
-    const verifyChain = async (entries: Parameters<typeof verifyAuditChain>[0]['entries']) =>
+    const verifyChain = async (entries: VerifiableEntries) =>
       verifyAuditChain({
         entries,
         checkpoints: await store.listAuditCheckpoints(),

@@ -44,6 +44,15 @@ export {
   publicKeyMap,
   verifyCheckpointInBackground,
 } from './signing.ts';
-export { type AuditProblem, type VerifyReport, verifyAuditChain } from './verify.ts';
+export {
+  type AuditProblem,
+  type AuditSegment,
+  type SegmentWalk,
+  type VerifiableEntries,
+  type VerifiableEntry,
+  type VerifyReport,
+  verifyAuditChain,
+  walkSegment,
+} from './verify.ts';
 export { type AuditEntryView, type AuditPage, AuditPageSchema, toAuditView } from './view.ts';
 export { type WitnessQuorum, witnessedSize } from './witnessed.ts';

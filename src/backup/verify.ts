@@ -1,10 +1,13 @@
 import { auditPublicKeysIn, type VerifyReport, verifyAuditChain } from '../audit/index.ts';
-import type { Store } from '../store/index.ts';
+import type { SegmentOptions, Store } from '../store/index.ts';
 
-/** Walks a store's whole hash chain and its signed checkpoints with the data directory's audit keys. */
-export async function verifyStoreAudit(store: Store, keysDir: string): Promise<VerifyReport> {
+/**
+ * Walks a store's whole hash chain and its signed checkpoints with the data directory's audit
+ * keys; a long SQLite chain in stretches on reader threads (`options.threads` at most).
+ */
+export async function verifyStoreAudit(store: Store, keysDir: string, options: SegmentOptions = {}): Promise<VerifyReport> {
   return verifyAuditChain({
-    entries: store.auditPagesForVerification(),
+    segments: await store.auditVerificationSegments(options),
     checkpoints: await store.listAuditCheckpoints(),
     head: await store.auditHead(),
     publicKeys: auditPublicKeysIn(keysDir),

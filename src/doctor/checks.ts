@@ -116,7 +116,7 @@ export async function checkAudit(store: Store, paths: DataDirPaths, now: Date): 
   try {
     checkpoints = await store.listAuditCheckpoints();
     const report = await verifyAuditChain({
-      entries: store.auditPagesForVerification(),
+      segments: await store.auditVerificationSegments(),
       checkpoints,
       head: await store.auditHead(),
       publicKeys: auditPublicKeysIn(paths.keys),

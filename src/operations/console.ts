@@ -173,7 +173,7 @@ export function consoleOperations(deps: OperationDeps & Pick<HostDeps, 'keysDir'
     resource: (_l, _i, ctx) => tenantResource(ctx),
     act: async () => ({
       result: await verifyAuditChain({
-        entries: deps.store.auditPagesForVerification(),
+        segments: await deps.store.auditVerificationSegments(),
         checkpoints: await deps.store.listAuditCheckpoints(),
         head: await deps.store.auditHead(),
         publicKeys: auditPublicKeysIn(deps.keysDir),

@@ -17,6 +17,7 @@ export type { ApiKeyRecord, PrincipalRecord } from './repos/principals.ts';
 export type { TrustedKeyRecord } from './repos/trust.ts';
 export type { WitnessedCheckpointRecord } from './repos/witnessed.ts';
 export type { Database } from './schema.ts';
+export type { SegmentOptions } from './sqlite/audit-readers.ts';
 export { type AuditSearch, Store, type StoreOptions, TenantScope } from './store.ts';
 
 /** The tenant id of installation-wide audit entries and the host operator's scope (no tenant). */

@@ -1,5 +1,5 @@
 import { Kysely, Migrator, sql, type Transaction } from 'kysely';
-import type { AuditEvent, AuditHashInput, AuditRecord, Checkpoint, CheckpointSigner } from '../audit/index.ts';
+import type { AuditEvent, AuditHashInput, AuditRecord, AuditSegment, Checkpoint, CheckpointSigner } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { KnownSecrets } from '../secrets/index.ts';
@@ -33,6 +33,7 @@ import { type ApiKeyRecord, DirectoryRepo, type PrincipalRecord, toApiKey, toPri
 import { TrustRepo } from './repos/trust.ts';
 import { WitnessedRepo } from './repos/witnessed.ts';
 import type { Database } from './schema.ts';
+import { auditSegmentBounds, auditSegmentsInThreads, type SegmentOptions } from './sqlite/audit-readers.ts';
 import { createSqliteDialect } from './sqlite/dialect.ts';
 import { GroupCommit } from './sqlite/group-commit.ts';
 
@@ -217,6 +218,8 @@ export class Store {
   readonly #group: GroupCommit<Database> | null;
   readonly #auditOptions: AuditWriterOptions;
   readonly #runtime: Runtime;
+  /** The SQLite file, for reader threads of their own; null on PostgreSQL. */
+  readonly #sqlitePath: string | null;
   /**
    * Secret values this process has resolved (the executor adds each step's): audit details,
    * step output and events written through this store are redacted of them (invariant 12).
@@ -229,6 +232,7 @@ export class Store {
   private constructor(engine: 'sqlite' | 'postgres', db: Kysely<Database>, options: StoreOptions) {
     this.engine = engine;
     this.#db = db;
+    this.#sqlitePath = engine === 'sqlite' ? (options.sqlitePath ?? null) : null;
     // SQLite: one connection, so transactions queue anyway; those queued share a commit.
     const group = engine === 'sqlite' ? new GroupCommit(db) : null;
     this.#group = group;
@@ -438,6 +442,23 @@ export class Store {
    */
   auditPagesForVerification(pageSize = AUDIT_PAGE_SIZE): AsyncGenerator<(AuditRecord | AuditHashInput)[]> {
     return iterateAuditVerificationPages(this.#db, this.engine, pageSize);
+  }
+
+  /**
+   * The whole chain for verifyAuditChain, in segments walked at once. A long SQLite chain is cut
+   * into one segment per core, each read by a thread of its own (sqlite/audit-readers.ts); else
+   * the chain is one segment, auditPagesForVerification's pages. The head only sizes the cut: the
+   * last segment reaches every entry after the others, whatever the head says.
+   */
+  async auditVerificationSegments(options: SegmentOptions & { pageSize?: number } = {}): Promise<AuditSegment[]> {
+    const pageSize = options.pageSize ?? AUDIT_PAGE_SIZE;
+    const path = this.#sqlitePath;
+    if (path !== null && path !== ':memory:') {
+      const head = await this.auditHead();
+      const bounds = head ? auditSegmentBounds(head.seq, options) : null;
+      if (bounds) return auditSegmentsInThreads(path, bounds, pageSize, options.readerModule);
+    }
+    return [{ after: 0, until: null, entries: this.auditPagesForVerification(pageSize) }];
   }
 
   /** The chain after `seq`, in order: the audit tree extends itself with it. */

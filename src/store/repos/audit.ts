@@ -14,6 +14,7 @@ import type { KnownSecrets } from '../../secrets/index.ts';
 import { prepareOnPostgres } from '../postgres/prepared.ts';
 import { type Param, Precompiled } from '../precompiled.ts';
 import type { Database } from '../schema.ts';
+import { AUDIT_PAGE_SQL, AUDIT_ROW_SQL, type AuditRow, type AuditTextRow, auditTextPageSql, fromAuditRow } from '../sqlite/audit-text.ts';
 import { ROWS_AS_ARRAYS } from '../sqlite/dialect.ts';
 
 export interface AuditWriterOptions {
@@ -200,27 +201,9 @@ export async function listCheckpoints(db: Kysely<Database>): Promise<Checkpoint[
 export const AUDIT_PAGE_SIZE = 1000;
 
 /** One page of the chain after a seq, read on SQLite as arrays (no object per row from the driver). */
-const SQLITE_AUDIT_PAGE = `${ROWS_AS_ARRAYS}select seq, ts, tenant_id, actor, action, outcome, resource, details, prev_hash, hash from audit_log where seq > ? order by seq limit ?`;
+const SQLITE_AUDIT_PAGE = `${ROWS_AS_ARRAYS}${AUDIT_PAGE_SQL}`;
 
-/** One row by its rowid, whatever type its seq holds (verification's fallback for an unusual row). */
-const SQLITE_AUDIT_ROW = `${ROWS_AS_ARRAYS}select seq, ts, tenant_id, actor, action, outcome, resource, details, prev_hash, hash from audit_log where rowid = ?`;
-
-type AuditRow = [number, string, string, string, string, string, string, string, string, string];
-
-function fromAuditRow(r: AuditRow): AuditRecord {
-  return {
-    seq: r[0],
-    ts: r[1],
-    tenantId: r[2],
-    actor: r[3],
-    action: r[4],
-    outcome: r[5],
-    resource: r[6],
-    details: r[7],
-    prevHash: r[8],
-    hash: r[9],
-  };
-}
+const SQLITE_AUDIT_ROW = `${ROWS_AS_ARRAYS}${AUDIT_ROW_SQL}`;
 
 function readAuditPage(db: Kysely<Database>, engine: 'sqlite' | 'postgres', after: number, pageSize: number): Promise<AuditRecord[]> {
   if (engine === 'sqlite') {
@@ -236,24 +219,7 @@ function readAuditPage(db: Kysely<Database>, engine: 'sqlite' | 'postgres', afte
     .execute();
 }
 
-/**
- * What entryText (src/audit/chain.ts) builds, written out by SQLite: its `json_quote` encodes a
- * string exactly as JSON.stringify does (a unit test compares the two on every code point), and
- * the fields are in RFC 8785 key order. Only for a row whose columns hold what the product writes
- * (text, and a safe-integer seq): any other value (a number or a blob where text belongs, which
- * `json_quote` would print unquoted or read as JSONB) gives null, and that row is read whole and
- * checked field by field instead. Reading four columns instead of ten, and not assembling the
- * text here, verifies a stored chain about 1.5× as fast.
- */
-const SQLITE_AUDIT_TEXT = `case when typeof(seq) = 'integer' and seq between 1 and ${Number.MAX_SAFE_INTEGER}
-  and typeof(ts) = 'text' and typeof(tenant_id) = 'text' and typeof(actor) = 'text' and typeof(action) = 'text'
-  and typeof(outcome) = 'text' and typeof(resource) = 'text' and typeof(details) = 'text' and typeof(prev_hash) = 'text'
-  then '{"action":' || json_quote(action) || ',"actor":' || json_quote(actor) || ',"details":' || json_quote(details)
-    || ',"outcome":' || json_quote(outcome) || ',"prev":' || json_quote(prev_hash) || ',"resource":' || json_quote(resource)
-    || ',"seq":' || seq || ',"tenant":' || json_quote(tenant_id) || ',"ts":' || json_quote(ts) || '}'
-  end`;
-
-const SQLITE_AUDIT_TEXT_PAGE = `${ROWS_AS_ARRAYS}select seq, prev_hash, hash, ${SQLITE_AUDIT_TEXT}, rowid from audit_log where seq > ? order by seq limit ?`;
+const SQLITE_AUDIT_TEXT_PAGE = `${ROWS_AS_ARRAYS}${auditTextPageSql(false)}`;
 
 /** One page of the chain as verification reads it: on SQLite the text each hash covers, else the records. */
 async function readVerificationPage(
@@ -263,9 +229,7 @@ async function readVerificationPage(
   pageSize: number,
 ): Promise<(AuditRecord | AuditHashInput)[]> {
   if (engine !== 'sqlite') return readAuditPage(db, engine, after, pageSize);
-  const { rows } = await db.executeQuery<[number, string, string, string | null, number]>(
-    CompiledQuery.raw(SQLITE_AUDIT_TEXT_PAGE, [after, pageSize]),
-  );
+  const { rows } = await db.executeQuery<AuditTextRow>(CompiledQuery.raw(SQLITE_AUDIT_TEXT_PAGE, [after, pageSize]));
   const page: (AuditRecord | AuditHashInput)[] = [];
   for (const r of rows) {
     if (r[3] !== null) {
@@ -294,7 +258,7 @@ export function iterateAuditPages(
   return prefetchPages((after) => readAuditPage(db, engine, after, pageSize), pageSize, from);
 }
 
-/** The chain in pages for verifyAuditChain: on SQLite each entry as the text its hash covers (see SQLITE_AUDIT_TEXT). */
+/** The chain in pages for verifyAuditChain: on SQLite each entry as the text its hash covers (see AUDIT_TEXT_SQL in sqlite/audit-text.ts). */
 export function iterateAuditVerificationPages(
   db: Kysely<Database>,
   engine: 'sqlite' | 'postgres',
