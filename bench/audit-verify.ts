@@ -248,7 +248,7 @@ export async function run(): Promise<Row[]> {
           bareReadPerSecond: Math.round(read),
         },
         notes: [
-          `store.auditVerificationSegments + verifyAuditChain, as \`countersign audit verify\` (checkpoint signatures included): ${threads} reader thread${threads === 1 ? '' : 's'} (one per core) each read a stretch of the chain, SQLite writing out the text each hash covers (json_quote), and walk it (hash, seq, link, checkpoint); this thread joins the stretches`,
+          `store.auditVerificationSegments + verifyAuditChain, as \`countersign audit verify\` (checkpoint signatures included): ${threads} reader thread${threads === 1 ? '' : 's'} (one per core) each read a stretch of the chain, SQLite writing out the text each hash covers (json_object), and walk it (hash, seq, link, checkpoint); this thread joins the stretches`,
           `the same read and hashed on this thread alone: ${Math.round(oneThread.perSecond).toLocaleString('en-US')}/s (${((100 * oneThread.perSecond) / sha.perSecond).toFixed(0)}% of the floor); bare better-sqlite3 read of the same rows' ten columns alone: ${Math.round(read).toLocaleString('en-US')}/s`,
           `floor: one-shot crypto.hash per buffer; with a Hash object per buffer (createHash) bare SHA-256 runs at ${Math.round(shaObject).toLocaleString('en-US')}/s`,
         ],

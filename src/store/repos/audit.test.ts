@@ -13,14 +13,17 @@ import { iterateAuditVerificationPages } from './audit.ts';
 const root = mkdtempSync(join(tmpdir(), 'cs-audit-repo-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-test("SQLite's json_quote writes every code point as JSON.stringify does (the verification text relies on it)", () => {
+test("SQLite's json_object and json_quote write every code point as JSON.stringify does (the verification text relies on it)", () => {
   const db = new Database(':memory:');
   try {
+    const object = db.prepare(`select json_object('k', ?)`).pluck();
     const quote = db.prepare('select json_quote(?)').pluck();
     const mismatches: string[] = [];
     const check = (s: string) => {
-      const got = quote.get(s);
-      if (got !== JSON.stringify(s)) mismatches.push(`${JSON.stringify(s)} → ${String(got)}`);
+      const inObject = object.get(s);
+      if (inObject !== `{"k":${JSON.stringify(s)}}`) mismatches.push(`json_object: ${JSON.stringify(s)} → ${String(inObject)}`);
+      const quoted = quote.get(s);
+      if (quoted !== JSON.stringify(s)) mismatches.push(`json_quote: ${JSON.stringify(s)} → ${String(quoted)}`);
     };
     for (let c = 0; c <= 0x10ffff; c++) {
       if (c >= 0xd800 && c <= 0xdfff) continue;
@@ -32,6 +35,8 @@ test("SQLite's json_quote writes every code point as JSON.stringify does (the ve
     }
     check('');
     check('quote " and backslash \\ and slash / and \u2028\u2029 and NUL \u0000 inside');
+    // Text that reads as JSON stays a string: a column value carries no JSON subtype.
+    for (const s of ['{"a":1}', '[1,2]', 'null', '12', 'true']) check(s);
     assert.deepEqual(mismatches.slice(0, 10), []);
   } finally {
     db.close();
