@@ -4,8 +4,7 @@
 // checks every seq, link and checkpoint in the segment. The verifying thread joins the segments.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { AuditHashInput, AuditRecord } from '../../audit/chain.ts';
-import { type SegmentWalk, walkSegment } from '../../audit/verify.ts';
+import { type AuditHashInput, type AuditRecord, type SegmentWalk, walkSegment } from '../../audit/index.ts';
 import { AUDIT_ROW_SQL, type AuditRow, type AuditTextRow, auditTextPageSql, fromAuditRow } from './audit-text.ts';
 
 export interface AuditReaderData {

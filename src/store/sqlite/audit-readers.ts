@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { AuditSegment, SegmentWalk } from '../../audit/verify.ts';
+import type { AuditSegment, SegmentWalk } from '../../audit/index.ts';
 import type { AuditReaderData, AuditReaderMessage } from './audit-reader-worker.ts';
 
 export interface SegmentOptions {

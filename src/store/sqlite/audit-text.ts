@@ -1,7 +1,7 @@
 // The SQL that reads the audit chain for verification on SQLite, shared by the store's own reads
 // (repos/audit.ts) and the reader threads (audit-reader-worker.ts). Nothing here imports the
 // query builder: a reader thread loads only this, better-sqlite3 and the hash.
-import type { AuditRecord } from '../../audit/chain.ts';
+import type { AuditRecord } from '../../audit/index.ts';
 
 const COLUMNS = 'seq, ts, tenant_id, actor, action, outcome, resource, details, prev_hash, hash';
 
