@@ -5,6 +5,7 @@
 // opened about a thousand files (kysely alone ships 265) and spent most of its start-up there.
 //
 // What stays in node_modules, and why, is in bundle-options.mjs (the test files' bundles share it).
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
@@ -16,12 +17,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 const outdir = values.outdir ?? `${root}dist/bundle`;
 const started = Date.now();
-const result = await build({
-  // The audit chain's reader threads (src/store/sqlite/audit-readers.ts) load their own entry.
-  entryPoints: { cli: `${root}src/cli.ts`, 'audit-reader-worker': `${root}src/store/sqlite/audit-reader-worker.ts` },
+/** What the CLI's bundle and the reader thread's share. */
+const common = {
   outdir,
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
@@ -30,7 +29,32 @@ const result = await build({
   legalComments: 'eof',
   logLevel: 'warning',
   metafile: true,
+};
+const result = await build({
+  ...common,
+  entryPoints: { cli: `${root}src/cli.ts` },
+  splitting: true,
   plugins: [lazyCommonJsStaysExternal],
+});
+
+// The audit chain's reader threads (src/store/sqlite/audit-readers.ts) load an entry of their own,
+// built whole (no chunks shared with the CLI's) and without the audit domain's modules it does not
+// use: the audit domain's files have no side effects on import, so esbuild may leave out what the
+// reader never calls (the console's views and their zod schemas). A thread then starts in about
+// half the time.
+const sideEffectFree = {
+  name: 'audit-domain-side-effect-free',
+  setup(b) {
+    b.onResolve({ filter: /\.ts$/ }, (args) => {
+      const path = resolve(args.resolveDir, args.path);
+      return path.startsWith(`${root}src/audit/`) ? { path, sideEffects: false } : undefined;
+    });
+  },
+};
+const reader = await build({
+  ...common,
+  entryPoints: { 'audit-reader-worker': `${root}src/store/sqlite/audit-reader-worker.ts` },
+  plugins: [sideEffectFree],
 });
 
 // A CommonJS package import()ed from inside the bundle, caught at build time rather than when a
@@ -42,5 +66,5 @@ if (defaultOnly.length > 0) {
   );
   process.exit(1);
 }
-const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+const bytes = [result, reader].flatMap((r) => Object.values(r.metafile.outputs)).reduce((n, o) => n + o.bytes, 0);
 console.error(`bundled the CLI into ${outdir} (${(bytes / 1e6).toFixed(1)} MB) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
