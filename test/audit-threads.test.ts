@@ -99,13 +99,16 @@ async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
   }
 }
 
-async function verifyBoth(options: SegmentOptions = THREADS): Promise<{ threads: VerifyReport; once: VerifyReport; segments: number }> {
+async function verifyBoth(
+  options: SegmentOptions = THREADS,
+): Promise<{ threads: VerifyReport; once: VerifyReport; segments: number; progress: number[] }> {
   return withStore(async (store) => {
     const segments = await store.auditVerificationSegments(options);
     const common = { checkpoints: await store.listAuditCheckpoints(), head: await store.auditHead(), publicKeys };
-    const threads = await verifyAuditChain({ ...common, segments });
+    const progress: number[] = [];
+    const threads = await verifyAuditChain({ ...common, segments, onProgress: (n) => progress.push(n) });
     const once = await verifyAuditChain({ ...common, entries: store.auditPagesForVerification() });
-    return { threads, once, segments: segments.length };
+    return { threads, once, segments: segments.length, progress };
   });
 }
 
@@ -113,6 +116,7 @@ test('an intact chain of 3,000 entries verifies on three reader threads, as in o
   tamper();
   const r = await verifyBoth();
   assert.equal(r.segments, 3);
+  assert.equal(r.progress.at(-1), r.threads.entries, 'the threads report every entry they walked');
   assert.equal(r.threads.ok, true, r.threads.message);
   assert.equal(r.threads.entries, initialEntries + GROWN);
   assert.equal(r.threads.lastSeq, initialEntries + GROWN);

@@ -213,3 +213,18 @@ test('a segment that cannot be read fails the verification, and the segments aft
   assert.equal(r.entries, 2);
   assert.ok(readAfterStop < 30, `the later segment read ${readAfterStop} of its 30 entries`);
 });
+
+test('progress counts every entry walked, once, in one pass and in segments', async () => {
+  const rows = chain(30);
+  const input = { checkpoints: [], head: { seq: 30, hash: rows[29]!.hash }, publicKeys };
+  for (const cuts of [[], [7], [10, 20]]) {
+    const seen: number[] = [];
+    const r = await verifyAuditChain({ ...input, segments: segmentsOf(rows, cuts, 4), onProgress: (n) => seen.push(n) });
+    assert.equal(r.ok, true);
+    assert.equal(seen.at(-1), 30, `cut after ${cuts.join(', ')}`);
+    assert.ok(
+      seen.every((n, i) => i === 0 || n > seen[i - 1]!),
+      'the count only grows',
+    );
+  }
+});

@@ -36,7 +36,13 @@ export type VerifiableEntries = AsyncIterable<VerifiableEntry | readonly Verifia
  */
 export type AuditSegment = { after: number; until: number | null } & (
   | { entries: VerifiableEntries }
-  | { walk: (checkpointHeads: ReadonlyMap<number, string>, signal: AbortSignal) => Promise<SegmentWalk> }
+  | {
+      walk: (
+        checkpointHeads: ReadonlyMap<number, string>,
+        signal: AbortSignal,
+        progress: (entries: number) => void,
+      ) => Promise<SegmentWalk>;
+    }
 );
 
 interface VerifyCommon {
@@ -44,6 +50,8 @@ interface VerifyCommon {
   /** The stored chain head (seq, hash), or null if none is stored. */
   head: { seq: number; hash: string } | null;
   publicKeys: ReadonlyMap<string, KeyObject>;
+  /** Told the running count of entries walked so far, as pages are walked (a progress line for a long log). */
+  onProgress?: (walked: number) => void;
 }
 
 /**
@@ -82,12 +90,14 @@ const unlinked = (seq: number) => `entry ${seq} does not link to entry ${seq - 1
  * Walks one segment: every entry's seq must follow the last, link to it and hash to what it
  * stores, and match the signed checkpoint at its seq (`checkpointHeads`: seq → the head hash it
  * signs). The first entry's link is left to the join. `stop()` true ends the walk early (an
- * earlier segment already failed). Reader threads run this same walk over what they read.
+ * earlier segment already failed); `progress` is told how many entries each page added. Reader
+ * threads run this same walk over what they read.
  */
 export async function walkSegment(
   segment: { after: number; entries: VerifiableEntries },
   checkpointHeads: ReadonlyMap<number, string>,
   stop: () => boolean,
+  progress: (entries: number) => void = () => {},
 ): Promise<SegmentWalk> {
   const w: SegmentWalk = { firstSeq: null, firstPrev: null, count: 0, lastSeq: segment.after, lastHash: null, failure: null };
   let expected = segment.after + 1;
@@ -95,8 +105,13 @@ export async function walkSegment(
     w.failure = { problem, seq, message, count: w.count, lastSeq: expected - 1 };
     return w;
   };
+  let reported = 0;
   for await (const item of segment.entries) {
     if (stop()) return w;
+    if (w.count > reported) {
+      progress(w.count - reported);
+      reported = w.count;
+    }
     const page: readonly VerifiableEntry[] = Array.isArray(item) ? item : [item as VerifiableEntry];
     for (const e of page) {
       w.firstSeq ??= e.seq;
@@ -123,6 +138,7 @@ export async function walkSegment(
       w.count++;
     }
   }
+  if (w.count > reported) progress(w.count - reported);
   return w;
 }
 
@@ -154,13 +170,22 @@ export async function verifyAuditChain(input: VerifyInput): Promise<VerifyReport
   // Segments are walked at once; one that fails stops those after it (the earliest failure by
   // seq is the verdict), and one that cannot be read stops them all.
   const stops = segments.map(() => new AbortController());
+  let seen = 0;
+  const onProgress = input.onProgress;
+  const progress = onProgress
+    ? (entries: number) => {
+        seen += entries;
+        onProgress(seen);
+      }
+    : () => {};
   const stopFrom = (i: number) => {
     for (const c of stops.slice(i)) c.abort();
   };
   const walks = await Promise.all(
     segments.map((s, i) => {
       const signal = stops[i]!.signal;
-      const walk = 'walk' in s ? s.walk(checkpointHeads, signal) : walkSegment(s, checkpointHeads, () => signal.aborted);
+      const walk =
+        'walk' in s ? s.walk(checkpointHeads, signal, progress) : walkSegment(s, checkpointHeads, () => signal.aborted, progress);
       return walk.then(
         (w) => {
           if (w.failure) stopFrom(i + 1);

@@ -28,6 +28,8 @@ export interface RestoreOptions {
   force?: boolean;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
+  /** Told how many entries of the backup's audit chain were verified so far (a progress line). */
+  onVerifyProgress?: (walked: number) => void;
 }
 
 export interface RestoreResult {
@@ -123,7 +125,7 @@ async function restoreSqlite(dir: string, config: Readonly<Config>, options: Res
           'STORE_BINDING_MISMATCH',
           `the backup holds installation ${found?.id ?? 'none'}, and ${paths.dir} is bound to ${installationId}; nothing was restored`,
         );
-      audit = await verifyStoreAudit(store, keyLocations(paths, config).keys);
+      audit = await verifyStoreAudit(store, keyLocations(paths, config).keys, { onProgress: options.onVerifyProgress });
     } finally {
       await store.close();
     }
@@ -184,7 +186,7 @@ async function restorePostgres(dir: string, url: string, options: RestoreOptions
     // openStore checks the binding (this directory's installation) and opens read-only.
     const store = await openStore(dir, config, { databaseUrl: options.databaseUrl, env: options.env }, 'read');
     try {
-      const audit = await verifyStoreAudit(store, keyLocations(paths, config).keys);
+      const audit = await verifyStoreAudit(store, keyLocations(paths, config).keys, { onProgress: options.onVerifyProgress });
       if (!audit.ok) throw chainRefused(audit);
       return { engine: 'postgres', replaced: null, audit };
     } finally {

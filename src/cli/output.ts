@@ -7,6 +7,8 @@ export interface Io {
   isTty: boolean;
   /** Whether each stream takes ANSI colour (absent: never). Decided once by `colorFor`. */
   color?: { out: boolean; err: boolean };
+  /** Redraws one line of progress on standard error (null clears it); absent unless it is a terminal. */
+  progress?: (line: string | null) => void;
 }
 
 /**
@@ -25,7 +27,36 @@ export const processIo: Io = {
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
   isTty: Boolean(process.stdout.isTTY),
   color: { out: colorFor(process.stdout), err: colorFor(process.stderr) },
+  ...(process.stderr.isTTY ? { progress: (line: string | null) => process.stderr.write(`\r${line ?? ''}\u001b[K`) } : {}),
 };
+
+/**
+ * A line of progress for long work, on a terminal only: first drawn after a second (short work
+ * shows nothing), redrawn at most four times a second, cleared by done().
+ */
+export function progressLine(
+  io: Io,
+  describe: (n: number) => string,
+  now: () => number = Date.now,
+): { update(n: number): void; done(): void } {
+  const draw = io.progress;
+  if (!draw) return { update: () => {}, done: () => {} };
+  const start = now();
+  let last = 0;
+  let shown = false;
+  return {
+    update(n) {
+      const t = now();
+      if (t - start < 1_000 || t - last < 250) return;
+      last = t;
+      shown = true;
+      draw(describe(n));
+    },
+    done() {
+      if (shown) draw(null);
+    },
+  };
+}
 
 const SGR = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 } as const;
 export type Style = keyof typeof SGR;

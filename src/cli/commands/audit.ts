@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { CountersignError } from '../../errors/index.ts';
 import { dataDirPaths, defaultDataDir } from '../../server/datadir.ts';
-import { emit, type Io, verdict } from '../output.ts';
+import { emit, type Io, progressLine, verdict } from '../output.ts';
 import { registerAuditProofs } from './audit-proofs.ts';
 
 interface LocalOptions {
@@ -56,7 +56,19 @@ export function registerAudit(program: Command, io: Io): void {
       const { verifyStoreAudit } = await import('../../backup/index.ts');
       const store = await openReadOnly(opts);
       try {
-        const report = await verifyStoreAudit(store, await keysOf(opts.dir), { threads });
+        const total = (await store.auditHead())?.seq ?? 0;
+        const count = (n: number) => n.toLocaleString('en-US');
+        const progress = progressLine(io, (n) =>
+          total > 0
+            ? `verifying the audit log: ${count(n)} of ${count(total)} entries (${Math.floor((100 * n) / total)}%)`
+            : `verifying the audit log: ${count(n)} entries`,
+        );
+        let report: Awaited<ReturnType<typeof verifyStoreAudit>>;
+        try {
+          report = await verifyStoreAudit(store, await keysOf(opts.dir), { threads, onProgress: progress.update });
+        } finally {
+          progress.done();
+        }
         emit(io, Boolean(opts.json), report, () =>
           report.ok
             ? `${verdict(io, true, 'OK')}: ${report.message}; last checkpoint at seq ${report.lastCheckpoint?.seq ?? '-'} (${report.lastCheckpoint?.ts ?? 'none'})`

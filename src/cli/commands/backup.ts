@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { defaultDataDir } from '../../server/datadir.ts';
-import { emit, type Io, verdict } from '../output.ts';
+import { emit, type Io, progressLine, verdict } from '../output.ts';
 
 interface BackupCliOptions {
   dir: string;
@@ -51,7 +51,18 @@ export function registerBackup(program: Command, io: Io): void {
     .option('--json', 'machine-readable report')
     .action(async (opts: RestoreCliOptions) => {
       const { restoreStore } = await import('../../backup/index.ts');
-      const r = await restoreStore(opts.dir, { databaseUrl: opts.databaseUrl, input: opts.input, force: opts.force });
+      const progress = progressLine(io, (n) => `verifying the backup's audit log: ${n.toLocaleString('en-US')} entries`);
+      let r: Awaited<ReturnType<typeof restoreStore>>;
+      try {
+        r = await restoreStore(opts.dir, {
+          databaseUrl: opts.databaseUrl,
+          input: opts.input,
+          force: opts.force,
+          onVerifyProgress: progress.update,
+        });
+      } finally {
+        progress.done();
+      }
       emit(io, Boolean(opts.json), r, () =>
         [
           `${verdict(io, true, 'OK')}: ${r.engine} store restored; audit chain verified (${r.audit.message})`,

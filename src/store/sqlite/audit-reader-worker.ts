@@ -18,11 +18,14 @@ export interface AuditReaderData {
   stop: Int32Array;
 }
 
-export type AuditReaderMessage = { type: 'walked'; walk: SegmentWalk } | { type: 'error'; message: string };
+export type AuditReaderMessage =
+  | { type: 'progress'; entries: number }
+  | { type: 'walked'; walk: SegmentWalk }
+  | { type: 'error'; message: string };
 
 const data = workerData as AuditReaderData;
+if (!parentPort) throw new Error('audit-reader-worker runs as a worker thread');
 const port = parentPort;
-if (!port) throw new Error('audit-reader-worker runs as a worker thread');
 
 /** The segment's pages, each read when the walk asks for it. */
 function* pages(db: Database.Database): Generator<(AuditHashInput | AuditRecord)[]> {
@@ -60,10 +63,12 @@ async function main(): Promise<SegmentWalk> {
     // Not the driver's readonly flag (it leaves -wal and -shm files behind): query_only refuses
     // every write. WAL readers take no lock, so nothing here waits inside SQLite.
     db.pragma('query_only = ON');
+    const progress = (entries: number) => port.postMessage({ type: 'progress', entries } satisfies AuditReaderMessage);
     return await walkSegment(
       { after: data.after, entries: asyncPages(db) },
       new Map(data.checkpointHeads),
       () => Atomics.load(data.stop, 0) !== 0,
+      progress,
     );
   } finally {
     db.close();

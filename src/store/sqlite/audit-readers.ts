@@ -43,7 +43,10 @@ export function auditSegmentsInThreads(
   readerModule?: URL,
 ): AuditSegment[] {
   const reader = { path, pageSize, readerModule };
-  return bounds.map((b) => ({ ...b, walk: (checkpointHeads, signal) => walkInThread(reader, b, checkpointHeads, signal) }));
+  return bounds.map((b) => ({
+    ...b,
+    walk: (checkpointHeads, signal, progress) => walkInThread(reader, b, checkpointHeads, signal, progress),
+  }));
 }
 
 /**
@@ -66,6 +69,7 @@ function walkInThread(
   { after, until }: { after: number; until: number | null },
   checkpointHeads: ReadonlyMap<number, string>,
   signal: AbortSignal,
+  progress: (entries: number) => void,
 ): Promise<SegmentWalk> {
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const inSegment = [...checkpointHeads].filter(([seq]) => seq > after && (until === null || seq <= until));
@@ -77,7 +81,8 @@ function walkInThread(
   signal.addEventListener('abort', onAbort, { once: true });
   return new Promise<SegmentWalk>((resolve, reject) => {
     worker.on('message', (m: AuditReaderMessage) => {
-      if (m.type === 'walked') resolve(m.walk);
+      if (m.type === 'progress') progress(m.entries);
+      else if (m.type === 'walked') resolve(m.walk);
       else reject(new Error(`reading the audit log failed: ${m.message}`));
     });
     worker.on('error', (err) => reject(new Error(`reading the audit log failed: ${err.message}`, { cause: err })));
