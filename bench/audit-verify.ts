@@ -31,7 +31,7 @@ const RUNS = 3;
  * straight into the tables (the append path has its own figure; this only needs a valid log fast).
  * verifyAuditChain must then call the log intact, which the figure checks.
  */
-export function growChain(dir: string, count: number): { textBytes: number } {
+function growChain(dir: string, count: number): { textBytes: number } {
   const config = loadConfig(dir);
   const signer = new CheckpointSigner(readText(join(dir, 'keys', 'audit.key')));
   const db = new Database(join(dir, 'countersign.db'));
@@ -145,11 +145,12 @@ function bundledReaderModule(): { module: URL; remove: () => void } {
 }
 
 export async function run(): Promise<Row[]> {
-  const data = await freshDataDir('audit-verify');
   progress('audit verify: bundling the reader threads as the CLI ships them');
   const bundle = bundledReaderModule();
   const readerModule = bundle.module;
+  let data: Awaited<ReturnType<typeof freshDataDir>> | undefined;
   try {
+    data = await freshDataDir('audit-verify');
     progress(`audit verify: writing a ${ENTRIES.toLocaleString('en-US')}-entry chain`);
     const { textBytes } = growChain(data.dir, ENTRIES);
     const publicKeys = publicKeyMap([readText(join(data.dir, 'keys', 'audit.pub'))]);
@@ -264,7 +265,7 @@ export async function run(): Promise<Row[]> {
       },
     ];
   } finally {
-    data.remove();
+    data?.remove();
     bundle.remove();
   }
 }

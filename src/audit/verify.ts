@@ -151,15 +151,17 @@ export async function verifyAuditChain(input: VerifyInput): Promise<VerifyReport
   const checkpointHeads = new Map<number, string>();
   for (const cp of input.checkpoints) checkpointHeads.set(cp.seq, cp.headHash);
   const lastCp = input.checkpoints.reduce<Checkpoint | null>((a, c) => (a === null || c.seq > a.seq ? c : a), null);
-  const report = (f: SegmentFailure | null, count: number, lastSeq: number, message: string): VerifyReport => ({
-    ok: f === null,
-    entries: f ? f.count : count,
-    checkpoints: input.checkpoints.length,
-    lastSeq: f ? f.lastSeq : lastSeq,
-    lastCheckpoint: lastCp ? { seq: lastCp.seq, ts: lastCp.ts } : null,
-    firstBadSeq: f ? f.seq : null,
-    problem: f ? f.problem : null,
-    message: f ? f.message : message,
+  const lastCheckpoint = lastCp ? { seq: lastCp.seq, ts: lastCp.ts } : null;
+  const checkpoints = input.checkpoints.length;
+  const failed = (f: SegmentFailure): VerifyReport => ({
+    ok: false,
+    entries: f.count,
+    checkpoints,
+    lastSeq: f.lastSeq,
+    lastCheckpoint,
+    firstBadSeq: f.seq,
+    problem: f.problem,
+    message: f.message,
   });
   const segments = 'segments' in input ? input.segments : [{ after: 0, until: null, entries: input.entries }];
   assertConsecutive(segments);
@@ -203,51 +205,44 @@ export async function verifyAuditChain(input: VerifyInput): Promise<VerifyReport
   const bad = input.checkpoints.find((_, i) => !valid[i]);
   if (bad) {
     // Reported as before the walk: nothing behind an untrusted checkpoint counts as verified.
-    return report(
-      {
-        problem: 'bad_checkpoint_signature',
-        seq: bad.seq,
-        message: `checkpoint at seq ${bad.seq} has no valid signature from a trusted audit key (key ${bad.keyId})`,
-        count: 0,
-        lastSeq: 0,
-      },
-      0,
-      0,
-      '',
-    );
+    return failed({
+      problem: 'bad_checkpoint_signature',
+      seq: bad.seq,
+      message: `checkpoint at seq ${bad.seq} has no valid signature from a trusted audit key (key ${bad.keyId})`,
+      count: 0,
+      lastSeq: 0,
+    });
   }
-  if (walked.failure) return report(walked.failure, 0, 0, '');
+  if (walked.failure) return failed(walked.failure);
   const { count, lastSeq, lastHash } = walked;
   if (lastCp && lastCp.seq > lastSeq) {
-    return report(
-      {
-        problem: 'truncated',
-        seq: lastSeq + 1,
-        message: `the log ends at ${lastSeq} but a signed checkpoint covers up to ${lastCp.seq}: entries were removed`,
-        count,
-        lastSeq,
-      },
-      0,
-      0,
-      '',
-    );
+    return failed({
+      problem: 'truncated',
+      seq: lastSeq + 1,
+      message: `the log ends at ${lastSeq} but a signed checkpoint covers up to ${lastCp.seq}: entries were removed`,
+      count,
+      lastSeq,
+    });
   }
   if (input.head && (input.head.seq !== lastSeq || (lastSeq > 0 && input.head.hash !== lastHash))) {
-    const seq = Math.min(input.head.seq, lastSeq) + 1;
-    return report(
-      {
-        problem: 'head_mismatch',
-        seq,
-        message: `the chain head records seq ${input.head.seq} but the log ends at ${lastSeq}`,
-        count,
-        lastSeq,
-      },
-      0,
-      0,
-      '',
-    );
+    return failed({
+      problem: 'head_mismatch',
+      seq: Math.min(input.head.seq, lastSeq) + 1,
+      message: `the chain head records seq ${input.head.seq} but the log ends at ${lastSeq}`,
+      count,
+      lastSeq,
+    });
   }
-  return report(null, count, lastSeq, `audit log intact: ${count} entries, ${input.checkpoints.length} signed checkpoints`);
+  return {
+    ok: true,
+    entries: count,
+    checkpoints,
+    lastSeq,
+    lastCheckpoint,
+    firstBadSeq: null,
+    problem: null,
+    message: `audit log intact: ${count} entries, ${checkpoints} signed checkpoints`,
+  };
 }
 
 function assertConsecutive(segments: readonly AuditSegment[]): void {

@@ -24,7 +24,7 @@ export const PROBE_SCRIPT = [
 ].join('; ');
 export const PROBE_SHELL = '/bin/sh';
 
-/** No runner unless the probe ran and saw its filter: a sandbox without it must not run steps. */
+/** No runner unless the probe ran and saw its filter and its rlimits: a sandbox without them must not run steps. */
 export function assertProbePassed(exitCode: number | null, stderr: string): void {
   if (exitCode === 3) {
     throw new CountersignError('SANDBOX_UNAVAILABLE', 'bubblewrap did not put the seccomp filter in force, so no step may run');
