@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,6 +170,63 @@ test("each transaction runs in its caller's async context", async () => {
       ['d', 'd'],
     ]);
   } finally {
+    await db.destroy();
+  }
+});
+
+test('a caller that asks again as soon as it hears back starts a drain of its own; drains never overlap', async () => {
+  const db = await open('handoff.db');
+  // Each context captured for a transaction queued behind a running drain is one such resource.
+  let captured = 0;
+  const hook = createHook({
+    init: (_id, type) => {
+      if (type === 'countersign.GroupCommit') captured++;
+    },
+  }).enable();
+  try {
+    const group = new GroupCommit(db);
+    const caller = new AsyncLocalStorage<string>();
+    let active = 0;
+    let most = 0;
+    const tx = (name: string, i: number) =>
+      group.run(async (trx) => {
+        active++;
+        most = Math.max(most, active);
+        const before = caller.getStore();
+        await trx.insertInto('t').values({ n: i, who: name }).execute();
+        await trx.selectFrom('t').select('n').limit(1).execute();
+        active--;
+        return before === name && caller.getStore() === name;
+      });
+
+    // One caller, one transaction after another: none waits behind a drain, none is captured.
+    const alone = await caller.run('alone', async () => {
+      const ok: boolean[] = [];
+      for (let i = 0; i < 20; i++) ok.push(await tx('alone', i));
+      return ok;
+    });
+    assert.deepEqual(alone, Array(20).fill(true));
+    assert.equal(captured, 0);
+    assert.deepEqual({ transactions: group.transactions, commits: group.commits }, { transactions: 20, commits: 20 });
+
+    // Eight callers doing the same at once: drains hand over while others queue, one at a time.
+    const chains = await Promise.all(
+      Array.from({ length: 8 }, (_, c) =>
+        caller.run(`c${c}`, async () => {
+          const ok: boolean[] = [];
+          for (let i = 0; i < 10; i++) ok.push(await tx(`c${c}`, 100 + i));
+          return ok.every(Boolean);
+        }),
+      ),
+    );
+    assert.deepEqual(chains, Array(8).fill(true));
+    assert.equal(most, 1, 'two transactions ran at once');
+    assert.ok(captured > 0, 'no transaction was queued behind a running drain');
+    assert.equal(group.transactions, 100);
+    assert.ok(group.commits < group.transactions, `${group.commits} commits for ${group.transactions} transactions`);
+    assert.equal((await rows(db)).length, 100);
+  } finally {
+    hook.disable();
     await db.destroy();
   }
 });
