@@ -9,6 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_STEP_UP } from '../src/approvals/index.ts';
 import { type RunningExecutor, startExecutor } from '../src/executor/executor.ts';
 import { renderNotice } from '../src/notifications/render.ts';
+import { systemPrincipal } from '../src/operations/index.ts';
+import { expireDuePlans } from '../src/server/sweeper.ts';
 import { sha256OfExecutable } from '../src/tools/index.ts';
 import { runCli } from './support/cli.ts';
 import { ENGINES } from './support/engines.ts';
@@ -309,6 +311,53 @@ for (const engine of ENGINES) {
       await rawSql(s, 'update plans set hash = ? where id = ?', [forgedHash, p.id]);
       const bySeal = await review(p.id, forgedHash, reviewer.key);
       assert.equal(bySeal.body.error.code, 'SEAL_INVALID', JSON.stringify(bySeal.body));
+    });
+
+    test('a plan whose previews do not come within the pending TTL expires; previews that come after the wait never open review', async () => {
+      // No executor: both plans wait for their previews, the first as if for longer than the TTL.
+      await executor?.stop();
+      executor = null;
+      const ttl = s.ctx.config.plans.pendingTtlHours;
+      const late = (await s.request('POST', '/v1/plans', { body: plan(['apply', 'late']) })).body;
+      const fresh = (await s.request('POST', '/v1/plans', { body: plan(['apply', 'fresh']) })).body;
+      assert.equal(late.status, 'previewing');
+      const since = new Date(Date.now() - (ttl + 1) * 3_600_000).toISOString();
+      await rawSql(s, 'update plans set updated_at = ? where id = ?', [since, late.id]);
+      // The executor comes back and runs both plans' previews; the API refuses to attach the late ones.
+      await startOurExecutor();
+      await waitStatus(fresh.id, 'pending_approval');
+      const deadline = Date.now() + 30_000;
+      let refusals: Record<string, unknown>[] = [];
+      while (refusals.length === 0 && Date.now() < deadline) {
+        refusals = await rawSql(s, "select outcome, details from audit_log where resource = ? and action = 'plan.preview'", [
+          `plan:${late.id}`,
+        ]);
+        if (refusals.length === 0) await sleep(50);
+      }
+      assert.equal(refusals.length > 0 && refusals.every((r) => r.outcome === 'denied'), true, JSON.stringify(refusals));
+      assert.match(String(refusals[0]?.details), /PLAN_EXPIRED/);
+      assert.equal((await get(late.id)).status, 'previewing', 'nobody may review it');
+      // The sweeper expires it, and only it: the fresh plan's wait is counted from its own proposal.
+      assert.ok((await expireDuePlans(s.ctx, s.init.tenantId)) >= 1);
+      const expired = await get(late.id);
+      assert.equal(expired.status, 'expired');
+      assert.equal(expired.statusReason, `its previews did not arrive within ${ttl} hours`);
+      assert.equal((await get(fresh.id)).status, 'pending_approval');
+      const [entry] = await rawSql(s, "select outcome, details from audit_log where resource = ? and action = 'plan.expire'", [
+        `plan:${late.id}`,
+      ]);
+      assert.equal(entry?.outcome, 'allowed');
+      assert.equal(JSON.parse(String(entry?.details)).previewingSince, since);
+      // Its previews are no longer waiting to be attached, and it cannot be reviewed.
+      assert.ok(!(await s.ctx.store.previewQueue.ready(100)).some((j) => j.planId === late.id));
+      const review_ = await review(late.id, late.hash, reviewer.key);
+      assert.equal(review_.status, 409, JSON.stringify(review_.body));
+      // A previewing plan inside its wait is refused by the host operation itself.
+      const waiting = (await s.request('POST', '/v1/plans', { body: plan(['apply', 'wait']) })).body;
+      await assert.rejects(
+        s.ctx.pipeline.run('plan.expire', systemPrincipal(s.init.tenantId), { planId: waiting.id }, 'host'),
+        (err: { code?: string }) => err.code === 'PLAN_INVALID_TRANSITION',
+      );
     });
   });
 }

@@ -295,7 +295,7 @@ export const ConfigSchema = z
           .min(0.01)
           .max(24 * 90)
           .default(72)
-          .describe('A plan still pending approval after this many hours expires.'),
+          .describe('A plan still pending approval after this many hours expires; so does one that waited this long for its previews.'),
       })
       .strict()
       .describe('Plans.')

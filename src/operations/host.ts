@@ -19,7 +19,6 @@ import {
 import { type ToolSetSource, toolReloadOperation } from './host-reload.ts';
 import type { PipelineDeps } from './pipeline.ts';
 import { recoverAdminOperation } from './recover-admin.ts';
-import { expiryOperation } from './reviews.ts';
 import type { AnyOperation, Operation } from './types.ts';
 
 export const DEFAULT_ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
@@ -226,7 +225,6 @@ export function hostOperations(deps: HostDeps): AnyOperation[] {
     bootstrapTrust,
     rotateGrantKey,
     overrideKey,
-    expiryOperation(),
     toolReloadOperation(deps.toolSet),
     recoverAdminOperation(deps.runtime),
     policyUpgradeOperation(deps.policyUpgrader),

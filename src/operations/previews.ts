@@ -13,6 +13,7 @@ import {
   parsePreviewResults,
   previewedSteps,
   previewInput,
+  previewOverdue,
   previewRisk,
   type StepPreview,
   sha256Hex,
@@ -80,6 +81,15 @@ export function previewOperation(deps: OperationDeps): Operation<{ planId: strin
     resource: (l) => planResource(l.plan),
     guards: [
       (_tx, l) => assertStatus(l.plan, ['previewing'], 'only a previewing plan takes previews'),
+      // Too late: the sweeper expires it (previews that come after the wait never open review).
+      (_tx, l, _i, ctx) => {
+        if (previewOverdue(l.plan, ctx.now, deps.pendingTtlHours)) {
+          throw new CountersignError(
+            'PLAN_EXPIRED',
+            `plan ${l.plan.id} waited more than ${deps.pendingTtlHours} hours for its previews; it expires, propose it again`,
+          );
+        }
+      },
       (_tx, l) => {
         if (!l.previews) throw new CountersignError('CONFLICT', `plan ${l.plan.id} has no preview results for its current content`);
       },

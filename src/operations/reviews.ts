@@ -8,6 +8,7 @@ import {
   intactDocument,
   isExpired,
   type PlanView,
+  previewOverdue,
   sealReview,
   tallyFor,
   toPlanView,
@@ -153,24 +154,35 @@ export function reviewOperations(deps: OperationDeps): AnyOperation[] {
   return [review(deps, 'approve'), review(deps, 'reject'), inbox];
 }
 
-/** Host operation: moves one overdue pending plan to `expired` (the sweeper calls it per plan). */
-export function expiryOperation(): Operation<{ planId: string }, PlanRecord, boolean> {
+/**
+ * Host operation: moves one overdue plan to `expired` (the sweeper calls it per plan): a pending
+ * plan past its expiry, or a previewing plan whose previews did not come within the pending TTL.
+ */
+export function expiryOperation(deps: Pick<OperationDeps, 'pendingTtlHours'>): Operation<{ planId: string }, PlanRecord, boolean> {
   return {
     name: 'plan.expire',
     action: 'plan.expire',
     kind: 'mutation',
-    summary: 'Expire a pending plan that passed its expiry without a decision (host sweeper).',
+    summary: 'Expire a plan that passed its expiry without a decision, or waited too long for its previews (host sweeper).',
     input: z.object({ planId: PlanIdSchema }).strict(),
     load: (tx, { planId }) => loadPlan(tx, planId),
     resource: planResource,
     guards: [
       (_tx, plan, _i, ctx) => {
-        if (!isExpired(plan, ctx.now)) throw new CountersignError('PLAN_INVALID_TRANSITION', `plan ${plan.id} is not overdue`);
+        if (!isExpired(plan, ctx.now) && !previewOverdue(plan, ctx.now, deps.pendingTtlHours)) {
+          throw new CountersignError('PLAN_INVALID_TRANSITION', `plan ${plan.id} is not overdue`);
+        }
       },
     ],
     act: async (tx, plan, _i, ctx) => {
-      await transition(tx, plan, 'expired', 'no decision before expiry', ctx.now);
-      return { result: true, resource: `plan:${plan.id}`, details: { expiresAt: plan.expiresAt } };
+      const previewing = plan.status === 'previewing';
+      const reason = previewing ? `its previews did not arrive within ${deps.pendingTtlHours} hours` : 'no decision before expiry';
+      await transition(tx, plan, 'expired', reason, ctx.now);
+      return {
+        result: true,
+        resource: `plan:${plan.id}`,
+        details: previewing ? { from: 'previewing', previewingSince: plan.updatedAt } : { expiresAt: plan.expiresAt },
+      };
     },
   };
 }

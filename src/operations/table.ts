@@ -10,7 +10,7 @@ import { Pipeline } from './pipeline.ts';
 import { planOperations } from './plans.ts';
 import { previewOperation } from './previews.ts';
 import { principalOperations } from './principals.ts';
-import { reviewOperations } from './reviews.ts';
+import { expiryOperation, reviewOperations } from './reviews.ts';
 import { type SettingsReloadDeps, settingsReloadOperations } from './settings-reload.ts';
 import { toolOperations } from './tools.ts';
 import { trustOperations } from './trust.ts';
@@ -25,6 +25,8 @@ export function apiOperations(deps: OperationDeps & HostDeps & SettingsReloadDep
   return [
     ...planOperations(deps),
     ...reviewOperations(deps),
+    // The sweeper's (host): overdue plans expire.
+    expiryOperation(deps),
     ...executionOperations(deps),
     ...overrideOperations(deps),
     ...principalOperations(deps),

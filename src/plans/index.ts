@@ -27,6 +27,7 @@ export {
   intactDocument,
   isExpired,
   type PreviewedContent,
+  previewOverdue,
   type RunBasis,
   reopenForPreview,
   sealPlan,

@@ -129,6 +129,16 @@ export function isExpired(plan: PlanRecord, now: Date): boolean {
   return plan.status === 'pending_approval' && plan.expiresAt !== null && Date.parse(plan.expiresAt) <= now.getTime();
 }
 
+/**
+ * True when a previewing plan has waited longer for its previews than a pending plan may wait for
+ * review (`waitHours`, the pending TTL), counted from when it became `previewing`: at proposal, or
+ * when a stale first step sent it back. (Its sealed expiry is not used: a plan sent back long
+ * after review still carries the one set when its previews were attached. Attaching sets a new one.)
+ */
+export function previewOverdue(plan: PlanRecord, now: Date, waitHours: number): boolean {
+  return plan.status === 'previewing' && Date.parse(plan.updatedAt) + waitHours * 3_600_000 <= now.getTime();
+}
+
 export function assertNotExpired(plan: PlanRecord, now: Date): void {
   if (isExpired(plan, now)) throw new CountersignError('PLAN_EXPIRED', `plan ${plan.id} expired at ${plan.expiresAt}; propose it again`);
 }

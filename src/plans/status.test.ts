@@ -18,6 +18,7 @@ const ALLOWED: [PlanStatus, PlanStatus][] = [
   ['previewing', 'approved'],
   ['previewing', 'rejected'],
   ['previewing', 'cancelled'],
+  ['previewing', 'expired'],
 ];
 
 test('allows exactly the transitions of the design and refuses every other pair', () => {

@@ -17,8 +17,9 @@ const TRANSITIONS: Readonly<Record<PlanStatus, readonly PlanStatus[]>> = {
   failed: [],
   rolled_back: [],
   needs_attention: [],
-  // previews (issue 17): attached previews open review (or approve by an auto rule, or refuse when no rule covers the raised risk).
-  previewing: ['pending_approval', 'approved', 'rejected', 'cancelled'],
+  // previews (issue 17): attached previews open review (or approve by an auto rule, or refuse when no rule covers the raised risk);
+  // a plan whose previews never came expires like one nobody reviewed.
+  previewing: ['pending_approval', 'approved', 'rejected', 'cancelled', 'expired'],
 };
 
 export function canTransition(from: PlanStatus, to: PlanStatus): boolean {

@@ -1,11 +1,13 @@
 import { systemPrincipal } from '../operations/index.ts';
 import type { ServerContext } from './context.ts';
 
-type SweepContext = Pick<ServerContext, 'store' | 'pipeline' | 'runtime'>;
+type SweepContext = Pick<ServerContext, 'store' | 'pipeline' | 'runtime' | 'config'>;
 
-/** Expires one tenant's overdue pending plans; returns how many moved. */
+/** Expires one tenant's overdue plans (pending past expiry, previewing too long); returns how many moved. */
 export async function expireDuePlans(ctx: SweepContext, tenantId: string, log: (line: string) => void = () => {}): Promise<number> {
-  const due = await ctx.store.scope(tenantId).plans.listExpired(ctx.runtime.now().toISOString(), 500);
+  const now = ctx.runtime.now();
+  const previewingBefore = new Date(now.getTime() - ctx.config.plans.pendingTtlHours * 3_600_000).toISOString();
+  const due = await ctx.store.scope(tenantId).plans.listExpired(now.toISOString(), previewingBefore, 500);
   let moved = 0;
   for (const p of due) {
     try {
@@ -19,8 +21,9 @@ export async function expireDuePlans(ctx: SweepContext, tenantId: string, log: (
 }
 
 /**
- * Pending plans past their expiry move to `expired`, each through the `plan.expire` host
- * operation (audited like every other change), once a minute while the API runs.
+ * Pending plans past their expiry, and previewing plans whose previews did not come within the
+ * pending TTL, move to `expired`, each through the `plan.expire` host operation (audited like
+ * every other change), once a minute while the API runs.
  */
 export function startExpirySweeper(ctx: SweepContext, log: (line: string) => void): () => void {
   const sweep = async () => {

@@ -173,13 +173,21 @@ export class PlansRepo {
   }
 
   /** Pending plans whose time is up (for the expiry sweeper). */
-  async listExpired(now: string, limit: number): Promise<PlanRecord[]> {
+  /**
+   * Plans due to expire: pending past their expiry, and previewing since before `previewingBefore`
+   * (see previewOverdue in plans/lifecycle.ts).
+   */
+  async listExpired(now: string, previewingBefore: string, limit: number): Promise<PlanRecord[]> {
     const rows = await this.db
       .selectFrom('plans')
       .selectAll()
       .where('tenant_id', '=', this.tenantId)
-      .where('status', '=', 'pending_approval')
-      .where('expires_at', '<', now)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'pending_approval'), eb('expires_at', '<', now)]),
+          eb.and([eb('status', '=', 'previewing'), eb('updated_at', '<', previewingBefore)]),
+        ]),
+      )
       .limit(limit)
       .execute();
     return rows.map(toRecord);
