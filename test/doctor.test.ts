@@ -67,6 +67,7 @@ for (const engine of ENGINES) {
         /^Development/,
         /^Signed tools/,
         /^Rate limits/,
+        /^Step-up/,
       ]) {
         assert.equal(result(r, control).result, 'PASS', `${control}: ${result(r, control).evidence}`);
       }
@@ -130,6 +131,21 @@ describe('doctor FAILs each weakened control', () => {
     editConfig(dir, /rateLimit:\n {2}enabled: true/, 'rateLimit:\n  enabled: false');
     const r = await doctor(dir);
     assert.equal(result(r, /^Rate limits/).result, 'FAIL');
+  });
+
+  test('the console disabled while step-up is on: risky plans could never be approved', async () => {
+    const dir = await fresh();
+    const yaml = readFileSync(join(dir, 'countersign.yaml'), 'utf8');
+    writeFileSync(join(dir, 'countersign.yaml'), `${yaml}console:\n  enabled: false\n  stepUp:\n    environments: { prod: [medium] }\n`);
+    const off = await doctor(dir);
+    assert.equal(result(off, /^Step-up/).result, 'FAIL');
+    assert.match(result(off, /^Step-up/).evidence, /high, critical risk; medium risk in prod .*can never be approved/);
+    // Step-up off everywhere: nothing needs the console, a note says so.
+    writeFileSync(
+      join(dir, 'countersign.yaml'),
+      `${yaml}console:\n  enabled: false\n  stepUp:\n    risks: []\n    environments: { prod: [] }\n`,
+    );
+    assert.equal(result(await doctor(dir), /^Step-up/).result, 'NOTE');
   });
 
   test('an OIDC provider allowed on private addresses', async () => {

@@ -245,6 +245,28 @@ export function checkRateLimits(config: Readonly<Config>): DoctorCheck {
   return pass(control, `per principal ${r.perPrincipalPerMinute}/min, per address ${r.perAddressPerMinute}/min`);
 }
 
+/**
+ * Approvals that need a security-key step-up can be given: only the console asks for one, so with
+ * the console off and step-up on for some risk, plans at that risk can never be approved.
+ */
+export function checkStepUp(config: Readonly<Config>): DoctorCheck {
+  const control = 'Step-up approvals can be given';
+  const { stepUp, enabled } = config.console;
+  const scoped = Object.entries(stepUp.environments).filter(([, risks]) => risks.length > 0);
+  const where = [
+    ...(stepUp.risks.length > 0 ? [`${stepUp.risks.join(', ')} risk`] : []),
+    ...scoped.map(([env, risks]) => `${risks.join(', ')} risk in ${env}`),
+  ];
+  if (where.length === 0) return note(control, 'console.stepUp is off for every risk: no approval needs a security key');
+  if (!enabled) {
+    return fail(
+      control,
+      `console.enabled: false, but approving plans of ${where.join('; ')} needs a security-key step-up, which only the console asks for: those plans can never be approved. Enable the console, or change console.stepUp`,
+    );
+  }
+  return pass(control, `the console asks for a security key to approve plans of ${where.join('; ')}`);
+}
+
 /** Invariant 14: break-glass events reach people, not only the log. */
 export function checkNotifications(config: Readonly<Config>): DoctorCheck {
   const control = 'Break-glass notifications';

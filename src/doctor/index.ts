@@ -1,3 +1,3 @@
 // The enforcement report: each control of an installation, PASS / FAIL / NOTE with evidence.
-export type { DoctorCheck, DoctorResult } from './checks.ts';
+export { checkStepUp, type DoctorCheck, type DoctorResult } from './checks.ts';
 export { type DoctorOptions, type DoctorReport, renderDoctorMarkdown, runDoctor } from './report.ts';

@@ -11,6 +11,7 @@ import {
   checkPolicy,
   checkRateLimits,
   checkSandbox,
+  checkStepUp,
   checkTools,
   type DoctorCheck,
 } from './checks.ts';
@@ -53,6 +54,7 @@ export async function runDoctor(dir: string, options: DoctorOptions = {}): Promi
     checks.push(...(await checkTools(store, paths, config)));
     checks.push(await checkSeals(store, paths.keys));
     checks.push(checkRateLimits(config));
+    checks.push(checkStepUp(config));
     checks.push(checkNotifications(config));
     // ---- notifications (issue 14) ----
     checks.push(await checkNotificationChannels(store, paths.dir, options.env ?? process.env));

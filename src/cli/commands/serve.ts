@@ -91,6 +91,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     { ToolReloader },
     { SettingsReloader },
     { startTracing },
+    { checkStepUp },
   ] = await Promise.all([
     import('../../api/app.ts'),
     import('../../server/context.ts'),
@@ -100,6 +101,7 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     import('../../server/tool-reload.ts'),
     import('../../server/settings-reload.ts'),
     import('../../telemetry/index.ts'),
+    import('../../doctor/index.ts'),
   ]);
   const ctx = await openServerContext(opts.dir, { databaseUrl: opts.databaseUrl });
   // observability: OpenTelemetry is loaded only when telemetry.tracing.enabled is set.
@@ -115,6 +117,8 @@ export async function serveApi(opts: ServeOptions, io: Io): Promise<void> {
     tracing,
   });
   if (ctx.config.developmentMode) io.err('WARNING: developmentMode is ON — not for production. See countersign.yaml.');
+  const stepUp = checkStepUp(ctx.config);
+  if (stepUp.result === 'FAIL') io.err(`WARNING: ${stepUp.evidence}.`);
   let address: string;
   try {
     address = await listen(app, host, port);
