@@ -3,14 +3,14 @@
 // with the verifier's own walk, and verifyAuditChain joins what the segments found into one
 // verdict. Reading the rows and writing out the hashed text is most of a verification's work.
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AuditSegment, SegmentWalk } from '../../audit/index.ts';
+import { usableCpus } from '../../cpus.ts';
 import type { AuditReaderData, AuditReaderMessage } from './audit-reader-worker.ts';
 
 export interface SegmentOptions {
-  /** Reader threads at most (default: the machine's cores, up to 8). */
+  /** Reader threads at most (default: the CPUs this process may use, its cgroup quota included, up to 8). */
   threads?: number;
   /** Fewest entries worth a thread of its own: a shorter chain is read on the calling thread (default 100,000). */
   minEntriesPerThread?: number;
@@ -28,7 +28,7 @@ export interface SegmentOptions {
  */
 export function auditSegmentBounds(headSeq: number, options: SegmentOptions = {}): { after: number; until: number | null }[] | null {
   if (!Number.isSafeInteger(headSeq) || headSeq <= 0) return null;
-  const most = options.threads ?? Math.min(availableParallelism(), 8);
+  const most = options.threads ?? Math.min(usableCpus(), 8);
   const threads = Math.min(most, Math.floor(headSeq / (options.minEntriesPerThread ?? 100_000)));
   if (threads < 2) return null;
   const size = Math.ceil(headSeq / threads);
