@@ -77,6 +77,7 @@ for (const engine of ENGINES) {
         // ---- previews (issue 17) ----
         '0015_previews',
         '0016_witnessed',
+        '0017_preview_notify',
       ]);
       assert.deepEqual(await store.migrate(), [], 'migrations are idempotent');
       a = (await provisionTenant(store, systemRuntime, 'a')).tenantId;

@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events';
 
 /**
  * What an open event stream listens to: "an event of this execution may have been written" and
- * "a credential or permission changed". Fed by PostgreSQL notifications (any replica, any
- * executor) and by this process's own operations. A signal is a hint to look again, never data:
+ * "a credential or permission changed"; and what the preview attacher listens to: "preview
+ * results are ready". Fed by PostgreSQL notifications (any replica, any executor) and by this
+ * process's own operations. A signal is a hint to look again, never data:
  * a stream always reads and authorizes through the pipeline.
  */
 export class LiveHub {
@@ -41,6 +42,16 @@ export class LiveHub {
   onAuthChange(listener: () => void): () => void {
     this.#events.on('auth', listener);
     return () => this.#events.off('auth', listener);
+  }
+
+  /** Some plan's preview results are stored and wait to be attached (or may be, after a reconnect). */
+  previewReady(): void {
+    this.#events.emit('preview');
+  }
+
+  onPreviewReady(listener: () => void): () => void {
+    this.#events.on('preview', listener);
+    return () => this.#events.off('preview', listener);
   }
 }
 

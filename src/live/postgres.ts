@@ -3,9 +3,10 @@ import pg from 'pg';
 import { backoffMs } from '../store/index.ts';
 import type { LiveHub } from './hub.ts';
 
-/** The channels the 0012_scale triggers notify on (payload: an execution id, or a tenant id). */
+/** The channels the 0012_scale and 0017_preview_notify triggers notify on (payload: an execution, tenant or plan id). */
 const EVENTS_CHANNEL = 'countersign_events';
 const AUTH_CHANNEL = 'countersign_auth';
+const PREVIEWS_CHANNEL = 'countersign_previews';
 
 /**
  * One dedicated connection per API process that LISTENs and feeds the hub. It reconnects with
@@ -46,12 +47,14 @@ export class PostgresListener {
         client.on('notification', (n) => {
           if (n.channel === EVENTS_CHANNEL && n.payload) this.hub.eventWritten(n.payload);
           else if (n.channel === AUTH_CHANNEL) this.hub.authChanged();
+          else if (n.channel === PREVIEWS_CHANNEL) this.hub.previewReady();
         });
-        await client.query(`listen ${EVENTS_CHANNEL}; listen ${AUTH_CHANNEL}`);
+        await client.query(`listen ${EVENTS_CHANNEL}; listen ${AUTH_CHANNEL}; listen ${PREVIEWS_CHANNEL}`);
         this.#connected = true;
         if (attempt > 1) this.log('live notifications: listening again');
         attempt = 1;
         this.hub.authChanged();
+        this.hub.previewReady();
         const err = await lost;
         this.#connected = false;
         if (!this.#stopped) this.log(`live notifications: connection lost (${err.message}); streams poll until it is back`);

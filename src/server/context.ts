@@ -50,6 +50,8 @@ export interface ContextOverrides {
   notifier?: Notifier;
   /** Where start-up warnings (refused or unsigned manifests, development mode) go; stderr by default. */
   warn?: (line: string) => void;
+  /** Tests only: how long the preview attacher waits between looks while notifications arrive. */
+  previewIdleMs?: number;
 }
 
 /** Everything the API process needs, built once from the data directory and then frozen. */
@@ -234,7 +236,7 @@ export async function openServerContext(dir: string, overrides_: ContextOverride
     throw err;
   });
   // previews (issue 17): previews executors ran are attached (and sealed) here, in the API.
-  const stopPreviews = startPreviewAttacher({ store, pipeline }, warn);
+  const stopPreviews = startPreviewAttacher({ store, pipeline }, warn, { live, idleMs: overrides_.previewIdleMs });
   return {
     dir: paths.dir,
     config,

@@ -4,6 +4,70 @@ import { type Kysely, type Migration, type MigrationProvider, PostgresAdapter, s
  * Versioned migrations, one list for both engines. Only portable column types are used
  * (text, integer, bigint) so SQLite and PostgreSQL hold the same data the same way.
  */
+/**
+ * PostgreSQL: a trigger function that notifies `channel` with the changed row's `column` (an id,
+ * never data), and the triggers that run it after a write (when `when` holds, if given).
+ */
+interface Notifier {
+  fn: string;
+  channel: string;
+  column: string;
+  triggers: { name: string; event: 'insert' | 'update'; table: string; when?: string }[];
+}
+
+async function createNotifier(db: Kysely<unknown>, n: Notifier): Promise<void> {
+  await sql`create or replace function ${sql.raw(n.fn)}() returns trigger language plpgsql as $fn$
+        begin perform pg_notify(${sql.lit(n.channel)}, new.${sql.raw(n.column)}); return null; end $fn$`.execute(db);
+  for (const t of n.triggers) {
+    await sql`create trigger ${sql.raw(t.name)} after ${sql.raw(t.event)} on ${sql.raw(t.table)}
+        for each row ${sql.raw(t.when ? `when (${t.when}) ` : '')}execute function ${sql.raw(n.fn)}()`.execute(db);
+  }
+}
+
+async function dropNotifier(db: Kysely<unknown>, n: Notifier): Promise<void> {
+  for (const t of n.triggers) await sql`drop trigger if exists ${sql.raw(t.name)} on ${sql.raw(t.table)}`.execute(db);
+  await sql`drop function if exists ${sql.raw(n.fn)}()`.execute(db);
+}
+
+/** 0012: an execution event was written. */
+const EVENTS_NOTIFIER: Notifier = {
+  fn: 'countersign_notify_event',
+  channel: 'countersign_events',
+  column: 'execution_id',
+  triggers: [{ name: 'countersign_events_notify', event: 'insert', table: 'execution_events' }],
+};
+
+/** 0012: a revoked key, a disabled principal or changed groups: open streams re-check at once. */
+const AUTH_NOTIFIER: Notifier = {
+  fn: 'countersign_notify_auth',
+  channel: 'countersign_auth',
+  column: 'tenant_id',
+  triggers: [
+    { name: 'countersign_api_keys_notify', event: 'update', table: 'api_keys', when: 'old.revoked_at is distinct from new.revoked_at' },
+    {
+      name: 'countersign_principals_notify',
+      event: 'update',
+      table: 'principals',
+      when: 'old.disabled is distinct from new.disabled or old.groups is distinct from new.groups',
+    },
+  ],
+};
+
+/** 0017: a plan's preview results are stored and wait to be attached. */
+const PREVIEWS_NOTIFIER: Notifier = {
+  fn: 'countersign_notify_preview',
+  channel: 'countersign_previews',
+  column: 'plan_id',
+  triggers: [
+    {
+      name: 'countersign_previews_notify',
+      event: 'update',
+      table: 'plan_previews',
+      when: "new.state = 'ready' and old.state is distinct from new.state",
+    },
+  ],
+};
+
 const migrations: Record<string, Migration> = {
   '0001_foundation': {
     async up(db: Kysely<unknown>) {
@@ -491,26 +555,13 @@ const migrations: Record<string, Migration> = {
     // SQLite has one API process: it notifies in process (src/live/).
     async up(db: Kysely<unknown>) {
       if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
-      await sql`create or replace function countersign_notify_event() returns trigger language plpgsql as $fn$
-        begin perform pg_notify('countersign_events', new.execution_id); return null; end $fn$`.execute(db);
-      await sql`create trigger countersign_events_notify after insert on execution_events
-        for each row execute function countersign_notify_event()`.execute(db);
-      // A revoked key, a disabled principal or changed groups: open streams re-check at once.
-      await sql`create or replace function countersign_notify_auth() returns trigger language plpgsql as $fn$
-        begin perform pg_notify('countersign_auth', new.tenant_id); return null; end $fn$`.execute(db);
-      await sql`create trigger countersign_api_keys_notify after update on api_keys
-        for each row when (old.revoked_at is distinct from new.revoked_at) execute function countersign_notify_auth()`.execute(db);
-      await sql`create trigger countersign_principals_notify after update on principals
-        for each row when (old.disabled is distinct from new.disabled or old.groups is distinct from new.groups)
-        execute function countersign_notify_auth()`.execute(db);
+      await createNotifier(db, EVENTS_NOTIFIER);
+      await createNotifier(db, AUTH_NOTIFIER);
     },
     async down(db: Kysely<unknown>) {
       if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
-      await sql`drop trigger if exists countersign_events_notify on execution_events`.execute(db);
-      await sql`drop trigger if exists countersign_api_keys_notify on api_keys`.execute(db);
-      await sql`drop trigger if exists countersign_principals_notify on principals`.execute(db);
-      await sql`drop function if exists countersign_notify_event()`.execute(db);
-      await sql`drop function if exists countersign_notify_auth()`.execute(db);
+      await dropNotifier(db, EVENTS_NOTIFIER);
+      await dropNotifier(db, AUTH_NOTIFIER);
     },
   },
   // ---- observability: traces ----
@@ -586,6 +637,20 @@ const migrations: Record<string, Migration> = {
     async down(db: Kysely<unknown>) {
       await db.schema.dropIndex('audit_resource_action').execute();
       await db.schema.dropTable('witnessed_checkpoints').execute();
+    },
+  },
+  // ---- previews: ready results wake the API (PostgreSQL) ----
+  '0017_preview_notify': {
+    // An executor that stores a plan's preview results notifies the API replicas, which attach
+    // them at once instead of polling for them (src/server/previews.ts). A trigger, like 0012's:
+    // an executor of the previous release notifies too. SQLite's API polls its own file.
+    async up(db: Kysely<unknown>) {
+      if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+      await createNotifier(db, PREVIEWS_NOTIFIER);
+    },
+    async down(db: Kysely<unknown>) {
+      if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+      await dropNotifier(db, PREVIEWS_NOTIFIER);
     },
   },
 };
