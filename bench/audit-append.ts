@@ -9,7 +9,8 @@ import { progress, type Row, rateOfSync, rateWithin, type Target } from './lib.t
 import { freshDataDir } from './support/datadir.ts';
 import { auditLogDdl, auditShapedRow, commitsPerSecond, openBareAuditDb, type Synchronous } from './support/sqlite.ts';
 
-const TARGET: Target = { op: '>=', value: 20_000, text: '≥ 20k/s' };
+/** DESIGN.md: audit append ≥ 50% of a bare insert. */
+const TARGET: Target = { op: '>=', value: 0.5, on: 'ratio', text: '≥ 50% of floor' };
 /** Per-transaction lines: product and floor alternate, SLICES × SLICE_MS each (~2.5 s apiece). */
 const SLICES = 5;
 const SLICE_MS = 500;

@@ -9,8 +9,11 @@ import { join } from 'node:path';
 export interface Target {
   op: '>=' | '<=';
   value: number;
-  /** `value` (default) compares the figure; `overhead` compares figure − floor (e.g. "≤ 5 ms over a bare spawn"). */
-  on?: 'value' | 'overhead';
+  /**
+   * `value` (default) compares the figure; `overhead` compares figure − floor (e.g. "≤ 5 ms over a
+   * bare spawn"); `ratio` compares figure ÷ floor (e.g. "≥ 50% of a bare insert": 0.5).
+   */
+  on?: 'value' | 'overhead' | 'ratio';
   /** As written in DESIGN.md, e.g. `≥ 20k/s`. */
   text: string;
 }
@@ -195,9 +198,9 @@ export function verdict(row: Row): Verdict {
   if (!row.target || row.value === null) return '-';
   const t = row.target;
   let measured = row.value;
-  if (t.on === 'overhead') {
-    if (!row.floor) return 'ERROR';
-    measured = row.value - row.floor.value;
+  if (t.on === 'overhead' || t.on === 'ratio') {
+    if (!row.floor || !(row.floor.value > 0)) return 'ERROR';
+    measured = t.on === 'overhead' ? row.value - row.floor.value : row.value / row.floor.value;
   }
   const ok = t.op === '>=' ? measured >= t.value : measured <= t.value;
   return ok ? 'PASS' : 'MISS';

@@ -1,3 +1,4 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, sql, type Transaction } from 'kysely';
 import type { AuditEvent, AuditHashInput, AuditRecord, AuditSegment, Checkpoint, CheckpointSigner } from '../audit/index.ts';
 import { CountersignError } from '../errors/index.ts';
@@ -13,6 +14,7 @@ import {
   AUDIT_PAGE_SIZE,
   type AuditWriterOptions,
   appendAudit,
+  appendAuditNow,
   checkpointHead,
   iterateAudit,
   iterateAuditVerificationPages,
@@ -115,7 +117,7 @@ export class TenantScope {
       const record =
         this.transact === null
           ? await appendAudit(this.db, this.auditOptions, full)
-          : await this.transact((trx) => appendAudit(trx, this.auditOptions, full));
+          : (this.auditOptions.immediate?.(full) ?? (await this.transact((trx) => appendAudit(trx, this.auditOptions, full))));
       this.auditOptions.observeAppend?.((performance.now() - started) / 1000);
       return record;
     } catch (err) {
@@ -229,7 +231,8 @@ export class Store {
   readonly console: ConsoleRepo;
   readonly witnessed: WitnessedRepo;
 
-  private constructor(engine: 'sqlite' | 'postgres', db: Kysely<Database>, options: StoreOptions) {
+  /** @param connection SQLite: the store's one connection, for entries appended at once (appendAuditNow). */
+  private constructor(engine: 'sqlite' | 'postgres', db: Kysely<Database>, options: StoreOptions, connection?: BetterSqlite3.Database) {
     this.engine = engine;
     this.#db = db;
     this.#sqlitePath = engine === 'sqlite' ? (options.sqlitePath ?? null) : null;
@@ -247,6 +250,19 @@ export class Store {
       runtime: options.runtime,
       redaction: this.knownSecrets,
     };
+    if (group && connection) {
+      // Only while no transaction of the group runs or waits: those queued first commit first.
+      const options_ = this.#auditOptions;
+      options_.immediate = (event) => {
+        const record = group.idle ? appendAuditNow(connection, options_, event) : null;
+        if (record !== null) {
+          // A commit of its own, counted with the group's (the metrics' transactions and commits).
+          group.transactions++;
+          group.commits++;
+        }
+        return record;
+      };
+    }
   }
 
   static async open(options: StoreOptions): Promise<Store> {
@@ -269,13 +285,13 @@ export class Store {
       );
     if (!options.sqlitePath) throw new CountersignError('CONFIG_INVALID', 'no database configured');
     const access = options.access ?? 'create';
-    const { dialect } = createSqliteDialect({
+    const { dialect, connection } = createSqliteDialect({
       path: options.sqlitePath,
       synchronous: options.sqliteSynchronous,
       readOnly: access === 'read',
       mustExist: access !== 'create',
     });
-    return new Store('sqlite', new Kysely<Database>({ dialect }), options);
+    return new Store('sqlite', new Kysely<Database>({ dialect }), options, access === 'read' ? undefined : connection);
   }
 
   /** One round trip; fails (STORE_UNAVAILABLE) when the database does not answer within `timeoutMs`. */

@@ -1,3 +1,4 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, type Kysely } from 'kysely';
 import {
   type AuditEvent,
@@ -26,6 +27,11 @@ export interface AuditWriterOptions {
   redaction: KnownSecrets;
   /** Told how long each append took, in seconds (metrics); set by Store.observeAuditAppends. */
   observeAppend?: (seconds: number) => void;
+  /**
+   * SQLite: appends an entry recorded outside any transaction at once, when the connection is idle
+   * (appendAuditNow); null when it is not, and the entry goes through the group commit instead.
+   */
+  immediate?: (event: AuditEvent) => AuditRecord | null;
 }
 
 type Row = Database['audit_log'];
@@ -117,8 +123,7 @@ const AUDIT_HEAD_UPDATE = new Precompiled<{ id: number; seq: number; hash: strin
  */
 export async function appendAudit(trx: Kysely<Database>, options: AuditWriterOptions, event: AuditEvent): Promise<AuditRecord> {
   const { engine } = options;
-  // Redacted before sealing: the hash covers what is stored, and nothing stored holds a secret.
-  const redacted = event.details === undefined ? event : { ...event, details: options.redaction.redactValue(event.details) };
+  const redacted = redactedEvent(options, event);
   const ts = options.runtime.now().toISOString();
   const record =
     (engine === 'postgres' ? await appendOnPostgres(trx, ts, redacted) : null) ?? (await appendAfterHead(trx, options, ts, redacted));
@@ -126,6 +131,86 @@ export async function appendAudit(trx: Kysely<Database>, options: AuditWriterOpt
     await insertCheckpoint(trx, options.signer.sign(record.seq, record.hash, record.ts));
   }
   return record;
+}
+
+/** Redacted before sealing: the hash covers what is stored, and nothing stored holds a secret. */
+function redactedEvent(options: AuditWriterOptions, event: AuditEvent): AuditEvent {
+  return event.details === undefined ? event : { ...event, details: options.redaction.redactValue(event.details) };
+}
+
+/** The statements of appendAuditNow, prepared once per connection. */
+const IMMEDIATE = new WeakMap<BetterSqlite3.Database, ReturnType<typeof immediateStatements>>();
+
+function immediateStatements(raw: BetterSqlite3.Database) {
+  return {
+    begin: raw.prepare('begin immediate'),
+    commit: raw.prepare('commit'),
+    rollback: raw.prepare('rollback'),
+    head: raw.prepare('select seq, hash from audit_head where id = 1'),
+    insert: raw.prepare(
+      'insert into audit_log (seq, ts, tenant_id, actor, action, outcome, resource, details, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    moveHead: raw.prepare('update audit_head set seq = ?, hash = ? where id = 1'),
+    firstHead: raw.prepare('insert into audit_head (id, seq, hash) values (1, ?, ?)'),
+    checkpoint: raw.prepare(
+      'insert into audit_checkpoints (seq, head_hash, ts, key_id, signature) values (?, ?, ?, ?, ?) on conflict (seq) do nothing',
+    ),
+  };
+}
+
+/**
+ * SQLite: appends one entry in a transaction of its own, at once, on the store's connection —
+ * BEGIN IMMEDIATE, head, entry, head moved, checkpoint, COMMIT — with no turn of the event loop in
+ * between, so nothing else can run on the connection meanwhile. For an entry recorded alone (a
+ * refusal, a sign-in) while the connection is idle: the caller checks that no transaction of the
+ * group commit runs or waits. Returns null, having changed nothing, when the connection is in a
+ * transaction or another connection holds the write lock: the caller then takes the usual path,
+ * which waits for it. Writes exactly what appendAudit writes (the store contract tests both).
+ */
+export function appendAuditNow(raw: BetterSqlite3.Database, options: AuditWriterOptions, event: AuditEvent): AuditRecord | null {
+  if (raw.inTransaction) return null;
+  let s = IMMEDIATE.get(raw);
+  if (s === undefined) {
+    s = immediateStatements(raw);
+    IMMEDIATE.set(raw, s);
+  }
+  const redacted = redactedEvent(options, event);
+  const ts = options.runtime.now().toISOString();
+  try {
+    s.begin.run();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_RECOVERY') return null;
+    throw err;
+  }
+  try {
+    const head = s.head.get() as { seq: number; hash: string } | undefined;
+    const record = sealEntry(head ? Number(head.seq) + 1 : 1, ts, head ? head.hash : GENESIS_HASH, redacted);
+    const { seq, hash } = record;
+    s.insert.run(
+      seq,
+      record.ts,
+      record.tenantId,
+      record.actor,
+      record.action,
+      record.outcome,
+      record.resource,
+      record.details,
+      record.prevHash,
+      hash,
+    );
+    if (head) s.moveHead.run(seq, hash);
+    else s.firstHead.run(seq, hash);
+    if (options.signer && seq % options.checkpointEvery === 0) {
+      const cp = options.signer.sign(seq, hash, record.ts);
+      s.checkpoint.run(cp.seq, cp.headHash, cp.ts, cp.keyId, cp.signature);
+    }
+    s.commit.run();
+    return record;
+  } catch (err) {
+    if (raw.inTransaction) s.rollback.run();
+    throw err;
+  }
 }
 
 /** The entry appended by PG_APPEND, or null when the chain has no head yet. */

@@ -138,7 +138,12 @@ function withStatementCache(db: Database.Database): SqliteDialectConfig['databas
   };
 }
 
-export function createSqliteDialect(options: SqliteOptions): { dialect: SqliteDialect; close: () => void } {
+export function createSqliteDialect(options: SqliteOptions): {
+  dialect: SqliteDialect;
+  close: () => void;
+  /** The connection itself, for statements that run at once without the query builder (appendAuditNow). */
+  connection: Database.Database;
+} {
   const db = new Database(options.path, { fileMustExist: options.mustExist ?? false });
   if (options.readOnly) {
     // Not the driver's readonly flag: a read-only handle on a WAL file leaves -wal and -shm files
@@ -154,5 +159,6 @@ export function createSqliteDialect(options: SqliteOptions): { dialect: SqliteDi
   return {
     dialect: new ImmediateSqliteDialect({ database: withStatementCache(db) }, options.busyWaitMs ?? BUSY_WAIT_MS),
     close: () => db.close(),
+    connection: db,
   };
 }

@@ -64,6 +64,11 @@ export class GroupCommit<DB> {
     this.#linger = linger;
   }
 
+  /** No transaction runs or waits: the connection is free until the next `run`. */
+  get idle(): boolean {
+    return this.#drainer === null && this.#queue.length === 0;
+  }
+
   run<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({
