@@ -14,6 +14,7 @@ import { ExecutableVerifier } from './integrity.ts';
 import { HOST_ETC_ALWAYS, HOST_ETC_FOR_EGRESS, hostRootEntries, isWithin, type RootEntry, RuntimeDir } from './layout.ts';
 import { diskBytes, EGRESS_PROCESS_OVERHEAD, shmBytes } from './limits.ts';
 import { firstLine, withoutHostPaths } from './messages.ts';
+import { MountHelper } from './mounter.ts';
 import { assertProbePassed, PROBE_LIMITS, PROBE_SCRIPT, PROBE_SHELL } from './probe.ts';
 import type { Runner, RunOptions, StepResult, StepSpec } from './runner.ts';
 import { buildSeccompProgram, SECCOMP_PYTHON } from './seccomp.ts';
@@ -27,9 +28,11 @@ export interface BubblewrapRunnerOptions {
   prlimitPath?: string;
   /** The python3 that has libseccomp's bindings (python3-seccomp), used once to build the filter. */
   seccompPython?: string;
-  /** util-linux mount and umount, for the work directories' size-limited disks. */
-  mountPath?: string;
-  umountPath?: string;
+  /**
+   * The python3 that makes the work directories' mounts (see mounter.ts); the seccomp filter's
+   * interpreter unless set.
+   */
+  mountPython?: string;
   /**
    * The unprivileged host uids bubblewrap runs as when the executor is root, one per work
    * directory (see host-users.ts; default DEFAULT_HOST_USERS). Started as root, bubblewrap maps
@@ -108,16 +111,8 @@ export class BubblewrapRunner implements Runner {
   static async create(options: BubblewrapRunnerOptions = {}): Promise<BubblewrapRunner> {
     const bwrap = options.bwrapPath ?? '/usr/bin/bwrap';
     const prlimit = options.prlimitPath ?? '/usr/bin/prlimit';
-    const mount = options.mountPath ?? '/usr/bin/mount';
-    const umount = options.umountPath ?? '/usr/bin/umount';
     requireExecutable(bwrap, 'bubblewrap', INSTALL_HINT);
-    for (const [path, what] of [
-      [prlimit, 'prlimit'],
-      [mount, 'mount'],
-      [umount, 'umount'],
-    ] as const) {
-      requireExecutable(path, what, 'install it with: apt-get install -y util-linux');
-    }
+    requireExecutable(prlimit, 'prlimit', 'install it with: apt-get install -y util-linux');
     // Built once: every step loads the same program (no filter, no steps).
     const seccomp = await buildSeccompProgram(options.seccompPython ?? SECCOMP_PYTHON);
     let socat: string | null = SOCAT_PATH;
@@ -139,9 +134,16 @@ export class BubblewrapRunner implements Runner {
       throw new CountersignError('CONFIG_INVALID', `invalid sandbox host uid range: ${(err as Error).message}`, { cause: err });
     }
     await cgroups?.sweepStale();
-    // Dead executors' disks first: their mount points are inside the runtime directories swept next.
-    await WorkDisks.sweepStale(umount);
-    const runtime = RuntimeDir.create(options.runtimeParent);
+    const mounts = new MountHelper(options.mountPython ?? options.seccompPython ?? SECCOMP_PYTHON);
+    let runtime: RuntimeDir;
+    try {
+      // Dead executors' disks first: their mount points are inside the runtime directories swept next.
+      await WorkDisks.sweepStale(mounts);
+      runtime = RuntimeDir.create(options.runtimeParent);
+    } catch (err) {
+      await mounts.close();
+      throw err;
+    }
     const pending = new Set<Promise<unknown>>();
     const track = (cleanup: Promise<unknown>): void => {
       pending.add(cleanup);
@@ -156,9 +158,14 @@ export class BubblewrapRunner implements Runner {
       seccomp: seccomp.bpf,
       track,
     };
+    const disks = new WorkDisks(runtime.path, mounts);
     // The runner's own directory (other steps' egress sockets) is never bindable either.
-    const protectedPaths = await canonicalProtected([...(options.protectedPaths ?? []), runtime.path]);
-    const disks = new WorkDisks(runtime.path, { mount, umount });
+    const protectedPaths = await canonicalProtected([...(options.protectedPaths ?? []), runtime.path]).catch(async (err: unknown) => {
+      await disks.close();
+      runtime.remove();
+      closeDevNull(ctx.devNull);
+      throw err;
+    });
     const runner = new BubblewrapRunner(ctx, hostUsers, socat, protectedPaths, runtime, pending, disks, options.resolve);
     try {
       await runner.#probe();
@@ -172,7 +179,7 @@ export class BubblewrapRunner implements Runner {
   /** Waits for pending cleanup, then removes the runner's private directory and descriptor. Call at shutdown. */
   async dispose(): Promise<void> {
     await Promise.all([...this.#pending]);
-    await this.#disks.releaseAll();
+    await this.#disks.close();
     this.#runtime.remove();
     closeDevNull(this.#ctx.devNull);
   }

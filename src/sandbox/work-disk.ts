@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CountersignError } from '../errors/index.ts';
+import type { Mounts } from './mounter.ts';
 
 /**
  * The disk budget of a step (issue 11, section 3): the work directory and /tmp together may hold
@@ -71,15 +71,6 @@ interface MountedDisk {
   sizeBytes: number;
 }
 
-function run(command: string, args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(command, [...args], { env: {}, timeout: 30_000 }, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`${command} ${args.join(' ')}: ${String(stderr).trim() || err.message}`, { cause: err }));
-      else resolve();
-    });
-  });
-}
-
 /** tmpfs mounts in this mount namespace tagged by an executor of this pid namespace: [mount point, pid]. */
 function taggedMounts(): Array<[string, number]> {
   let text: string;
@@ -115,29 +106,27 @@ function alive(pid: number): boolean {
 /** The size-limited tmpfs of each work directory this runner has run a step in. */
 export class WorkDisks {
   readonly #parent: string;
-  readonly #mount: string;
-  readonly #umount: string;
+  readonly #mounts: Mounts;
   /** Work directory -> its disk; a promise so two steps of one directory never mount twice. */
   readonly #disks = new Map<string, Promise<MountedDisk>>();
   #count = 0;
   #steps = 0;
 
-  constructor(parent: string, tools: { mount: string; umount: string }) {
+  constructor(parent: string, mounts: Mounts) {
     this.#parent = parent;
-    this.#mount = tools.mount;
-    this.#umount = tools.umount;
+    this.#mounts = mounts;
   }
 
   /**
    * Detaches the disks of executors that no longer run (a crash skips dispose), so their memory
    * is freed and their private directories can be removed. Run before those directories are swept.
    */
-  static async sweepStale(umount: string): Promise<void> {
+  static async sweepStale(mounts: Mounts): Promise<void> {
     const stale = taggedMounts()
       .filter(([, pid]) => pid !== process.pid && !alive(pid))
       .map(([point]) => point)
       .sort((a, b) => b.length - a.length);
-    for (const point of stale) await run(umount, ['--lazy', point]).catch(() => undefined);
+    for (const point of stale) await mounts.detach(point).catch(() => undefined);
   }
 
   /**
@@ -161,7 +150,7 @@ export class WorkDisks {
       throw refuse(`the work directory already holds ${megabytes(used)}, more than this step's disk budget of ${megabytes(budgetBytes)}`);
     }
     if (disk.sizeBytes !== budgetBytes) {
-      await run(this.#mount, ['-o', `remount,size=${budgetBytes},nr_inodes=${inodesFor(budgetBytes)}`, disk.dir]).catch((err) => {
+      await this.#mounts.resize(disk.dir, `size=${budgetBytes},nr_inodes=${inodesFor(budgetBytes)}`).catch((err) => {
         throw refuse('the disk budget of the work directory could not be changed, so the step did not run', err);
       });
       disk.sizeBytes = budgetBytes;
@@ -193,8 +182,8 @@ export class WorkDisks {
     const disk = await pending.catch(() => null);
     if (disk === null) return;
     // Lazy: a process still inside (none should be) cannot keep the mount, only its own view.
-    await run(this.#umount, ['--lazy', workDir]).catch(() => undefined);
-    await run(this.#umount, ['--lazy', disk.dir]).catch(() => undefined);
+    await this.#mounts.detach(workDir).catch(() => undefined);
+    await this.#mounts.detach(disk.dir).catch(() => undefined);
     try {
       rmdirSync(disk.dir);
     } catch {
@@ -204,6 +193,12 @@ export class WorkDisks {
 
   async releaseAll(): Promise<void> {
     await Promise.all([...this.#disks.keys()].map((w) => this.release(w)));
+  }
+
+  /** Releases every disk, then ends the mount helper. */
+  async close(): Promise<void> {
+    await this.releaseAll();
+    await this.#mounts.close();
   }
 
   #used(workDir: string): number {
@@ -225,8 +220,7 @@ export class WorkDisks {
     let mounted = false;
     let bound = false;
     try {
-      const options = `size=${budgetBytes},nr_inodes=${inodesFor(budgetBytes)},mode=0711,nosuid,nodev`;
-      await run(this.#mount, ['-t', 'tmpfs', '-o', options, sourceTag(process.pid), dir]);
+      await this.#mounts.tmpfs(sourceTag(process.pid), dir, `size=${budgetBytes},nr_inodes=${inodesFor(budgetBytes)},mode=0711`);
       mounted = true;
       const work = join(dir, 'work');
       mkdirSync(work);
@@ -240,14 +234,14 @@ export class WorkDisks {
         }
         throw refuse('the work directory holds a file that cannot be moved to its size-limited disk', err);
       }
-      await run(this.#mount, ['--bind', work, workDir]);
+      await this.#mounts.bind(work, workDir);
       bound = true;
       this.#assertMounted(workDir);
       // The originals stay below the bind, unreachable, until the execution's directory is removed.
       return { dir, sizeBytes: budgetBytes };
     } catch (err) {
-      if (bound) await run(this.#umount, ['--lazy', workDir]).catch(() => undefined);
-      if (mounted) await run(this.#umount, ['--lazy', dir]).catch(() => undefined);
+      if (bound) await this.#mounts.detach(workDir).catch(() => undefined);
+      if (mounted) await this.#mounts.detach(dir).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
       if (err instanceof CountersignError) throw err;
       throw refuse('the disk budget of the work directory could not be set up, so the step did not run', err);

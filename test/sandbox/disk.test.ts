@@ -88,7 +88,7 @@ describe('work directory disk', () => {
 
 describe('fail closed', () => {
   it('refuses to create a runner when the disk cannot be mounted', async () => {
-    await assert.rejects(BubblewrapRunner.create({ mountPath: '/bin/false', cgroups: 'off' }), (err: Error & { code?: string }) => {
+    await assert.rejects(BubblewrapRunner.create({ mountPython: '/bin/false', cgroups: 'off' }), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'SANDBOX_UNAVAILABLE');
       assert.match(err.message, /disk budget/);
       return true;
