@@ -28,8 +28,24 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** Every temp dir this test process made, removed when it exits (a test that forgets, or is interrupted, leaves none). */
+const madeDirs: string[] = [];
+
 export function tempDir(prefix = 'cs-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (madeDirs.length === 0) {
+    process.once('exit', () => {
+      for (const made of madeDirs) {
+        try {
+          rmSync(made, { recursive: true, force: true });
+        } catch {
+          // A mount point still in use (EBUSY) stays; everything else is gone.
+        }
+      }
+    });
+  }
+  madeDirs.push(dir);
+  return dir;
 }
 
 /** A real server: a fresh data dir and database, the real API on a free loopback port. */
