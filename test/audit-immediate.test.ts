@@ -116,6 +116,24 @@ describe('audit entries appended at once on SQLite', () => {
     await verify();
   });
 
+  test('while a streamed read holds the connection, an entry waits for it, then lands', async () => {
+    const rows = store.kyselyForOperatorTooling.selectFrom('audit_log').select('seq').stream(1)[Symbol.asyncIterator]();
+    assert.equal((await rows.next()).done, false);
+    let settled = false;
+    const pending = store
+      .scope(tenant)
+      .audit(entry('after-stream'))
+      .finally(() => {
+        settled = true;
+      });
+    await sleep(100);
+    assert.equal(settled, false, 'it did not wait for the read');
+    await rows.return?.();
+    const record = await pending;
+    assert.equal((await resources(record.seq - 1))[0], 'after-stream');
+    await verify();
+  });
+
   test('a refused write changes nothing and fails the entry (invariant 11)', async () => {
     const mark = (await store.scope(tenant).listAudit(0, 10_000)).at(-1)?.seq ?? 0;
     // A trigger that refuses one resource: the entry's transaction rolls back whole, head included.

@@ -164,8 +164,8 @@ function immediateStatements(raw: BetterSqlite3.Database) {
  * between, so nothing else can run on the connection meanwhile. For an entry recorded alone (a
  * refusal, a sign-in) while the connection is idle: the caller checks that no transaction of the
  * group commit runs or waits. Returns null, having changed nothing, when the connection is in a
- * transaction or another connection holds the write lock: the caller then takes the usual path,
- * which waits for it. Writes exactly what appendAudit writes (the store contract tests both).
+ * transaction, is still iterating a read, or another connection holds the write lock: the caller
+ * then takes the usual path, which waits for it. Writes exactly what appendAudit writes (the store contract tests both).
  */
 export function appendAuditNow(raw: BetterSqlite3.Database, options: AuditWriterOptions, event: AuditEvent): AuditRecord | null {
   if (raw.inTransaction) return null;
@@ -181,6 +181,8 @@ export function appendAuditNow(raw: BetterSqlite3.Database, options: AuditWriter
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_RECOVERY') return null;
+    // A read still iterating on the connection (a streamed query): the usual path waits for it.
+    if (err instanceof TypeError && /busy executing a query/.test(err.message)) return null;
     throw err;
   }
   try {
