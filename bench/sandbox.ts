@@ -3,7 +3,6 @@
 // its work directory's disk) and as a later one; 50 concurrent no-op steps against 50 concurrent
 // bare spawns; and static analysis of a 200-line shell and Python script (issue 5). Each product
 // figure beside its floor, same run.
-import { type StdioOptions, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,49 +11,15 @@ import { BubblewrapRunner } from '../src/sandbox/index.ts';
 import { buildSeccompProgram } from '../src/sandbox/seccomp.ts';
 import { SandboxProfileSchema } from '../src/tools/manifest.ts';
 import { median, nowMs, percentiles, progress, type Row, type Target, tempDir } from './lib.ts';
+import { BARE_BWRAP, timedSpawn } from './support/bwrap.ts';
 
 const STEPS = 60;
 const CONCURRENT = 50;
 const OVERHEAD: Target = { op: '<=', value: 5, on: 'overhead', text: '≤ 5 ms over bare spawn' };
-
-function timedSpawn(cmd: string, args: string[], stdio: StdioOptions = 'ignore'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const start = nowMs();
-    const child = spawn(cmd, args, { stdio });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(nowMs() - start) : reject(new Error(`${cmd} exited ${code}`))));
-  });
-}
-
-/** The minimal bubblewrap of DESIGN.md's measurement: /usr and its symlinks, everything unshared. */
-const BARE_BWRAP = [
-  '--unshare-all',
-  '--die-with-parent',
-  '--new-session',
-  '--clearenv',
-  '--ro-bind',
-  '/usr',
-  '/usr',
-  '--symlink',
-  'usr/bin',
-  '/bin',
-  '--symlink',
-  'usr/lib',
-  '/lib',
-  '--symlink',
-  'usr/lib64',
-  '/lib64',
-  '--symlink',
-  'usr/sbin',
-  '/sbin',
-  '--proc',
-  '/proc',
-  '--dev',
-  '/dev',
-  '--tmpfs',
-  '/tmp',
-  '/bin/true',
-];
+/** DESIGN.md: a sandboxed step within 2 ms of a bare bubblewrap, limits and cgroup included. */
+const OVER_BWRAP: Target = { op: '<=', value: 2, on: 'overhead', text: '≤ 2 ms over bare bwrap' };
+/** DESIGN.md: 50 concurrent sandboxed steps ≥ 70% of 50 bare spawns' throughput. */
+const CONCURRENT_TARGET: Target = { op: '>=', value: 0.7, on: 'ratio', text: '≥ 70% of floor' };
 
 export async function run(): Promise<Row[]> {
   const tmp = tempDir('cs-bench-sandbox-');
@@ -196,6 +161,7 @@ export async function run(): Promise<Row[]> {
         kind: 'latency',
         value: median(sandboxed),
         floor: { label: 'bare bubblewrap', value: median(bwrap) },
+        target: OVER_BWRAP,
       },
       {
         id: 'sandbox.step.later.vs_bwrap',
@@ -203,6 +169,7 @@ export async function run(): Promise<Row[]> {
         kind: 'latency',
         value: median(later),
         floor: { label: 'bare bubblewrap', value: median(bwrap) },
+        target: OVER_BWRAP,
       },
       {
         id: 'sandbox.concurrent.rate',
@@ -210,6 +177,7 @@ export async function run(): Promise<Row[]> {
         kind: 'rate',
         value: (CONCURRENT * 1000) / stepWall,
         floor: { label: `${CONCURRENT} concurrent bare spawns`, value: (CONCURRENT * 1000) / bareWall },
+        target: CONCURRENT_TARGET,
         notes: [
           `p99 ${percentiles(Float64Array.from(stepConc)).p99.toFixed(1)} ms vs bare ${percentiles(Float64Array.from(bareConc)).p99.toFixed(1)} ms`,
         ],
