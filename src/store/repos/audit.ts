@@ -165,7 +165,8 @@ function immediateStatements(raw: BetterSqlite3.Database) {
  * refusal, a sign-in) while the connection is idle: the caller checks that no transaction of the
  * group commit runs or waits. Returns null, having changed nothing, when the connection is in a
  * transaction, is still iterating a read, or another connection holds the write lock: the caller
- * then takes the usual path, which waits for it. Writes exactly what appendAudit writes (the store contract tests both).
+ * then takes the usual path, which waits for it. Writes exactly what appendAudit writes: one chain
+ * whichever path each entry took (test/audit-immediate.test.ts).
  */
 export function appendAuditNow(raw: BetterSqlite3.Database, options: AuditWriterOptions, event: AuditEvent): AuditRecord | null {
   if (raw.inTransaction) return null;
