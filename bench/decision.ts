@@ -30,6 +30,8 @@ const REQUESTS: { name: string; request: AuthzRequest }[] = [
     request: {
       principal: { tenantId: TENANT, id: 'prn_alice', name: 'alice', kind: 'human', groups: ['approvers', 'sre'], authMethod: 'oidc' },
       action: 'plan.approve',
+      // Reviews carry the channel they came through (the schema declares it for plan.approve).
+      context: { channel: 'api' },
       resource: {
         type: 'Plan',
         id: 'pln_01jbench0000000000000001',
@@ -57,7 +59,8 @@ export async function run(): Promise<Row[]> {
   for (const { name, request } of REQUESTS) {
     const product = decideRequest(authorizer, request);
     if (!product.allow) throw new Error(`${name}: the baseline should allow this request, got ${JSON.stringify(product)}`);
-    const cedarRequest = { ...toCedarRequest(request), context: {} };
+    // The floor gets the context the product sends: the channel, where the schema declares one.
+    const cedarRequest = { ...toCedarRequest(request), context: request.context ?? {} };
     const stateful = { ...cedarRequest, preparsedSchemaName: schemaName, preparsedPolicySetId: policySetId, validateRequest: true };
     const bare = cedar.statefulIsAuthorized(stateful);
     if (bare.type !== 'success' || bare.response.decision !== 'allow')
