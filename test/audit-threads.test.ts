@@ -10,10 +10,12 @@ import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { CheckpointSigner, publicKeyMap, sealEntry, type VerifyReport, verifyAuditChain } from '../src/audit/index.ts';
 import { loadConfig } from '../src/config/index.ts';
+import { usableCpus } from '../src/cpus.ts';
 import { readText } from '../src/server/datadir.ts';
 import { initDataDir } from '../src/server/init.ts';
 import { openStore } from '../src/server/store-binding.ts';
 import type { SegmentOptions, Store } from '../src/store/index.ts';
+import { readerThreads } from '../src/store/sqlite/audit-readers.ts';
 import { runCli } from './support/cli.ts';
 
 /** Entries added to the chain init leaves; the threads get stretches of 1,000 and meet at 1,000 and 2,000. */
@@ -173,6 +175,22 @@ test('what an attacker changes in the file is found on reader threads at the seq
     assert.equal(r.segments, 3, name);
     assert.equal(r.once.ok, false, `${name}: one pass calls it ${r.once.message}`);
     assert.deepEqual(r.threads, r.once, name);
+  }
+});
+
+test("verifications at once share the process's reader threads, never more than its CPUs, each with the one-pass verdict", async () => {
+  const cap = Math.min(usableCpus(), 8);
+  for (const change of [[], [`update audit_log set details = '{"n":1}' where seq = 40`]]) {
+    tamper(...change);
+    readerThreads.peak = 0;
+    const reports = await Promise.all([verifyBoth(), verifyBoth(), verifyBoth()]);
+    for (const r of reports) {
+      assert.equal(r.segments, 3);
+      assert.deepEqual(r.threads, r.once);
+    }
+    assert.equal(reports[0]?.threads.ok, change.length === 0, reports[0]?.threads.message);
+    assert.ok(readerThreads.peak >= 1 && readerThreads.peak <= cap, `${readerThreads.peak} reader threads at once, ${cap} CPUs`);
+    assert.equal(readerThreads.running, 0, 'every thread gave its slot back');
   }
 });
 

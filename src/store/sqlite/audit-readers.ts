@@ -64,7 +64,65 @@ function startReader(data: AuditReaderData, module: URL | undefined): Worker {
   return new Worker(boot, { ...options, eval: true });
 }
 
-function walkInThread(
+/**
+ * Reader threads running in this process, at most one per usable CPU (up to 8) whatever the
+ * number of verifications at once (console requests, a restore beside a CLI verify): a segment
+ * beyond that waits for a thread to finish. `peak` is for tests.
+ */
+export const readerThreads = { running: 0, peak: 0 };
+const waitingForThread: Array<() => void> = [];
+
+/** A thread slot, or false if `signal` aborted first (the walk then reads nothing). */
+function threadSlot(signal: AbortSignal): Promise<boolean> {
+  const take = () => {
+    readerThreads.running++;
+    readerThreads.peak = Math.max(readerThreads.peak, readerThreads.running);
+  };
+  if (readerThreads.running < Math.min(usableCpus(), 8)) {
+    take();
+    return Promise.resolve(true);
+  }
+  return new Promise<boolean>((resolve) => {
+    const turn = () => {
+      signal.removeEventListener('abort', giveUp);
+      take();
+      resolve(true);
+    };
+    const giveUp = () => {
+      const at = waitingForThread.indexOf(turn);
+      if (at >= 0) waitingForThread.splice(at, 1);
+      resolve(false);
+    };
+    if (signal.aborted) return resolve(false);
+    waitingForThread.push(turn);
+    signal.addEventListener('abort', giveUp, { once: true });
+  });
+}
+
+function releaseThreadSlot(): void {
+  readerThreads.running--;
+  waitingForThread.shift()?.();
+}
+
+async function walkInThread(
+  reader: { path: string; pageSize: number; readerModule: URL | undefined },
+  segment: { after: number; until: number | null },
+  checkpointHeads: ReadonlyMap<number, string>,
+  signal: AbortSignal,
+  progress: (entries: number) => void,
+): Promise<SegmentWalk> {
+  // Stopped before it had a thread (an earlier segment failed): read nothing, as a stopped walk does.
+  if (!(await threadSlot(signal))) {
+    return { firstSeq: null, firstPrev: null, count: 0, lastSeq: segment.after, lastHash: null, failure: null };
+  }
+  try {
+    return await walkWithThread(reader, segment, checkpointHeads, signal, progress);
+  } finally {
+    releaseThreadSlot();
+  }
+}
+
+function walkWithThread(
   reader: { path: string; pageSize: number; readerModule: URL | undefined },
   { after, until }: { after: number; until: number | null },
   checkpointHeads: ReadonlyMap<number, string>,
