@@ -91,6 +91,7 @@ export async function run(): Promise<Row[]> {
       plain.push(await onlyStep(500 + i, rlimitsOnly));
     }
     const mountsDuringSteps = mounts();
+    const rssDuringSteps = process.memoryUsage().rss;
     progress(`sandbox: ${CONCURRENT} concurrent steps vs ${CONCURRENT} concurrent bare spawns`);
     const t0 = nowMs();
     const bareConc = await Promise.all(Array.from({ length: CONCURRENT }, () => timedSpawn('/bin/true', [])));
@@ -128,6 +129,7 @@ export async function run(): Promise<Row[]> {
           `bare bubblewrap (second floor): ${median(bwrap).toFixed(2)} ms p50; with the seccomp program: ${median(bwrapFiltered).toFixed(2)} ms; runner cgroups: ${runner.cgroupVersion ?? 'none (rlimits only)'}`,
           'seccomp filter and disk budget in place (the work directory and /tmp on a size-limited tmpfs)',
           `the host's mount table held ${mountsDuringSteps} mounts (each execution's work disk adds two while it runs; bubblewrap copies the table at every start, so more active executions make every start slower, bare bubblewrap too)`,
+          `this process's resident memory: ${Math.round(rssDuringSteps / 1e6)} MB. Node forks the whole process for every spawn, copying its page tables, so every figure and floor here grows with it (and a step in the executor with the executor's memory)`,
         ],
       },
       {
