@@ -69,30 +69,36 @@ describe('audit entries appended at once on SQLite', () => {
     assert.ok(report.checkpoints >= 4, `${report.checkpoints} checkpoints`);
   });
 
+  /** Records an entry while something holds the connection from it: it must wait until `release`, then land. */
+  const waitsFor = async (resource: string, why: string, release: () => Promise<void> | void) => {
+    let settled = false;
+    const pending = store
+      .scope(tenant)
+      .audit(entry(resource))
+      .finally(() => {
+        settled = true;
+      });
+    await sleep(150);
+    assert.equal(settled, false, `it did not wait for ${why}`);
+    await release();
+    const record = await pending;
+    assert.equal((await resources(record.seq - 1))[0], resource);
+    await verify();
+  };
+  const lastSeq = async () => (await store.scope(tenant).listAudit(0, 10_000)).at(-1)?.seq ?? 0;
+
   test('while another connection holds the write lock, an entry waits for it, then lands', async () => {
     const holder = new Database(path);
     try {
       holder.exec('begin immediate');
-      let settled = false;
-      const pending = store
-        .scope(tenant)
-        .audit(entry('after-lock'))
-        .finally(() => {
-          settled = true;
-        });
-      await sleep(150);
-      assert.equal(settled, false, 'it did not wait for the lock');
-      holder.exec('rollback');
-      const record = await pending;
-      assert.equal((await resources(record.seq - 1))[0], 'after-lock');
+      await waitsFor('after-lock', 'the lock', () => void holder.exec('rollback'));
     } finally {
       holder.close();
     }
-    await verify();
   });
 
   test('while a transaction of the store runs, an entry recorded alone commits after it, not inside it', async () => {
-    const head = (await store.scope(tenant).listAudit(0, 10_000)).at(-1)?.seq ?? 0;
+    const head = await lastSeq();
     let alone: Promise<AuditRecord> | null = null;
     await store.transaction(tenant, async (scope) => {
       await scope.audit(entry('txn:first'));
@@ -104,7 +110,7 @@ describe('audit entries appended at once on SQLite', () => {
     assert.deepEqual(await resources(head), ['txn:first', 'txn:second', 'alone:during']);
     // A transaction the store runs without the group (the query builder's own) is waited for too.
     const db = store.kyselyForOperatorTooling;
-    const mark = (await store.scope(tenant).listAudit(0, 10_000)).at(-1)?.seq ?? 0;
+    const mark = await lastSeq();
     await db.transaction().execute(async (trx) => {
       await sql`select 1`.execute(trx);
       alone = store.scope(tenant).audit(entry('alone:beside-builder'));
@@ -119,23 +125,13 @@ describe('audit entries appended at once on SQLite', () => {
   test('while a streamed read holds the connection, an entry waits for it, then lands', async () => {
     const rows = store.kyselyForOperatorTooling.selectFrom('audit_log').select('seq').stream(1)[Symbol.asyncIterator]();
     assert.equal((await rows.next()).done, false);
-    let settled = false;
-    const pending = store
-      .scope(tenant)
-      .audit(entry('after-stream'))
-      .finally(() => {
-        settled = true;
-      });
-    await sleep(100);
-    assert.equal(settled, false, 'it did not wait for the read');
-    await rows.return?.();
-    const record = await pending;
-    assert.equal((await resources(record.seq - 1))[0], 'after-stream');
-    await verify();
+    await waitsFor('after-stream', 'the read', async () => {
+      await rows.return?.();
+    });
   });
 
   test('a refused write changes nothing and fails the entry (invariant 11)', async () => {
-    const mark = (await store.scope(tenant).listAudit(0, 10_000)).at(-1)?.seq ?? 0;
+    const mark = await lastSeq();
     // A trigger that refuses one resource: the entry's transaction rolls back whole, head included.
     const db = store.kyselyForOperatorTooling;
     await sql`create trigger refuse_one before insert on audit_log when new.resource = 'refused' begin select raise(abort, 'refused'); end`.execute(
