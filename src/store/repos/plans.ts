@@ -172,9 +172,8 @@ export class PlansRepo {
     return { plans: page, nextCursor: rows.length > options.limit && last ? encodeCursor(last.createdAt, last.id) : null };
   }
 
-  /** Pending plans whose time is up (for the expiry sweeper). */
   /**
-   * Plans due to expire: pending past their expiry, and previewing since before `previewingBefore`
+   * Plans whose time is up, for the expiry sweeper: pending past their expiry, and previewing since before `previewingBefore`
    * (see previewOverdue in plans/lifecycle.ts).
    */
   async listExpired(now: string, previewingBefore: string, limit: number): Promise<PlanRecord[]> {
