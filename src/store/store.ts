@@ -255,11 +255,7 @@ export class Store {
       const options_ = this.#auditOptions;
       options_.immediate = (event) => {
         const record = group.idle ? appendAuditNow(connection, options_, event) : null;
-        if (record !== null) {
-          // A commit of its own, counted with the group's (the metrics' transactions and commits).
-          group.transactions++;
-          group.commits++;
-        }
+        if (record !== null) group.countCommittedAlone();
         return record;
       };
     }

@@ -69,6 +69,12 @@ export class GroupCommit<DB> {
     return this.#drainer === null && this.#queue.length === 0;
   }
 
+  /** A transaction committed on its own while the group was idle (appendAuditNow): one transaction, one commit. */
+  countCommittedAlone(): void {
+    this.transactions++;
+    this.commits++;
+  }
+
   run<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({
